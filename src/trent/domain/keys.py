@@ -1,0 +1,140 @@
+"""Keys and their material, as plain frozen data (no I/O).
+
+A :class:`Key` is the KMS key's metadata; the material lives in
+:class:`KeyMaterial` rows, one per version, so a rotation adds a row and every
+older ciphertext can still name the version it was sealed under (spec §5.4).
+Material is only ever held *wrapped* (``wrapped`` is the key store's opaque
+blob: ciphertext under the root key, or an HSM handle).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+
+
+class KeySpec(enum.StrEnum):
+    SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
+    RSA_2048 = "RSA_2048"
+    RSA_3072 = "RSA_3072"
+    RSA_4096 = "RSA_4096"
+    ECC_NIST_P256 = "ECC_NIST_P256"
+    ECC_NIST_P384 = "ECC_NIST_P384"
+    ECC_NIST_P521 = "ECC_NIST_P521"
+    ECC_SECG_P256K1 = "ECC_SECG_P256K1"
+    ECC_NIST_EDWARDS25519 = "ECC_NIST_EDWARDS25519"
+    ML_DSA_44 = "ML_DSA_44"
+    ML_DSA_65 = "ML_DSA_65"
+    ML_DSA_87 = "ML_DSA_87"
+    HMAC_224 = "HMAC_224"
+    HMAC_256 = "HMAC_256"
+    HMAC_384 = "HMAC_384"
+    HMAC_512 = "HMAC_512"
+    SM2 = "SM2"
+
+
+class KeyUsage(enum.StrEnum):
+    ENCRYPT_DECRYPT = "ENCRYPT_DECRYPT"
+    SIGN_VERIFY = "SIGN_VERIFY"
+    GENERATE_VERIFY_MAC = "GENERATE_VERIFY_MAC"
+    KEY_AGREEMENT = "KEY_AGREEMENT"
+
+
+class Origin(enum.StrEnum):
+    AWS_KMS = "AWS_KMS"
+    EXTERNAL = "EXTERNAL"
+    AWS_CLOUDHSM = "AWS_CLOUDHSM"
+    EXTERNAL_KEY_STORE = "EXTERNAL_KEY_STORE"
+
+
+class KeyState(enum.StrEnum):
+    """spec §4.1. ``Enabled`` on the wire is derived: true iff state is ENABLED."""
+
+    CREATING = "Creating"
+    ENABLED = "Enabled"
+    DISABLED = "Disabled"
+    PENDING_DELETION = "PendingDeletion"
+    PENDING_IMPORT = "PendingImport"
+    PENDING_REPLICA_DELETION = "PendingReplicaDeletion"
+    UNAVAILABLE = "Unavailable"
+    UPDATING = "Updating"
+
+
+class KeyManager(enum.StrEnum):
+    AWS = "AWS"
+    CUSTOMER = "CUSTOMER"
+
+
+class MaterialState(enum.StrEnum):
+    """Key material lifecycle (spec §5.4 ListKeyRotations.KeyMaterialState)."""
+
+    CURRENT = "CURRENT"
+    NON_CURRENT = "NON_CURRENT"
+    PENDING_ROTATION = "PENDING_ROTATION"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyMaterial:
+    """One version of a key's material, wrapped by the key store that made it."""
+
+    key_id: str
+    material_id: str  # 64 lowercase hex (spec §2.1)
+    wrapped: bytes = field(repr=False)  # opaque to everyone but the key store
+    state: MaterialState
+    created_at: float
+    rotation_type: str | None = None  # AUTOMATIC | ON_DEMAND; None for the first material
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """A KMS key's metadata. Never holds material."""
+
+    key_id: str
+    account_id: str
+    region: str
+    partition: str
+    key_spec: KeySpec
+    key_usage: KeyUsage
+    origin: Origin
+    state: KeyState
+    created_at: float
+    description: str = ""
+    key_manager: KeyManager = KeyManager.CUSTOMER
+    multi_region: bool = False
+    current_material_id: str | None = None
+    deletion_date: float | None = None
+    pending_window_days: int | None = None
+    policy: str | None = None
+    custom_key_store_id: str | None = None
+
+    @property
+    def arn(self) -> str:
+        return f"arn:{self.partition}:kms:{self.region}:{self.account_id}:key/{self.key_id}"
+
+    @property
+    def enabled(self) -> bool:
+        return self.state is KeyState.ENABLED
+
+    def with_changes(self, **changes: object) -> Key:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    account_id: str
+    region: str
+    partition: str
+    name: str  # "alias/..."
+    target_key_id: str | None
+    created_at: float
+    updated_at: float
+
+    @property
+    def arn(self) -> str:
+        return f"arn:{self.partition}:kms:{self.region}:{self.account_id}:{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    key: str
+    value: str

@@ -1,0 +1,283 @@
+"""The one domain exception tree.
+
+Every failure that reaches a caller is a :class:`TrentError`. The class *is* the
+error: ``protocol/errors.py`` maps each class to its AWS ``__type``, HTTP status
+and message field, and nothing anywhere picks an error by matching message text
+(spec §1.3-1.5, §13).
+
+    TrentError                            message: str | None (None = AWS sends no message)
+    ├── ClientError                       the caller's fault (HTTP 400)
+    │   ├── AuthError                     front-end authentication (spec §1.5)
+    │   │   ├── MissingAuthenticationToken
+    │   │   ├── IncompleteSignature
+    │   │   ├── InvalidSignature
+    │   │   ├── UnrecognizedClient
+    │   │   └── ExpiredToken
+    │   ├── UnknownOperation
+    │   ├── SerializationError
+    │   ├── ValidationError
+    │   ├── AccessDenied
+    │   ├── NotAuthorized
+    │   ├── Throttling
+    │   ├── NotFound
+    │   ├── AlreadyExists
+    │   ├── Disabled
+    │   ├── KMSInvalidState
+    │   ├── InvalidArn
+    │   ├── InvalidMarker
+    │   ├── InvalidCiphertext             opaque: never carries a reason
+    │   ├── IncorrectKey
+    │   ├── InvalidKeyUsage
+    │   ├── KMSInvalidSignature           opaque
+    │   ├── KMSInvalidMac                 opaque
+    │   ├── UnsupportedOperation
+    │   ├── DryRunOperation
+    │   ├── LimitExceeded
+    │   ├── TagError
+    │   ├── MalformedPolicyDocument
+    │   ├── InvalidGrantToken
+    │   ├── InvalidGrantId
+    │   ├── IncorrectKeyMaterial
+    │   ├── InvalidImportToken
+    │   ├── ExpiredImportToken
+    │   ├── Conflict
+    │   └── CustomKeyStoreError           CustomKeyStore* family (spec §10)
+    │       ├── CustomKeyStoreNotFound
+    │       ├── CustomKeyStoreNameInUse
+    │       ├── CustomKeyStoreInvalidState
+    │       ├── CustomKeyStoreHasCMKs
+    │       └── CloudHsmClusterNotFound / CloudHsmClusterInvalidConfiguration /
+    │           IncorrectTrustAnchor
+    └── ServerError                       our fault or a dependency's (HTTP 5xx)
+        ├── KMSInternal
+        ├── KeyUnavailable
+        └── DependencyTimeout
+
+Crypto failures are opaque (habits §5): :class:`InvalidCiphertext`,
+:class:`KMSInvalidSignature` and :class:`KMSInvalidMac` take no message, and the
+reason a check failed is kept only in :attr:`TrentError.audit_reason`, which the
+audit log may record and the wire never shows.
+"""
+
+from __future__ import annotations
+
+
+class TrentError(Exception):
+    """Base of every error Trent reports to a caller."""
+
+    #: the message AWS uses when the raiser gives none; ``None`` = no message field
+    default_message: str | None = None
+
+    def __init__(self, message: str | None = None, *, audit_reason: str | None = None) -> None:
+        self.message = message if message is not None else self.default_message
+        # Private detail for the audit log / server log only; never serialized to the caller.
+        self.audit_reason = audit_reason
+        super().__init__(self.message or type(self).__name__)
+
+
+class ClientError(TrentError):
+    """The request cannot succeed as sent (HTTP 400)."""
+
+
+class ServerError(TrentError):
+    """Trent or one of its dependencies failed (HTTP 5xx)."""
+
+
+# --- front end (spec §1.5) --------------------------------------------------
+
+
+class AuthError(ClientError):
+    """The request could not be authenticated."""
+
+
+class MissingAuthenticationToken(AuthError):
+    default_message = "Request is missing Authentication Token"
+
+
+class IncompleteSignature(AuthError):
+    pass
+
+
+class InvalidSignature(AuthError):
+    default_message = (
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your AWS Secret Access Key and signing method. "
+        "Consult the service documentation for details."
+    )
+
+
+class UnrecognizedClient(AuthError):
+    default_message = "The security token included in the request is invalid"
+
+
+class ExpiredToken(AuthError):
+    default_message = "The security token included in the request is expired"
+
+
+class UnknownOperation(ClientError):
+    pass
+
+
+class SerializationError(ClientError):
+    pass
+
+
+class ValidationError(ClientError):
+    pass
+
+
+class AccessDenied(ClientError):
+    pass
+
+
+class NotAuthorized(ClientError):
+    """Reserved ``alias/aws/`` names (spec §2.1); not a modeled shape, no message."""
+
+
+class Throttling(ClientError):
+    default_message = "You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls."
+
+
+# --- modeled KMS errors -------------------------------------------------------
+
+
+class NotFound(ClientError):
+    pass
+
+
+class AlreadyExists(ClientError):
+    pass
+
+
+class Disabled(ClientError):
+    pass
+
+
+class KMSInvalidState(ClientError):
+    pass
+
+
+class InvalidArn(ClientError):
+    pass
+
+
+class InvalidMarker(ClientError):
+    pass
+
+
+class InvalidCiphertext(ClientError):
+    """Opaque: tampering, wrong context and unparseable blobs all look the same."""
+
+    def __init__(self, *, audit_reason: str | None = None) -> None:
+        super().__init__(None, audit_reason=audit_reason)
+
+
+class IncorrectKey(ClientError):
+    default_message = "The key ID in the request does not identify a CMK that can perform this operation."
+
+
+class InvalidKeyUsage(ClientError):
+    pass
+
+
+class KMSInvalidSignature(ClientError):
+    def __init__(self, *, audit_reason: str | None = None) -> None:
+        super().__init__(None, audit_reason=audit_reason)
+
+
+class KMSInvalidMac(ClientError):
+    def __init__(self, *, audit_reason: str | None = None) -> None:
+        super().__init__(None, audit_reason=audit_reason)
+
+
+class UnsupportedOperation(ClientError):
+    pass
+
+
+class DryRunOperation(ClientError):
+    default_message = "The request would have succeeded, but the DryRun option is set."
+
+
+class LimitExceeded(ClientError):
+    pass
+
+
+class TagError(ClientError):
+    pass
+
+
+class MalformedPolicyDocument(ClientError):
+    pass
+
+
+class InvalidGrantToken(ClientError):
+    pass
+
+
+class InvalidGrantId(ClientError):
+    pass
+
+
+class IncorrectKeyMaterial(ClientError):
+    pass
+
+
+class InvalidImportToken(ClientError):
+    pass
+
+
+class ExpiredImportToken(ClientError):
+    pass
+
+
+class Conflict(ClientError):
+    pass
+
+
+class CustomKeyStoreError(ClientError):
+    """Base of the CustomKeyStore* family (spec §10.1)."""
+
+
+class CustomKeyStoreNotFound(CustomKeyStoreError):
+    pass
+
+
+class CustomKeyStoreNameInUse(CustomKeyStoreError):
+    pass
+
+
+class CustomKeyStoreInvalidState(CustomKeyStoreError):
+    pass
+
+
+class CustomKeyStoreHasCMKs(CustomKeyStoreError):
+    pass
+
+
+class CloudHsmClusterNotFound(CustomKeyStoreError):
+    pass
+
+
+class CloudHsmClusterInvalidConfiguration(CustomKeyStoreError):
+    pass
+
+
+class IncorrectTrustAnchor(CustomKeyStoreError):
+    pass
+
+
+# --- server side ------------------------------------------------------------------
+
+
+class KMSInternal(ServerError):
+    """Anything unexpected. The detail goes to the server log, never to the caller."""
+
+    default_message = "An internal error occurred. Try again."
+
+
+class KeyUnavailable(ServerError):
+    pass
+
+
+class DependencyTimeout(ServerError):
+    pass

@@ -1,0 +1,122 @@
+"""What the service needs from storage, as Protocols (no SQL here).
+
+Implementations: ``storage.sql`` (SQLite and PostgreSQL through SQLAlchemy Core)
+and ``storage.cache`` (an in-process read cache in front of any of them). Each
+method is one unit of work: it runs in one transaction and either happens
+entirely or not at all. Foreign errors (SQLAlchemy, driver) never escape: a
+uniqueness clash becomes :class:`Duplicate`, anything else :class:`StorageError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from trent.domain.keys import Alias, Key, KeyMaterial, Tag
+from trent.domain.principals import AccessKey, Account, Principal
+
+T = TypeVar("T")
+
+
+class StorageError(Exception):
+    """The backing store failed; the service reports KMSInternalException."""
+
+
+class Duplicate(StorageError):
+    """A row with the same unique identity already exists."""
+
+
+class BadMarker(StorageError):
+    """A pagination marker this store did not issue."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    next_marker: str | None  # None = not truncated
+
+
+class KeyRepository(Protocol):
+    def create_key(self, key: Key, material: KeyMaterial | None) -> None:
+        """Insert a key and (unless PendingImport) its first material. Duplicate on clash."""
+
+    def get_key(self, region: str, key_id: str) -> Key | None: ...
+
+    def update_key(self, key: Key) -> None:
+        """Overwrite the key row's mutable fields (state, description, dates, ...)."""
+
+    def list_keys(self, account_id: str, region: str, limit: int, marker: str | None) -> Page[Key]:
+        """Stable order (creation order). BadMarker for a marker not issued here."""
+
+    def keys_due_for_deletion(self, now: float, limit: int = 100) -> Sequence[Key]:
+        """Keys in PendingDeletion whose deletion_date <= now, any account/region."""
+
+    def delete_key(self, region: str, key_id: str) -> None:
+        """Remove the key with all its material, aliases and tags (spec §5.3)."""
+
+    def add_material(self, material: KeyMaterial) -> None: ...
+
+    def get_material(self, key_id: str, material_id: str) -> KeyMaterial | None: ...
+
+    def list_materials(self, key_id: str) -> Sequence[KeyMaterial]: ...
+
+
+class AliasRepository(Protocol):
+    def create_alias(self, alias: Alias) -> None:
+        """Duplicate if (account, region, name) exists."""
+
+    def get_alias(self, account_id: str, region: str, name: str) -> Alias | None: ...
+
+    def update_alias(self, alias: Alias) -> None: ...
+
+    def delete_alias(self, account_id: str, region: str, name: str) -> None: ...
+
+    def list_aliases(
+        self, account_id: str, region: str, key_id: str | None, limit: int, marker: str | None
+    ) -> Page[Alias]:
+        """Sorted by alias name. BadMarker for a foreign marker."""
+
+    def count_aliases_for_key(self, region: str, key_id: str) -> int: ...
+
+
+class TagRepository(Protocol):
+    def get_tags(self, region: str, key_id: str) -> Sequence[Tag]:
+        """In tag-key order."""
+
+    def put_tags(self, region: str, key_id: str, tags: Sequence[Tag]) -> None:
+        """Insert or replace by tag key."""
+
+    def remove_tags(self, region: str, key_id: str, tag_keys: Sequence[str]) -> None:
+        """Missing keys are ignored."""
+
+
+class IdentityRepository(Protocol):
+    def create_account(self, account: Account) -> None: ...
+
+    def get_account(self, account_id: str) -> Account | None: ...
+
+    def list_accounts(self) -> Sequence[Account]: ...
+
+    def create_principal(self, principal: Principal) -> None: ...
+
+    def get_principal(self, arn: str) -> Principal | None: ...
+
+    def list_principals(self, account_id: str) -> Sequence[Principal]: ...
+
+    def create_access_key(self, key: AccessKey) -> None: ...
+
+    def get_access_key(self, access_key_id: str) -> AccessKey | None: ...
+
+    def list_access_keys(self, principal_arn: str) -> Sequence[AccessKey]: ...
+
+    def delete_access_key(self, access_key_id: str) -> None: ...
+
+
+class Storage(KeyRepository, AliasRepository, TagRepository, IdentityRepository, Protocol):
+    """Everything at once; what bootstrap hands the service."""
+
+    def reset(self) -> None:
+        """Delete every row (``--dev`` reset only)."""
+
+    def close(self) -> None: ...
