@@ -1,0 +1,33 @@
+# Two commands do everything on a fresh machine (see README.md):
+#   make serve   - venv + install + `trent serve --dev` on 127.0.0.1:8080
+#   make test    - venv + install + system packages + the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: serve test bench lint clean system-packages
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/trent serve --dev --host 127.0.0.1 --port 8080 --data-dir .trent
+
+# System packages the tests need: wrk is for bench only; softhsm2 for the HSM tests;
+# PostgreSQL 15 server binaries must be on PATH (the suite starts its own throwaway server).
+system-packages:
+	@scripts/ensure-system-packages.sh
+
+test: $(STAMP) system-packages
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	bench/load.sh
+
+clean:
+	rm -rf $(VENV) .trent .pytest_cache

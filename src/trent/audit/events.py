@@ -1,0 +1,131 @@
+"""CloudTrail-shaped audit events (spec §11).
+
+One event per API call, success or failure. What goes in is decided here and
+nowhere else: request parameters arrive already redacted (no plaintext, blobs or
+secrets — see ``trent.protocol.validation.audit_safe_params``), crypto and read
+operations carry ``responseElements: null``, and a failure carries
+``errorCode``/``errorMessage`` (the wire message, never an internal reason).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+EVENT_VERSION = "1.11"
+EVENT_SOURCE = "kms.amazonaws.com"
+
+# spec §11: crypto operations and Describe/Get/List are read-only.
+_READ_ONLY_PREFIXES = ("Describe", "Get", "List")
+_READ_ONLY_OPS = frozenset(
+    {
+        "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+        "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "Sign", "Verify",
+        "GenerateMac", "VerifyMac", "DeriveSharedSecret", "GenerateRandom",
+    }
+)
+
+
+def is_read_only(operation: str) -> bool:
+    return operation in _READ_ONLY_OPS or operation.startswith(_READ_ONLY_PREFIXES)
+
+
+def cloudtrail_time(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """userIdentity as CloudTrail shows it."""
+
+    kind: str  # IAMUser | AssumedRole | Root | AWSAccount | Unknown
+    principal_id: str | None
+    arn: str | None
+    account_id: str | None
+    access_key_id: str | None
+    user_name: str | None = None
+
+    def as_user_identity(self) -> dict[str, Any]:
+        identity: dict[str, Any] = {"type": self.kind}
+        for name, value in (
+            ("principalId", self.principal_id),
+            ("arn", self.arn),
+            ("accountId", self.account_id),
+            ("accessKeyId", self.access_key_id),
+            ("userName", self.user_name),
+        ):
+            if value is not None:
+                identity[name] = value
+        return identity
+
+
+def api_call_event(
+    *,
+    event_id: str,
+    request_id: str,
+    event_time: float,
+    operation: str,
+    region: str,
+    caller: Caller,
+    source_ip: str,
+    user_agent: str | None,
+    request_parameters: Mapping[str, Any] | None,
+    response_elements: Mapping[str, Any] | None,
+    error_code: str | None,
+    error_message: str | None,
+    resources: Sequence[tuple[str, str]],
+    recipient_account_id: str | None,
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "eventVersion": EVENT_VERSION,
+        "userIdentity": caller.as_user_identity(),
+        "eventTime": cloudtrail_time(event_time),
+        "eventSource": EVENT_SOURCE,
+        "eventName": operation,
+        "awsRegion": region,
+        "sourceIPAddress": source_ip,
+        "userAgent": user_agent,
+    }
+    if error_code is not None:
+        event["errorCode"] = error_code
+        if error_message is not None:
+            event["errorMessage"] = error_message
+    event["requestParameters"] = request_parameters
+    event["responseElements"] = None if is_read_only(operation) else response_elements
+    event["requestID"] = request_id
+    event["eventID"] = event_id
+    event["readOnly"] = is_read_only(operation)
+    event["resources"] = [{"accountId": acct, "type": "AWS::KMS::Key", "ARN": arn} for acct, arn in resources]
+    event["eventType"] = "AwsApiCall"
+    event["managementEvent"] = True
+    event["recipientAccountId"] = recipient_account_id
+    event["eventCategory"] = "Management"
+    return event
+
+
+def service_event(
+    *, event_id: str, event_time: float, operation: str, region: str, account_id: str, key_arn: str, key_id: str
+) -> dict[str, Any]:
+    """Events Trent performs itself (DeleteKey at the end of a window, ...) (spec §11)."""
+    return {
+        "eventVersion": EVENT_VERSION,
+        "userIdentity": {"accountId": account_id, "invokedBy": "AWS Internal"},
+        "eventTime": cloudtrail_time(event_time),
+        "eventSource": EVENT_SOURCE,
+        "eventName": operation,
+        "awsRegion": region,
+        "sourceIPAddress": "AWS Internal",
+        "userAgent": "AWS Internal",
+        "requestParameters": None,
+        "responseElements": None,
+        "eventID": event_id,
+        "readOnly": False,
+        "resources": [{"accountId": account_id, "type": "AWS::KMS::Key", "ARN": key_arn}],
+        "eventType": "AwsServiceEvent",
+        "managementEvent": True,
+        "recipientAccountId": account_id,
+        "serviceEventDetails": {"keyId": key_id},
+        "eventCategory": "Management",
+    }

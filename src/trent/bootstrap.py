@@ -1,0 +1,185 @@
+"""Composition root: the only place that picks concrete backends and wires them.
+
+    Settings -> clock, storage (SQL + cache), root key, key store, audit sink
+             -> service deps -> KMS pipeline -> ASGI app (+ sweeper, dev controls)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from trent.audit.events import service_event
+from trent.audit.sink import AuditSink, AuditWriteError, JsonlFileSink
+from trent.config import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, DEV_USER_NAME, Settings
+from trent.domain.clock import Clock, ControllableClock, SystemClock
+from trent.domain.keys import Key
+from trent.domain.principals import Principal
+from trent.keystores.root_key import load_or_create_file_root_key
+from trent.keystores.software import SoftwareKeyStore
+from trent.protocol.pipeline import AuthPolicy, KmsPipeline
+from trent.server.app import DevControls, TrentApp
+from trent.service import identity
+from trent.service.deps import ServiceDeps
+from trent.service.keys import delete_due_keys
+from trent.storage.cache import CachedStorage
+from trent.storage.sql import SqlStorage, migrate
+
+log = logging.getLogger("trent")
+
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: str | float | int) -> float:
+    """'400d', '12h', '30m', '45s' or a number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("not a duration")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        m = _DURATION_RE.match(value)
+        if m is None:
+            raise ValueError(f"not a duration: {value!r} (use e.g. 400d, 12h, 30m, 45s)")
+        seconds = float(m[1]) * _UNIT_SECONDS[m[2]]
+    if seconds < 0:
+        raise ValueError("durations are not negative")
+    return seconds
+
+
+class Sweeper:
+    """Carries out what time decides: key deletion at the end of its window (spec §5.3)."""
+
+    def __init__(self, deps: ServiceDeps, audit: AuditSink, interval_seconds: float) -> None:
+        self._deps = deps
+        self._audit = audit
+        self._interval = interval_seconds
+        self._task: asyncio.Task[None] | None = None
+        self._lock = threading.Lock()
+
+    def run_once(self) -> int:
+        with self._lock:  # the timer and a dev clock jump never sweep at once
+            return delete_due_keys(self._deps, self._deps.clock.now(), self._record_deletion)
+
+    def _record_deletion(self, key: Key) -> None:
+        event = service_event(
+            event_id=str(uuid.uuid4()),
+            event_time=self._deps.clock.now(),
+            operation="DeleteKey",
+            region=key.region,
+            account_id=key.account_id,
+            key_arn=key.arn,
+            key_id=key.key_id,
+        )
+        try:
+            self._audit.write(event)
+        except AuditWriteError:
+            log.error("could not record the deletion of %s in the audit log", key.arn)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                await loop.run_in_executor(None, self.run_once)
+            except Exception:  # noqa: BLE001 - keep sweeping; the next round retries
+                log.exception("key deletion sweep failed")
+            await asyncio.sleep(self._interval)
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: Settings
+    deps: ServiceDeps
+    app: TrentApp
+    sweeper: Sweeper
+    audit: AuditSink
+    dev_principal: Principal | None
+
+
+def ensure_dev_identity(deps: ServiceDeps, settings: Settings) -> Principal:
+    """The --dev account, its `dev` user and the well-known access key `test`/`test`."""
+    storage = deps.storage
+    now = deps.clock.now()
+    account_id = settings.dev_account_id
+    if storage.get_account(account_id) is None:
+        identity.create_account(deps, account_id, "dev", now)
+    arn = Principal.user_arn(account_id, DEV_USER_NAME)
+    user = storage.get_principal(arn) or identity.create_user(deps, account_id, DEV_USER_NAME)
+    if storage.get_access_key(DEV_ACCESS_KEY_ID) is None:
+        identity.create_access_key(deps, arn, now, access_key_id=DEV_ACCESS_KEY_ID, secret=DEV_SECRET_ACCESS_KEY)
+    return user
+
+
+def build_deps(settings: Settings, clock: Clock | None = None) -> ServiceDeps:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        os.chmod(settings.data_dir, 0o700)
+    clock = clock or (ControllableClock() if settings.dev else SystemClock())
+    url = settings.effective_database_url
+    migrate(url)
+    storage = CachedStorage(SqlStorage(url), clock, ttl_seconds=settings.cache_ttl_seconds)
+    root = load_or_create_file_root_key(settings.effective_root_key_file)
+    return ServiceDeps(storage=storage, keystore=SoftwareKeyStore(root), clock=clock, root_key=root)
+
+
+def build(settings: Settings) -> Runtime:
+    settings.validate()
+    deps = build_deps(settings)
+    dev_principal = ensure_dev_identity(deps, settings) if settings.dev else None
+    audit = JsonlFileSink(settings.effective_audit_log, durable=settings.audit_fsync)
+    authenticator = identity.Authenticator(deps)
+    pipeline = KmsPipeline(
+        deps,
+        authenticator,
+        audit,
+        AuthPolicy(regions=settings.regions, permissive=settings.permissive, dev_principal=dev_principal),
+    )
+    sweeper = Sweeper(deps, audit, settings.sweep_interval_seconds)
+    dev = _dev_controls(deps, settings, authenticator, sweeper) if settings.dev else None
+    app = TrentApp(
+        pipeline,
+        dev=dev,
+        max_body_bytes=settings.max_body_bytes,
+        on_startup=sweeper.start,
+        on_shutdown=sweeper.stop,
+    )
+    return Runtime(settings, deps, app, sweeper, audit, dev_principal)
+
+
+def _dev_controls(
+    deps: ServiceDeps, settings: Settings, authenticator: identity.Authenticator, sweeper: Sweeper
+) -> DevControls:
+    clock = deps.clock
+    assert isinstance(clock, ControllableClock)
+
+    def reset() -> None:
+        deps.storage.reset()
+        authenticator.clear()
+        ensure_dev_identity(deps, settings)
+
+    def clock_status() -> dict[str, Any]:
+        return {"now": clock.now(), "offsetSeconds": clock.offset_seconds}
+
+    def advance(value: str | float) -> dict[str, Any]:
+        clock.advance(parse_duration(value))
+        # Whatever the jump made due happens before the caller's next request.
+        deleted = sweeper.run_once()
+        return {**clock_status(), "keysDeleted": deleted}
+
+    return DevControls(reset=reset, clock_status=clock_status, advance_clock=advance)

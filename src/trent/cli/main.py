@@ -1,0 +1,207 @@
+"""`trent` command line: serve | admin ... | dev ... | encrypt | decrypt."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from trent import __version__
+from trent.config import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, ConfigError, Settings, env_defaults
+from trent.errors import TrentError
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    base = Settings(**env_defaults())  # type: ignore[arg-type]
+    changes: dict[str, object] = {}
+    for name in ("host", "port", "data_dir", "database_url", "dev_account_id", "audit_log", "root_key_file"):
+        value = getattr(args, name, None)
+        if value is not None:
+            changes[name] = value
+    if getattr(args, "dev", False):
+        changes["dev"] = True
+    if getattr(args, "permissive", False):
+        changes["permissive"] = True
+    if getattr(args, "audit_fsync", False):
+        changes["audit_fsync"] = True
+    regions = getattr(args, "regions", None)
+    if regions:
+        changes["regions"] = frozenset(r.strip() for r in regions.split(",") if r.strip())
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def _add_storage_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, help="where the database, root key and audit log live (env TRENT_DATA_DIR; default .trent)")
+    p.add_argument("--database-url", help="SQLAlchemy URL, e.g. postgresql+psycopg://... (env TRENT_DATABASE_URL; default SQLite in the data dir)")
+    p.add_argument("--root-key-file", type=Path, help="root key file (env TRENT_ROOT_KEY_FILE; --dev default <data-dir>/root.key)")
+    p.add_argument("--dev", action="store_true", help="development mode (env TRENT_DEV=1)")
+    p.add_argument("--dev-account-id", help="the --dev account (env TRENT_DEV_ACCOUNT_ID; default 123456789012)")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from trent.bootstrap import build
+
+    settings = _settings(args).validate()
+    logging.basicConfig(level=getattr(logging, settings.log_level.upper()), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    runtime = build(settings)
+    endpoint = f"http://{settings.host}:{settings.port}"
+    print(f"Trent {__version__} {'(dev mode) ' if settings.dev else ''}serving the AWS KMS API at {endpoint}")
+    print(f"  data dir:   {settings.data_dir.resolve()}")
+    print(f"  database:   {settings.effective_database_url.split('@')[-1]}")
+    print(f"  audit log:  {settings.effective_audit_log.resolve()}")
+    if settings.dev:
+        region = next(iter(sorted(settings.regions))) if settings.regions else "us-east-1"
+        print(f"  account:    {settings.dev_account_id}")
+        print(f"  region:     {region} (any region works; keys live per region)")
+        print(f"  credentials: AWS_ACCESS_KEY_ID={DEV_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={DEV_SECRET_ACCESS_KEY}")
+        print(f"  try:        aws --endpoint-url {endpoint} --region {region} kms create-key")
+    sys.stdout.flush()
+    config = uvicorn.Config(
+        runtime.app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level=settings.log_level,
+        server_header=False,
+        date_header=False,
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def _admin_deps(args: argparse.Namespace):
+    from trent.bootstrap import build_deps
+
+    settings = _settings(args)
+    if not settings.dev and settings.root_key_file is None:
+        raise ConfigError("give --root-key-file (or --dev for the dev data dir)")
+    return build_deps(settings)
+
+
+def cmd_admin(args: argparse.Namespace) -> int:
+    from trent.domain.principals import Principal
+    from trent.service import identity
+
+    deps = _admin_deps(args)
+    now = deps.clock.now()
+    if args.admin_command == "create-account":
+        account = identity.create_account(deps, args.account_id, args.name or args.account_id, now)
+        print(json.dumps({"AccountId": account.account_id, "RootArn": Principal.root_arn(account.account_id)}))
+    elif args.admin_command == "create-user":
+        user = identity.create_user(deps, args.account_id, args.user_name)
+        print(json.dumps({"Arn": user.arn, "UserId": user.principal_id}))
+    elif args.admin_command == "create-access-key":
+        arn = args.principal_arn or Principal.user_arn(args.account_id, args.user_name)
+        creds = identity.create_access_key(deps, arn, now)
+        # Printed once; only the wrapped form is stored.
+        print(json.dumps({"AccessKeyId": creds.access_key_id, "SecretAccessKey": creds.secret_access_key, "Principal": arn}))
+    elif args.admin_command == "list-access-keys":
+        arn = args.principal_arn or Principal.user_arn(args.account_id, args.user_name)
+        for key in deps.storage.list_access_keys(arn):
+            print(json.dumps({"AccessKeyId": key.access_key_id, "Status": str(key.status), "CreateDate": key.created_at}))
+    elif args.admin_command == "delete-access-key":
+        deps.storage.delete_access_key(args.access_key_id)
+    elif args.admin_command == "list-accounts":
+        for account in deps.storage.list_accounts():
+            print(json.dumps({"AccountId": account.account_id, "Name": account.name}))
+    deps.storage.close()
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from trent.bootstrap import parse_duration
+
+    url = args.endpoint_url.rstrip("/") + "/_trent/"
+    if args.dev_command == "reset":
+        request = urllib.request.Request(url + "reset", data=b"{}", method="POST")
+    elif args.clock_command == "advance":
+        parse_duration(args.duration)  # fail here, not on the server
+        body = json.dumps({"advance": args.duration}).encode()
+        request = urllib.request.Request(url + "clock", data=body, method="POST")
+    else:
+        request = urllib.request.Request(url + "clock", method="GET")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        print(response.read().decode())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trent", description="Trent: a self-hosted AWS-KMS-compatible key management service")
+    parser.add_argument("--version", action="version", version=f"trent {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the KMS server")
+    serve.add_argument("--host", help="listen address (env TRENT_HOST; default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (env TRENT_PORT; default 8080)")
+    _add_storage_options(serve)
+    serve.add_argument("--permissive", action="store_true", help="--dev: accept unknown access key ids without a signature check")
+    serve.add_argument("--regions", help="comma list of regions to serve (env TRENT_REGIONS; default any)")
+    serve.add_argument("--audit-log", type=Path, help="JSON-lines audit log (env TRENT_AUDIT_LOG; default <data-dir>/audit.jsonl)")
+    serve.add_argument("--audit-fsync", action="store_true", help="fsync the audit log after every event")
+    serve.set_defaults(func=cmd_serve)
+
+    admin = sub.add_parser("admin", help="manage accounts, users and access keys (works on the data dir / database)")
+    _add_storage_options(admin)
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    p = admin_sub.add_parser("create-account")
+    p.add_argument("account_id")
+    p.add_argument("--name")
+    p = admin_sub.add_parser("create-user")
+    p.add_argument("account_id")
+    p.add_argument("user_name")
+    for name in ("create-access-key", "list-access-keys"):
+        p = admin_sub.add_parser(name)
+        p.add_argument("account_id", nargs="?")
+        p.add_argument("user_name", nargs="?")
+        p.add_argument("--principal-arn")
+    p = admin_sub.add_parser("delete-access-key")
+    p.add_argument("access_key_id")
+    admin_sub.add_parser("list-accounts")
+    admin.set_defaults(func=cmd_admin)
+
+    dev = sub.add_parser("dev", help="control a running --dev server")
+    dev.add_argument("--endpoint-url", default="http://127.0.0.1:8080")
+    dev_sub = dev.add_subparsers(dest="dev_command", required=True)
+    dev_sub.add_parser("reset", help="delete every key, alias and tag")
+    clock = dev_sub.add_parser("clock", help="show or move the server's clock")
+    clock_sub = clock.add_subparsers(dest="clock_command", required=True)
+    clock_sub.add_parser("show")
+    advance = clock_sub.add_parser("advance", help="move time forward, e.g. 400d, 12h, 30m")
+    advance.add_argument("duration")
+    dev.set_defaults(func=cmd_dev)
+
+    try:
+        from trent.cli import envelope
+    except ImportError:
+        envelope = None  # type: ignore[assignment]
+    if envelope is not None and hasattr(envelope, "register"):
+        envelope.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, TrentError, ValueError) as exc:
+        print(f"trent: error: {exc}", file=sys.stderr)
+        return 2
+    except urllib.error.URLError as exc:
+        print(f"trent: cannot reach the server: {exc.reason}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Typed settings, loaded once from flags and environment, validated at start."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from trent.domain.principals import ACCOUNT_ID_RE
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+DEFAULT_DATA_DIR = Path(".trent")
+DEFAULT_DEV_ACCOUNT_ID = "123456789012"
+DEV_ACCESS_KEY_ID = "test"
+DEV_SECRET_ACCESS_KEY = "test"  # well known on purpose: --dev only
+DEV_USER_NAME = "dev"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    data_dir: Path = DEFAULT_DATA_DIR
+    dev: bool = False
+    permissive: bool = False
+    database_url: str | None = None
+    dev_account_id: str = DEFAULT_DEV_ACCOUNT_ID
+    regions: frozenset[str] | None = None
+    audit_log: Path | None = None
+    audit_fsync: bool = False
+    root_key_file: Path | None = None
+    max_body_bytes: int = 1 << 20
+    sweep_interval_seconds: float = 5.0
+    cache_ttl_seconds: float = 1.0
+    log_level: str = "warning"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'trent.db').resolve()}"
+
+    @property
+    def effective_audit_log(self) -> Path:
+        return self.audit_log or self.data_dir / "audit.jsonl"
+
+    @property
+    def effective_root_key_file(self) -> Path:
+        return self.root_key_file or self.data_dir / "root.key"
+
+    def validate(self) -> Settings:
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"port {self.port} is out of range")
+        if not ACCOUNT_ID_RE.match(self.dev_account_id):
+            raise ConfigError(f"dev account id {self.dev_account_id!r} must be 12 digits")
+        if self.permissive and not self.dev:
+            raise ConfigError("--permissive is a --dev option")
+        if not self.dev and self.root_key_file is None:
+            raise ConfigError(
+                "production mode needs a root of trust: give --root-key-file (sealed and HSM roots: see ARCHITECTURE.md)"
+            )
+        return self
+
+
+def _env_bool(name: str) -> bool | None:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return None
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_defaults() -> dict[str, object]:
+    """TRENT_* environment variables, as keyword arguments for :class:`Settings`."""
+    env = os.environ
+    out: dict[str, object] = {}
+    if "TRENT_HOST" in env:
+        out["host"] = env["TRENT_HOST"]
+    if "TRENT_PORT" in env:
+        out["port"] = int(env["TRENT_PORT"])
+    if "TRENT_DATA_DIR" in env:
+        out["data_dir"] = Path(env["TRENT_DATA_DIR"])
+    if "TRENT_DATABASE_URL" in env:
+        out["database_url"] = env["TRENT_DATABASE_URL"]
+    if "TRENT_DEV_ACCOUNT_ID" in env:
+        out["dev_account_id"] = env["TRENT_DEV_ACCOUNT_ID"]
+    if "TRENT_REGIONS" in env:
+        out["regions"] = frozenset(r.strip() for r in env["TRENT_REGIONS"].split(",") if r.strip())
+    if "TRENT_AUDIT_LOG" in env:
+        out["audit_log"] = Path(env["TRENT_AUDIT_LOG"])
+    if "TRENT_ROOT_KEY_FILE" in env:
+        out["root_key_file"] = Path(env["TRENT_ROOT_KEY_FILE"])
+    for name, key in (("TRENT_DEV", "dev"), ("TRENT_PERMISSIVE", "permissive"), ("TRENT_AUDIT_FSYNC", "audit_fsync")):
+        flag = _env_bool(name)
+        if flag is not None:
+            out[key] = flag
+    return out

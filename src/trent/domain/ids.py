@@ -1,0 +1,79 @@
+"""Key and alias identifiers: parse, format, validate (spec §2).
+
+A caller names a key four ways (key id, key ARN, alias name, alias ARN). This
+module only *parses*; resolving a reference to a stored key (and the
+NotFoundException texts of spec §2.2) is the service's job.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+KEY_ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+MRK_ID_RE = re.compile(r"^mrk-[0-9a-f]{32}$")
+# arn:<partition>:kms:<region>:<account>:<resource>
+ARN_RE = re.compile(r"^arn:(?P<partition>aws[a-z-]*):kms:(?P<region>[a-z0-9-]*):(?P<account>[0-9]*):(?P<resource>.+)$")
+ALIAS_PREFIX = "alias/"
+RESERVED_ALIAS_PREFIX = "alias/aws/"
+# spec §2.1: after the prefix only letters, digits, '/', '_' and '-'.
+ALIAS_NAME_CHARS_RE = re.compile(r"^alias/[A-Za-z0-9/_-]+$")
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
+
+
+def is_key_id(value: str) -> bool:
+    return bool(KEY_ID_RE.match(value) or MRK_ID_RE.match(value))
+
+
+def new_key_id() -> str:
+    return str(uuid.uuid4())
+
+
+def key_arn(partition: str, region: str, account_id: str, key_id: str) -> str:
+    return f"arn:{partition}:kms:{region}:{account_id}:key/{key_id}"
+
+
+def alias_arn(partition: str, region: str, account_id: str, alias_name: str) -> str:
+    return f"arn:{partition}:kms:{region}:{account_id}:{alias_name}"
+
+
+RefKind = Literal["key_id", "key_arn", "alias_name", "alias_arn", "malformed"]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRef:
+    """A parsed KeyId parameter. ``raw`` is exactly what the caller sent."""
+
+    raw: str
+    kind: RefKind
+    key_id: str | None = None  # for key_id / key_arn
+    alias_name: str | None = None  # for alias_name / alias_arn ("alias/...")
+    region: str | None = None  # from an ARN
+    account_id: str | None = None  # from an ARN
+    partition: str | None = None
+
+    @property
+    def is_alias(self) -> bool:
+        return self.kind in ("alias_name", "alias_arn")
+
+
+def parse_key_ref(raw: str) -> KeyRef:
+    """Classify a KeyId value (spec §2.2). Never raises."""
+    if raw.startswith("arn:"):
+        m = ARN_RE.match(raw)
+        if m is None:
+            return KeyRef(raw, "malformed")
+        resource = m["resource"]
+        common = {"region": m["region"], "account_id": m["account"], "partition": m["partition"]}
+        if resource.startswith("key/"):
+            return KeyRef(raw, "key_arn", key_id=resource[4:], **common)
+        if resource.startswith(ALIAS_PREFIX):
+            return KeyRef(raw, "alias_arn", alias_name=resource, **common)
+        return KeyRef(raw, "malformed")
+    if raw.startswith(ALIAS_PREFIX):
+        return KeyRef(raw, "alias_name", alias_name=raw)
+    if is_key_id(raw):
+        return KeyRef(raw, "key_id", key_id=raw)
+    return KeyRef(raw, "malformed")

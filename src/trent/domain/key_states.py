@@ -1,0 +1,83 @@
+"""THE operation x key-state table (spec §4.3) and its messages (spec §4.2).
+
+``check_state(operation, key)`` raises the AWS error for a key whose state does not
+allow the operation, and returns quietly otherwise. Rows are operations, columns
+states; a missing cell means "allowed".
+"""
+
+from __future__ import annotations
+
+import enum
+from types import MappingProxyType
+
+from trent.domain.keys import Key, KeyState
+from trent.errors import Disabled, KMSInvalidState
+
+
+class Verdict(enum.Enum):
+    DIS = "is disabled."
+    PDEL = "is pending deletion."
+    NPD = "is not pending deletion."
+    PIMP = "is pending import."
+    UNAV = "is unavailable."
+    CRE = "is creating."
+    UPD = "is updating."
+
+
+S = KeyState
+V = Verdict
+_ALL = tuple(KeyState)
+
+# Crypto with a KMS key (spec §4.3 rows 1-2).
+_CRYPTO = {S.DISABLED: V.DIS, S.PENDING_DELETION: V.PDEL, S.PENDING_REPLICA_DELETION: V.PDEL,
+           S.PENDING_IMPORT: V.PIMP, S.UNAVAILABLE: V.UNAV, S.CREATING: V.CRE}
+_ANY_STATE: dict[KeyState, Verdict] = {}
+_ENABLE_DISABLE = {S.PENDING_DELETION: V.PDEL, S.PENDING_REPLICA_DELETION: V.PDEL,
+                   S.PENDING_IMPORT: V.PIMP, S.CREATING: V.CRE, S.UPDATING: V.UPD}
+_NOT_PENDING_DELETION = {s: V.NPD for s in _ALL if s not in (S.PENDING_DELETION, S.PENDING_REPLICA_DELETION)}
+_MANAGE = {S.PENDING_DELETION: V.PDEL, S.PENDING_REPLICA_DELETION: V.PDEL}
+
+STATE_TABLE: MappingProxyType[str, MappingProxyType[KeyState, Verdict]] = MappingProxyType(
+    {
+        op: MappingProxyType(row)
+        for ops, row in (
+            (
+                (
+                    "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+                    "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext",
+                    "Sign", "Verify", "GenerateMac", "VerifyMac", "GetPublicKey", "DeriveSharedSecret",
+                ),
+                _CRYPTO,
+            ),
+            (("CreateGrant",), {k: v for k, v in _CRYPTO.items() if k is not S.UNAVAILABLE}),
+            (
+                (
+                    "DescribeKey", "GetKeyPolicy", "PutKeyPolicy", "ListGrants", "ListKeyPolicies",
+                    "ListResourceTags", "ListAliases", "DeleteAlias", "RetireGrant", "RevokeGrant",
+                    "GetKeyLastUsage",
+                ),
+                _ANY_STATE,
+            ),
+            (("EnableKey", "DisableKey"), _ENABLE_DISABLE),
+            (("ScheduleKeyDeletion",), {S.PENDING_DELETION: V.PDEL, S.PENDING_REPLICA_DELETION: V.PDEL,
+                                        S.UPDATING: V.UPD}),
+            (("CancelKeyDeletion",), _NOT_PENDING_DELETION),
+            (("CreateAlias", "TagResource", "UntagResource", "UpdateKeyDescription", "UpdateAlias"), _MANAGE),
+        )
+        for op in ops
+    }
+)
+
+
+def state_error(verdict: Verdict, key: Key) -> Exception:
+    """The exception for a verdict, with the key ARN as AWS writes it (spec §4.2)."""
+    message = f"{key.arn} {verdict.value}"
+    if verdict is Verdict.DIS:
+        return Disabled(message)
+    return KMSInvalidState(message)
+
+
+def check_state(operation: str, key: Key) -> None:
+    verdict = STATE_TABLE[operation].get(key.state)
+    if verdict is not None:
+        raise state_error(verdict, key)

@@ -1,0 +1,258 @@
+"""One KMS request, end to end, as the wire sees it (architecture "One request").
+
+    authenticate (SigV4) -> route (X-Amz-Target) -> parse + validate (service model)
+        -> handler (service use case) -> audit (fail-closed) -> serialize
+
+Split in three so the server can run the middle step on a worker thread when the
+operation may block (management calls) and inline on the event loop when it
+cannot (crypto on cached keys): :meth:`KmsPipeline.prepare`,
+:func:`run_handler`, :meth:`KmsPipeline.finish`.
+
+Every request yields exactly one audit event, success or failure; if that event
+cannot be written the caller gets KMSInternalException instead of the result.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from trent import errors
+from trent.audit.events import Caller, api_call_event
+from trent.audit.sink import AuditSink, AuditWriteError
+from trent.domain.principals import Principal, PrincipalKind
+from trent.protocol import sigv4, validation
+from trent.protocol.errors import error_body, wire_error
+from trent.protocol.operations import OPERATIONS, Operation, Outcome
+from trent.service.context import RequestContext
+from trent.service.deps import ServiceDeps
+from trent.service.identity import Authenticator
+
+log = logging.getLogger("trent.request")
+
+TARGET_PREFIX = "TrentService."
+JSON_CONTENT_TYPE = b"application/x-amz-json-1.1"
+_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
+_CHINA_PREFIX = "cn-"
+_GOV_PREFIX = "us-gov-"
+_DEV_ACCOUNT_AKID = re.compile(r"^[0-9]{12}$")
+
+
+def partition_for(region: str) -> str:
+    if region.startswith(_CHINA_PREFIX):
+        return "aws-cn"
+    if region.startswith(_GOV_PREFIX):
+        return "aws-us-gov"
+    return "aws"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthPolicy:
+    """How strictly callers are authenticated.
+
+    ``permissive`` (``--dev`` opt-in): an access key id Trent does not know is
+    accepted without a signature check, as the dev account's user (or, if the id
+    is 12 digits, as that account's root, the LocalStack convention). Known keys
+    are always verified strictly.
+    """
+
+    regions: frozenset[str] | None = None  # None = any well-formed region
+    permissive: bool = False
+    dev_principal: Principal | None = None
+
+    def region_ok(self, region: str) -> bool:
+        if self.regions is not None:
+            return region in self.regions
+        return bool(_REGION_RE.match(region))
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A request that passed the front end, or the error that stopped it."""
+
+    request_id: str
+    operation_name: str
+    started: float
+    source_ip: str
+    user_agent: str | None
+    operation: Operation | None = None
+    ctx: RequestContext | None = None
+    request: dict[str, Any] | None = None
+    raw_params: dict[str, Any] | None = field(default=None, repr=False)
+    access_key_id: str | None = None
+    error: errors.TrentError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    body: bytes
+    request_id: str
+
+
+def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str | None:
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+class KmsPipeline:
+    def __init__(
+        self,
+        deps: ServiceDeps,
+        authenticator: Authenticator,
+        audit: AuditSink,
+        auth_policy: AuthPolicy,
+        new_request_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self.deps = deps
+        self.authenticator = authenticator
+        self.audit = audit
+        self.auth_policy = auth_policy
+        self._new_request_id = new_request_id
+        self._signing_keys = sigv4.SigningKeyCache()
+
+    # --- step 1: front end ----------------------------------------------------------
+
+    def prepare(
+        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], body: bytes, source_ip: str
+    ) -> Prepared:
+        now = self.deps.clock.now()
+        target = _header(headers, b"x-amz-target") or ""
+        op_name = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target
+        prepared = Prepared(self._new_request_id(), op_name or "Unknown", now, source_ip, _header(headers, b"user-agent"))
+        try:
+            principal, access_key_id, region = self._authenticate(method, path, query, headers, body, now)
+            prepared.access_key_id = access_key_id
+            prepared.ctx = RequestContext(
+                principal=principal,
+                access_key_id=access_key_id,
+                region=region,
+                partition=partition_for(region),
+                request_id=prepared.request_id,
+                now=now,
+                source_ip=source_ip,
+                user_agent=prepared.user_agent,
+            )
+            if not target.startswith(TARGET_PREFIX) or op_name not in validation.operation_names():
+                raise errors.UnknownOperation()
+            raw = self._parse_json(body)
+            prepared.raw_params = raw
+            prepared.request = validation.validate(op_name, raw)
+            operation = OPERATIONS.get(op_name)
+            if operation is None:
+                raise errors.UnsupportedOperation(f"{op_name} is not supported by this Trent server yet.")
+            prepared.operation = operation
+        except errors.TrentError as exc:
+            prepared.error = exc
+        return prepared
+
+    def _authenticate(
+        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], body: bytes, now: float
+    ) -> tuple[Principal, str, str]:
+        parsed = sigv4.parse_request_auth(headers)
+        auth = parsed.authorization
+        policy = self.auth_policy
+        sigv4.check_scope_and_time(parsed, now, policy.region_ok)
+        try:
+            who = self.authenticator.authenticate(auth.access_key_id, parsed.security_token, now)
+        except errors.UnrecognizedClient:
+            if not policy.permissive:
+                raise
+            return self._permissive_principal(auth.access_key_id), auth.access_key_id, auth.region
+        sigv4.verify_signature(parsed, who.secret, method, path, query, headers, body, cache=self._signing_keys)
+        return who.principal, auth.access_key_id, auth.region
+
+    def _permissive_principal(self, access_key_id: str) -> Principal:
+        if _DEV_ACCOUNT_AKID.match(access_key_id):
+            return Principal(Principal.root_arn(access_key_id), access_key_id, PrincipalKind.ROOT, "root", access_key_id)
+        if self.auth_policy.dev_principal is None:
+            raise errors.UnrecognizedClient()
+        return self.auth_policy.dev_principal
+
+    @staticmethod
+    def _parse_json(body: bytes) -> dict[str, Any]:
+        # spec §1.1: every call sends a JSON object, `{}` at least.
+        try:
+            parsed = orjson.loads(body) if body else {}
+        except orjson.JSONDecodeError:
+            raise errors.SerializationError("Unable to parse the request body as JSON") from None
+        if not isinstance(parsed, dict):
+            raise errors.SerializationError("Start of structure or map found where not expected.")
+        return parsed
+
+    # --- step 3: audit + serialize -----------------------------------------------------
+
+    def finish(self, prepared: Prepared, outcome: Outcome | None, error: errors.TrentError | None) -> Response:
+        error = error or prepared.error
+        try:
+            self._audit(prepared, outcome, error)
+        except AuditWriteError as exc:
+            # Fail closed: an unrecorded call must not succeed.
+            log.error("audit write failed; refusing request %s: %s", prepared.request_id, exc)
+            error, outcome = errors.KMSInternal(audit_reason="audit write failed"), None
+        if error is not None:
+            status, body = error_body(error)
+            return Response(status, orjson.dumps(body), prepared.request_id)
+        assert outcome is not None
+        return Response(200, orjson.dumps(outcome.body), prepared.request_id)
+
+    def _audit(self, prepared: Prepared, outcome: Outcome | None, error: errors.TrentError | None) -> None:
+        ctx = prepared.ctx
+        principal = ctx.principal if ctx is not None else None
+        caller = Caller(
+            kind=str(principal.kind) if principal else "Unknown",
+            principal_id=principal.principal_id if principal else None,
+            arn=principal.arn if principal else None,
+            account_id=principal.account_id if principal else None,
+            access_key_id=prepared.access_key_id,
+            user_name=principal.name if principal and principal.kind is PrincipalKind.IAM_USER else None,
+        )
+        params = None
+        if prepared.raw_params is not None and prepared.operation is not None:
+            params = validation.audit_safe_params(prepared.operation_name, prepared.raw_params)
+        resources = [(k.account_id, k.arn) for k in outcome.resources] if outcome is not None else []
+        event = api_call_event(
+            event_id=str(uuid.uuid4()),
+            request_id=prepared.request_id,
+            event_time=prepared.started,
+            operation=prepared.operation_name,
+            region=ctx.region if ctx else "",
+            caller=caller,
+            source_ip=prepared.source_ip,
+            user_agent=prepared.user_agent,
+            request_parameters=params,
+            response_elements=outcome.response_elements if outcome is not None else None,
+            error_code=wire_error(error).type_name if error is not None else None,
+            error_message=error.message if error is not None else None,
+            resources=resources,
+            recipient_account_id=ctx.account_id if ctx else None,
+        )
+        extra: dict[str, str] = {}
+        if outcome is not None and outcome.key_material_id is not None:
+            extra["keyMaterialId"] = outcome.key_material_id
+        if error is not None and error.audit_reason is not None:
+            # habits §5: why a crypto check failed is for the audit log, never the wire.
+            extra["failureReason"] = error.audit_reason
+        if extra:
+            event["additionalEventData"] = extra
+        self.audit.write(event)
+
+
+def run_handler(deps: ServiceDeps, prepared: Prepared) -> tuple[Outcome | None, errors.TrentError | None]:
+    """Step 2: the use case. Never raises: unexpected failures become KMSInternal."""
+    assert prepared.operation is not None and prepared.ctx is not None and prepared.request is not None
+    try:
+        return prepared.operation.handler(deps, prepared.ctx, prepared.request), None
+    except errors.TrentError as exc:
+        return None, exc
+    except Exception:  # noqa: BLE001 - the wire must never see a traceback (spec §1.4)
+        log.exception("unexpected failure in %s (request %s)", prepared.operation_name, prepared.request_id)
+        return None, errors.KMSInternal()

@@ -1,0 +1,181 @@
+"""The ASGI application: ``POST /`` -> the KMS pipeline, plus Trent's own endpoints.
+
+    GET  /_trent/health          200 once the server can serve (always, once listening)
+    POST /_trent/reset           --dev only: delete every key, alias and tag
+    GET  /_trent/clock           --dev only: the server's time and offset
+    POST /_trent/clock           --dev only: {"advance": "400d" | seconds} moves time forward
+
+Request bodies are bounded (``max_body_bytes``): a larger body is refused with a
+SerializationException before it is read to the end, so a client cannot make the
+server buffer without limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from trent import errors
+from trent.protocol.errors import error_body
+from trent.protocol.pipeline import JSON_CONTENT_TYPE, KmsPipeline, Response, run_handler
+
+log = logging.getLogger("trent.server")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+DEFAULT_MAX_BODY_BYTES = 1 << 20  # the largest valid KMS request is ~ 300 KiB (policy + tags)
+
+
+@dataclass(frozen=True, slots=True)
+class DevControls:
+    """What ``--dev`` adds on top of the KMS API. Absent in production."""
+
+    reset: Callable[[], None]
+    clock_status: Callable[[], dict[str, Any]]
+    advance_clock: Callable[[str | float], dict[str, Any]]
+
+
+class TrentApp:
+    def __init__(
+        self,
+        pipeline: KmsPipeline,
+        *,
+        dev: DevControls | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        workers: int = 8,
+        on_startup: Callable[[], Awaitable[None]] | None = None,
+        on_shutdown: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.dev = dev
+        self.max_body_bytes = max_body_bytes
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="trent-op")
+        self._on_startup = on_startup
+        self._on_shutdown = on_shutdown
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                if self._on_startup is not None:
+                    await self._on_startup()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self._on_shutdown is not None:
+                    await self._on_shutdown()
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        method = scope["method"]
+        if path.startswith("/_trent/"):
+            await self._trent_endpoint(method, path, receive, send)
+            return
+        body = await self._read_body(scope, receive)
+        if body is None:
+            await _send_json(send, 413, error_body(errors.SerializationError("Request body is too large."))[1], None)
+            return
+        if method != "POST" or path != "/":
+            # spec §1.1: KMS is only ever POST /.
+            status, payload = error_body(errors.UnknownOperation())
+            await _send_json(send, status if method == "POST" else 405, payload, None)
+            return
+        client = scope.get("client")
+        source_ip = client[0] if client else "127.0.0.1"
+        query = scope.get("query_string", b"").decode("latin-1")
+        pipeline = self.pipeline
+        prepared = pipeline.prepare(method, path, query, scope["headers"], body, source_ip)
+        outcome = error = None
+        if prepared.error is None:
+            if prepared.operation is not None and prepared.operation.inline:
+                outcome, error = run_handler(pipeline.deps, prepared)
+            else:
+                loop = asyncio.get_running_loop()
+                outcome, error = await loop.run_in_executor(self._executor, run_handler, pipeline.deps, prepared)
+        # The audit append is one write(2): cheap enough to do on the loop for every call.
+        await _send_response(send, pipeline.finish(prepared, outcome, error))
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    if int(value) > self.max_body_bytes:
+                        return None
+                except ValueError:
+                    return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    async def _trent_endpoint(self, method: str, path: str, receive: Receive, send: Send) -> None:
+        if path == "/_trent/health" and method == "GET":
+            await _send_json(send, 200, {"status": "ok"}, None)
+            return
+        dev = self.dev
+        if dev is None:
+            await _send_json(send, 404, {"message": "not found"}, None)
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            if path == "/_trent/reset" and method == "POST":
+                await loop.run_in_executor(self._executor, dev.reset)
+                await _send_json(send, 200, {"reset": True}, None)
+            elif path == "/_trent/clock" and method == "GET":
+                await _send_json(send, 200, dev.clock_status(), None)
+            elif path == "/_trent/clock" and method == "POST":
+                raw = await self._read_body({"headers": []}, receive)
+                request = orjson.loads(raw or b"{}")
+                if not isinstance(request, dict) or "advance" not in request:
+                    raise ValueError('expected {"advance": "<n>[smhd]" | seconds}')
+                status = await loop.run_in_executor(self._executor, dev.advance_clock, request["advance"])
+                await _send_json(send, 200, status, None)
+            else:
+                await _send_json(send, 404, {"message": "not found"}, None)
+        except (ValueError, orjson.JSONDecodeError) as exc:
+            await _send_json(send, 400, {"message": str(exc)}, None)
+
+
+async def _send_response(send: Send, response: Response) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status,
+            "headers": [
+                (b"content-type", JSON_CONTENT_TYPE),
+                (b"x-amzn-requestid", response.request_id.encode()),
+                (b"content-length", str(len(response.body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": response.body})
+
+
+async def _send_json(send: Send, status: int, payload: dict[str, Any], request_id: str | None) -> None:
+    await _send_response(send, Response(status, orjson.dumps(payload), request_id or str(uuid.uuid4())))

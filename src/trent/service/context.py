@@ -1,0 +1,23 @@
+"""Who is asking, where, and when: passed to every use case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trent.domain.principals import Principal
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    principal: Principal
+    access_key_id: str | None
+    region: str
+    partition: str
+    request_id: str
+    now: float
+    source_ip: str
+    user_agent: str | None = None
+
+    @property
+    def account_id(self) -> str:
+        return self.principal.account_id

@@ -1,0 +1,226 @@
+"""Encrypt, Decrypt, ReEncrypt, GenerateDataKey(WithoutPlaintext), GenerateRandom
+(spec §3.2, §3.6, §6).
+
+Symmetric ciphertexts are framed by :mod:`trent.domain.ciphertext`; the header and
+the canonical encryption context together are the AAD, so any change to either
+fails the tag check and surfaces as an opaque InvalidCiphertextException.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from trent.domain import ciphertext, encryption_context
+from trent.domain.key_specs import DATA_KEY_SPEC_BYTES, KEY_SPECS
+from trent.domain.key_states import check_state
+from trent.domain.keys import Key, KeySpec, KeyUsage
+from trent.errors import (
+    AccessDenied,
+    DryRunOperation,
+    IncorrectKey,
+    InvalidCiphertext,
+    InvalidKeyUsage,
+    KMSInternal,
+    ValidationError,
+)
+from trent.keystores.base import KeyStoreError
+from trent.service.access import authorize, may_use
+from trent.service.context import RequestContext
+from trent.service.deps import ServiceDeps
+from trent.service.resolve import resolve_key
+
+SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
+_UNUSABLE_CIPHERTEXT_KEY = (
+    "The ciphertext refers to a customer master key that does not exist, does not exist in this region, "
+    "or you are not allowed to access."
+)
+
+Context = Mapping[str, str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    key: Key
+    blob: bytes = field(repr=False)
+    material_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    key: Key
+    plaintext: bytes = field(repr=False)
+    material_id: str
+    algorithm: str
+
+
+@dataclass(frozen=True, slots=True)
+class DataKey:
+    sealed: Sealed
+    plaintext: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ReEncrypted:
+    source: Opened
+    destination: Sealed
+    destination_algorithm: str
+
+
+def _require_usable_for_encryption(key: Key, operation: str, algorithm: str | None) -> str:
+    """State, usage and algorithm checks shared by every symmetric encrypt path."""
+    check_state(operation, key)
+    if key.key_usage is not KeyUsage.ENCRYPT_DECRYPT:
+        raise InvalidKeyUsage(f"{key.arn} key usage is {key.key_usage} which is not valid for {operation}.")
+    algorithm = algorithm or SYMMETRIC_DEFAULT
+    if algorithm not in KEY_SPECS[key.key_spec].encryption_algorithms:
+        raise InvalidKeyUsage(f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}.")
+    if key.key_spec is not KeySpec.SYMMETRIC_DEFAULT:
+        # Asymmetric encryption arrives with issue 3.
+        raise InvalidKeyUsage(f"{key.arn} key usage is {key.key_usage} which is not valid for {operation}.")
+    return algorithm
+
+
+def _aad(header: bytes, context: Context) -> bytes:
+    try:
+        return header + encryption_context.encode(context)
+    except encryption_context.ContextTooLarge:
+        raise ValidationError("The encryption context is too large.") from None
+
+
+def _seal(deps: ServiceDeps, key: Key, plaintext: bytes, context: Context) -> Sealed:
+    material_id = key.current_material_id
+    material = deps.storage.get_material(key.key_id, material_id) if material_id else None
+    if material is None:
+        raise KMSInternal(audit_reason="current key material is missing")
+    header = ciphertext.encode_header(key.key_id, material.material_id)
+    try:
+        payload = deps.keystore.seal(material, plaintext, _aad(header.raw, context))
+    except KeyStoreError as exc:
+        raise KMSInternal(audit_reason=f"key store: {exc}") from None
+    return Sealed(key, header.raw + payload, material.material_id)
+
+
+def _dry_run(dry_run: bool) -> None:
+    if dry_run:
+        raise DryRunOperation()
+
+
+def encrypt(
+    deps: ServiceDeps,
+    ctx: RequestContext,
+    key_id: str,
+    plaintext: bytes,
+    context: Context,
+    algorithm: str | None,
+    dry_run: bool = False,
+) -> Sealed:
+    key = resolve_key(deps, ctx, key_id, "Encrypt")
+    authorize(ctx, "Encrypt", key)
+    _require_usable_for_encryption(key, "Encrypt", algorithm)
+    _dry_run(dry_run)
+    return _seal(deps, key, plaintext, context)
+
+
+def _open(
+    deps: ServiceDeps,
+    ctx: RequestContext,
+    blob: bytes,
+    key_id: str | None,
+    context: Context,
+    algorithm: str | None,
+    operation: str,
+    dry_run: bool = False,
+) -> Opened:
+    """Decrypt a symmetric blob; the key comes from the blob (spec §6.3)."""
+    expected = resolve_key(deps, ctx, key_id, operation) if key_id is not None else None
+    try:
+        header, payload = ciphertext.split(blob)
+    except ValueError:
+        if expected is not None and expected.key_spec is not KeySpec.SYMMETRIC_DEFAULT:
+            raise IncorrectKey() from None
+        raise InvalidCiphertext(audit_reason="blob does not parse") from None
+    key = deps.storage.get_key(ctx.region, header.key_id)
+    if key is None or not may_use(ctx, key):
+        raise AccessDenied(_UNUSABLE_CIPHERTEXT_KEY)
+    if expected is not None and expected.key_id != key.key_id:
+        raise IncorrectKey()
+    check_state(operation, key)
+    if key.key_usage is not KeyUsage.ENCRYPT_DECRYPT:
+        raise IncorrectKey()
+    algorithm = algorithm or SYMMETRIC_DEFAULT
+    if algorithm != SYMMETRIC_DEFAULT:
+        raise InvalidCiphertext(audit_reason="algorithm does not match the ciphertext")
+    material = deps.storage.get_material(key.key_id, header.material_id)
+    if material is None:
+        raise InvalidCiphertext(audit_reason="key material named by the blob does not exist")
+    if dry_run:
+        raise DryRunOperation()
+    try:
+        plaintext = deps.keystore.open(material, payload, _aad(header.raw, context))
+    except KeyStoreError as exc:
+        raise KMSInternal(audit_reason=f"key store: {exc}") from None
+    return Opened(key, plaintext, material.material_id, algorithm)
+
+
+def decrypt(
+    deps: ServiceDeps,
+    ctx: RequestContext,
+    blob: bytes,
+    key_id: str | None,
+    context: Context,
+    algorithm: str | None,
+    dry_run: bool = False,
+) -> Opened:
+    return _open(deps, ctx, blob, key_id, context, algorithm, "Decrypt", dry_run)
+
+
+def re_encrypt(
+    deps: ServiceDeps,
+    ctx: RequestContext,
+    blob: bytes,
+    source_key_id: str | None,
+    source_context: Context,
+    source_algorithm: str | None,
+    destination_key_id: str,
+    destination_context: Context,
+    destination_algorithm: str | None,
+    dry_run: bool = False,
+) -> ReEncrypted:
+    destination = resolve_key(deps, ctx, destination_key_id, "ReEncrypt")
+    source = _open(deps, ctx, blob, source_key_id, source_context, source_algorithm, "ReEncrypt")
+    authorize(ctx, "ReEncryptTo", destination)
+    algorithm = _require_usable_for_encryption(destination, "ReEncrypt", destination_algorithm)
+    _dry_run(dry_run)
+    return ReEncrypted(source, _seal(deps, destination, source.plaintext, destination_context), algorithm)
+
+
+def _data_key_length(key_spec: str | None, number_of_bytes: int | None) -> int:
+    if (key_spec is None) == (number_of_bytes is None):
+        raise ValidationError("Please specify either number of bytes or key spec.")
+    return DATA_KEY_SPEC_BYTES[key_spec] if key_spec is not None else int(number_of_bytes)  # type: ignore[arg-type]
+
+
+def generate_data_key(
+    deps: ServiceDeps,
+    ctx: RequestContext,
+    key_id: str,
+    key_spec: str | None,
+    number_of_bytes: int | None,
+    context: Context,
+    operation: str = "GenerateDataKey",
+    dry_run: bool = False,
+) -> DataKey:
+    key = resolve_key(deps, ctx, key_id, operation)
+    authorize(ctx, operation, key)
+    _require_usable_for_encryption(key, operation, None)
+    length = _data_key_length(key_spec, number_of_bytes)
+    _dry_run(dry_run)
+    plaintext = deps.keystore.random_bytes(length)
+    return DataKey(_seal(deps, key, plaintext, context), plaintext)
+
+
+def generate_random(deps: ServiceDeps, ctx: RequestContext, number_of_bytes: int | None) -> bytes:
+    if number_of_bytes is None:
+        raise ValidationError("NumberOfBytes is required.")
+    return deps.rng(number_of_bytes)
