@@ -26,6 +26,7 @@ import orjson
 from trent import errors
 from trent.audit.events import Caller, api_call_event
 from trent.audit.sink import AuditSink, AuditWriteError
+from trent.domain.clock import Clock, SystemClock
 from trent.domain.principals import Principal, PrincipalKind
 from trent.protocol import sigv4, validation
 from trent.protocol.errors import error_body, wire_error
@@ -111,12 +112,16 @@ class KmsPipeline:
         audit: AuditSink,
         auth_policy: AuthPolicy,
         new_request_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        wall_clock: Clock | None = None,
     ) -> None:
         self.deps = deps
         self.authenticator = authenticator
         self.audit = audit
         self.auth_policy = auth_policy
         self._new_request_id = new_request_id
+        # SigV4 freshness is judged by real time, whatever the service clock says: a
+        # --dev clock moved forward 400 days must not expire every client's signature.
+        self._wall_clock = wall_clock or SystemClock()
         self._signing_keys = sigv4.SigningKeyCache()
 
     # --- step 1: front end ----------------------------------------------------------
@@ -129,7 +134,9 @@ class KmsPipeline:
         op_name = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target
         prepared = Prepared(self._new_request_id(), op_name or "Unknown", now, source_ip, _header(headers, b"user-agent"))
         try:
-            principal, access_key_id, region = self._authenticate(method, path, query, headers, body, now)
+            principal, access_key_id, region = self._authenticate(
+                method, path, query, headers, body, self._wall_clock.now()
+            )
             prepared.access_key_id = access_key_id
             prepared.ctx = RequestContext(
                 principal=principal,
