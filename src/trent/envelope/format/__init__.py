@@ -1,0 +1,1 @@
+"""Byte layouts of the Encryption SDK message (client-wire-formats.md §4.1)."""
