@@ -1,0 +1,359 @@
+"""``Storage`` on SQLite or PostgreSQL through SQLAlchemy Core (architecture.md, storage).
+
+Every public method is one unit of work: one transaction (``engine.py``'s
+``UnitOfWork``), all or nothing, with SQLAlchemy errors translated to
+:class:`~trent.storage.repositories.StorageError` / ``Duplicate`` before they leave.
+Instances are thread-safe: the engine pool hands each call its own connection.
+
+Semantics the conformance suite pins (tests/conformance/storage):
+
+- ``update_*`` and ``delete_*`` of a row that does not exist are no-ops (they never
+  create rows);
+- ``list_keys`` pages in creation order, ``list_aliases`` in alias-name order, with
+  opaque markers (``markers.py``);
+- ``delete_key`` removes the key row, its tags and the aliases pointing at it, and its
+  material once no regional copy of the key id remains (material is keyed by key id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import URL, Connection, Engine
+
+from trent.domain.keys import Alias, Key, KeyMaterial, KeyState, Tag
+from trent.domain.principals import AccessKey, Account, Principal
+from trent.storage import rows
+from trent.storage.engine import UnitOfWork, create_engine
+from trent.storage.markers import (
+    MarkerKind,
+    decode_name,
+    decode_sequence,
+    encode_name,
+    encode_sequence,
+)
+from trent.storage.migrate import migrate, upgrade_to_head
+from trent.storage.repositories import Page
+from trent.storage.tables import (
+    access_keys,
+    accounts,
+    aliases,
+    key_materials,
+    keys,
+    metadata,
+    principals,
+    tags,
+)
+
+__all__ = ["SqlStorage", "migrate", "upgrade_to_head"]
+
+
+def _check_limit(limit: int) -> None:
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+
+
+class SqlStorage:
+    """The SQL implementation of ``Storage``.
+
+    ``url`` is any SQLAlchemy URL for SQLite (``sqlite:///path``; ``sqlite://`` for a
+    private in-memory database) or PostgreSQL (``postgresql+psycopg://...``). The schema
+    is migrated separately (:func:`migrate`, at server start) unless ``upgrade=True``.
+    """
+
+    def __init__(self, url: str | URL, *, upgrade: bool = False) -> None:
+        self._engine = create_engine(url)
+        self._unit = UnitOfWork(self._engine)
+        if upgrade:
+            upgrade_to_head(self._engine)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def __repr__(self) -> str:
+        return f"SqlStorage({self._engine.url.render_as_string(hide_password=True)!r})"
+
+    # -- keys -------------------------------------------------------------------------
+
+    def create_key(self, key: Key, material: KeyMaterial | None) -> None:
+        if material is not None and material.key_id != key.key_id:
+            raise ValueError("material belongs to another key")
+        with self._unit(write=True) as conn:
+            conn.execute(keys.insert().values(rows.key_values(key)))
+            if material is not None:
+                conn.execute(key_materials.insert().values(rows.material_values(material)))
+
+    def get_key(self, region: str, key_id: str) -> Key | None:
+        with self._unit(write=False) as conn:
+            row = (
+                conn.execute(
+                    sa.select(keys).where(keys.c.region == region, keys.c.key_id == key_id)
+                )
+                .mappings()
+                .first()
+            )
+        return None if row is None else rows.key_from_row(row)
+
+    def update_key(self, key: Key) -> None:
+        values = rows.key_values(key)
+        del values["region"], values["key_id"]
+        with self._unit(write=True) as conn:
+            conn.execute(
+                keys.update()
+                .where(keys.c.region == key.region, keys.c.key_id == key.key_id)
+                .values(values)
+            )
+
+    def list_keys(self, account_id: str, region: str, limit: int, marker: str | None) -> Page[Key]:
+        _check_limit(limit)
+        query = (
+            sa.select(keys)
+            .where(keys.c.account_id == account_id, keys.c.region == region)
+            .order_by(keys.c.id)
+            .limit(limit + 1)
+        )
+        if marker is not None:
+            query = query.where(keys.c.id > decode_sequence(MarkerKind.KEYS, marker))
+        with self._unit(write=False) as conn:
+            found = conn.execute(query).mappings().all()
+        page = found[:limit]
+        next_marker = (
+            encode_sequence(MarkerKind.KEYS, page[-1]["id"]) if len(found) > limit else None
+        )
+        return Page([rows.key_from_row(r) for r in page], next_marker)
+
+    def keys_due_for_deletion(self, now: float, limit: int = 100) -> Sequence[Key]:
+        _check_limit(limit)
+        query = (
+            sa.select(keys)
+            .where(
+                keys.c.state == KeyState.PENDING_DELETION.value,
+                keys.c.deletion_date <= now,
+            )
+            .order_by(keys.c.deletion_date, keys.c.id)
+            .limit(limit)
+        )
+        with self._unit(write=False) as conn:
+            return [rows.key_from_row(r) for r in conn.execute(query).mappings()]
+
+    def delete_key(self, region: str, key_id: str) -> None:
+        with self._unit(write=True) as conn:
+            conn.execute(tags.delete().where(tags.c.region == region, tags.c.key_id == key_id))
+            conn.execute(
+                aliases.delete().where(
+                    aliases.c.region == region, aliases.c.target_key_id == key_id
+                )
+            )
+            conn.execute(keys.delete().where(keys.c.region == region, keys.c.key_id == key_id))
+            if not _key_id_in_use(conn, key_id):
+                conn.execute(key_materials.delete().where(key_materials.c.key_id == key_id))
+
+    def add_material(self, material: KeyMaterial) -> None:
+        with self._unit(write=True) as conn:
+            conn.execute(key_materials.insert().values(rows.material_values(material)))
+
+    def get_material(self, key_id: str, material_id: str) -> KeyMaterial | None:
+        query = sa.select(key_materials).where(
+            key_materials.c.key_id == key_id, key_materials.c.material_id == material_id
+        )
+        with self._unit(write=False) as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else rows.material_from_row(row)
+
+    def list_materials(self, key_id: str) -> Sequence[KeyMaterial]:
+        query = (
+            sa.select(key_materials)
+            .where(key_materials.c.key_id == key_id)
+            .order_by(key_materials.c.id)
+        )
+        with self._unit(write=False) as conn:
+            return [rows.material_from_row(r) for r in conn.execute(query).mappings()]
+
+    # -- aliases ----------------------------------------------------------------------
+
+    def create_alias(self, alias: Alias) -> None:
+        with self._unit(write=True) as conn:
+            conn.execute(aliases.insert().values(rows.alias_values(alias)))
+
+    def get_alias(self, account_id: str, region: str, name: str) -> Alias | None:
+        query = sa.select(aliases).where(_alias_is(account_id, region, name))
+        with self._unit(write=False) as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else rows.alias_from_row(row)
+
+    def update_alias(self, alias: Alias) -> None:
+        values = rows.alias_values(alias)
+        for identity in ("account_id", "region", "name"):
+            del values[identity]
+        with self._unit(write=True) as conn:
+            conn.execute(
+                aliases.update()
+                .where(_alias_is(alias.account_id, alias.region, alias.name))
+                .values(values)
+            )
+
+    def delete_alias(self, account_id: str, region: str, name: str) -> None:
+        with self._unit(write=True) as conn:
+            conn.execute(aliases.delete().where(_alias_is(account_id, region, name)))
+
+    def list_aliases(
+        self, account_id: str, region: str, key_id: str | None, limit: int, marker: str | None
+    ) -> Page[Alias]:
+        _check_limit(limit)
+        query = (
+            sa.select(aliases)
+            .where(aliases.c.account_id == account_id, aliases.c.region == region)
+            .order_by(aliases.c.name)
+            .limit(limit + 1)
+        )
+        if key_id is not None:
+            query = query.where(aliases.c.target_key_id == key_id)
+        if marker is not None:
+            query = query.where(aliases.c.name > decode_name(MarkerKind.ALIASES, marker))
+        with self._unit(write=False) as conn:
+            found = conn.execute(query).mappings().all()
+        page = found[:limit]
+        next_marker = (
+            encode_name(MarkerKind.ALIASES, page[-1]["name"]) if len(found) > limit else None
+        )
+        return Page([rows.alias_from_row(r) for r in page], next_marker)
+
+    def count_aliases_for_key(self, region: str, key_id: str) -> int:
+        query = (
+            sa.select(sa.func.count())
+            .select_from(aliases)
+            .where(aliases.c.region == region, aliases.c.target_key_id == key_id)
+        )
+        with self._unit(write=False) as conn:
+            return int(conn.execute(query).scalar_one())
+
+    # -- tags -------------------------------------------------------------------------
+
+    def get_tags(self, region: str, key_id: str) -> Sequence[Tag]:
+        query = (
+            sa.select(tags.c.tag_key, tags.c.tag_value)
+            .where(tags.c.region == region, tags.c.key_id == key_id)
+            .order_by(tags.c.tag_key)
+        )
+        with self._unit(write=False) as conn:
+            return [Tag(key=k, value=v) for k, v in conn.execute(query)]
+
+    def put_tags(self, region: str, key_id: str, tags: Sequence[Tag]) -> None:  # noqa: F811
+        # (the parameter shadows the table inside this method only; the SQL is built in
+        # _upsert_tags)
+        latest = {tag.key: tag.value for tag in tags}  # last one wins, as in TagResource
+        if not latest:
+            return
+        values = [
+            {"region": region, "key_id": key_id, "tag_key": k, "tag_value": v}
+            for k, v in latest.items()
+        ]
+        with self._unit(write=True) as conn:
+            conn.execute(_upsert_tags(conn), values)
+
+    def remove_tags(self, region: str, key_id: str, tag_keys: Sequence[str]) -> None:
+        if not tag_keys:
+            return
+        with self._unit(write=True) as conn:
+            conn.execute(
+                tags.delete().where(
+                    tags.c.region == region,
+                    tags.c.key_id == key_id,
+                    tags.c.tag_key.in_(list(tag_keys)),
+                )
+            )
+
+    # -- identities -------------------------------------------------------------------
+
+    def create_account(self, account: Account) -> None:
+        with self._unit(write=True) as conn:
+            conn.execute(accounts.insert().values(rows.account_values(account)))
+
+    def get_account(self, account_id: str) -> Account | None:
+        query = sa.select(accounts).where(accounts.c.account_id == account_id)
+        with self._unit(write=False) as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else rows.account_from_row(row)
+
+    def list_accounts(self) -> Sequence[Account]:
+        query = sa.select(accounts).order_by(accounts.c.account_id)
+        with self._unit(write=False) as conn:
+            return [rows.account_from_row(r) for r in conn.execute(query).mappings()]
+
+    def create_principal(self, principal: Principal) -> None:
+        with self._unit(write=True) as conn:
+            conn.execute(principals.insert().values(rows.principal_values(principal)))
+
+    def get_principal(self, arn: str) -> Principal | None:
+        query = sa.select(principals).where(principals.c.arn == arn)
+        with self._unit(write=False) as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else rows.principal_from_row(row)
+
+    def list_principals(self, account_id: str) -> Sequence[Principal]:
+        query = (
+            sa.select(principals)
+            .where(principals.c.account_id == account_id)
+            .order_by(principals.c.arn)
+        )
+        with self._unit(write=False) as conn:
+            return [rows.principal_from_row(r) for r in conn.execute(query).mappings()]
+
+    def create_access_key(self, key: AccessKey) -> None:
+        with self._unit(write=True) as conn:
+            conn.execute(access_keys.insert().values(rows.access_key_values(key)))
+
+    def get_access_key(self, access_key_id: str) -> AccessKey | None:
+        query = sa.select(access_keys).where(access_keys.c.access_key_id == access_key_id)
+        with self._unit(write=False) as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else rows.access_key_from_row(row)
+
+    def list_access_keys(self, principal_arn: str) -> Sequence[AccessKey]:
+        query = (
+            sa.select(access_keys)
+            .where(access_keys.c.principal_arn == principal_arn)
+            .order_by(access_keys.c.created_at, access_keys.c.access_key_id)
+        )
+        with self._unit(write=False) as conn:
+            return [rows.access_key_from_row(r) for r in conn.execute(query).mappings()]
+
+    def delete_access_key(self, access_key_id: str) -> None:
+        with self._unit(write=True) as conn:
+            conn.execute(access_keys.delete().where(access_keys.c.access_key_id == access_key_id))
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Delete every row of every table in ``tables.metadata`` (children first)."""
+        with self._unit(write=True) as conn:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+
+def _alias_is(account_id: str, region: str, name: str) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        aliases.c.account_id == account_id, aliases.c.region == region, aliases.c.name == name
+    )
+
+
+def _key_id_in_use(conn: Connection, key_id: str) -> bool:
+    query = sa.select(keys.c.id).where(keys.c.key_id == key_id).limit(1)
+    return conn.execute(query).first() is not None
+
+
+def _upsert_tags(conn: Connection) -> sa.Insert:
+    """INSERT ... ON CONFLICT (region, key_id, tag_key) DO UPDATE, per dialect."""
+    insert = pg_dialect.insert if conn.dialect.name == "postgresql" else sqlite_dialect.insert
+    stmt = insert(tags)
+    return stmt.on_conflict_do_update(
+        index_elements=[tags.c.region, tags.c.key_id, tags.c.tag_key],
+        set_={"tag_value": stmt.excluded.tag_value},
+    )

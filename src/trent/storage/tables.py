@@ -1,0 +1,187 @@
+"""The schema, as one SQLAlchemy Core ``MetaData`` (architecture.md, storage).
+
+This module describes the *current* shape of every table; the Alembic revisions under
+``migrations/versions`` are frozen snapshots of how we got here, and a conformance
+test checks that migrating an empty database to head yields exactly this metadata.
+
+Portability rules (one tree for SQLite and PostgreSQL):
+
+- enums are stored as their string values in plain ``String`` columns, never as a
+  native ``ENUM`` type, so adding a key spec or state later needs no type migration;
+- times are ``Double`` epoch seconds: an IEEE-754 double round-trips a Python float
+  bit-for-bit on both backends (microseconds included);
+- material and secrets are opaque ``LargeBinary`` blobs, already wrapped by the key
+  store; nothing here can read them;
+- text that is a sort key (alias names, tag keys) uses the binary ``"C"`` collation on
+  PostgreSQL so both backends order and paginate identically, whatever the database
+  locale;
+- every constraint and index has a deterministic name (``naming_convention``), which
+  later ``ALTER``s (and SQLite batch migrations) need.
+
+Integrity choices: identity rows reference each other with foreign keys. Key material
+is keyed by ``key_id`` alone (the ``KeyRepository`` contract) and may be shared by the
+regional copies of a multi-region key, so it has no foreign key; ``SqlStorage.delete_key``
+cascades material, aliases and tags explicitly in one transaction.
+
+Room for later issues: grants, rotation schedules, import tokens, custom key stores and
+the audit chain get tables of their own (referencing ``keys`` by ``(region, key_id)``);
+key policies already live in ``keys.policy``.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+# Column widths are generous upper bounds (the service validates the real limits);
+# PostgreSQL enforces them, SQLite does not.
+ID = 128  # key ids, material ids, access key ids, custom key store ids
+ACCOUNT = 32
+REGION = 64
+PARTITION = 32
+ENUM = 64
+ARN = 2048
+NAME = 256  # alias names, principal and account names
+
+
+def sortable(length: int) -> sa.types.TypeEngine[str]:
+    """A string column whose ordering is bytewise on every backend (see module doc)."""
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("account_id", sa.String(ACCOUNT), primary_key=True),
+    sa.Column("name", sa.String(NAME), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+)
+
+principals = sa.Table(
+    "principals",
+    metadata,
+    sa.Column("arn", sa.String(ARN), primary_key=True),
+    sa.Column(
+        "account_id",
+        sa.String(ACCOUNT),
+        sa.ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("kind", sa.String(ENUM), nullable=False),
+    sa.Column("name", sa.String(NAME), nullable=False),
+    sa.Column("principal_id", sa.String(ID), nullable=False),
+    sa.Index("ix_principals_account_id", "account_id"),
+    sa.Index("ix_principals_principal_id", "principal_id"),
+)
+
+access_keys = sa.Table(
+    "access_keys",
+    metadata,
+    sa.Column("access_key_id", sa.String(ID), primary_key=True),
+    sa.Column(
+        "principal_arn",
+        sa.String(ARN),
+        sa.ForeignKey("principals.arn", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("account_id", sa.String(ACCOUNT), nullable=False),
+    sa.Column("wrapped_secret", sa.LargeBinary, nullable=False),
+    sa.Column("status", sa.String(ENUM), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    # STS credentials: SHA-256 of the session token (never the token) and an expiry.
+    sa.Column("session_token_sha256", sa.LargeBinary, nullable=True),
+    sa.Column("expires_at", sa.Double, nullable=True),
+    sa.Index("ix_access_keys_principal_arn", "principal_arn"),
+    sa.Index("ix_access_keys_expires_at", "expires_at"),
+)
+
+keys = sa.Table(
+    "keys",
+    metadata,
+    # Surrogate, monotonically assigned: it *is* the creation order ListKeys pages by.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("region", sa.String(REGION), nullable=False),
+    sa.Column("key_id", sa.String(ID), nullable=False),
+    sa.Column("account_id", sa.String(ACCOUNT), nullable=False),
+    sa.Column("partition", sa.String(PARTITION), nullable=False),
+    sa.Column("key_spec", sa.String(ENUM), nullable=False),
+    sa.Column("key_usage", sa.String(ENUM), nullable=False),
+    sa.Column("origin", sa.String(ENUM), nullable=False),
+    sa.Column("state", sa.String(ENUM), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("key_manager", sa.String(ENUM), nullable=False),
+    sa.Column("multi_region", sa.Boolean, nullable=False),
+    sa.Column("current_material_id", sa.String(ID), nullable=True),
+    sa.Column("deletion_date", sa.Double, nullable=True),
+    sa.Column("pending_window_days", sa.Integer, nullable=True),
+    sa.Column("policy", sa.Text, nullable=True),
+    sa.Column("custom_key_store_id", sa.String(ID), nullable=True),
+    sa.UniqueConstraint("region", "key_id", name="uq_keys_region_key_id"),
+    sa.Index("ix_keys_listing", "account_id", "region", "id"),
+    sa.Index("ix_keys_deletion_date", "deletion_date"),
+)
+
+key_materials = sa.Table(
+    "key_materials",
+    metadata,
+    # Insertion order = version order (ListKeyRotations), independent of clock ties.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key_id", sa.String(ID), nullable=False),
+    sa.Column("material_id", sa.String(ID), nullable=False),
+    sa.Column("wrapped", sa.LargeBinary, nullable=False),
+    sa.Column("state", sa.String(ENUM), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("rotation_type", sa.String(ENUM), nullable=True),
+    sa.UniqueConstraint("key_id", "material_id", name="uq_key_materials_key_id_material_id"),
+)
+
+aliases = sa.Table(
+    "aliases",
+    metadata,
+    sa.Column("account_id", sa.String(ACCOUNT), primary_key=True),
+    sa.Column("region", sa.String(REGION), primary_key=True),
+    sa.Column("name", sortable(NAME), primary_key=True),
+    sa.Column("partition", sa.String(PARTITION), nullable=False),
+    sa.Column("target_key_id", sa.String(ID), nullable=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Index("ix_aliases_target", "region", "target_key_id"),
+)
+
+tags = sa.Table(
+    "tags",
+    metadata,
+    sa.Column("region", sa.String(REGION), primary_key=True),
+    sa.Column("key_id", sa.String(ID), primary_key=True),
+    sa.Column("tag_key", sortable(NAME), primary_key=True),
+    sa.Column("tag_value", sa.String(NAME), nullable=False),
+    sa.ForeignKeyConstraint(
+        ["region", "key_id"],
+        ["keys.region", "keys.key_id"],
+        name="fk_tags_region_key_id_keys",
+        ondelete="CASCADE",
+    ),
+)
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "access_keys",
+    "accounts",
+    "aliases",
+    "key_materials",
+    "keys",
+    "metadata",
+    "principals",
+    "sortable",
+    "tags",
+]
