@@ -173,8 +173,7 @@ def _encrypt(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
         "CiphertextBlob": b64(sealed.blob),
         "KeyId": sealed.key.arn,
         "EncryptionAlgorithm": encryption.SYMMETRIC_DEFAULT,
-        "KeyMaterialId": sealed.material_id,
-    }
+    }  # the model's EncryptResponse has no KeyMaterialId; the audit event records it
     return Outcome(body, (sealed.key,), key_material_id=sealed.material_id)
 
 
