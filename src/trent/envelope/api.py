@@ -75,8 +75,14 @@ def _source_length(source: BinaryIO) -> int | None:
             return max(0, st.st_size - source.tell())
     except (OSError, AttributeError, io.UnsupportedOperation):
         pass
-    if isinstance(source, io.BytesIO):
-        return len(source.getbuffer()) - source.tell()
+    try:
+        if source.seekable():
+            pos = source.tell()
+            end = source.seek(0, io.SEEK_END)
+            source.seek(pos)
+            return max(0, end - pos)
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        pass
     return None
 
 
