@@ -56,6 +56,30 @@ def _check_limit(limit: int) -> None:
         raise ValueError("limit must be at least 1")
 
 
+# Point reads are built once with bind parameters: SQLAlchemy then skips constructing
+# and cache-keying a fresh statement per call (~15% of a SQLite get_key).
+_P = sa.bindparam
+_GET_KEY = sa.select(keys).where(keys.c.region == _P("region"), keys.c.key_id == _P("key_id"))
+_GET_MATERIAL = sa.select(key_materials).where(
+    key_materials.c.key_id == _P("key_id"), key_materials.c.material_id == _P("material_id")
+)
+_GET_ALIAS = sa.select(aliases).where(
+    aliases.c.account_id == _P("account_id"),
+    aliases.c.region == _P("region"),
+    aliases.c.name == _P("name"),
+)
+_GET_TAGS = (
+    sa.select(tags.c.tag_key, tags.c.tag_value)
+    .where(tags.c.region == _P("region"), tags.c.key_id == _P("key_id"))
+    .order_by(tags.c.tag_key)
+)
+_GET_ACCOUNT = sa.select(accounts).where(accounts.c.account_id == _P("account_id"))
+_GET_PRINCIPAL = sa.select(principals).where(principals.c.arn == _P("arn"))
+_GET_ACCESS_KEY = sa.select(access_keys).where(
+    access_keys.c.access_key_id == _P("access_key_id")
+)
+
+
 class SqlStorage:
     """The SQL implementation of ``Storage``.
 
@@ -89,13 +113,8 @@ class SqlStorage:
 
     def get_key(self, region: str, key_id: str) -> Key | None:
         with self._unit(write=False) as conn:
-            row = (
-                conn.execute(
-                    sa.select(keys).where(keys.c.region == region, keys.c.key_id == key_id)
-                )
-                .mappings()
-                .first()
-            )
+            params = {"region": region, "key_id": key_id}
+            row = conn.execute(_GET_KEY, params).mappings().first()
         return None if row is None else rows.key_from_row(row)
 
     def update_key(self, key: Key) -> None:
@@ -157,11 +176,9 @@ class SqlStorage:
             conn.execute(key_materials.insert().values(rows.material_values(material)))
 
     def get_material(self, key_id: str, material_id: str) -> KeyMaterial | None:
-        query = sa.select(key_materials).where(
-            key_materials.c.key_id == key_id, key_materials.c.material_id == material_id
-        )
         with self._unit(write=False) as conn:
-            row = conn.execute(query).mappings().first()
+            params = {"key_id": key_id, "material_id": material_id}
+            row = conn.execute(_GET_MATERIAL, params).mappings().first()
         return None if row is None else rows.material_from_row(row)
 
     def list_materials(self, key_id: str) -> Sequence[KeyMaterial]:
@@ -180,9 +197,9 @@ class SqlStorage:
             conn.execute(aliases.insert().values(rows.alias_values(alias)))
 
     def get_alias(self, account_id: str, region: str, name: str) -> Alias | None:
-        query = sa.select(aliases).where(_alias_is(account_id, region, name))
         with self._unit(write=False) as conn:
-            row = conn.execute(query).mappings().first()
+            params = {"account_id": account_id, "region": region, "name": name}
+            row = conn.execute(_GET_ALIAS, params).mappings().first()
         return None if row is None else rows.alias_from_row(row)
 
     def update_alias(self, alias: Alias) -> None:
@@ -234,13 +251,9 @@ class SqlStorage:
     # -- tags -------------------------------------------------------------------------
 
     def get_tags(self, region: str, key_id: str) -> Sequence[Tag]:
-        query = (
-            sa.select(tags.c.tag_key, tags.c.tag_value)
-            .where(tags.c.region == region, tags.c.key_id == key_id)
-            .order_by(tags.c.tag_key)
-        )
         with self._unit(write=False) as conn:
-            return [Tag(key=k, value=v) for k, v in conn.execute(query)]
+            found = conn.execute(_GET_TAGS, {"region": region, "key_id": key_id})
+            return [Tag(key=k, value=v) for k, v in found]
 
     def put_tags(self, region: str, key_id: str, tags: Sequence[Tag]) -> None:  # noqa: F811
         # (the parameter shadows the table inside this method only; the SQL is built in
@@ -274,9 +287,8 @@ class SqlStorage:
             conn.execute(accounts.insert().values(rows.account_values(account)))
 
     def get_account(self, account_id: str) -> Account | None:
-        query = sa.select(accounts).where(accounts.c.account_id == account_id)
         with self._unit(write=False) as conn:
-            row = conn.execute(query).mappings().first()
+            row = conn.execute(_GET_ACCOUNT, {"account_id": account_id}).mappings().first()
         return None if row is None else rows.account_from_row(row)
 
     def list_accounts(self) -> Sequence[Account]:
@@ -289,9 +301,8 @@ class SqlStorage:
             conn.execute(principals.insert().values(rows.principal_values(principal)))
 
     def get_principal(self, arn: str) -> Principal | None:
-        query = sa.select(principals).where(principals.c.arn == arn)
         with self._unit(write=False) as conn:
-            row = conn.execute(query).mappings().first()
+            row = conn.execute(_GET_PRINCIPAL, {"arn": arn}).mappings().first()
         return None if row is None else rows.principal_from_row(row)
 
     def list_principals(self, account_id: str) -> Sequence[Principal]:
@@ -308,9 +319,9 @@ class SqlStorage:
             conn.execute(access_keys.insert().values(rows.access_key_values(key)))
 
     def get_access_key(self, access_key_id: str) -> AccessKey | None:
-        query = sa.select(access_keys).where(access_keys.c.access_key_id == access_key_id)
         with self._unit(write=False) as conn:
-            row = conn.execute(query).mappings().first()
+            params = {"access_key_id": access_key_id}
+            row = conn.execute(_GET_ACCESS_KEY, params).mappings().first()
         return None if row is None else rows.access_key_from_row(row)
 
     def list_access_keys(self, principal_arn: str) -> Sequence[AccessKey]:
