@@ -12,7 +12,6 @@ import logging
 import os
 import re
 import threading
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +19,7 @@ from trent.audit.events import service_event
 from trent.audit.sink import AuditSink, AuditWriteError, JsonlFileSink
 from trent.config import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, DEV_USER_NAME, Settings
 from trent.domain.clock import Clock, ControllableClock, SystemClock
+from trent.domain.ids import new_uuid4
 from trent.domain.keys import Key
 from trent.domain.principals import Principal
 from trent.keystores.root_key import load_or_create_file_root_key
@@ -70,7 +70,7 @@ class Sweeper:
 
     def _record_deletion(self, key: Key) -> None:
         event = service_event(
-            event_id=str(uuid.uuid4()),
+            event_id=new_uuid4(),
             event_time=self._deps.clock.now(),
             operation="DeleteKey",
             region=key.region,

@@ -22,6 +22,7 @@ opaque InvalidCiphertextException.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 
@@ -39,7 +40,9 @@ class BlobHeader:
     raw: bytes  # the exact header bytes, used as part of the AAD
 
 
+@functools.lru_cache(maxsize=65536)
 def encode_header(key_id: str, material_id: str) -> BlobHeader:
+    """Pure and called on every Encrypt, so memoized per (key, material version)."""
     if key_id.startswith(MRK_PREFIX):
         form, id_bytes = FORM_MRK, bytes.fromhex(key_id[len(MRK_PREFIX) :])
     else:

@@ -7,8 +7,9 @@ NotFoundException texts of spec §2.2) is the service's job.
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,8 +28,18 @@ def is_key_id(value: str) -> bool:
     return bool(KEY_ID_RE.match(value) or MRK_ID_RE.match(value))
 
 
-def new_key_id() -> str:
-    return str(uuid.uuid4())
+def uuid4_from(random16: bytes) -> str:
+    """RFC 9562 version-4 UUID text from 16 random bytes (a third of ``str(uuid4())``'s cost,
+    which matters for the two ids every request gets)."""
+    b = bytearray(random16)
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def new_uuid4(rng: Callable[[int], bytes] = os.urandom) -> str:
+    return uuid4_from(rng(16))
 
 
 def key_arn(partition: str, region: str, account_id: str, key_id: str) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from trent import errors
 from trent.audit.events import Caller, api_call_event
 from trent.audit.sink import AuditSink, AuditWriteError
 from trent.domain.clock import Clock, SystemClock
+from trent.domain.ids import new_uuid4
 from trent.domain.principals import Principal, PrincipalKind
 from trent.protocol import sigv4, validation
 from trent.protocol.errors import error_body, wire_error
@@ -111,7 +111,7 @@ class KmsPipeline:
         authenticator: Authenticator,
         audit: AuditSink,
         auth_policy: AuthPolicy,
-        new_request_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        new_request_id: Callable[[], str] = new_uuid4,
         wall_clock: Clock | None = None,
     ) -> None:
         self.deps = deps
@@ -227,7 +227,7 @@ class KmsPipeline:
             params = validation.audit_safe_params(prepared.operation_name, prepared.raw_params)
         resources = [(k.account_id, k.arn) for k in outcome.resources] if outcome is not None else []
         event = api_call_event(
-            event_id=str(uuid.uuid4()),
+            event_id=new_uuid4(),
             request_id=prepared.request_id,
             event_time=prepared.started,
             operation=prepared.operation_name,

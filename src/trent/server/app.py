@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
+from trent.domain.ids import new_uuid4
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -178,4 +178,4 @@ async def _send_response(send: Send, response: Response) -> None:
 
 
 async def _send_json(send: Send, status: int, payload: dict[str, Any], request_id: str | None) -> None:
-    await _send_response(send, Response(status, orjson.dumps(payload), request_id or str(uuid.uuid4())))
+    await _send_response(send, Response(status, orjson.dumps(payload), request_id or new_uuid4()))

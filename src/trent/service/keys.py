@@ -3,10 +3,10 @@ scheduled deletion and the sweeper that carries it out (spec §3.1, §4, §5).""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from trent.domain.ids import uuid4_from
 from trent.domain.key_specs import CHINA_REGION_PREFIX, IMPLEMENTED_SPECS, KEY_SPECS
 from trent.domain.key_states import check_state
 from trent.domain.keys import Key, KeyMaterial, KeySpec, KeyState, KeyUsage, MaterialState, Origin, Tag
@@ -79,7 +79,7 @@ def create_key(deps: ServiceDeps, ctx: RequestContext, req: CreateKeyRequest) ->
         raise UnsupportedOperation(f"KeySpec {spec} is not supported by this Trent server yet.")
     check_new_tags(req.tags)
 
-    key_id = f"mrk-{uuid.UUID(bytes=deps.rng(16)).hex}" if req.multi_region else str(uuid.UUID(bytes=deps.rng(16), version=4))
+    key_id = f"mrk-{deps.rng(16).hex()}" if req.multi_region else uuid4_from(deps.rng(16))
     material: KeyMaterial | None = None
     state = KeyState.ENABLED
     if origin is Origin.EXTERNAL:
@@ -194,8 +194,4 @@ def delete_due_keys(deps: ServiceDeps, now: float, on_deleted: Callable[[Key], N
                 forget(key.key_id)
             on_deleted(key)
             deleted += 1
-
-
-def new_event_id(rng: Callable[[int], bytes]) -> str:
-    return str(uuid.UUID(bytes=rng(16), version=4))
 

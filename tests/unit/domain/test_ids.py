@@ -26,3 +26,13 @@ def test_parse_key_ref(raw, kind, key_id, alias):
 def test_arn_parts():
     ref = parse_key_ref(f"arn:aws-cn:kms:cn-north-1:111122223333:key/{KEY_ID}")
     assert (ref.partition, ref.region, ref.account_id) == ("aws-cn", "cn-north-1", "111122223333")
+
+
+def test_uuid4_from_sets_version_and_variant():
+    import uuid
+
+    from trent.domain.ids import uuid4_from
+
+    text = uuid4_from(bytes(range(16)))
+    parsed = uuid.UUID(text)
+    assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == text
