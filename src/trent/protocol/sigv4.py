@@ -411,15 +411,16 @@ def check_scope_and_time(
             f"not '{_echo(auth.terminal)}'. "
         )
     whole_now = int(now)
+    minutes = max_skew // 60
     if parsed.request_time < whole_now - max_skew:
         raise errors.InvalidSignature(
             f"Signature expired: {parsed.amz_date} is now earlier than "
-            f"{format_amz_date(whole_now - max_skew)} ({format_amz_date(whole_now)} - 5 min.)"
+            f"{format_amz_date(whole_now - max_skew)} ({format_amz_date(whole_now)} - {minutes} min.)"
         )
     if parsed.request_time > whole_now + max_skew:
         raise errors.InvalidSignature(
             f"Signature not yet current: {parsed.amz_date} is still later than "
-            f"{format_amz_date(whole_now + max_skew)} ({format_amz_date(whole_now)} + 5 min.)"
+            f"{format_amz_date(whole_now + max_skew)} ({format_amz_date(whole_now)} + {minutes} min.)"
         )
 
 
@@ -457,7 +458,10 @@ def canonical_headers(headers: HeaderInput | HeaderIndex, signed_headers: Sequen
             value = ",".join(_trimall(_text(v)) for v in dups[key])
         else:
             raw = first.get(key)
-            value = "" if raw is None else _trimall(_text(raw))
+            if raw is None:
+                value = ""
+            else:  # _trimall(_text(raw)), inlined: this loop runs for every signed header
+                value = " ".join((raw.decode("latin-1") if isinstance(raw, bytes) else raw).split())
         lines.append(name + ":" + value)
     return "\n".join(lines)
 

@@ -47,6 +47,7 @@ import binascii
 import math
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from trent import errors
@@ -202,7 +203,8 @@ class _Compiler:
         slot: list[Check] = []
         self._checks[name] = lambda v, p, e: slot[0](v, p, e)
         shape = self._shapes[name]
-        built = getattr(self, "_" + shape["type"])(name, shape)
+        builder: Callable[[str, dict[str, Any]], Check] = getattr(self, "_" + shape["type"])
+        built = builder(name, shape)
         slot.append(built)
         self._checks[name] = built
         return built
@@ -536,15 +538,19 @@ def compile_all() -> None:
         _redactor(name)
 
 
+@lru_cache(maxsize=1)
 def operation_names() -> frozenset[str]:
+    """Every operation in the model (cached: the router asks on every request)."""
     return frozenset(model.operations())
 
 
+@lru_cache(maxsize=None)
 def declared_errors(operation_name: str) -> frozenset[str]:
     """The error shape names the model lists for the operation (habits §4 check)."""
     return frozenset(e["shape"] for e in _operation(operation_name).get("errors", ()))
 
 
+@lru_cache(maxsize=None)
 def sensitive_members(operation_name: str) -> frozenset[str]:
     """Paths of blob/sensitive members: lowerCamel names joined by ``.``, ``member`` for
     list elements and ``value`` for map values (e.g. ``recipient.attestationDocument``)."""
