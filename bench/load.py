@@ -556,7 +556,12 @@ def probe(url: str, request: SignedRequest, spec: OpSpec) -> None:
         answer = json.loads(data)
     except ValueError as exc:
         raise BenchError(f"{spec.name}: probe answer is not JSON: {data[:200]!r}") from exc
-    problem = spec.check(answer)
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        problem = spec.check(answer)
+    except (BotoCoreError, ClientError) as exc:
+        raise BenchError(f"{spec.name}: checking the probe answer with boto3 failed: {exc}") from exc
     if problem:
         raise BenchError(f"{spec.name}: probe answer is wrong: {problem}")
 
@@ -706,7 +711,12 @@ def _fmt_run(cell: Cell, run_idx: int, runs: int, r: RunResult) -> str:
 
 def measure_server(cfg: Config, server: RunningServer, workdir: Path) -> list[Cell]:
     """Create keys on ``server`` and run the whole op x connections schedule against it."""
-    ops = build_ops(kms_client(server.url, cfg), cfg)
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        ops = build_ops(kms_client(server.url, cfg), cfg)
+    except (BotoCoreError, ClientError) as exc:
+        raise BenchError(f"{server.name}: creating keys / reference calls with boto3 failed: {exc}") from exc
     cells: list[Cell] = []
     for conns in cfg.connections:
         by_op = {op: Cell(server.name, op, conns) for op in cfg.ops}
