@@ -228,3 +228,17 @@ def test_ciphertext_is_base64_on_the_wire(trent_server, key):
         payload = json.loads(response.read())
     assert set(payload) == {"CiphertextBlob", "KeyId", "EncryptionAlgorithm"}
     base64.b64decode(payload["CiphertextBlob"], validate=True)
+
+
+def test_ciphertext_blob_is_required_unless_the_dry_run_ignores_it(kms, key):
+    expect_error(
+        kms.decrypt, "ValidationException",
+        "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null",
+        KeyId=key["KeyId"],
+    )
+    expect_error(kms.decrypt, "DryRunOperationException", KeyId=key["KeyId"], DryRun=True, DryRunModifiers=["IGNORE_CIPHERTEXT"])
+    expect_error(kms.re_encrypt, "DryRunOperationException", DestinationKeyId=key["KeyId"], DryRun=True,
+                 DryRunModifiers=["IGNORE_CIPHERTEXT"])
+    kms.disable_key(KeyId=key["KeyId"])
+    expect_error(kms.re_encrypt, "DisabledException", DestinationKeyId=key["KeyId"], DryRun=True,
+                 DryRunModifiers=["IGNORE_CIPHERTEXT"])

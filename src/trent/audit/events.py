@@ -9,6 +9,7 @@ operations carry ``responseElements: null``, and a failure carries
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,11 +33,17 @@ def is_read_only(operation: str) -> bool:
     return operation in _READ_ONLY_OPS or operation.startswith(_READ_ONLY_PREFIXES)
 
 
+@functools.lru_cache(maxsize=64)
+def _format_second(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+
+
 def cloudtrail_time(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+    # Thousands of events share a second; format each second once.
+    return _format_second(int(epoch))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Caller:
     """userIdentity as CloudTrail shows it."""
 
@@ -47,7 +54,9 @@ class Caller:
     access_key_id: str | None
     user_name: str | None = None
 
-    def as_user_identity(self) -> dict[str, Any]:
+    @functools.cached_property
+    def user_identity(self) -> dict[str, Any]:
+        """Built once per caller; events share it (it is serialized, never mutated)."""
         identity: dict[str, Any] = {"type": self.kind}
         for name, value in (
             ("principalId", self.principal_id),
@@ -80,7 +89,7 @@ def api_call_event(
 ) -> dict[str, Any]:
     event: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
-        "userIdentity": caller.as_user_identity(),
+        "userIdentity": caller.user_identity,
         "eventTime": cloudtrail_time(event_time),
         "eventSource": EVENT_SOURCE,
         "eventName": operation,

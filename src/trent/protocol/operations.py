@@ -177,10 +177,14 @@ def _encrypt(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
     return Outcome(body, (sealed.key,), key_material_id=sealed.material_id)
 
 
+def _ignores_ciphertext(r: Request) -> bool:
+    return "IGNORE_CIPHERTEXT" in (r.get("DryRunModifiers") or ())
+
+
 def _decrypt(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
     opened = encryption.decrypt(
-        deps, ctx, r["CiphertextBlob"], r.get("KeyId"), r.get("EncryptionContext"), r.get("EncryptionAlgorithm"),
-        r.get("DryRun", False),
+        deps, ctx, r.get("CiphertextBlob"), r.get("KeyId"), r.get("EncryptionContext"), r.get("EncryptionAlgorithm"),
+        r.get("DryRun", False), _ignores_ciphertext(r),
     )
     body = {
         "KeyId": opened.key.arn,
@@ -195,7 +199,7 @@ def _re_encrypt(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
     result = encryption.re_encrypt(
         deps,
         ctx,
-        r["CiphertextBlob"],
+        r.get("CiphertextBlob"),
         r.get("SourceKeyId"),
         r.get("SourceEncryptionContext"),
         r.get("SourceEncryptionAlgorithm"),
@@ -203,6 +207,7 @@ def _re_encrypt(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
         r.get("DestinationEncryptionContext"),
         r.get("DestinationEncryptionAlgorithm"),
         r.get("DryRun", False),
+        _ignores_ciphertext(r),
     )
     src, dst = result.source, result.destination
     body = {

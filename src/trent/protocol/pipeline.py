@@ -123,6 +123,7 @@ class KmsPipeline:
         # --dev clock moved forward 400 days must not expire every client's signature.
         self._wall_clock = wall_clock or SystemClock()
         self._signing_keys = sigv4.SigningKeyCache()
+        self._callers: dict[tuple[Principal | None, str | None], Caller] = {}
 
     # --- step 1: front end ----------------------------------------------------------
 
@@ -174,7 +175,7 @@ class KmsPipeline:
             if not policy.permissive:
                 raise
             return self._permissive_principal(auth.access_key_id), auth.access_key_id, auth.region
-        sigv4.verify_signature(parsed, who.secret, method, path, query, headers, body, cache=self._signing_keys)
+        sigv4.verify_signature(parsed, who.secret, method, path, query, parsed.headers, body, cache=self._signing_keys)
         return who.principal, auth.access_key_id, auth.region
 
     def _permissive_principal(self, access_key_id: str) -> Principal:
@@ -211,17 +212,26 @@ class KmsPipeline:
         assert outcome is not None
         return Response(200, orjson.dumps(outcome.body), prepared.request_id)
 
+    def _caller(self, principal: Principal | None, access_key_id: str | None) -> Caller:
+        cache_key = (principal, access_key_id)
+        caller = self._callers.get(cache_key)
+        if caller is None:
+            caller = Caller(
+                kind=str(principal.kind) if principal else "Unknown",
+                principal_id=principal.principal_id if principal else None,
+                arn=principal.arn if principal else None,
+                account_id=principal.account_id if principal else None,
+                access_key_id=access_key_id,
+                user_name=principal.name if principal and principal.kind is PrincipalKind.IAM_USER else None,
+            )
+            if len(self._callers) > 4096:
+                self._callers.clear()
+            self._callers[cache_key] = caller
+        return caller
+
     def _audit(self, prepared: Prepared, outcome: Outcome | None, error: errors.TrentError | None) -> None:
         ctx = prepared.ctx
-        principal = ctx.principal if ctx is not None else None
-        caller = Caller(
-            kind=str(principal.kind) if principal else "Unknown",
-            principal_id=principal.principal_id if principal else None,
-            arn=principal.arn if principal else None,
-            account_id=principal.account_id if principal else None,
-            access_key_id=prepared.access_key_id,
-            user_name=principal.name if principal and principal.kind is PrincipalKind.IAM_USER else None,
-        )
+        caller = self._caller(ctx.principal if ctx is not None else None, prepared.access_key_id)
         params = None
         if prepared.raw_params is not None and prepared.operation is not None:
             params = validation.audit_safe_params(prepared.operation_name, prepared.raw_params)

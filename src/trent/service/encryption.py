@@ -122,18 +122,33 @@ def encrypt(
     return _seal(deps, key, plaintext, context)
 
 
+def _require_blob(blob: bytes | None, dry_run: bool, ignore_ciphertext: bool) -> bytes:
+    """The model made CiphertextBlob optional (for DryRunModifiers=[IGNORE_CIPHERTEXT],
+    spec §6.3); without that modifier it is still required."""
+    if blob is None:
+        if dry_run and ignore_ciphertext:
+            raise DryRunOperation()
+        raise ValidationError(
+            "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: "
+            "Member must not be null"
+        )
+    return blob
+
+
 def _open(
     deps: ServiceDeps,
     ctx: RequestContext,
-    blob: bytes,
+    blob: bytes | None,
     key_id: str | None,
     context: Context,
     algorithm: str | None,
     operation: str,
     dry_run: bool = False,
+    ignore_ciphertext: bool = False,
 ) -> Opened:
     """Decrypt a symmetric blob; the key comes from the blob (spec §6.3)."""
     expected = resolve_key(deps, ctx, key_id, operation) if key_id is not None else None
+    blob = _require_blob(blob, dry_run, ignore_ciphertext)
     try:
         header, payload = ciphertext.split(blob)
     except ValueError:
@@ -166,19 +181,20 @@ def _open(
 def decrypt(
     deps: ServiceDeps,
     ctx: RequestContext,
-    blob: bytes,
+    blob: bytes | None,
     key_id: str | None,
     context: Context,
     algorithm: str | None,
     dry_run: bool = False,
+    ignore_ciphertext: bool = False,
 ) -> Opened:
-    return _open(deps, ctx, blob, key_id, context, algorithm, "Decrypt", dry_run)
+    return _open(deps, ctx, blob, key_id, context, algorithm, "Decrypt", dry_run, ignore_ciphertext)
 
 
 def re_encrypt(
     deps: ServiceDeps,
     ctx: RequestContext,
-    blob: bytes,
+    blob: bytes | None,
     source_key_id: str | None,
     source_context: Context,
     source_algorithm: str | None,
@@ -186,8 +202,14 @@ def re_encrypt(
     destination_context: Context,
     destination_algorithm: str | None,
     dry_run: bool = False,
+    ignore_ciphertext: bool = False,
 ) -> ReEncrypted:
     destination = resolve_key(deps, ctx, destination_key_id, "ReEncrypt")
+    if blob is None and dry_run and ignore_ciphertext:
+        # spec §6.3 DryRunModifiers: skip the ciphertext, still check the destination.
+        authorize(ctx, "ReEncryptTo", destination)
+        _require_usable_for_encryption(destination, "ReEncrypt", destination_algorithm)
+        raise DryRunOperation()
     source = _open(deps, ctx, blob, source_key_id, source_context, source_algorithm, "ReEncrypt")
     authorize(ctx, "ReEncryptTo", destination)
     algorithm = _require_usable_for_encryption(destination, "ReEncrypt", destination_algorithm)
