@@ -27,7 +27,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..errors import ConfigurationError, KeyringError
@@ -62,10 +61,12 @@ def kms_client_factory(
     *,
     endpoint_url: str | None = None,
     region: str | None = None,
-    session: boto3.session.Session | None = None,
+    session: Any = None,
     **client_kwargs: Any,
 ) -> KmsClientFactory:
     """Return ``factory(region) -> kms client`` (one cached client per region)."""
+    import boto3  # lazily: boto3 costs ~25 MB of RSS and raw-key users never need it
+
     sess = session or boto3.session.Session()
     cache: dict[str | None, Any] = {}
 

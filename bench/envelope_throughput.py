@@ -1,0 +1,196 @@
+"""Envelope throughput: Trent vs aws-encryption-sdk, file -> file, with the raw limits beside.
+
+    python bench/envelope_throughput.py [--size-mib 512] [--reps 3] [--dir /tmp/trent-bench]
+
+Every measurement runs in a fresh child process (so its peak RSS is its own), pinned to one
+CPU (``sched_setaffinity``) unless the row says "2 cores". Both libraries use a raw AES
+wrapping key, so the numbers are the message engine's, not a KMS round trip (one call per
+message either way). Reported: median MB/s (10^6 bytes/s of plaintext) over ``--reps`` runs
+and the peak RSS of the child. Results and how they were taken: bench/ENVELOPE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+KEY = bytes(range(32))
+CHUNK = 1 << 20
+
+
+# --------------------------------------------------------------------------- children
+
+
+def _trent(op: str, suite: int, frame: int, src: str, dst: str, threads: int) -> None:
+    from trent import envelope as ev
+
+    kr = ev.RawAesKeyring("bench", "key", KEY)
+    with open(src, "rb") as f, open(dst, "wb") as g:
+        if op == "encrypt":
+            ev.encrypt_stream(f, g, keyring=kr, suite=ev.suite_by_id(suite), frame_length=frame, threads=threads)
+        else:
+            ev.decrypt_stream(f, g, keyring=kr, threads=threads)
+
+
+def _sdk(op: str, suite: int, frame: int, src: str, dst: str, threads: int) -> None:
+    import aws_encryption_sdk as sdk
+    from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy, EncryptionKeyType, WrappingAlgorithm
+    from aws_encryption_sdk.internal.crypto.wrapping_keys import WrappingKey
+    from aws_encryption_sdk.key_providers.raw import RawMasterKeyProvider
+
+    class P(RawMasterKeyProvider):  # type: ignore[misc]
+        provider_id = "bench"
+
+        def _get_raw_key(self, key_id: bytes) -> WrappingKey:
+            return WrappingKey(wrapping_algorithm=WrappingAlgorithm.AES_256_GCM_IV12_TAG16_NO_PADDING,
+                               wrapping_key=KEY, wrapping_key_type=EncryptionKeyType.SYMMETRIC)
+
+    p = P()
+    p.add_master_key(b"key")
+    client = sdk.EncryptionSDKClient(commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT)
+    with open(src, "rb") as f, open(dst, "wb") as g:
+        kw = {"algorithm": Algorithm.get_by_id(suite), "frame_length": frame} if op == "encrypt" else {}
+        with client.stream(mode="e" if op == "encrypt" else "d", source=f, key_provider=p, **kw) as s:
+            for chunk in s:
+                g.write(chunk)
+
+
+def _limit(name: str, frame: int, src: str, dst: str, size: int) -> None:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    aead = AESGCM(KEY)
+    nonce = bytes(12)
+    aad = bytes(72)
+    if name == "sha384":
+        h = hashlib.sha384()
+        buf = memoryview(bytearray(os.urandom(CHUNK)))
+        for _ in range(size // CHUNK):
+            h.update(buf)
+    elif name in ("gcm", "gcm+sha384"):
+        data = memoryview(bytearray(os.urandom(CHUNK)))
+        out = memoryview(bytearray(CHUNK // frame * (frame + 16)))
+        outs = [out[i * (frame + 16) : (i + 1) * (frame + 16)] for i in range(CHUNK // frame)]
+        ins = [data[i * frame : (i + 1) * frame] for i in range(CHUNK // frame)]
+        h = hashlib.sha384()
+        enc = aead.encrypt_into
+        for _ in range(size // CHUNK):
+            for i_, o_ in zip(ins, outs):
+                enc(nonce, i_, aad, o_)
+            if name == "gcm+sha384":
+                h.update(out)
+    elif name == "gcm-file":
+        buf = memoryview(bytearray(CHUNK))
+        out = memoryview(bytearray(CHUNK // frame * (frame + 16)))
+        ins = [buf[i * frame : (i + 1) * frame] for i in range(CHUNK // frame)]
+        outs = [out[i * (frame + 16) : (i + 1) * (frame + 16)] for i in range(CHUNK // frame)]
+        enc = aead.encrypt_into
+        with open(src, "rb") as f, open(dst, "wb") as g:
+            while f.readinto(buf) == CHUNK:
+                for i_, o_ in zip(ins, outs):
+                    enc(nonce, i_, aad, o_)
+                g.write(out)
+
+
+def child(argv: list[str]) -> None:
+    kind, op, suite, frame, src, dst, size, cpus = argv
+    if cpus == "1":
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    t0 = time.perf_counter()
+    if kind == "trent":
+        _trent(op, int(suite, 16), int(frame), src, dst, 1 if cpus == "1" else 2)
+    elif kind == "sdk":
+        _sdk(op, int(suite, 16), int(frame), src, dst, 1)
+    else:
+        _limit(op, int(frame), src, dst, int(size))
+    dt = time.perf_counter() - t0
+    # VmHWM is per address space (reset by exec); ru_maxrss would include the parent's
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with open("/proc/self/status") as st:
+        for line in st:
+            if line.startswith("VmHWM:"):
+                rss = int(line.split()[1]) / 1024
+    print(json.dumps({"mbps": int(size) / dt / 1e6, "rss_mib": rss}))
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def _digest(path: Path) -> bytes:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(CHUNK):
+            h.update(block)
+    return h.digest()
+
+
+def measure(args: list[str], reps: int, cleanup: str | None = None) -> tuple[float, float]:
+    speeds, rss = [], []
+    for _ in range(reps):
+        if cleanup and os.path.exists(cleanup):
+            os.unlink(cleanup)
+        r = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=True)
+        d = json.loads(r.stdout.strip().splitlines()[-1])
+        speeds.append(d["mbps"])
+        rss.append(d["rss_mib"])
+    return statistics.median(speeds), max(rss)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size-mib", type=int, default=512)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--dir", default="/tmp/trent-envelope-bench")
+    ap.add_argument("--skip-sdk", action="store_true")
+    ap.add_argument("--child", nargs=8)
+    a = ap.parse_args()
+    if a.child:
+        child(a.child)
+        return
+    d = Path(a.dir)
+    d.mkdir(parents=True, exist_ok=True)
+    size = a.size_mib << 20
+    pt, ct, out = d / "plain.bin", d / "cipher.bin", d / "out.bin"
+    if not pt.exists() or pt.stat().st_size != size:
+        with open(pt, "wb") as f:
+            block = os.urandom(CHUNK)
+            for _ in range(size // CHUNK):
+                f.write(block)
+    s = str(size)
+    print(f"# {a.size_mib} MiB, median of {a.reps}, file -> file, MB/s = 10^6 B/s of plaintext; "
+          f"load avg {os.getloadavg()[0]:.2f}")
+    print("\n## raw limits (one core)")
+    for name, frame, label in [("sha384", 4096, "SHA-384 (1 MiB updates)"),
+                               ("gcm+sha384", 4096, "AES-GCM 4 KiB frames + SHA-384, in memory"),
+                               ("gcm", 4096, "AES-GCM 4 KiB frames, in memory"),
+                               ("gcm-file", 65536, "AES-GCM 64 KiB frames, file -> file")]:
+        mbps, rss = measure(["limit", name, "0", str(frame), str(pt), str(out), s, "1"], a.reps, str(out))
+        print(f"| {label:<45} | {mbps:7.0f} MB/s |")
+    print("\n| suite | frame | cores | impl | encrypt MB/s | decrypt MB/s | peak RSS MiB |")
+    print("|---|---|---|---|---|---|---|")
+    rows = [("0578", 4096, "1"), ("0578", 65536, "1"), ("0478", 4096, "1"), ("0478", 65536, "1"),
+            ("0578", 4096, "2"), ("0578", 65536, "2")]
+    for suite, frame, cpus in rows:
+        impls = ["trent"] if (a.skip_sdk or cpus == "2") else ["trent", "sdk"]
+        for impl in impls:
+            e, rss_e = measure([impl, "encrypt", suite, str(frame), str(pt), str(ct), s, cpus], a.reps, str(ct))
+            dm, rss_d = measure([impl, "decrypt", suite, str(frame), str(ct), str(out), s, cpus], a.reps, str(out))
+            if impl == "trent":
+                assert _digest(out) == _digest(pt), "round trip mismatch"
+
+            print(f"| 0x{suite} | {frame // 1024} KiB | {cpus} | {impl} | {e:.0f} | {dm:.0f} | "
+                  f"{max(rss_e, rss_d):.0f} |", flush=True)
+    for p in (ct, out):
+        if p.exists():
+            p.unlink()
+
+
+if __name__ == "__main__":
+    main()
