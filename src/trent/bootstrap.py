@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from trent.keystores.root_key import load_or_create_file_root_key
 from trent.keystores.software import SoftwareKeyStore
 from trent.protocol.pipeline import AuthPolicy, KmsPipeline
 from trent.server.app import DevControls, TrentApp
+from trent.server.http11 import HttpServer
 from trent.service import identity
 from trent.service.deps import ServiceDeps
 from trent.service.keys import delete_due_keys
@@ -106,7 +108,8 @@ class Sweeper:
 class Runtime:
     settings: Settings
     deps: ServiceDeps
-    app: TrentApp
+    app: TrentApp  # the ASGI face, for any ASGI server
+    http: HttpServer  # Trent's own HTTP/1.1 front door (the default)
     sweeper: Sweeper
     audit: AuditSink
     dev_principal: Principal | None
@@ -152,14 +155,17 @@ def build(settings: Settings) -> Runtime:
     )
     sweeper = Sweeper(deps, audit, settings.sweep_interval_seconds)
     dev = _dev_controls(deps, settings, authenticator, sweeper) if settings.dev else None
+    executor = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="trent-op")
     app = TrentApp(
         pipeline,
         dev=dev,
         max_body_bytes=settings.max_body_bytes,
+        executor=executor,
         on_startup=sweeper.start,
         on_shutdown=sweeper.stop,
     )
-    return Runtime(settings, deps, app, sweeper, audit, dev_principal)
+    http = HttpServer(pipeline, executor, dev=dev, max_body_bytes=settings.max_body_bytes)
+    return Runtime(settings, deps, app, http, sweeper, audit, dev_principal)
 
 
 def _dev_controls(

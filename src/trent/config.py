@@ -37,6 +37,8 @@ class Settings:
     max_body_bytes: int = 1 << 20
     sweep_interval_seconds: float = 5.0
     cache_ttl_seconds: float = 1.0
+    worker_threads: int = 8  # management calls (database writes) run on these
+    http_server: str = "trent"  # "trent" (built-in HTTP/1.1) or "uvicorn" (the ASGI app)
     log_level: str = "warning"
 
     @property
@@ -56,6 +58,8 @@ class Settings:
             raise ConfigError(f"port {self.port} is out of range")
         if not ACCOUNT_ID_RE.match(self.dev_account_id):
             raise ConfigError(f"dev account id {self.dev_account_id!r} must be 12 digits")
+        if self.http_server not in ("trent", "uvicorn"):
+            raise ConfigError(f"unknown --http-server {self.http_server!r} (trent or uvicorn)")
         if self.permissive and not self.dev:
             raise ConfigError("--permissive is a --dev option")
         if not self.dev and self.root_key_file is None:

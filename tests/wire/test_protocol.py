@@ -128,3 +128,28 @@ def test_random_bodies_never_produce_a_5xx(trent_server, operation, body):
 def test_random_bytes_and_headers_never_produce_a_5xx(trent_server, body, headers):
     status, data, _ = send(trent_server, body, headers, sign=False)
     assert status < 500, data
+
+
+def test_pipelined_requests_are_answered_in_order(trent_server):
+    """HTTP/1.1 pipelining: a slow management call ahead of fast crypto calls."""
+    import socket
+
+    def signed(target: str, body: bytes) -> bytes:
+        request = AWSRequest(method="POST", url=trent_server.endpoint_url + "/", data=body, headers=kms_headers(target))
+        SigV4Auth(Credentials("test", "test"), "kms", "us-east-1").add_auth(request)
+        head = "".join(f"{k}: {v}\r\n" for k, v in request.headers.items())
+        return f"POST / HTTP/1.1\r\nHost: {urllib.parse.urlparse(trent_server.endpoint_url).netloc}\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+    wire = signed("TrentService.CreateKey", b'{"Description": "first"}') + signed("TrentService.GenerateRandom", b'{"NumberOfBytes": 7}') \
+        + signed("TrentService.ListKeys", b'{"Limit": 1}')
+    url = urllib.parse.urlparse(trent_server.endpoint_url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(wire)
+        received = b""
+        while received.count(b"HTTP/1.1 ") < 3 or not received.endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    bodies = [part.split(b"\r\n\r\n", 1)[1] for part in received.split(b"HTTP/1.1 ")[1:]]
+    assert b"KeyMetadata" in bodies[0] and b"Plaintext" in bodies[1] and b"Keys" in bodies[2]

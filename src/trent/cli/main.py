@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
@@ -13,6 +14,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from trent import __version__
+
+try:
+    import uvloop
+except ImportError:  # uvloop has no Windows build; asyncio's loop works, slower
+    uvloop = None  # type: ignore[assignment]
 from trent.config import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, ConfigError, Settings, env_defaults
 from trent.errors import TrentError
 
@@ -20,7 +26,7 @@ from trent.errors import TrentError
 def _settings(args: argparse.Namespace) -> Settings:
     base = Settings(**env_defaults())  # type: ignore[arg-type]
     changes: dict[str, object] = {}
-    for name in ("host", "port", "data_dir", "database_url", "dev_account_id", "audit_log", "root_key_file"):
+    for name in ("host", "port", "data_dir", "database_url", "dev_account_id", "audit_log", "root_key_file", "http_server"):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
@@ -45,8 +51,6 @@ def _add_storage_options(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from trent.bootstrap import build
 
     settings = _settings(args).validate()
@@ -64,20 +68,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  credentials: AWS_ACCESS_KEY_ID={DEV_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={DEV_SECRET_ACCESS_KEY}")
         print(f"  try:        aws --endpoint-url {endpoint} --region {region} kms create-key")
     sys.stdout.flush()
+    if settings.http_server == "uvicorn":
+        _serve_uvicorn(runtime, settings)
+    else:
+        from trent.server.http11 import serve
+
+        runner = asyncio.run if uvloop is None else uvloop.run
+        runner(serve(runtime.http, settings.host, settings.port, runtime.sweeper.start, runtime.sweeper.stop))
+    return 0
+
+
+def _serve_uvicorn(runtime, settings: Settings) -> None:
+    import uvicorn
+
     config = uvicorn.Config(
         runtime.app,
         host=settings.host,
         port=settings.port,
-        loop="uvloop",
+        loop="uvloop" if uvloop is not None else "asyncio",
         http="httptools",
         lifespan="on",
         access_log=False,
         log_level=settings.log_level,
         server_header=False,
         date_header=False,
+        proxy_headers=False,
     )
     uvicorn.Server(config).run()
-    return 0
 
 
 def _admin_deps(args: argparse.Namespace):
@@ -149,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--regions", help="comma list of regions to serve (env TRENT_REGIONS; default any)")
     serve.add_argument("--audit-log", type=Path, help="JSON-lines audit log (env TRENT_AUDIT_LOG; default <data-dir>/audit.jsonl)")
     serve.add_argument("--audit-fsync", action="store_true", help="fsync the audit log after every event")
+    serve.add_argument("--http-server", choices=("trent", "uvicorn"),
+                       help="trent: built-in HTTP/1.1 with audit group commit (default); uvicorn: the ASGI app")
     serve.set_defaults(func=cmd_serve)
 
     admin = sub.add_parser("admin", help="manage accounts, users and access keys (works on the data dir / database)")

@@ -198,19 +198,34 @@ class KmsPipeline:
 
     # --- step 3: audit + serialize -----------------------------------------------------
 
-    def finish(self, prepared: Prepared, outcome: Outcome | None, error: errors.TrentError | None) -> Response:
+    def conclude(
+        self, prepared: Prepared, outcome: Outcome | None, error: errors.TrentError | None
+    ) -> tuple[dict[str, Any], Response]:
+        """The call's audit event and the response it earns. Writes nothing: the caller
+        must commit the event, and send the response only once that succeeded."""
         error = error or prepared.error
-        try:
-            self._audit(prepared, outcome, error)
-        except AuditWriteError as exc:
-            # Fail closed: an unrecorded call must not succeed.
-            log.error("audit write failed; refusing request %s: %s", prepared.request_id, exc)
-            error, outcome = errors.KMSInternal(audit_reason="audit write failed"), None
+        event = self._event(prepared, outcome, error)
         if error is not None:
             status, body = error_body(error)
-            return Response(status, orjson.dumps(body), prepared.request_id)
+            return event, Response(status, orjson.dumps(body), prepared.request_id)
         assert outcome is not None
-        return Response(200, orjson.dumps(outcome.body), prepared.request_id)
+        return event, Response(200, orjson.dumps(outcome.body), prepared.request_id)
+
+    @staticmethod
+    def refuse_unaudited(prepared: Prepared) -> Response:
+        """Fail closed: what a caller gets when its call's event could not be recorded."""
+        log.error("audit write failed; refusing request %s", prepared.request_id)
+        status, body = error_body(errors.KMSInternal())
+        return Response(status, orjson.dumps(body), prepared.request_id)
+
+    def finish(self, prepared: Prepared, outcome: Outcome | None, error: errors.TrentError | None) -> Response:
+        """:meth:`conclude` + a synchronous, unbatched audit write (ASGI path)."""
+        event, response = self.conclude(prepared, outcome, error)
+        try:
+            self.audit.write(event)
+        except AuditWriteError:
+            return self.refuse_unaudited(prepared)
+        return response
 
     def _caller(self, principal: Principal | None, access_key_id: str | None) -> Caller:
         cache_key = (principal, access_key_id)
@@ -229,7 +244,9 @@ class KmsPipeline:
             self._callers[cache_key] = caller
         return caller
 
-    def _audit(self, prepared: Prepared, outcome: Outcome | None, error: errors.TrentError | None) -> None:
+    def _event(
+        self, prepared: Prepared, outcome: Outcome | None, error: errors.TrentError | None
+    ) -> dict[str, Any]:
         ctx = prepared.ctx
         caller = self._caller(ctx.principal if ctx is not None else None, prepared.access_key_id)
         params = None
@@ -260,7 +277,7 @@ class KmsPipeline:
             extra["failureReason"] = error.audit_reason
         if extra:
             event["additionalEventData"] = extra
-        self.audit.write(event)
+        return event
 
 
 def run_handler(deps: ServiceDeps, prepared: Prepared) -> tuple[Outcome | None, errors.TrentError | None]:

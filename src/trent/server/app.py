@@ -51,14 +51,14 @@ class TrentApp:
         *,
         dev: DevControls | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-        workers: int = 8,
+        executor: ThreadPoolExecutor | None = None,
         on_startup: Callable[[], Awaitable[None]] | None = None,
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.dev = dev
         self.max_body_bytes = max_body_bytes
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="trent-op")
+        self._executor = executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="trent-op")
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
 
