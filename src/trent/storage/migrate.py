@@ -31,10 +31,25 @@ def alembic_config() -> Config:
     return cfg
 
 
+def head_revisions() -> tuple[str, ...]:
+    """Every head of the tree. Features add their tables on their own branch off
+    ``0001`` (so they can land in any order); ``upgrade`` applies all heads."""
+    return tuple(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    """The single head, while the tree has one (tests of the initial schema)."""
+    heads = head_revisions()
+    assert len(heads) == 1, heads
+    return heads[0]
+
+
+def current_revisions(engine: Engine) -> tuple[str, ...]:
+    try:
+        with engine.connect() as conn:
+            return tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
+    except sa.exc.SQLAlchemyError as exc:
+        raise translate(exc) from exc
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -57,7 +72,7 @@ def upgrade_to_head(engine: Engine) -> None:
                         sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK}
                     )
                 cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+                command.upgrade(cfg, "heads")
     except sa.exc.SQLAlchemyError as exc:
         raise translate(exc) from exc
 
