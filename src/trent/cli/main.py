@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from trent import __version__
+from trent.cli import envelope
 
 try:
     import uvloop
@@ -200,12 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     advance.add_argument("duration")
     dev.set_defaults(func=cmd_dev)
 
-    try:
-        from trent.cli import envelope
-    except ImportError:
-        envelope = None  # type: ignore[assignment]
-    if envelope is not None and hasattr(envelope, "register"):
-        envelope.register(sub)
+    envelope.register(sub)
     return parser
 
 

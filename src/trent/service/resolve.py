@@ -47,11 +47,8 @@ def resolve_key(deps: ServiceDeps, ctx: RequestContext, raw: str, operation: str
         raise NotFound(f"Invalid arn {ref.region}")
     account = ref.account_id or ctx.account_id
     # Same-account-only operations can't even see another account's keys: the
-    # lookup below simply finds nothing there, and says so in AWS's words.
-    if account != ctx.account_id and operation not in CROSS_ACCOUNT_OPERATIONS:
-        account_visible = False
-    else:
-        account_visible = True
+    # lookups below find nothing there, and say so in AWS's words.
+    account_visible = account == ctx.account_id or operation in CROSS_ACCOUNT_OPERATIONS
 
     if ref.is_alias:
         assert ref.alias_name is not None
