@@ -25,10 +25,12 @@ from trent.domain.keys import Key
 from trent.domain.principals import Principal
 from trent.keystores.root_key import load_or_create_file_root_key
 from trent.keystores.software import SoftwareKeyStore
+from trent.keystores.pkcs11 import parse_cluster
+from trent.keystores.router import KeyStoreRouter
 from trent.protocol.pipeline import AuthPolicy, KmsPipeline
 from trent.server.app import DevControls, TrentApp
 from trent.server.http11 import HttpServer
-from trent.service import identity
+from trent.service import custom_key_stores, identity
 from trent.service.deps import ServiceDeps
 from trent.service.keys import delete_due_keys
 from trent.storage.cache import CachedStorage
@@ -138,13 +140,20 @@ def build_deps(settings: Settings, clock: Clock | None = None) -> ServiceDeps:
     migrate(url)
     storage = CachedStorage(SqlStorage(url), clock, ttl_seconds=settings.cache_ttl_seconds)
     root = load_or_create_file_root_key(settings.effective_root_key_file)
-    return ServiceDeps(storage=storage, keystore=SoftwareKeyStore(root), clock=clock, root_key=root)
+    # Issue 7: a router in front of the software store sends custom-key-store keys to their HSM.
+    router = KeyStoreRouter(SoftwareKeyStore(root))
+    clusters = dict(parse_cluster(spec) for spec in settings.hsm_clusters)
+    return ServiceDeps(
+        storage=storage, keystore=router, clock=clock, root_key=root, key_stores=router, hsm_clusters=clusters
+    )
 
 
 def build(settings: Settings) -> Runtime:
     settings.validate()
     deps = build_deps(settings)
     dev_principal = ensure_dev_identity(deps, settings) if settings.dev else None
+    for store_id in custom_key_stores.reconnect_all(deps):
+        log.error("custom key store %s could not be reconnected; it is now FAILED", store_id)
     audit = JsonlFileSink(settings.effective_audit_log, durable=settings.audit_fsync)
     authenticator = identity.Authenticator(deps)
     pipeline = KmsPipeline(
@@ -175,6 +184,8 @@ def _dev_controls(
     assert isinstance(clock, ControllableClock)
 
     def reset() -> None:
+        if deps.key_stores is not None:
+            deps.key_stores.close()  # every custom key store row is about to go
         deps.storage.reset()
         authenticator.clear()
         ensure_dev_identity(deps, settings)

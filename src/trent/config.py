@@ -40,6 +40,9 @@ class Settings:
     worker_threads: int = 8  # management calls (database writes) run on these
     http_server: str = "trent"  # "trent" (built-in HTTP/1.1) or "uvicorn" (the ASGI app)
     log_level: str = "warning"
+    # PKCS#11 tokens for custom key stores (issue 7): "CLUSTER_ID=MODULE:token=LABEL"
+    # or "CLUSTER_ID=MODULE:slot=N"; CloudHsmClusterId names the token.
+    hsm_clusters: tuple[str, ...] = ()
 
     @property
     def effective_database_url(self) -> str:
@@ -94,6 +97,8 @@ def env_defaults() -> dict[str, object]:
         out["regions"] = frozenset(r.strip() for r in env["TRENT_REGIONS"].split(",") if r.strip())
     if "TRENT_AUDIT_LOG" in env:
         out["audit_log"] = Path(env["TRENT_AUDIT_LOG"])
+    if "TRENT_HSM_CLUSTERS" in env:
+        out["hsm_clusters"] = tuple(c.strip() for c in env["TRENT_HSM_CLUSTERS"].split(",") if c.strip())
     if "TRENT_ROOT_KEY_FILE" in env:
         out["root_key_file"] = Path(env["TRENT_ROOT_KEY_FILE"])
     for name, key in (("TRENT_DEV", "dev"), ("TRENT_PERMISSIVE", "permissive"), ("TRENT_AUDIT_FSYNC", "audit_fsync")):

@@ -37,6 +37,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         changes["permissive"] = True
     if getattr(args, "audit_fsync", False):
         changes["audit_fsync"] = True
+    if getattr(args, "hsm_cluster", None):
+        changes["hsm_clusters"] = tuple(args.hsm_cluster)
     regions = getattr(args, "regions", None)
     if regions:
         changes["regions"] = frozenset(r.strip() for r in regions.split(",") if r.strip())
@@ -169,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--audit-fsync", action="store_true", help="fsync the audit log after every event")
     serve.add_argument("--http-server", choices=("trent", "uvicorn"),
                        help="trent: built-in HTTP/1.1 with audit group commit (default); uvicorn: the ASGI app")
+    serve.add_argument("--hsm-cluster", action="append", metavar="ID=MODULE:token=LABEL",
+                       help="a PKCS#11 token custom key stores can use, named by its CloudHsmClusterId "
+                       "(repeatable; env TRENT_HSM_CLUSTERS, comma-separated)")
     serve.set_defaults(func=cmd_serve)
 
     admin = sub.add_parser("admin", help="manage accounts, users and access keys (works on the data dir / database)")

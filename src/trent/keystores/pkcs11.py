@@ -97,6 +97,18 @@ class HsmObject:
     value_readable: bool = field(default=False)
 
 
+def parse_cluster(spec: str) -> tuple[str, TokenConfig]:
+    """``CLUSTER_ID=MODULE:token=LABEL`` or ``CLUSTER_ID=MODULE:slot=N`` (configuration)."""
+    cluster_id, sep, rest = spec.partition("=")
+    module, sep2, selector = rest.rpartition(":")
+    kind, sep3, value = selector.partition("=")
+    if not (sep and sep2 and sep3 and cluster_id and module and value) or kind not in ("token", "slot"):
+        raise ValueError(f"HSM cluster {spec!r}: use CLUSTER_ID=MODULE:token=LABEL or CLUSTER_ID=MODULE:slot=N")
+    if kind == "slot":
+        return cluster_id, TokenConfig(module, slot=int(value))
+    return cluster_id, TokenConfig(module, token_label=value)
+
+
 def load_module(path: str) -> pkcs11.lib:
     """One loaded module per path: C_Initialize may run once per process."""
     with _libs_lock:

@@ -270,3 +270,9 @@ OPERATIONS: dict[str, Operation] = {
         Operation("GenerateRandom", _generate_random, inline=True),
     )
 }
+
+# Custom key stores (issue 7): the store operations, GenerateRandom from an HSM and
+# CloudHsmClusterId in KeyMetadata.
+from trent.protocol.operations_custom_key_stores import register as _register_custom_key_stores  # noqa: E402
+
+_register_custom_key_stores(OPERATIONS)

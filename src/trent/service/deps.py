@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from trent.domain.clock import Clock
 from trent.keystores.base import KeyStore
+from trent.keystores.pkcs11 import TokenConfig
+from trent.keystores.router import KeyStoreRouter
 from trent.keystores.root_key import RootKey
 from trent.storage.repositories import Storage
 
@@ -20,3 +22,8 @@ class ServiceDeps:
     # Wraps secrets that are not key material (secret access keys) under the root of trust.
     root_key: RootKey
     rng: Callable[[int], bytes] = field(default=os.urandom)
+    # Custom key stores' HSM connections (issue 7); ``keystore`` is this same router
+    # when set. None: no custom key store can be connected in this process.
+    key_stores: KeyStoreRouter | None = None
+    # PKCS#11 tokens by CloudHsmClusterId (configuration; spec §10.1 CloudHSM mapping).
+    hsm_clusters: Mapping[str, TokenConfig] = field(default_factory=dict)

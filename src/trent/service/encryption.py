@@ -26,6 +26,7 @@ from trent.errors import (
 )
 from trent.keystores.base import KeyStoreError
 from trent.service.access import authorize, may_use
+from trent.service.availability import effective
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.resolve import resolve_key
@@ -156,6 +157,8 @@ def _open(
             raise IncorrectKey() from None
         raise InvalidCiphertext(audit_reason="blob does not parse") from None
     key = deps.storage.get_key(ctx.region, header.key_id)
+    if key is not None and key.custom_key_store_id is not None:
+        key = effective(deps, key)  # Unavailable while its store is disconnected (spec §4.1)
     if key is None or not may_use(ctx, key):
         raise AccessDenied(_UNUSABLE_CIPHERTEXT_KEY)
     if expected is not None and expected.key_id != key.key_id:

@@ -12,11 +12,11 @@ from trent.domain.key_states import check_state
 from trent.domain.keys import Key, KeyMaterial, KeySpec, KeyState, KeyUsage, MaterialState, Origin, Tag
 from trent.domain.policies import default_key_policy
 from trent.errors import (
-    CustomKeyStoreNotFound,
     InvalidMarker,
     UnsupportedOperation,
     ValidationError,
 )
+from trent.service import custom_key_stores
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.resolve import resolve_key
@@ -69,11 +69,11 @@ def _validated_spec_and_usage(req: CreateKeyRequest, region: str) -> tuple[KeySp
 def create_key(deps: ServiceDeps, ctx: RequestContext, req: CreateKeyRequest) -> Key:
     spec, usage = _validated_spec_and_usage(req, ctx.region)
     origin = Origin(req.origin or Origin.AWS_KMS)
+    store_id: str | None = None
     if req.custom_key_store_id is not None or origin in (Origin.AWS_CLOUDHSM, Origin.EXTERNAL_KEY_STORE):
-        # Custom key stores arrive with issue 7; until then no store id can exist.
-        raise CustomKeyStoreNotFound(
-            f"Custom key store ID {req.custom_key_store_id} is not found." if req.custom_key_store_id
-            else "A custom key store ID is required for keys with origin " + origin
+        # spec §10.1: the key is created inside the store's HSM (issue 7).
+        store_id = custom_key_stores.store_for_new_key(
+            deps, ctx, origin, req.custom_key_store_id, spec, req.multi_region
         )
     if spec not in IMPLEMENTED_SPECS:
         raise UnsupportedOperation(f"KeySpec {spec} is not supported by this Trent server yet.")
@@ -84,6 +84,9 @@ def create_key(deps: ServiceDeps, ctx: RequestContext, req: CreateKeyRequest) ->
     state = KeyState.ENABLED
     if origin is Origin.EXTERNAL:
         state = KeyState.PENDING_IMPORT  # spec §4.1: no material until ImportKeyMaterial
+    elif store_id is not None:
+        material_id, wrapped = custom_key_stores.new_key_material(deps, store_id, key_id)
+        material = KeyMaterial(key_id, material_id, wrapped, MaterialState.CURRENT, ctx.now)
     else:
         material_id, wrapped = deps.keystore.new_symmetric_material(key_id)
         material = KeyMaterial(key_id, material_id, wrapped, MaterialState.CURRENT, ctx.now)
@@ -101,6 +104,7 @@ def create_key(deps: ServiceDeps, ctx: RequestContext, req: CreateKeyRequest) ->
         multi_region=req.multi_region,
         current_material_id=material.material_id if material else None,
         policy=req.policy if req.policy is not None else default_key_policy(ctx.account_id, ctx.partition),
+        custom_key_store_id=store_id,
     )
     deps.storage.create_key(key, material)
     if req.tags:
@@ -139,9 +143,10 @@ def disable_key(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> Key:
 def update_key_description(deps: ServiceDeps, ctx: RequestContext, key_id: str, description: str) -> Key:
     key = resolve_key(deps, ctx, key_id, "UpdateKeyDescription")
     check_state("UpdateKeyDescription", key)
-    key = key.with_changes(description=description)
-    deps.storage.update_key(key)
-    return key
+    # Write over the stored row: ``key`` may carry the Unavailable overlay (spec §4.1).
+    stored = deps.storage.get_key(key.region, key.key_id) or key
+    deps.storage.update_key(stored.with_changes(description=description))
+    return key.with_changes(description=description)
 
 
 def schedule_key_deletion(deps: ServiceDeps, ctx: RequestContext, key_id: str, window_days: int | None) -> Key:

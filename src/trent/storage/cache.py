@@ -38,6 +38,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from trent.domain.clock import Clock
+from trent.domain.custom_key_stores import CustomKeyStore
 from trent.domain.keys import Alias, Key, KeyMaterial, Tag
 from trent.domain.principals import AccessKey, Account, Principal
 from trent.storage.repositories import Page, Storage
@@ -311,6 +312,26 @@ class CachedStorage:
         return self._inner.list_access_keys(principal_arn)
 
     # -- lifecycle --------------------------------------------------------------------
+
+    # -- custom key stores (issue 7): management only, never on the hot path, not cached --
+
+    def create_custom_key_store(self, store: CustomKeyStore) -> None:
+        self._inner.create_custom_key_store(store)
+
+    def get_custom_key_store(self, custom_key_store_id: str) -> CustomKeyStore | None:
+        return self._inner.get_custom_key_store(custom_key_store_id)
+
+    def list_custom_key_stores(self, account_id: str | None = None, region: str | None = None) -> Sequence[CustomKeyStore]:
+        return self._inner.list_custom_key_stores(account_id, region)
+
+    def update_custom_key_store(self, store: CustomKeyStore) -> None:
+        self._inner.update_custom_key_store(store)
+
+    def delete_custom_key_store(self, custom_key_store_id: str) -> None:
+        self._inner.delete_custom_key_store(custom_key_store_id)
+
+    def count_keys_in_custom_key_store(self, custom_key_store_id: str) -> int:
+        return self._inner.count_keys_in_custom_key_store(custom_key_store_id)
 
     def reset(self) -> None:
         try:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from trent.domain.custom_key_stores import CustomKeyStore
 from trent.domain.keys import Alias, Key, KeyMaterial, Tag
 from trent.domain.principals import AccessKey, Account, Principal
 
@@ -113,7 +114,26 @@ class IdentityRepository(Protocol):
     def delete_access_key(self, access_key_id: str) -> None: ...
 
 
-class Storage(KeyRepository, AliasRepository, TagRepository, IdentityRepository, Protocol):
+class CustomKeyStoreRepository(Protocol):
+    """Custom key stores (issue 7, spec §10.1)."""
+
+    def create_custom_key_store(self, store: CustomKeyStore) -> None:
+        """Duplicate if the name is taken in the account and Region."""
+
+    def get_custom_key_store(self, custom_key_store_id: str) -> CustomKeyStore | None: ...
+
+    def list_custom_key_stores(self, account_id: str | None = None, region: str | None = None) -> Sequence[CustomKeyStore]:
+        """In creation order; every store when account and region are None."""
+        ...
+
+    def update_custom_key_store(self, store: CustomKeyStore) -> None: ...
+
+    def delete_custom_key_store(self, custom_key_store_id: str) -> None: ...
+
+    def count_keys_in_custom_key_store(self, custom_key_store_id: str) -> int: ...
+
+
+class Storage(KeyRepository, AliasRepository, TagRepository, IdentityRepository, CustomKeyStoreRepository, Protocol):
     """Everything at once; what bootstrap hands the service."""
 
     def reset(self) -> None:

@@ -37,6 +37,7 @@ from trent.storage.markers import (
 )
 from trent.storage.migrate import migrate, upgrade_to_head
 from trent.storage.repositories import Page
+from trent.storage.sql_custom_key_stores import CustomKeyStoreSql
 from trent.storage.tables import (
     access_keys,
     accounts,
@@ -80,7 +81,7 @@ _GET_ACCESS_KEY = sa.select(access_keys).where(
 )
 
 
-class SqlStorage:
+class SqlStorage(CustomKeyStoreSql):
     """The SQL implementation of ``Storage``.
 
     ``url`` is any SQLAlchemy URL for SQLite (``sqlite:///path``; ``sqlite://`` for a

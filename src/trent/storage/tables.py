@@ -185,3 +185,22 @@ __all__ = [
     "sortable",
     "tags",
 ]
+
+# Custom key stores (issue 7, revision 0002_custom_key_stores; spec §10.1). The PIN is
+# wrapped under the root of trust; names are unique per account and Region.
+custom_key_stores = sa.Table(
+    "custom_key_stores",
+    metadata,
+    sa.Column("custom_key_store_id", sa.String(ID), primary_key=True),
+    sa.Column("account_id", sa.String(ACCOUNT), nullable=False),
+    sa.Column("region", sa.String(REGION), nullable=False),
+    sa.Column("name", sa.String(NAME), nullable=False),
+    sa.Column("store_type", sa.String(ENUM), nullable=False),
+    sa.Column("cloud_hsm_cluster_id", sa.String(ID), nullable=True),
+    sa.Column("trust_anchor_certificate", sa.Text, nullable=True),
+    sa.Column("wrapped_password", sa.LargeBinary, nullable=False),
+    sa.Column("connection_state", sa.String(ENUM), nullable=False),
+    sa.Column("connection_error_code", sa.String(ENUM), nullable=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.UniqueConstraint("account_id", "region", "name"),
+)

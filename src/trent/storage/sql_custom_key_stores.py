@@ -1,0 +1,92 @@
+"""The SQL half of custom key stores (issue 7, spec §10.1). Mixed into
+:class:`trent.storage.sql.SqlStorage`; same rules (one transaction per method, update
+or delete of a missing row is a no-op, a duplicate name raises ``Duplicate``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from trent.domain.custom_key_stores import ConnectionErrorCode, ConnectionState, CustomKeyStore, CustomKeyStoreType
+from trent.storage.tables import custom_key_stores, keys
+
+if TYPE_CHECKING:
+    from trent.storage.engine import UnitOfWork
+
+_T = custom_key_stores
+
+
+def _values(store: CustomKeyStore) -> dict[str, Any]:
+    return {
+        "custom_key_store_id": store.custom_key_store_id,
+        "account_id": store.account_id,
+        "region": store.region,
+        "name": store.name,
+        "store_type": str(store.store_type),
+        "cloud_hsm_cluster_id": store.cloud_hsm_cluster_id,
+        "trust_anchor_certificate": store.trust_anchor_certificate,
+        "wrapped_password": store.wrapped_password,
+        "connection_state": str(store.connection_state),
+        "connection_error_code": None if store.connection_error_code is None else str(store.connection_error_code),
+        "created_at": store.created_at,
+    }
+
+
+def _from_row(row: sa.RowMapping) -> CustomKeyStore:
+    code = row["connection_error_code"]
+    return CustomKeyStore(
+        custom_key_store_id=row["custom_key_store_id"],
+        account_id=row["account_id"],
+        region=row["region"],
+        name=row["name"],
+        store_type=CustomKeyStoreType(row["store_type"]),
+        cloud_hsm_cluster_id=row["cloud_hsm_cluster_id"],
+        trust_anchor_certificate=row["trust_anchor_certificate"],
+        wrapped_password=bytes(row["wrapped_password"]),
+        connection_state=ConnectionState(row["connection_state"]),
+        connection_error_code=None if code is None else ConnectionErrorCode(code),
+        created_at=row["created_at"],
+    )
+
+
+class CustomKeyStoreSql:
+    _unit: UnitOfWork
+
+    def create_custom_key_store(self, store: CustomKeyStore) -> None:
+        with self._unit(write=True) as conn:
+            conn.execute(_T.insert().values(_values(store)))
+
+    def get_custom_key_store(self, custom_key_store_id: str) -> CustomKeyStore | None:
+        with self._unit(write=False) as conn:
+            row = conn.execute(sa.select(_T).where(_T.c.custom_key_store_id == custom_key_store_id)).mappings().first()
+        return None if row is None else _from_row(row)
+
+    def list_custom_key_stores(self, account_id: str | None = None, region: str | None = None) -> Sequence[CustomKeyStore]:
+        """In creation order; every store when account and region are None (bootstrap)."""
+        query = sa.select(_T).order_by(_T.c.created_at, _T.c.custom_key_store_id)
+        if account_id is not None:
+            query = query.where(_T.c.account_id == account_id)
+        if region is not None:
+            query = query.where(_T.c.region == region)
+        with self._unit(write=False) as conn:
+            return [_from_row(r) for r in conn.execute(query).mappings()]
+
+    def update_custom_key_store(self, store: CustomKeyStore) -> None:
+        values = _values(store)
+        del values["custom_key_store_id"]
+        with self._unit(write=True) as conn:
+            conn.execute(_T.update().where(_T.c.custom_key_store_id == store.custom_key_store_id).values(values))
+
+    def delete_custom_key_store(self, custom_key_store_id: str) -> None:
+        with self._unit(write=True) as conn:
+            conn.execute(_T.delete().where(_T.c.custom_key_store_id == custom_key_store_id))
+
+    def count_keys_in_custom_key_store(self, custom_key_store_id: str) -> int:
+        with self._unit(write=False) as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count()).select_from(keys).where(keys.c.custom_key_store_id == custom_key_store_id)
+                ).scalar_one()
+            )
