@@ -32,7 +32,10 @@ from trent.server.app import DevControls, TrentApp
 from trent.server.http11 import HttpServer
 from trent.service import custom_key_stores, identity
 from trent.service.deps import ServiceDeps
+from trent.service.imports import expire_due_material
 from trent.service.keys import delete_due_keys
+from trent.service.rotation import rotate_due_keys
+from trent.service.usage import start_tracking
 from trent.storage.cache import CachedStorage
 from trent.storage.sql import SqlStorage, migrate
 
@@ -67,10 +70,36 @@ class Sweeper:
         self._interval = interval_seconds
         self._task: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
+        start_tracking(deps.storage, deps.clock.now())  # GetKeyLastUsage TrackingStartDate
 
     def run_once(self) -> int:
         with self._lock:  # the timer and a dev clock jump never sweep at once
-            return delete_due_keys(self._deps, self._deps.clock.now(), self._record_deletion)
+            now = self._deps.clock.now()
+            deleted = delete_due_keys(self._deps, now, self._record_deletion)
+            # Keys over time (issue 4): automatic rotations that fell due (spec §5.4),
+            # imported material past its ValidTo (spec §9), and the last-use records
+            # held in memory since the previous sweep (service/usage.py).
+            rotate_due_keys(self._deps, now, lambda key, _: self._record_service_event("RotateKey", key))
+            expire_due_material(
+                self._deps, now, lambda key, _: self._record_service_event("DeleteExpiredKeyMaterial", key)
+            )
+            self._deps.usage.flush(self._deps.storage)
+            return deleted
+
+    def _record_service_event(self, operation: str, key: Key) -> None:
+        event = service_event(
+            event_id=new_uuid4(),
+            event_time=self._deps.clock.now(),
+            operation=operation,
+            region=key.region,
+            account_id=key.account_id,
+            key_arn=key.arn,
+            key_id=key.key_id,
+        )
+        try:
+            self._audit.write(event)
+        except AuditWriteError:
+            log.error("could not record %s of %s in the audit log", operation, key.arn)
 
     def _record_deletion(self, key: Key) -> None:
         event = service_event(
@@ -95,6 +124,10 @@ class Sweeper:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        try:  # keep the last uses seen since the previous sweep
+            self._deps.usage.flush(self._deps.storage)
+        except Exception:  # noqa: BLE001 - shutting down; nothing else to do
+            log.exception("could not flush key usage at shutdown")
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()

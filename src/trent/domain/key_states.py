@@ -63,6 +63,16 @@ STATE_TABLE: MappingProxyType[str, MappingProxyType[KeyState, Verdict]] = Mappin
                                         S.UPDATING: V.UPD}),
             (("CancelKeyDeletion",), _NOT_PENDING_DELETION),
             (("CreateAlias", "TagResource", "UntagResource", "UpdateKeyDescription", "UpdateAlias"), _MANAGE),
+            # Rotation and import (issue 4). Key-type and origin refusals (UNS, EXT) are
+            # checked before these by service/rotation.py and service/imports.py.
+            (("EnableKeyRotation", "DisableKeyRotation"),
+             {k: v for k, v in _CRYPTO.items() if k is not S.UNAVAILABLE}),
+            (("GetKeyRotationStatus", "ListKeyRotations"), _ANY_STATE),
+            (("RotateKeyOnDemand",), {**{k: v for k, v in _CRYPTO.items() if k is not S.UNAVAILABLE},
+                                      S.UPDATING: V.UPD}),
+            (("GetParametersForImport",), {**_MANAGE, S.CREATING: V.CRE, S.UPDATING: V.UPD}),
+            (("ImportKeyMaterial",), {**_MANAGE, S.CREATING: V.CRE}),
+            (("DeleteImportedKeyMaterial",), {S.CREATING: V.CRE, S.UPDATING: V.UPD}),
         )
         for op in ops
     }

@@ -83,6 +83,12 @@ class KeyMaterial:
     state: MaterialState
     created_at: float
     rotation_type: str | None = None  # AUTOMATIC | ON_DEMAND; None for the first material
+    # Imported material only (spec §9); None for material Trent generated. A deleted or
+    # expired import keeps its row (ciphertexts name it) with ``wrapped == b""``.
+    import_state: str | None = None  # IMPORTED | PENDING_IMPORT
+    expiration_model: str | None = None  # KEY_MATERIAL_EXPIRES | KEY_MATERIAL_DOES_NOT_EXPIRE
+    valid_to: float | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +112,10 @@ class Key:
     pending_window_days: int | None = None
     policy: str | None = None
     custom_key_store_id: str | None = None
+    # EXTERNAL keys with material imported (spec §5.2): DescribeKey's ExpirationModel and
+    # ValidTo (earliest expiry of the associated material), kept here for the hot path.
+    expiration_model: str | None = None
+    valid_to: float | None = None
 
     @property
     def arn(self) -> str:

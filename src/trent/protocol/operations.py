@@ -271,8 +271,14 @@ OPERATIONS: dict[str, Operation] = {
     )
 }
 
+# Rotation, import and last usage (issue 4); registered last of all, because it also
+# wraps every cryptographic handler registered before it with usage tracking.
+from trent.protocol.operations_lifecycle import register as _register_lifecycle  # noqa: E402
+
 # Custom key stores (issue 7): the store operations, GenerateRandom from an HSM and
 # CloudHsmClusterId in KeyMetadata.
 from trent.protocol.operations_custom_key_stores import register as _register_custom_key_stores  # noqa: E402
 
 _register_custom_key_stores(OPERATIONS)
+
+_register_lifecycle(OPERATIONS)

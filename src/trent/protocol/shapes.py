@@ -57,6 +57,11 @@ def key_metadata(key: Key) -> dict[str, Any]:
         md["CurrentKeyMaterialId"] = key.current_material_id
     if key.custom_key_store_id is not None:
         md["CustomKeyStoreId"] = key.custom_key_store_id
+    # spec §5.2: EXTERNAL keys with material imported; ValidTo only when it expires.
+    if key.expiration_model is not None:
+        md["ExpirationModel"] = key.expiration_model
+        if key.valid_to is not None:
+            md["ValidTo"] = key.valid_to
     return md
 
 

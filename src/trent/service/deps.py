@@ -11,6 +11,7 @@ from trent.keystores.base import KeyStore
 from trent.keystores.pkcs11 import TokenConfig
 from trent.keystores.router import KeyStoreRouter
 from trent.keystores.root_key import RootKey
+from trent.service.usage_tracker import UsageTracker
 from trent.storage.repositories import Storage
 
 
@@ -22,6 +23,8 @@ class ServiceDeps:
     # Wraps secrets that are not key material (secret access keys) under the root of trust.
     root_key: RootKey
     rng: Callable[[int], bytes] = field(default=os.urandom)
+    # Last cryptographic use per key, in memory; flushed by the sweeper (service/usage.py).
+    usage: UsageTracker = field(default_factory=UsageTracker)
     # Custom key stores' HSM connections (issue 7); ``keystore`` is this same router
     # when set. None: no custom key store can be connected in this process.
     key_stores: KeyStoreRouter | None = None

@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 from trent.domain.clock import Clock
 from trent.domain.custom_key_stores import CustomKeyStore
 from trent.domain.keys import Alias, Key, KeyMaterial, Tag
+from trent.domain.lifecycle import KeyUse, RotationSchedule
 from trent.domain.principals import AccessKey, Account, Principal
 from trent.storage.repositories import Page, Storage
 
@@ -183,6 +184,70 @@ class CachedStorage:
             self._inner.add_material(material)
         finally:
             self._invalidate(self._materials, (material.key_id, material.material_id))
+
+    def update_material(self, material: KeyMaterial) -> None:
+        try:
+            self._inner.update_material(material)
+        finally:
+            self._invalidate(self._materials, (material.key_id, material.material_id))
+
+    def delete_material(self, key_id: str, material_id: str) -> None:
+        try:
+            self._inner.delete_material(key_id, material_id)
+        finally:
+            self._invalidate(self._materials, (key_id, material_id))
+
+    def rotate_material(self, key: Key, material: KeyMaterial) -> None:
+        # Every material of the key may change state: drop them all, and the key row.
+        try:
+            self._inner.rotate_material(key, material)
+        finally:
+            with self._lock:
+                self._generation += 1
+                self._keys.pop((key.region, key.key_id), None)
+                for cache_key in [k for k in self._materials if k[0] == key.key_id]:
+                    del self._materials[cache_key]
+
+    def materials_expiring(self, now: float, limit: int = 100) -> Sequence[tuple[Key, KeyMaterial]]:
+        return self._inner.materials_expiring(now, limit)
+
+    # -- custom key stores (issue 7): management only, never on the hot path, not cached --
+
+    def create_custom_key_store(self, store: CustomKeyStore) -> None:
+        self._inner.create_custom_key_store(store)
+
+    def get_custom_key_store(self, custom_key_store_id: str) -> CustomKeyStore | None:
+        return self._inner.get_custom_key_store(custom_key_store_id)
+
+    def list_custom_key_stores(self, account_id: str | None = None, region: str | None = None) -> Sequence[CustomKeyStore]:
+        return self._inner.list_custom_key_stores(account_id, region)
+
+    def update_custom_key_store(self, store: CustomKeyStore) -> None:
+        self._inner.update_custom_key_store(store)
+
+    def delete_custom_key_store(self, custom_key_store_id: str) -> None:
+        self._inner.delete_custom_key_store(custom_key_store_id)
+
+    def count_keys_in_custom_key_store(self, custom_key_store_id: str) -> int:
+        return self._inner.count_keys_in_custom_key_store(custom_key_store_id)
+
+    def get_rotation_schedule(self, region: str, key_id: str) -> RotationSchedule | None:
+        return self._inner.get_rotation_schedule(region, key_id)  # not on the hot path
+
+    def put_rotation_schedule(self, schedule: RotationSchedule) -> None:
+        self._inner.put_rotation_schedule(schedule)
+
+    def rotations_due(self, now: float, limit: int = 100) -> Sequence[RotationSchedule]:
+        return self._inner.rotations_due(now, limit)
+
+    def record_key_usage(self, uses: Sequence[KeyUse]) -> None:
+        self._inner.record_key_usage(uses)
+
+    def get_key_usage(self, region: str, key_id: str) -> KeyUse | None:
+        return self._inner.get_key_usage(region, key_id)
+
+    def ensure_marker(self, name: str, value: float) -> float:
+        return self._inner.ensure_marker(name, value)
 
     def list_keys(self, account_id: str, region: str, limit: int, marker: str | None) -> Page[Key]:
         return self._inner.list_keys(account_id, region, limit, marker)

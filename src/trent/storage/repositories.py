@@ -15,6 +15,7 @@ from typing import Generic, Protocol, TypeVar
 
 from trent.domain.custom_key_stores import CustomKeyStore
 from trent.domain.keys import Alias, Key, KeyMaterial, Tag
+from trent.domain.lifecycle import KeyUse, RotationSchedule
 from trent.domain.principals import AccessKey, Account, Principal
 
 T = TypeVar("T")
@@ -61,6 +62,36 @@ class KeyRepository(Protocol):
     def get_material(self, key_id: str, material_id: str) -> KeyMaterial | None: ...
 
     def list_materials(self, key_id: str) -> Sequence[KeyMaterial]: ...
+
+    # -- keys over time (issue 4) ------------------------------------------------------
+
+    def update_material(self, material: KeyMaterial) -> None:
+        """Overwrite a material row's mutable fields (wrapped, state, import fields). No-op if absent."""
+
+    def delete_material(self, key_id: str, material_id: str) -> None: ...
+
+    def rotate_material(self, key: Key, material: KeyMaterial) -> None:
+        """One transaction: every CURRENT material of the key becomes NON_CURRENT, ``material``
+        is inserted (or, if its row exists, overwritten) as given, and the key row is updated."""
+
+    def materials_expiring(self, now: float, limit: int = 100) -> Sequence[tuple[Key, KeyMaterial]]:
+        """Imported (IMPORTED) material whose valid_to <= now, any key, with the key(s) it belongs to."""
+
+    def get_rotation_schedule(self, region: str, key_id: str) -> RotationSchedule | None: ...
+
+    def put_rotation_schedule(self, schedule: RotationSchedule) -> None:
+        """Insert or replace."""
+
+    def rotations_due(self, now: float, limit: int = 100) -> Sequence[RotationSchedule]:
+        """Enabled schedules with next_rotation_at <= now whose key is in state Enabled."""
+
+    def record_key_usage(self, uses: Sequence[KeyUse]) -> None:
+        """Upsert; an older use never overwrites a newer one."""
+
+    def get_key_usage(self, region: str, key_id: str) -> KeyUse | None: ...
+
+    def ensure_marker(self, name: str, value: float) -> float:
+        """Store ``value`` under ``name`` unless a value is there; return the stored value."""
 
 
 class AliasRepository(Protocol):

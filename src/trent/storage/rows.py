@@ -45,6 +45,8 @@ def key_values(key: Key) -> Values:
         "pending_window_days": key.pending_window_days,
         "policy": key.policy,
         "custom_key_store_id": key.custom_key_store_id,
+        "expiration_model": key.expiration_model,
+        "valid_to": key.valid_to,
     }
 
 
@@ -67,6 +69,8 @@ def key_from_row(row: RowMapping) -> Key:
         pending_window_days=row["pending_window_days"],
         policy=row["policy"],
         custom_key_store_id=row["custom_key_store_id"],
+        expiration_model=row["expiration_model"],
+        valid_to=row["valid_to"],
     )
 
 
@@ -78,6 +82,10 @@ def material_values(material: KeyMaterial) -> Values:
         "state": material.state.value,
         "created_at": material.created_at,
         "rotation_type": material.rotation_type,
+        "import_state": material.import_state,
+        "expiration_model": material.expiration_model,
+        "valid_to": material.valid_to,
+        "description": material.description,
     }
 
 
@@ -89,6 +97,10 @@ def material_from_row(row: RowMapping) -> KeyMaterial:
         state=MaterialState(row["state"]),
         created_at=row["created_at"],
         rotation_type=row["rotation_type"],
+        import_state=row["import_state"],
+        expiration_model=row["expiration_model"],
+        valid_to=row["valid_to"],
+        description=row["description"],
     )
 
 

@@ -37,6 +37,7 @@ from trent.storage.markers import (
 )
 from trent.storage.migrate import migrate, upgrade_to_head
 from trent.storage.repositories import Page
+from trent.storage.sql_lifecycle import LifecycleSql, delete_key_lifecycle_rows
 from trent.storage.sql_custom_key_stores import CustomKeyStoreSql
 from trent.storage.tables import (
     access_keys,
@@ -81,7 +82,7 @@ _GET_ACCESS_KEY = sa.select(access_keys).where(
 )
 
 
-class SqlStorage(CustomKeyStoreSql):
+class SqlStorage(LifecycleSql, CustomKeyStoreSql):
     """The SQL implementation of ``Storage``.
 
     ``url`` is any SQLAlchemy URL for SQLite (``sqlite:///path``; ``sqlite://`` for a
@@ -169,6 +170,7 @@ class SqlStorage(CustomKeyStoreSql):
                 )
             )
             conn.execute(keys.delete().where(keys.c.region == region, keys.c.key_id == key_id))
+            delete_key_lifecycle_rows(conn, region, key_id)
             if not _key_id_in_use(conn, key_id):
                 conn.execute(key_materials.delete().where(key_materials.c.key_id == key_id))
 

@@ -126,6 +126,9 @@ keys = sa.Table(
     sa.Column("pending_window_days", sa.Integer, nullable=True),
     sa.Column("policy", sa.Text, nullable=True),
     sa.Column("custom_key_store_id", sa.String(ID), nullable=True),
+    # Imported material (issue 4, revision 0002_lifecycle): spec §5.2 ExpirationModel/ValidTo.
+    sa.Column("expiration_model", sa.String(ENUM), nullable=True),
+    sa.Column("valid_to", sa.Double, nullable=True),
     sa.UniqueConstraint("region", "key_id", name="uq_keys_region_key_id"),
     sa.Index("ix_keys_listing", "account_id", "region", "id"),
     sa.Index("ix_keys_deletion_date", "deletion_date"),
@@ -142,7 +145,44 @@ key_materials = sa.Table(
     sa.Column("state", sa.String(ENUM), nullable=False),
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("rotation_type", sa.String(ENUM), nullable=True),
+    # Imported material (issue 4, revision 0002_lifecycle; spec §9).
+    sa.Column("import_state", sa.String(ENUM), nullable=True),
+    sa.Column("expiration_model", sa.String(ENUM), nullable=True),
+    sa.Column("valid_to", sa.Double, nullable=True),
+    sa.Column("description", sa.Text, nullable=True),
     sa.UniqueConstraint("key_id", "material_id", name="uq_key_materials_key_id_material_id"),
+    sa.Index("ix_key_materials_valid_to", "valid_to"),
+)
+
+# Automatic rotation (spec §5.4), one row per key that ever had rotation enabled.
+key_rotation_schedules = sa.Table(
+    "key_rotation_schedules",
+    metadata,
+    sa.Column("region", sa.String(REGION), primary_key=True),
+    sa.Column("key_id", sa.String(ID), primary_key=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("period_days", sa.Integer, nullable=False),
+    sa.Column("next_rotation_at", sa.Double, nullable=True),
+    sa.Index("ix_key_rotation_schedules_next_rotation_at", "next_rotation_at"),
+)
+
+# GetKeyLastUsage: flushed from memory by the sweeper, never written per request.
+key_last_usage = sa.Table(
+    "key_last_usage",
+    metadata,
+    sa.Column("region", sa.String(REGION), primary_key=True),
+    sa.Column("key_id", sa.String(ID), primary_key=True),
+    sa.Column("operation", sa.String(ENUM), nullable=False),
+    sa.Column("used_at", sa.Double, nullable=False),
+    sa.Column("request_id", sa.String(ID), nullable=True),
+)
+
+# When this database began tracking key usage (GetKeyLastUsage TrackingStartDate).
+service_markers = sa.Table(
+    "service_markers",
+    metadata,
+    sa.Column("name", sa.String(NAME), primary_key=True),
+    sa.Column("value", sa.Double, nullable=False),
 )
 
 aliases = sa.Table(
@@ -178,10 +218,13 @@ __all__ = [
     "access_keys",
     "accounts",
     "aliases",
+    "key_last_usage",
     "key_materials",
+    "key_rotation_schedules",
     "keys",
     "metadata",
     "principals",
+    "service_markers",
     "sortable",
     "tags",
 ]

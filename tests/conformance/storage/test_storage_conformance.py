@@ -210,10 +210,13 @@ def test_list_keys_marker_survives_new_keys(storage: Storage) -> None:
 
 
 def _garbled(marker: str) -> list[str]:
-    flipped = ("A" if marker[-1] != "A" else "B")
+    # Change a middle character: the last one may carry only padding bits, so flipping
+    # it (A <-> B) can decode to the very same bytes for some markers.
+    middle = len(marker) // 2
+    flipped = ("A" if marker[middle] != "A" else "B")
     raw = base64.urlsafe_b64decode(marker + "=" * (-len(marker) % 4))
     return [
-        marker[:-1] + flipped,  # one character changed
+        marker[:middle] + flipped + marker[middle + 1 :],  # one character changed
         marker[:-3],  # truncated
         marker + "AAAA",  # extended
         base64.urlsafe_b64encode(b"\x02" + raw[1:]).decode().rstrip("="),  # other version

@@ -1,0 +1,284 @@
+"""Import key material, BYOK (spec §9): GetParametersForImport, ImportKeyMaterial,
+DeleteImportedKeyMaterial, and the sweeper step that expires material at ValidTo.
+
+The import token is self-contained: the wrapping private key, the key ARN it is bound
+to, the wrapping algorithm and the expiry, sealed under the root key (AES-GCM with a
+fixed AAD). Nothing about it is stored, so the private key is never at rest outside
+the token, which only the root key opens; a token for another key, a garbled one, or
+one from another Trent fails authentication (InvalidImportToken), and one past its
+24 hours is ExpiredImportToken.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from trent.crypto import key_import
+from trent.domain.key_states import check_state
+from trent.domain.keys import Key, KeyMaterial, KeySpec, KeyState, KeyUsage, MaterialState, Origin
+from trent.errors import (
+    ExpiredImportToken,
+    IncorrectKeyMaterial,
+    InvalidCiphertext,
+    InvalidImportToken,
+    KMSInvalidState,
+    NotFound,
+    UnsupportedOperation,
+    ValidationError,
+)
+from trent.service.context import RequestContext
+from trent.service.deps import ServiceDeps
+from trent.service.resolve import resolve_key
+
+DAY = 86_400.0
+PARAMETERS_VALID_SECONDS = DAY  # spec §9: token and public key valid 24 h
+MAX_VALID_TO_SECONDS = 365 * DAY
+IMPORTED = "IMPORTED"
+PENDING_IMPORT = "PENDING_IMPORT"
+EXPIRES = "KEY_MATERIAL_EXPIRES"
+DOES_NOT_EXPIRE = "KEY_MATERIAL_DOES_NOT_EXPIRE"
+NEW_KEY_MATERIAL = "NEW_KEY_MATERIAL"
+EXISTING_KEY_MATERIAL = "EXISTING_KEY_MATERIAL"
+_TOKEN_AAD = b"trent/import-token/v1"
+_TOKEN_VERSION = b"\x01"
+# HMAC material lengths in bytes (spec §3.4 / §9).
+_HMAC_BYTES = {
+    KeySpec.HMAC_224: (28, 64), KeySpec.HMAC_256: (32, 64), KeySpec.HMAC_384: (48, 128), KeySpec.HMAC_512: (64, 128),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ImportParameters:
+    key: Key
+    token: bytes = field(repr=False)
+    public_key: bytes
+    valid_to: float
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRequest:
+    token: bytes = field(repr=False)
+    encrypted_material: bytes = field(repr=False)
+    valid_to: float | None = None
+    expiration_model: str | None = None
+    import_type: str | None = None
+    description: str | None = None
+    key_material_id: str | None = None
+
+
+def _origin_error(key: Key) -> UnsupportedOperation:
+    return UnsupportedOperation(f"{key.arn} origin is {key.origin} which is not valid for this operation.")
+
+
+def _require_external(key: Key, operation: str) -> None:
+    if key.origin is not Origin.EXTERNAL:
+        raise _origin_error(key)
+    check_state(operation, key)
+
+
+# --- the token -----------------------------------------------------------------------
+
+
+def _field(data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + data
+
+
+def _seal_token(deps: ServiceDeps, key: Key, algorithm: str, valid_to: float, private: bytes) -> bytes:
+    body = b"".join(
+        (_field(key.arn.encode()), _field(algorithm.encode()), struct.pack(">d", valid_to), _field(private))
+    )
+    return _TOKEN_VERSION + deps.root_key.wrap(body, _TOKEN_AAD)
+
+
+def _open_token(deps: ServiceDeps, key: Key, token: bytes, now: float) -> tuple[str, bytes]:
+    """(wrapping algorithm, private key DER) or the AWS token errors."""
+    try:
+        if token[:1] != _TOKEN_VERSION:
+            raise ValueError
+        body = deps.root_key.unwrap(token[1:], _TOKEN_AAD)
+        fields: list[bytes] = []
+        offset = 0
+        for _ in range(2):
+            (n,) = struct.unpack_from(">I", body, offset)
+            fields.append(body[offset + 4 : offset + 4 + n])
+            offset += 4 + n
+        (valid_to,) = struct.unpack_from(">d", body, offset)
+        (n,) = struct.unpack_from(">I", body, offset + 8)
+        private = body[offset + 12 : offset + 12 + n]
+    except Exception:  # noqa: BLE001 - anything wrong with a token is the same answer
+        raise InvalidImportToken(audit_reason="token does not open") from None
+    if fields[0] != key.arn.encode():
+        raise InvalidImportToken(audit_reason="token was issued for another key")
+    if now > valid_to:
+        raise ExpiredImportToken()
+    return fields[1].decode(), private
+
+
+def get_parameters_for_import(
+    deps: ServiceDeps, ctx: RequestContext, key_id: str, algorithm: str, wrapping_key_spec: str
+) -> ImportParameters:
+    key = resolve_key(deps, ctx, key_id, "GetParametersForImport")
+    _require_external(key, "GetParametersForImport")
+    if algorithm not in key_import.WRAPPING_ALGORITHMS:
+        # RSAES_PKCS1_V1_5 is no longer accepted (since 2023-10-10); SM2PKE is China-only.
+        raise ValidationError(f"Wrapping algorithm {algorithm} is not supported.")
+    if wrapping_key_spec not in key_import.WRAPPING_KEY_BITS:
+        raise ValidationError(f"Wrapping key spec {wrapping_key_spec} is not supported.")
+    private, public = key_import.new_wrapping_key(wrapping_key_spec)
+    valid_to = ctx.now + PARAMETERS_VALID_SECONDS
+    return ImportParameters(key, _seal_token(deps, key, algorithm, valid_to, private), public, valid_to)
+
+
+# --- importing -------------------------------------------------------------------------
+
+
+def _check_expiration(req: ImportRequest, now: float) -> tuple[str, float | None]:
+    model = req.expiration_model or EXPIRES
+    if model == EXPIRES:
+        if req.valid_to is None:
+            raise ValidationError("A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES")
+        if req.valid_to <= now or req.valid_to > now + MAX_VALID_TO_SECONDS:
+            raise ValidationError("ValidTo must be in the future and at most 365 days from now.")
+        return model, req.valid_to
+    if req.valid_to is not None:
+        raise ValidationError("ValidTo must not be set if the ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE")
+    return model, None
+
+
+def _check_material(key: Key, raw: bytes) -> None:
+    """spec §9 material formats; anything else is IncorrectKeyMaterial."""
+    if key.key_spec is KeySpec.SYMMETRIC_DEFAULT:
+        ok = len(raw) == 32
+    elif key.key_spec in _HMAC_BYTES:
+        low, high = _HMAC_BYTES[key.key_spec]
+        ok = low <= len(raw) <= high
+    else:
+        ok = key_import.private_key_spec(raw) == key.key_spec.value
+    if not ok:
+        raise IncorrectKeyMaterial(audit_reason="material does not fit the key spec")
+
+
+def key_with_import_summary(key: Key, materials: Sequence[KeyMaterial]) -> Key:
+    """Key state and DescribeKey's ExpirationModel/ValidTo from its materials (spec §5.2, §9).
+
+    The key is usable only when every associated (not pending) material is imported.
+    """
+    associated = [m for m in materials if m.state is not MaterialState.PENDING_ROTATION]
+    complete = bool(associated) and all(m.import_state == IMPORTED for m in associated)
+    state = key.state
+    if complete and state is KeyState.PENDING_IMPORT:
+        state = KeyState.ENABLED
+    elif not complete and state not in (KeyState.PENDING_DELETION, KeyState.PENDING_REPLICA_DELETION):
+        state = KeyState.PENDING_IMPORT
+    model: str | None = None
+    valid_to: float | None = None
+    if complete:
+        expiring = [m.valid_to for m in associated if m.expiration_model == EXPIRES and m.valid_to is not None]
+        model = EXPIRES if expiring else DOES_NOT_EXPIRE
+        valid_to = min(expiring) if expiring else None
+    return key.with_changes(state=state, expiration_model=model, valid_to=valid_to)
+
+
+def import_key_material(deps: ServiceDeps, ctx: RequestContext, key_id: str, req: ImportRequest) -> tuple[Key, str]:
+    key = resolve_key(deps, ctx, key_id, "ImportKeyMaterial")
+    _require_external(key, "ImportKeyMaterial")
+    model, valid_to = _check_expiration(req, ctx.now)
+    algorithm, private = _open_token(deps, key, req.token, ctx.now)
+    try:
+        raw = key_import.unwrap(private, algorithm, req.encrypted_material)
+    except key_import.UnwrapError:
+        raise InvalidCiphertext(audit_reason="wrapped key material does not unwrap") from None
+    _check_material(key, raw)
+    material_id, wrapped = deps.keystore.wrap_material(key.key_id, raw)
+    if req.key_material_id is not None and req.key_material_id != material_id:
+        raise IncorrectKeyMaterial(audit_reason="material is not the one KeyMaterialId names")
+    materials = list(deps.storage.list_materials(key.key_id))
+    known = {m.material_id: m for m in materials}
+    import_type = req.import_type or (EXISTING_KEY_MATERIAL if materials else NEW_KEY_MATERIAL)
+    fields = {"import_state": IMPORTED, "expiration_model": model, "valid_to": valid_to}
+
+    if import_type == EXISTING_KEY_MATERIAL:
+        previous = known.get(material_id)
+        if previous is None:  # only previously associated material may come back
+            raise IncorrectKeyMaterial(audit_reason="material was never associated with this key")
+        material = replace(previous, wrapped=wrapped, description=req.description or previous.description, **fields)
+        deps.storage.update_material(material)
+        materials = [material if m.material_id == material_id else m for m in materials]
+        updated = key_with_import_summary(key, materials)
+        if updated != key:
+            deps.storage.update_key(updated)
+        return updated, material_id
+
+    if not materials:  # the first import binds the key to this material
+        material = KeyMaterial(key.key_id, material_id, wrapped, MaterialState.CURRENT, ctx.now,
+                               description=req.description, **fields)
+        first = key_with_import_summary(key.with_changes(current_material_id=material_id), [material])
+        deps.storage.rotate_material(first, material)
+        return first, material_id
+
+    # NEW_KEY_MATERIAL into a key that has material: symmetric only, becomes PENDING_ROTATION.
+    if key.key_spec is not KeySpec.SYMMETRIC_DEFAULT or key.key_usage is not KeyUsage.ENCRYPT_DECRYPT:
+        raise IncorrectKeyMaterial(audit_reason="asymmetric and HMAC keys accept only their first material")
+    if material_id in known:
+        raise IncorrectKeyMaterial(audit_reason="material is already associated; use EXISTING_KEY_MATERIAL")
+    pending = [m for m in materials if m.state is MaterialState.PENDING_ROTATION]
+    if pending:
+        raise KMSInvalidState(
+            f"New key material (id: {material_id}) cannot be imported into KMS key {key.arn}, because another "
+            f"key material (id: {pending[0].material_id}) is pending rotation."
+        )
+    material = KeyMaterial(key.key_id, material_id, wrapped, MaterialState.PENDING_ROTATION, ctx.now,
+                           description=req.description, **fields)
+    deps.storage.add_material(material)
+    return key, material_id
+
+
+# --- deleting and expiring ------------------------------------------------------------------
+
+
+def _remove(deps: ServiceDeps, key: Key, material: KeyMaterial) -> Key:
+    """Forget the material's bytes; its row stays so ciphertexts and re-import can name it."""
+    if material.state is MaterialState.PENDING_ROTATION:
+        deps.storage.delete_material(key.key_id, material.material_id)
+        return key
+    gone = replace(material, wrapped=b"", import_state=PENDING_IMPORT, expiration_model=None, valid_to=None)
+    deps.storage.update_material(gone)
+    forget = getattr(deps.keystore, "forget", None)
+    if forget is not None:
+        forget(key.key_id)
+    materials = [gone if m.material_id == gone.material_id else m for m in deps.storage.list_materials(key.key_id)]
+    updated = key_with_import_summary(key, materials)
+    if updated != key:
+        deps.storage.update_key(updated)
+    return updated
+
+
+def delete_imported_key_material(
+    deps: ServiceDeps, ctx: RequestContext, key_id: str, key_material_id: str | None
+) -> tuple[Key, str | None]:
+    key = resolve_key(deps, ctx, key_id, "DeleteImportedKeyMaterial")
+    _require_external(key, "DeleteImportedKeyMaterial")
+    material_id = key_material_id or key.current_material_id
+    if material_id is None:
+        return key, None  # nothing was ever imported: no effect (spec §4.3)
+    material = deps.storage.get_material(key.key_id, material_id)
+    if material is None:
+        raise NotFound(f"Key material {material_id} is not found for {key.arn}.")
+    if material.import_state != IMPORTED:
+        return key, material_id
+    return _remove(deps, key, material), material_id
+
+
+def expire_due_material(deps: ServiceDeps, now: float, on_expired: Callable[[Key, KeyMaterial], None]) -> int:
+    """The sweeper's step: imported material past its ValidTo is deleted (spec §9 "Expiry")."""
+    expired = 0
+    while True:
+        due = deps.storage.materials_expiring(now)
+        if not due:
+            return expired
+        for key, material in due:
+            _remove(deps, key, material)
+            on_expired(key, material)
+            expired += 1

@@ -1,0 +1,182 @@
+"""Key rotation (spec §5.4): automatic schedules, on-demand rotation, ListKeyRotations,
+and the sweeper step that performs automatic rotations when they fall due.
+
+Every rotation adds a material version under the same key id: the new one becomes
+CURRENT, the previous CURRENT becomes NON_CURRENT (decrypt only), and old ciphertexts
+keep naming the version they were sealed under (ciphertext header), so they all
+still decrypt. Storage does the state swap and the key update in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from trent.domain.key_states import check_state
+from trent.domain.keys import Key, KeyMaterial, KeySpec, KeyState, MaterialState, Origin
+from trent.domain.lifecycle import (
+    DAY,
+    DEFAULT_ROTATION_PERIOD_DAYS,
+    MAX_ROTATION_PERIOD_DAYS,
+    MIN_ROTATION_PERIOD_DAYS,
+    ON_DEMAND_ROTATION_LIMIT,
+    RotationSchedule,
+)
+from trent.errors import KMSInvalidState, LimitExceeded, UnsupportedOperation, ValidationError
+from trent.service.context import RequestContext
+from trent.service.deps import ServiceDeps
+from trent.service.imports import key_with_import_summary
+from trent.service.pagination import paginate_list
+from trent.service.resolve import resolve_key
+from trent.storage.repositories import Page
+
+AUTOMATIC = "AUTOMATIC"
+ON_DEMAND = "ON_DEMAND"
+ROTATIONS_ONLY = "ROTATIONS_ONLY"
+
+
+@dataclass(frozen=True, slots=True)
+class RotationStatus:
+    key: Key
+    enabled: bool
+    period_days: int | None = None
+    next_rotation_at: float | None = None
+
+
+def _origin_error(key: Key) -> UnsupportedOperation:
+    return UnsupportedOperation(f"{key.arn} origin is {key.origin} which is not valid for this operation.")
+
+
+def _require_rotatable(key: Key) -> None:
+    """spec §5.4: only symmetric encryption keys in Trent's own store rotate; asymmetric
+    and HMAC keys (and custom key store keys) are refused with no message (REC)."""
+    if key.key_spec is not KeySpec.SYMMETRIC_DEFAULT or key.custom_key_store_id is not None:
+        raise UnsupportedOperation()
+
+
+def _require_automatic(key: Key, operation: str) -> None:
+    _require_rotatable(key)
+    if key.origin is not Origin.AWS_KMS:  # automatic rotation is not for imported material
+        raise _origin_error(key)
+    check_state(operation, key)
+
+
+def enable_key_rotation(deps: ServiceDeps, ctx: RequestContext, key_id: str, period_days: int | None) -> Key:
+    key = resolve_key(deps, ctx, key_id, "EnableKeyRotation")
+    days = DEFAULT_ROTATION_PERIOD_DAYS if period_days is None else period_days
+    if not MIN_ROTATION_PERIOD_DAYS <= days <= MAX_ROTATION_PERIOD_DAYS:
+        raise ValidationError(
+            f"1 validation error detected: Value '{days}' at 'rotationPeriodInDays' failed to satisfy "
+            f"constraint: Member must have value {'greater than or equal to 90' if days < 90 else 'less than or equal to 2560'}"
+        )
+    _require_automatic(key, "EnableKeyRotation")
+    current = deps.storage.get_rotation_schedule(key.region, key.key_id)
+    if current is not None and current.enabled and current.next_rotation_at is not None:
+        # Re-calling changes the period: the next date counts from the last rotation.
+        last = current.next_rotation_at - current.period_days * DAY
+        next_at = last + days * DAY
+    else:
+        next_at = ctx.now + days * DAY
+    deps.storage.put_rotation_schedule(RotationSchedule(key.region, key.key_id, True, days, next_at))
+    return key
+
+
+def disable_key_rotation(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> Key:
+    key = resolve_key(deps, ctx, key_id, "DisableKeyRotation")
+    _require_automatic(key, "DisableKeyRotation")
+    current = deps.storage.get_rotation_schedule(key.region, key.key_id)
+    period = current.period_days if current is not None else DEFAULT_ROTATION_PERIOD_DAYS
+    deps.storage.put_rotation_schedule(RotationSchedule(key.region, key.key_id, False, period, None))
+    return key
+
+
+def get_key_rotation_status(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> RotationStatus:
+    key = resolve_key(deps, ctx, key_id, "GetKeyRotationStatus")
+    _require_rotatable(key)
+    if key.origin is not Origin.AWS_KMS:
+        if key.state is KeyState.PENDING_IMPORT:
+            raise _origin_error(key)  # spec §4.3 row GetKeyRotationStatus, PImp column
+        return RotationStatus(key, False)
+    check_state("GetKeyRotationStatus", key)
+    schedule = deps.storage.get_rotation_schedule(key.region, key.key_id)
+    # spec §5.3: while pending deletion the status reads false (rotation is suspended).
+    if schedule is None or not schedule.enabled or key.state is KeyState.PENDING_DELETION:
+        return RotationStatus(key, False)
+    return RotationStatus(key, True, schedule.period_days, schedule.next_rotation_at)
+
+
+def _rotated_key(deps: ServiceDeps, key: Key, material: KeyMaterial) -> Key:
+    rotated = key.with_changes(current_material_id=material.material_id)
+    if key.origin is Origin.EXTERNAL:
+        others = [m for m in deps.storage.list_materials(key.key_id) if m.material_id != material.material_id]
+        rotated = key_with_import_summary(rotated, [*others, material])
+    return rotated
+
+
+def rotate(deps: ServiceDeps, key: Key, now: float, rotation_type: str) -> KeyMaterial:
+    """Make new material CURRENT (spec §5.4 "Effect")."""
+    if key.origin is Origin.EXTERNAL:
+        pending = [
+            m for m in deps.storage.list_materials(key.key_id)
+            if m.state is MaterialState.PENDING_ROTATION and m.import_state == "IMPORTED"
+        ]
+        if not pending:
+            raise KMSInvalidState(f"No available key material pending rotation for the key: {key.arn}.")
+        material = replace(pending[0], state=MaterialState.CURRENT, created_at=now, rotation_type=rotation_type)
+    else:
+        material_id, wrapped = deps.keystore.new_symmetric_material(key.key_id)
+        material = KeyMaterial(key.key_id, material_id, wrapped, MaterialState.CURRENT, now, rotation_type)
+    deps.storage.rotate_material(_rotated_key(deps, key, material), material)
+    return material
+
+
+def rotate_key_on_demand(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> Key:
+    key = resolve_key(deps, ctx, key_id, "RotateKeyOnDemand")
+    _require_rotatable(key)
+    check_state("RotateKeyOnDemand", key)
+    done = sum(1 for m in deps.storage.list_materials(key.key_id) if m.rotation_type == ON_DEMAND)
+    if done >= ON_DEMAND_ROTATION_LIMIT:
+        raise LimitExceeded(
+            "The on-demand rotations limit has been reached for the given keyId. "
+            f"No more on-demand rotations can be performed for this key: {key.arn}"
+        )
+    # Synchronous here, so OnDemandRotationStartDate is never observed in progress, and
+    # the automatic schedule is left as it was (spec §5.4).
+    rotate(deps, key, ctx.now, ON_DEMAND)
+    return key
+
+
+def list_key_rotations(
+    deps: ServiceDeps, ctx: RequestContext, key_id: str, include: str | None, limit: int, marker: str | None
+) -> tuple[Key, Page[KeyMaterial]]:
+    key = resolve_key(deps, ctx, key_id, "ListKeyRotations")
+    _require_rotatable(key)
+    materials: Sequence[KeyMaterial] = deps.storage.list_materials(key.key_id)
+    if (include or ROTATIONS_ONLY) == ROTATIONS_ONLY:
+        # Only material that rotations made current; not the first, not pending.
+        materials = [m for m in materials if m.rotation_type is not None]
+    return key, paginate_list(materials, limit, marker)
+
+
+def rotate_due_keys(deps: ServiceDeps, now: float, on_rotated: Callable[[Key, KeyMaterial], None]) -> int:
+    """The sweeper's step: automatic rotations that are due (spec §5.4).
+
+    Storage only hands back schedules of Enabled keys, so a Disabled or PendingDeletion
+    key is skipped until it is Enabled again, and then rotated at once if its date
+    passed meanwhile (the catch-up rule). One rotation per due date: a long clock jump
+    rotates once, dated now, and schedules the next one a full period later.
+    """
+    rotated = 0
+    while True:
+        due = deps.storage.rotations_due(now)
+        if not due:
+            return rotated
+        for schedule in due:
+            key = deps.storage.get_key(schedule.region, schedule.key_id)
+            if key is None or key.origin is not Origin.AWS_KMS or key.key_spec is not KeySpec.SYMMETRIC_DEFAULT:
+                deps.storage.put_rotation_schedule(replace(schedule, enabled=False, next_rotation_at=None))
+                continue
+            material = rotate(deps, key, now, AUTOMATIC)
+            deps.storage.put_rotation_schedule(replace(schedule, next_rotation_at=now + schedule.period_days * DAY))
+            on_rotated(key, material)
+            rotated += 1
