@@ -211,26 +211,6 @@ class CachedStorage:
     def materials_expiring(self, now: float, limit: int = 100) -> Sequence[tuple[Key, KeyMaterial]]:
         return self._inner.materials_expiring(now, limit)
 
-    # -- custom key stores (issue 7): management only, never on the hot path, not cached --
-
-    def create_custom_key_store(self, store: CustomKeyStore) -> None:
-        self._inner.create_custom_key_store(store)
-
-    def get_custom_key_store(self, custom_key_store_id: str) -> CustomKeyStore | None:
-        return self._inner.get_custom_key_store(custom_key_store_id)
-
-    def list_custom_key_stores(self, account_id: str | None = None, region: str | None = None) -> Sequence[CustomKeyStore]:
-        return self._inner.list_custom_key_stores(account_id, region)
-
-    def update_custom_key_store(self, store: CustomKeyStore) -> None:
-        self._inner.update_custom_key_store(store)
-
-    def delete_custom_key_store(self, custom_key_store_id: str) -> None:
-        self._inner.delete_custom_key_store(custom_key_store_id)
-
-    def count_keys_in_custom_key_store(self, custom_key_store_id: str) -> int:
-        return self._inner.count_keys_in_custom_key_store(custom_key_store_id)
-
     def get_rotation_schedule(self, region: str, key_id: str) -> RotationSchedule | None:
         return self._inner.get_rotation_schedule(region, key_id)  # not on the hot path
 
