@@ -3,7 +3,10 @@
     python bench/envelope_throughput.py [--size-mib 512] [--reps 3] [--dir /tmp/trent-bench]
 
 Every measurement runs in a fresh child process (so its peak RSS is its own), pinned to one
-CPU (``sched_setaffinity``) unless the row says "2 cores". Both libraries use a raw AES
+CPU (``sched_setaffinity``) unless the row says "2 cores"; "other CPU busy" is the median load
+of the CPUs the child was not pinned to while it ran (the machine is shared). ``trent`` is the
+file path (``encrypt_file``/``decrypt_file``: O_DIRECT read-ahead/write-behind, temp + rename);
+``--stream`` adds ``trent-stream``, the streaming API over buffered file objects. Both libraries use a raw AES
 wrapping key, so the numbers are the message engine's, not a KMS round trip (one call per
 message either way). Reported: median MB/s (10^6 bytes/s of plaintext) over ``--reps`` runs
 and the peak RSS of the child. Results and how they were taken: bench/ENVELOPE.md.
@@ -30,6 +33,17 @@ CHUNK = 1 << 20
 
 
 def _trent(op: str, suite: int, frame: int, src: str, dst: str, threads: int) -> None:
+    from trent import envelope as ev
+
+    kr = ev.RawAesKeyring("bench", "key", KEY)
+    if op == "encrypt":
+        ev.encrypt_file(src, dst, keyring=kr, suite=ev.suite_by_id(suite), frame_length=frame, threads=threads)
+    else:
+        ev.decrypt_file(src, dst, keyring=kr, threads=threads)
+
+
+def _trent_stream(op: str, suite: int, frame: int, src: str, dst: str, threads: int) -> None:
+    """The streaming API over ordinary buffered file objects (page cache both ways)."""
     from trent import envelope as ev
 
     kr = ev.RawAesKeyring("bench", "key", KEY)
@@ -124,11 +138,21 @@ def _idlest_cpu() -> int:
 
 def child(argv: list[str]) -> None:
     kind, op, suite, frame, src, dst, size, cpus = argv
+    cpu = -1
     if cpus != "2":
-        os.sched_setaffinity(0, {int(cpus[1:]) if cpus.startswith("@") else _idlest_cpu()})
+        cpu = int(cpus[1:]) if cpus.startswith("@") else _idlest_cpu()
+        os.sched_setaffinity(0, {cpu})
+    # import outside the timed region (the functions' own imports then hit sys.modules)
+    if kind.startswith("trent"):
+        import trent.envelope  # noqa: F401
+    elif kind == "sdk":
+        import aws_encryption_sdk  # noqa: F401
+        import aws_encryption_sdk.key_providers.raw  # noqa: F401
     t0 = time.perf_counter()
     if kind == "trent":
         _trent(op, int(suite, 16), int(frame), src, dst, 1 if cpus == "1" else 2)
+    elif kind == "trent-stream":
+        _trent_stream(op, int(suite, 16), int(frame), src, dst, 1 if cpus == "1" else 2)
     elif kind == "sdk":
         _sdk(op, int(suite, 16), int(frame), src, dst, 1)
     else:
@@ -140,7 +164,7 @@ def child(argv: list[str]) -> None:
         for line in st:
             if line.startswith("VmHWM:"):
                 rss = int(line.split()[1]) / 1024
-    print(json.dumps({"mbps": int(size) / dt / 1e6, "rss_mib": rss}))
+    print(json.dumps({"mbps": int(size) / dt / 1e6, "rss_mib": rss, "cpu": cpu}))
 
 
 # --------------------------------------------------------------------------- driver
@@ -154,15 +178,38 @@ def _digest(path: Path) -> bytes:
     return h.digest()
 
 
+def _busy() -> dict[int, tuple[int, int]]:
+    """Per-CPU (busy, total) jiffies from /proc/stat."""
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu") and line[3].isdigit():
+                parts = line.split()
+                vals = [int(x) for x in parts[1:]]
+                out[int(parts[0][3:])] = (sum(vals) - vals[3] - vals[4], sum(vals))
+    return out
+
+
+#: busy % of the CPUs the children did not run on, per measurement (reported as "other CPU")
+OTHER_BUSY: list[float] = []
+
+
 def measure(args: list[str], reps: int, cleanup: str | None = None) -> tuple[float, float]:
     speeds, rss = [], []
     for _ in range(reps):
         if cleanup and os.path.exists(cleanup):
             os.unlink(cleanup)
+        a = _busy()
         r = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=True)
+        b = _busy()
         d = json.loads(r.stdout.strip().splitlines()[-1])
         speeds.append(d["mbps"])
         rss.append(d["rss_mib"])
+        if d["cpu"] >= 0:
+            others = [c for c in b if c != d["cpu"]]
+            busy = sum(b[c][0] - a[c][0] for c in others)
+            total = sum(b[c][1] - a[c][1] for c in others)
+            OTHER_BUSY.append(100 * busy / total if total else 0.0)
     return statistics.median(speeds), max(rss)
 
 
@@ -172,6 +219,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--dir", default="/tmp/trent-envelope-bench")
     ap.add_argument("--skip-sdk", action="store_true")
+    ap.add_argument("--stream", action="store_true", help="also measure the streaming API over buffered files")
+    ap.add_argument("--skip-limits", action="store_true")
     ap.add_argument("--child", nargs=8)
     a = ap.parse_args()
     if a.child:
@@ -195,22 +244,28 @@ def main() -> None:
                                ("gcm", 4096, "AES-GCM 4 KiB frames, in memory"),
                                ("gcm-file", 65536, "AES-GCM 64 KiB frames, file -> file"),
                                ("copy", 0, "plain copy (readinto + write), file -> file")]:
+        if a.skip_limits:
+            break
+        OTHER_BUSY.clear()
         mbps, rss = measure(["limit", name, "0", str(frame or 1), str(pt), str(out), s, "1"], a.reps, str(out))
-        print(f"| {label:<45} | {mbps:7.0f} MB/s |")
-    print("\n| suite | frame | cores | impl | encrypt MB/s | decrypt MB/s | peak RSS MiB |")
-    print("|---|---|---|---|---|---|---|")
+        print(f"| {label:<45} | {mbps:7.0f} MB/s | other CPU {statistics.median(OTHER_BUSY):3.0f} % busy |",
+              flush=True)
+    print("\n| suite | frame | cores | impl | encrypt MB/s | decrypt MB/s | peak RSS MiB | other CPU busy |")
+    print("|---|---|---|---|---|---|---|---|")
     rows = [("0578", 4096, "1"), ("0578", 65536, "1"), ("0478", 4096, "1"), ("0478", 65536, "1"),
             ("0578", 4096, "2"), ("0578", 65536, "2")]
     for suite, frame, cpus in rows:
-        impls = ["trent"] if (a.skip_sdk or cpus == "2") else ["trent", "sdk"]
+        impls = ["trent"] + (["trent-stream"] if a.stream else [])
+        impls += [] if (a.skip_sdk or cpus == "2") else ["sdk"]
         for impl in impls:
+            OTHER_BUSY.clear()
             e, rss_e = measure([impl, "encrypt", suite, str(frame), str(pt), str(ct), s, cpus], a.reps, str(ct))
             dm, rss_d = measure([impl, "decrypt", suite, str(frame), str(ct), str(out), s, cpus], a.reps, str(out))
-            if impl == "trent":
+            if impl.startswith("trent"):
                 assert _digest(out) == _digest(pt), "round trip mismatch"
-
+            other = f"{statistics.median(OTHER_BUSY):.0f} %" if OTHER_BUSY else "-"
             print(f"| 0x{suite} | {frame // 1024} KiB | {cpus} | {impl} | {e:.0f} | {dm:.0f} | "
-                  f"{max(rss_e, rss_d):.0f} |", flush=True)
+                  f"{max(rss_e, rss_d):.0f} | {other} |", flush=True)
     for p in (ct, out):
         if p.exists():
             p.unlink()

@@ -4,6 +4,7 @@ Public surface (tested in tests/unit/envelope/test_public_api.py)::
 
     encrypt / decrypt                    one-shot, bytes
     encrypt_stream / decrypt_stream      file-like -> file-like, bounded memory
+    encrypt_file / decrypt_file          path -> path, the fast file path (O_DIRECT, temp + rename)
     iter_encrypt / iter_decrypt          the same as generators of chunks
     keyrings: AwsKmsKeyring, AwsKmsDiscoveryKeyring, RawAesKeyring, RawRsaKeyring, MultiKeyring
     cmm: DefaultMaterialsManager, CachingMaterialsManager, RequiredContextMaterialsManager
@@ -39,6 +40,7 @@ from .errors import (
     KeyringError,
     MaterialsError,
 )
+from .files import decrypt_file, encrypt_file
 from .format.header import MessageHeader
 from .keyrings import (
     AwsKmsDiscoveryKeyring,
@@ -83,8 +85,10 @@ __all__ = [
     "RsaPadding",
     "StreamResult",
     "decrypt",
+    "decrypt_file",
     "decrypt_stream",
     "encrypt",
+    "encrypt_file",
     "encrypt_stream",
     "iter_decrypt",
     "iter_encrypt",
