@@ -115,6 +115,7 @@ class Config:
     start_timeout: float
     json_path: str | None
     keep_logs: bool
+    key_id: str | None = None  # symmetric ops on this existing key (e.g. an HSM-backed key)
 
 
 def _csv(text: str) -> list[str]:
@@ -144,6 +145,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
     ap.add_argument("--runs", type=int, default=3, help="measured runs per op; medians reported (default: %(default)s)")
     ap.add_argument("--threads", type=int, default=1, help="wrk threads (default: %(default)s)")
     ap.add_argument("--timeout", type=int, default=5, help="wrk per-request timeout in s (default: %(default)s)")
+    ap.add_argument("--key-id", default=None,
+                    help="with --endpoint: run the symmetric ops on this existing key (e.g. a custom key store key)")
     ap.add_argument("--plaintext-bytes", type=int, default=1024, help="Encrypt plaintext size (default: %(default)s)")
     ap.add_argument("--distinct-signatures", type=int, default=1, metavar="N",
                     help="rotate N differently signed copies of each request (default: %(default)s)")
@@ -183,7 +186,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
     return Config(
         servers=servers, endpoint=ns.endpoint, server_pid=ns.server_pid, label=ns.label, ops=ops, connections=conns,
         duration=ns.duration, warmup=ns.warmup, runs=ns.runs, threads=ns.threads, timeout=ns.timeout,
-        plaintext_bytes=ns.plaintext_bytes, distinct_signatures=ns.distinct_signatures,
+        plaintext_bytes=ns.plaintext_bytes, distinct_signatures=ns.distinct_signatures, key_id=ns.key_id,
         server_cpus=ns.server_cpus, wrk_cpus=wrk_cpus, wrk=ns.wrk, region=ns.region,
         access_key=ns.access_key, secret_key=ns.secret_key, start_timeout=ns.start_timeout,
         json_path=ns.json_path, keep_logs=ns.keep_logs,
@@ -410,7 +413,7 @@ def _create_key(kms: Any, spec: str, usage: str) -> str:
 
 def _symmetric_ops(kms: Any, cfg: Config) -> dict[str, OpSpec]:
     """Encrypt / Decrypt / GenerateDataKey / DescribeKey on a fresh SYMMETRIC_DEFAULT key."""
-    key = _create_key(kms, "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")
+    key = cfg.key_id or _create_key(kms, "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")
     plaintext = os.urandom(cfg.plaintext_bytes)
     blob = kms.encrypt(KeyId=key, Plaintext=plaintext)["CiphertextBlob"]
     if kms.decrypt(CiphertextBlob=blob, KeyId=key)["Plaintext"] != plaintext:

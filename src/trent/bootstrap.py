@@ -19,17 +19,20 @@ from typing import Any
 from trent.audit.events import service_event
 from trent.audit.sink import AuditSink, AuditWriteError, JsonlFileSink
 from trent.config import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, DEV_USER_NAME, Settings
+from trent.errors import KMSInvalidState, TrentError
 from trent.domain.clock import Clock, ControllableClock, SystemClock
 from trent.domain.ids import new_uuid4
 from trent.domain.keys import Key
 from trent.domain.principals import Principal
-from trent.keystores.root_key import load_or_create_file_root_key
+from trent.keystores.roots import open_root
+from trent.keystores.sealed import SealedRootKey, load_or_create_admin_token
 from trent.keystores.software import SoftwareKeyStore
 from trent.keystores.pkcs11 import parse_cluster
 from trent.keystores.router import KeyStoreRouter
 from trent.protocol.pipeline import AuthPolicy, KmsPipeline
 from trent.server.app import DevControls, TrentApp
 from trent.server.http11 import HttpServer
+from trent.server.root_controls import RootControls
 from trent.service import custom_key_stores, identity
 from trent.service.deps import ServiceDeps
 from trent.service.imports import expire_due_material
@@ -172,7 +175,11 @@ def build_deps(settings: Settings, clock: Clock | None = None) -> ServiceDeps:
     url = settings.effective_database_url
     migrate(url)
     storage = CachedStorage(SqlStorage(url), clock, ttl_seconds=settings.cache_ttl_seconds)
-    root = load_or_create_file_root_key(settings.effective_root_key_file)
+    # Issue 7: the root of trust by mode (file for --dev, Shamir-sealed, or inside an HSM).
+    root = open_root(
+        settings.root_mode, settings.data_dir, settings.effective_root_key_file,
+        settings.hsm_root, settings.hsm_root_pin_file,
+    )
     # Issue 7: a router in front of the software store sends custom-key-store keys to their HSM.
     router = KeyStoreRouter(SoftwareKeyStore(root))
     clusters = dict(parse_cluster(spec) for spec in settings.hsm_clusters)
@@ -184,9 +191,8 @@ def build_deps(settings: Settings, clock: Clock | None = None) -> ServiceDeps:
 def build(settings: Settings) -> Runtime:
     settings.validate()
     deps = build_deps(settings)
-    dev_principal = ensure_dev_identity(deps, settings) if settings.dev else None
-    for store_id in custom_key_stores.reconnect_all(deps):
-        log.error("custom key store %s could not be reconnected; it is now FAILED", store_id)
+    sealed_root = deps.root_key if isinstance(deps.root_key, SealedRootKey) else None
+    dev_principal = _start_with_root(deps, settings) if sealed_root is None else _dev_user(deps, settings)
     audit = JsonlFileSink(settings.effective_audit_log, durable=settings.audit_fsync)
     authenticator = identity.Authenticator(deps)
     pipeline = KmsPipeline(
@@ -207,7 +213,53 @@ def build(settings: Settings) -> Runtime:
         on_shutdown=sweeper.stop,
     )
     http = HttpServer(pipeline, executor, dev=dev, max_body_bytes=settings.max_body_bytes)
+    if sealed_root is not None:
+        http.root_controls = _seal_controls(deps, settings, sealed_root, pipeline)
     return Runtime(settings, deps, app, http, sweeper, audit, dev_principal)
+
+
+def _start_with_root(deps: ServiceDeps, settings: Settings) -> Principal | None:
+    """What needs the root at start: the --dev access key, custom key store logins."""
+    dev_principal = ensure_dev_identity(deps, settings) if settings.dev else None
+    for store_id in custom_key_stores.reconnect_all(deps):
+        log.error("custom key store %s could not be reconnected; it is now FAILED", store_id)
+    return dev_principal
+
+
+def _dev_user(deps: ServiceDeps, settings: Settings) -> Principal | None:
+    """Sealed start: the --dev user exists already or is created at unseal."""
+    if not settings.dev:
+        return None
+    return deps.storage.get_principal(Principal.user_arn(settings.dev_account_id, DEV_USER_NAME))
+
+
+def _seal_controls(deps: ServiceDeps, settings: Settings, root: SealedRootKey, pipeline: KmsPipeline) -> RootControls:
+    """Sealed root (issue 7): refuse KMS calls while sealed; start up / wipe on change."""
+
+    def gate() -> TrentError | None:
+        if not root.sealed:
+            return None
+        status = root.status()
+        # A 400 KMSInvalidStateException: declared by every cryptographic operation, not
+        # retried by the SDKs (only an operator's shares fix it), and it says what to do.
+        return KMSInvalidState(
+            f"This Trent server is sealed: its root of trust is unavailable until {status.threshold} unseal "
+            f"shares are supplied with `trent unseal` ({status.progress} of {status.threshold} received)."
+        )
+
+    def after_change(sealed: bool) -> None:
+        if sealed:
+            pipeline.forget_secrets()
+            if deps.key_stores is not None:
+                deps.key_stores.close()  # HSM logins used PINs unwrapped under the root
+                forget_all = getattr(deps.key_stores.default, "forget_all", None)
+                if forget_all is not None:
+                    forget_all()
+        else:
+            _start_with_root(deps, settings)
+
+    pipeline.gate = gate
+    return RootControls(root, load_or_create_admin_token(settings.data_dir), after_change)
 
 
 def _dev_controls(

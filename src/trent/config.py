@@ -43,6 +43,11 @@ class Settings:
     # PKCS#11 tokens for custom key stores (issue 7): "CLUSTER_ID=MODULE:token=LABEL"
     # or "CLUSTER_ID=MODULE:slot=N"; CloudHsmClusterId names the token.
     hsm_clusters: tuple[str, ...] = ()
+    # Root of trust (issue 7): "file" (--root-key-file; the --dev default), "sealed"
+    # (Shamir shares, `trent init` / `trent unseal`) or "hsm" (a key inside a PKCS#11 token).
+    root_mode: str = "file"
+    hsm_root: str | None = None  # "MODULE:token=LABEL" or "MODULE:slot=N"
+    hsm_root_pin_file: Path | None = None  # or TRENT_HSM_ROOT_PIN
 
     @property
     def effective_database_url(self) -> str:
@@ -65,9 +70,13 @@ class Settings:
             raise ConfigError(f"unknown --http-server {self.http_server!r} (trent or uvicorn)")
         if self.permissive and not self.dev:
             raise ConfigError("--permissive is a --dev option")
-        if not self.dev and self.root_key_file is None:
+        if self.root_mode not in ("file", "sealed", "hsm"):
+            raise ConfigError(f"unknown --root {self.root_mode!r} (file, sealed or hsm)")
+        if self.root_mode == "hsm" and not self.hsm_root:
+            raise ConfigError("--root hsm needs --hsm-root MODULE:token=LABEL")
+        if not self.dev and self.root_mode == "file" and self.root_key_file is None:
             raise ConfigError(
-                "production mode needs a root of trust: give --root-key-file (sealed and HSM roots: see ARCHITECTURE.md)"
+                "production mode needs a root of trust: give --root-key-file, or --root sealed (after `trent init`) or --root hsm"
             )
         return self
 
@@ -97,6 +106,12 @@ def env_defaults() -> dict[str, object]:
         out["regions"] = frozenset(r.strip() for r in env["TRENT_REGIONS"].split(",") if r.strip())
     if "TRENT_AUDIT_LOG" in env:
         out["audit_log"] = Path(env["TRENT_AUDIT_LOG"])
+    if "TRENT_ROOT_MODE" in env:
+        out["root_mode"] = env["TRENT_ROOT_MODE"]
+    if "TRENT_HSM_ROOT" in env:
+        out["hsm_root"] = env["TRENT_HSM_ROOT"]
+    if "TRENT_HSM_ROOT_PIN_FILE" in env:
+        out["hsm_root_pin_file"] = Path(env["TRENT_HSM_ROOT_PIN_FILE"])
     if "TRENT_HSM_CLUSTERS" in env:
         out["hsm_clusters"] = tuple(c.strip() for c in env["TRENT_HSM_CLUSTERS"].split(",") if c.strip())
     if "TRENT_ROOT_KEY_FILE" in env:

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from trent import __version__
-from trent.cli import envelope
+from trent.cli import envelope, root
 
 try:
     import uvloop
@@ -27,7 +27,8 @@ from trent.errors import TrentError
 def _settings(args: argparse.Namespace) -> Settings:
     base = Settings(**env_defaults())  # type: ignore[arg-type]
     changes: dict[str, object] = {}
-    for name in ("host", "port", "data_dir", "database_url", "dev_account_id", "audit_log", "root_key_file", "http_server"):
+    for name in ("host", "port", "data_dir", "database_url", "dev_account_id", "audit_log", "root_key_file", "http_server",
+                 "root_mode", "hsm_root", "hsm_root_pin_file"):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
@@ -174,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--hsm-cluster", action="append", metavar="ID=MODULE:token=LABEL",
                        help="a PKCS#11 token custom key stores can use, named by its CloudHsmClusterId "
                        "(repeatable; env TRENT_HSM_CLUSTERS, comma-separated)")
+    root.add_serve_options(serve)
     serve.set_defaults(func=cmd_serve)
 
     admin = sub.add_parser("admin", help="manage accounts, users and access keys (works on the data dir / database)")
@@ -193,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = admin_sub.add_parser("delete-access-key")
     p.add_argument("access_key_id")
     admin_sub.add_parser("list-accounts")
+    root.register_admin(admin_sub)
     admin.set_defaults(func=cmd_admin)
 
     dev = sub.add_parser("dev", help="control a running --dev server")
@@ -207,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.set_defaults(func=cmd_dev)
 
     envelope.register(sub)
+    root.register(sub)
     return parser
 
 

@@ -27,6 +27,7 @@ an opaque InvalidCiphertext; anything else is a KeyStoreError.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import queue
 import threading
@@ -62,6 +63,17 @@ _libs_lock = threading.Lock()
 # assume a single-threaded caller (SoftHSM2 crashes otherwise), so every call into
 # one module is serialized. The server's crypto runs on its event loop thread anyway.
 _call_locks: dict[str, threading.Lock] = {}
+
+
+@dataclass
+class _Login:
+    session: pkcs11.Session
+    pin_digest: bytes = field(repr=False)
+    refs: int = 1
+
+
+# Guarded by the module's call lock.
+_logins: dict[tuple[str, str | None, int | None], _Login] = {}
 
 
 class TokenNotFound(KeyStoreError):
@@ -180,22 +192,47 @@ class Pkcs11KeyStore:
         self._closed = False
 
     def _open_sessions(self, token: pkcs11.Token, pin: str, pool_size: int) -> None:
-        try:
-            self._login = token.open(rw=True, user_pin=pin)
-        except (PinIncorrect, PinInvalid, PinLenRange):
-            raise LoginFailed("the token refused the PIN") from None
-        except PKCS11Error as exc:
-            raise KeyStoreError(f"cannot open a session: {type(exc).__name__}") from None
+        # PKCS#11 login is per application and token: several stores on one token (two
+        # custom key stores, or the HSM root beside one) share one login session, counted.
+        self._token_key = (self._config.module, self._config.token_label, self._config.slot)
+        digest = hashlib.sha256(pin.encode()).digest()
+        login = _logins.get(self._token_key)
+        if login is not None:
+            if not hmac.compare_digest(login.pin_digest, digest):
+                raise LoginFailed("the token refused the PIN")
+            login.refs += 1
+        else:
+            try:
+                session = token.open(rw=True, user_pin=pin)
+            except (PinIncorrect, PinInvalid, PinLenRange):
+                raise LoginFailed("the token refused the PIN") from None
+            except PKCS11Error as exc:
+                raise KeyStoreError(f"cannot open a session: {type(exc).__name__}") from None
+            _logins[self._token_key] = _Login(session, digest)
         self._pool: queue.LifoQueue[pkcs11.Session] = queue.LifoQueue()
-        self._all = [self._login]
-        self._pool.put(self._login)
-        for _ in range(pool_size - 1):
+        self._all: list[pkcs11.Session] = []
+        for _ in range(pool_size):
             try:
                 s = token.open(rw=True)  # shares the login above
             except PKCS11Error:
                 break
             self._all.append(s)
             self._pool.put(s)
+        if not self._all:
+            self._release_login()
+            raise KeyStoreError("cannot open a session")
+
+    def _release_login(self) -> None:
+        login = _logins.get(self._token_key)
+        if login is None:
+            return
+        login.refs -= 1
+        if login.refs <= 0:
+            del _logins[self._token_key]
+            try:
+                login.session.close()  # logs the token out
+            except PKCS11Error:
+                pass
 
     def __repr__(self) -> str:
         return f"Pkcs11KeyStore({self.store_ref!r})"
@@ -208,13 +245,13 @@ class Pkcs11KeyStore:
             return
         self._closed = True
         self._handles.clear()
-        # The login session last: closing it logs the token out.
         with self._call_lock:
-            for s in reversed(self._all):
+            for s in self._all:
                 try:
                     s.close()
                 except PKCS11Error:
                     pass
+            self._release_login()
 
     @contextmanager
     def _session(self) -> Iterator[pkcs11.Session]:
@@ -291,23 +328,43 @@ class Pkcs11KeyStore:
         for k in [k for k in self._handles if k[1] == object_id]:
             self._handles.pop(k, None)
 
-    # --- data -------------------------------------------------------------------
+    def ensure_key(self, label: str) -> bytes:
+        """CKA_ID of the AES-256 key labelled ``label``, generated (non-extractable) if absent.
 
-    def seal(self, material: KeyMaterial, plaintext: bytes, aad: bytes) -> bytes:
-        object_id = self._object_id(material)
+        The HSM root of trust (``keystores.hsm_root``) is such a key.
+        """
+        with self._session() as s:
+            try:
+                return bytes(s.get_key(object_class=ObjectClass.SECRET_KEY, label=label)[Attribute.ID])
+            except NoSuchKey:
+                pass
+            except PKCS11Error as exc:
+                raise KeyStoreError(f"key lookup failed: {type(exc).__name__}") from None
+            object_id = s.generate_random(_ID_LEN * 8)
+            try:
+                s.generate_key(
+                    KeyType.AES, 256, id=object_id, label=label, store=True,
+                    capabilities=MechanismFlag.ENCRYPT | MechanismFlag.DECRYPT,
+                    template={Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False, Attribute.PRIVATE: True},
+                )
+            except PKCS11Error as exc:
+                raise KeyStoreError(f"key generation failed: {type(exc).__name__}") from None
+            return object_id
+
+    def encrypt_with(self, object_id: bytes, plaintext: bytes, aad: bytes) -> bytes:
+        """``IV 12 | CKM_AES_GCM ciphertext | tag 16`` under the HSM key ``object_id``."""
         with self._session() as s:
             key = self._key(s, object_id)
             try:
                 iv = s.generate_random(IV_LEN * 8)
-                body = key.encrypt(bytes(plaintext), mechanism=Mechanism.AES_GCM, mechanism_param=GCMParams(iv, aad))
+                return iv + key.encrypt(bytes(plaintext), mechanism=Mechanism.AES_GCM, mechanism_param=GCMParams(iv, aad))
             except PKCS11Error as exc:
                 raise KeyStoreError(f"HSM encryption failed: {type(exc).__name__}") from None
-        return iv + body
 
-    def open(self, material: KeyMaterial, payload: bytes, aad: bytes) -> bytes:
+    def decrypt_with(self, object_id: bytes, payload: bytes, aad: bytes) -> bytes:
+        """Inverse of :meth:`encrypt_with`; InvalidCiphertext (opaque) on any failure."""
         if len(payload) < IV_LEN + TAG_LEN:
             raise InvalidCiphertext(audit_reason="payload too short")
-        object_id = self._object_id(material)
         payload = bytes(payload)
         with self._session() as s:
             key = self._key(s, object_id)
@@ -318,6 +375,16 @@ class Pkcs11KeyStore:
             except PKCS11Error:
                 # CKR_ENCRYPTED_DATA_INVALID and friends: opaque (habits §5).
                 raise InvalidCiphertext(audit_reason="HSM tag check failed") from None
+
+    # --- data -------------------------------------------------------------------
+
+    def seal(self, material: KeyMaterial, plaintext: bytes, aad: bytes) -> bytes:
+        return self.encrypt_with(self._object_id(material), plaintext, aad)
+
+    def open(self, material: KeyMaterial, payload: bytes, aad: bytes) -> bytes:
+        if len(payload) < IV_LEN + TAG_LEN:
+            raise InvalidCiphertext(audit_reason="payload too short")
+        return self.decrypt_with(self._object_id(material), payload, aad)
 
     def random_bytes(self, n: int) -> bytes:
         if n == 0:

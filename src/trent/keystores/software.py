@@ -46,6 +46,9 @@ def _material_aad(key_id: str, material_id: str) -> bytes:
     return _MATERIAL_AAD + key_id.encode() + b"\x00" + material_id.encode()
 
 
+material_aad = _material_aad  # public: `trent admin rewrap-root` re-wraps these rows
+
+
 class SoftwareKeyStore:
     capabilities = KeyStoreCapabilities(
         name="software", material_extractable=True, accepts_external_material=True, hardware_backed=False
@@ -90,6 +93,11 @@ class SoftwareKeyStore:
         with self._lock:
             for k in [k for k in self._plain if k[0] == key_id]:
                 del self._plain[k]
+
+    def forget_all(self) -> None:
+        """Drop every cached material (the root was sealed)."""
+        with self._lock:
+            self._plain.clear()
 
     # --- data -------------------------------------------------------------------
 

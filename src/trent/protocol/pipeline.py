@@ -124,6 +124,9 @@ class KmsPipeline:
         self._wall_clock = wall_clock or SystemClock()
         self._signing_keys = sigv4.SigningKeyCache()
         self._callers: dict[tuple[Principal | None, str | None], Caller] = {}
+        # Sealed root (issue 7): while this returns an error, every KMS call gets it,
+        # before authentication (which itself needs the root to unwrap secrets).
+        self.gate: Callable[[], errors.TrentError | None] | None = None
 
     # --- step 1: front end ----------------------------------------------------------
 
@@ -135,6 +138,8 @@ class KmsPipeline:
         op_name = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target
         prepared = Prepared(self._new_request_id(), op_name or "Unknown", now, source_ip, _header(headers, b"user-agent"))
         try:
+            if self.gate is not None and (closed := self.gate()) is not None:
+                raise closed
             principal, access_key_id, region = self._authenticate(
                 method, path, query, headers, body, self._wall_clock.now()
             )
@@ -177,6 +182,12 @@ class KmsPipeline:
             return self._permissive_principal(auth.access_key_id), auth.access_key_id, auth.region
         sigv4.verify_signature(parsed, who.secret, method, path, query, parsed.headers, body, cache=self._signing_keys)
         return who.principal, auth.access_key_id, auth.region
+
+    def forget_secrets(self) -> None:
+        """The root was sealed: drop everything derived from unwrapped secrets."""
+        self._signing_keys = sigv4.SigningKeyCache()
+        self._callers.clear()
+        self.authenticator.clear()
 
     def _permissive_principal(self, access_key_id: str) -> Principal:
         if _DEV_ACCOUNT_AKID.match(access_key_id):

@@ -41,6 +41,7 @@ from trent.domain.ids import new_uuid4
 from trent.protocol.errors import error_body
 from trent.protocol.pipeline import JSON_CONTENT_TYPE, KmsPipeline, Prepared, Response, run_handler
 from trent.server.app import DevControls
+from trent.server.root_controls import RootControls
 
 log = logging.getLogger("trent.server")
 
@@ -254,6 +255,8 @@ class HttpServer:
         self.dev = dev
         self.max_body_bytes = max_body_bytes
         self.audit = AuditBatcher(pipeline.audit, pipeline)
+        # Sealed root (issue 7): /_trent/seal-status, /_trent/unseal, /_trent/seal.
+        self.root_controls: RootControls | None = None
 
     def protocol_factory(self) -> KmsHttpProtocol:
         return KmsHttpProtocol(self)
@@ -301,9 +304,36 @@ class HttpServer:
 
     # --- Trent's own endpoints ----------------------------------------------------------------
 
+    def _root_endpoint(
+        self, conn: KmsHttpProtocol, slot: _Slot, method: str, path: str, body: bytes, root: RootControls
+    ) -> None:
+        if path == "/_trent/seal-status" and method == "GET":
+            conn._ready(slot, _plain(*root.status()))
+            return
+        if method != "POST" or path == "/_trent/seal-status":
+            conn._ready(slot, _plain(405, {"message": "method not allowed"}))
+            return
+        action = root.unseal if path == "/_trent/unseal" else root.seal
+
+        def done(future: asyncio.Future) -> None:
+            try:
+                conn._ready(slot, _plain(*future.result()))
+            except Exception:  # noqa: BLE001 - never a share or a traceback on the wire
+                log.error("%s failed", path)
+                conn._ready(slot, _plain(500, {"message": "internal error"}))
+
+        asyncio.get_running_loop().run_in_executor(self.executor, action, body).add_done_callback(done)
+
     def _trent_endpoint(self, conn: KmsHttpProtocol, slot: _Slot, method: str, path: str, body: bytes) -> None:
+        root = self.root_controls
         if path == "/_trent/health" and method == "GET":
-            conn._ready(slot, _plain(200, {"status": "ok"}))
+            # Up and answering (200) even when sealed; the body says which.
+            health = {"status": "ok"} if root is None else {"status": "sealed" if root.root.sealed else "ok",
+                                                            "sealed": root.root.sealed}
+            conn._ready(slot, _plain(200, health))
+            return
+        if root is not None and path in ("/_trent/seal-status", "/_trent/unseal", "/_trent/seal"):
+            self._root_endpoint(conn, slot, method, path, body, root)
             return
         dev = self.dev
         if dev is None:

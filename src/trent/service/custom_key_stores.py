@@ -72,6 +72,9 @@ def _password_aad(store_id: str) -> bytes:
     return _PASSWORD_AAD + store_id.encode()
 
 
+password_aad = _password_aad  # public: `trent admin rewrap-root` re-wraps these rows
+
+
 def check_trust_anchor(pem: str) -> None:
     """Form only: one PEM CERTIFICATE block whose body is base64 of a DER SEQUENCE.
 

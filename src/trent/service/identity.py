@@ -59,6 +59,9 @@ def _secret_aad(access_key_id: str) -> bytes:
     return _SECRET_AAD + access_key_id.encode()
 
 
+secret_aad = _secret_aad  # public: `trent admin rewrap-root` re-wraps these rows
+
+
 def create_account(deps: ServiceDeps, account_id: str, name: str, now: float) -> Account:
     if not ACCOUNT_ID_RE.match(account_id):
         raise ValidationError(f"Account id {account_id!r} must be 12 digits")

@@ -378,6 +378,12 @@ class CachedStorage:
     def count_keys_in_custom_key_store(self, custom_key_store_id: str) -> int:
         return self._inner.count_keys_in_custom_key_store(custom_key_store_id)
 
+    def rewrap_root_blobs(self, rewrap: Callable[[str, tuple[str, ...], bytes], bytes | None]) -> int:
+        try:
+            return self._inner.rewrap_root_blobs(rewrap)
+        finally:
+            self.invalidate_all()  # every wrapped blob may have changed
+
     def reset(self) -> None:
         try:
             self._inner.reset()

@@ -9,7 +9,7 @@ uniqueness clash becomes :class:`Duplicate`, anything else :class:`StorageError`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -162,6 +162,10 @@ class CustomKeyStoreRepository(Protocol):
     def delete_custom_key_store(self, custom_key_store_id: str) -> None: ...
 
     def count_keys_in_custom_key_store(self, custom_key_store_id: str) -> int: ...
+
+    def rewrap_root_blobs(self, rewrap: Callable[[str, tuple[str, ...], bytes], bytes | None]) -> int:
+        """Every root-wrapped blob through ``rewrap`` in ONE transaction (rewrap-root)."""
+        ...
 
 
 class Storage(KeyRepository, AliasRepository, TagRepository, IdentityRepository, CustomKeyStoreRepository, Protocol):

@@ -38,7 +38,7 @@ from trent.storage.markers import (
 from trent.storage.migrate import migrate, upgrade_to_head
 from trent.storage.repositories import Page
 from trent.storage.sql_lifecycle import LifecycleSql, delete_key_lifecycle_rows
-from trent.storage.sql_custom_key_stores import CustomKeyStoreSql
+from trent.storage.sql_custom_key_stores import CustomKeyStoreSql, RootRewrapSql
 from trent.storage.tables import (
     access_keys,
     accounts,
@@ -82,7 +82,7 @@ _GET_ACCESS_KEY = sa.select(access_keys).where(
 )
 
 
-class SqlStorage(LifecycleSql, CustomKeyStoreSql):
+class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql):
     """The SQL implementation of ``Storage``.
 
     ``url`` is any SQLAlchemy URL for SQLite (``sqlite:///path``; ``sqlite://`` for a

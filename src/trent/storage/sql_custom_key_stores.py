@@ -4,13 +4,13 @@ or delete of a missing row is a no-op, a duplicate name raises ``Duplicate``).""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from trent.domain.custom_key_stores import ConnectionErrorCode, ConnectionState, CustomKeyStore, CustomKeyStoreType
-from trent.storage.tables import custom_key_stores, keys
+from trent.storage.tables import access_keys, custom_key_stores, key_materials, keys
 
 if TYPE_CHECKING:
     from trent.storage.engine import UnitOfWork
@@ -90,3 +90,34 @@ class CustomKeyStoreSql:
                     sa.select(sa.func.count()).select_from(keys).where(keys.c.custom_key_store_id == custom_key_store_id)
                 ).scalar_one()
             )
+
+
+class RootRewrapSql:
+    """``trent admin rewrap-root`` (issue 7): every blob wrapped under the root, in ONE
+    transaction, so an interrupted run changes nothing (and a re-run finishes the job)."""
+
+    _unit: UnitOfWork
+
+    def rewrap_root_blobs(self, rewrap: Callable[[str, tuple[str, ...], bytes], bytes | None]) -> int:
+        """``rewrap(kind, ids, blob)`` returns the new blob, or None to leave the row.
+
+        Kinds: ``material`` (key_id, material_id), ``access_key`` (access_key_id,),
+        ``custom_key_store_password`` (custom_key_store_id,). Returns rows changed.
+        """
+        plans = (
+            ("material", key_materials, (key_materials.c.key_id, key_materials.c.material_id), key_materials.c.wrapped),
+            ("access_key", access_keys, (access_keys.c.access_key_id,), access_keys.c.wrapped_secret),
+            ("custom_key_store_password", _T, (_T.c.custom_key_store_id,), _T.c.wrapped_password),
+        )
+        changed = 0
+        with self._unit(write=True) as conn:
+            for kind, table, id_cols, blob_col in plans:
+                for row in conn.execute(sa.select(*id_cols, blob_col)).all():
+                    ids = tuple(row[: len(id_cols)])
+                    new = rewrap(kind, ids, bytes(row[-1]))
+                    if new is None or new == bytes(row[-1]):
+                        continue
+                    where = sa.and_(*(col == value for col, value in zip(id_cols, ids)))
+                    conn.execute(table.update().where(where).values({blob_col.name: new}))
+                    changed += 1
+        return changed
