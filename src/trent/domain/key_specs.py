@@ -151,8 +151,15 @@ KEY_SPECS: MappingProxyType[KeySpec, KeySpecInfo] = MappingProxyType({info.spec:
 DATA_KEY_SPEC_BYTES: MappingProxyType[str, int] = MappingProxyType({"AES_256": 32, "AES_128": 16})
 
 # Specs this build can actually create. The rest are validated fully (spec §3.1) but
-# answered with UnsupportedOperationException until their issue lands.
-IMPLEMENTED_SPECS: frozenset[KeySpec] = frozenset({KeySpec.SYMMETRIC_DEFAULT})
+# answered with UnsupportedOperationException. SM2 is China-Regions only (refused
+# before this check, spec §3.1) and has no implementation here.
+IMPLEMENTED_SPECS: frozenset[KeySpec] = frozenset(s for s in KeySpec if s is not KeySpec.SM2)
+
+# GenerateDataKeyPair's KeyPairSpec values (spec §3.6); SM2 only in China Regions.
+KEY_PAIR_SPECS: frozenset[str] = frozenset(
+    {"RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1",
+     "ECC_NIST_EDWARDS25519", "SM2"}
+)
 
 CHINA_REGION_PREFIX = "cn-"
 

@@ -172,7 +172,7 @@ def _encrypt(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
     body = {
         "CiphertextBlob": b64(sealed.blob),
         "KeyId": sealed.key.arn,
-        "EncryptionAlgorithm": encryption.SYMMETRIC_DEFAULT,
+        "EncryptionAlgorithm": sealed.algorithm,
     }  # the model's EncryptResponse has no KeyMaterialId; the audit event records it
     return Outcome(body, (sealed.key,), key_material_id=sealed.material_id)
 
@@ -190,8 +190,9 @@ def _decrypt(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
         "KeyId": opened.key.arn,
         "Plaintext": b64(opened.plaintext),
         "EncryptionAlgorithm": opened.algorithm,
-        "KeyMaterialId": opened.material_id,
     }
+    if opened.material_id is not None:  # spec §6.3: symmetric only
+        body["KeyMaterialId"] = opened.material_id
     return Outcome(body, (opened.key,), key_material_id=opened.material_id)
 
 
@@ -216,9 +217,12 @@ def _re_encrypt(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
         "KeyId": dst.key.arn,
         "SourceEncryptionAlgorithm": src.algorithm,
         "DestinationEncryptionAlgorithm": result.destination_algorithm,
-        "SourceKeyMaterialId": src.material_id,
-        "DestinationKeyMaterialId": dst.material_id,
     }
+    # spec §6.4: material ids only for symmetric sides
+    if src.material_id is not None:
+        body["SourceKeyMaterialId"] = src.material_id
+    if dst.material_id is not None:
+        body["DestinationKeyMaterialId"] = dst.material_id
     touched = (src.key,) if src.key.key_id == dst.key.key_id else (src.key, dst.key)
     return Outcome(body, touched)
 
@@ -274,6 +278,12 @@ OPERATIONS: dict[str, Operation] = {
 # Rotation, import and last usage (issue 4); registered last of all, because it also
 # wraps every cryptographic handler registered before it with usage tracking.
 from trent.protocol.operations_lifecycle import register as _register_lifecycle  # noqa: E402
+
+# Asymmetric, HMAC and key-agreement operations (issue 3) live in their own module,
+# imported last because it imports the types above.
+from trent.protocol.operations_asymmetric import ASYMMETRIC_OPERATIONS  # noqa: E402
+
+OPERATIONS.update({op.name: op for op in ASYMMETRIC_OPERATIONS})
 
 # Custom key stores (issue 7): the store operations, GenerateRandom from an HSM and
 # CloudHsmClusterId in KeyMetadata.

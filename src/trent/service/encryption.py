@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from trent.domain import ciphertext, encryption_context
-from trent.domain.key_specs import DATA_KEY_SPEC_BYTES, KEY_SPECS
+from trent.domain.key_specs import DATA_KEY_SPEC_BYTES, KEY_SPECS, KeyFamily
 from trent.domain.key_states import check_state
 from trent.domain.keys import Key, KeySpec, KeyUsage
 from trent.errors import (
@@ -25,6 +25,7 @@ from trent.errors import (
     ValidationError,
 )
 from trent.keystores.base import KeyStoreError
+from trent.service import rsa_encryption
 from trent.service.access import authorize, may_use
 from trent.service.availability import effective
 from trent.service.context import RequestContext
@@ -44,14 +45,15 @@ Context = Mapping[str, str] | None
 class Sealed:
     key: Key
     blob: bytes = field(repr=False)
-    material_id: str
+    material_id: str | None  # None for RSA: raw OAEP output names no material (spec §6.3)
+    algorithm: str = SYMMETRIC_DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
 class Opened:
     key: Key
     plaintext: bytes = field(repr=False)
-    material_id: str
+    material_id: str | None
     algorithm: str
 
 
@@ -76,10 +78,18 @@ def _require_usable_for_encryption(key: Key, operation: str, algorithm: str | No
     algorithm = algorithm or SYMMETRIC_DEFAULT
     if algorithm not in KEY_SPECS[key.key_spec].encryption_algorithms:
         raise InvalidKeyUsage(f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}.")
-    if key.key_spec is not KeySpec.SYMMETRIC_DEFAULT:
-        # Asymmetric encryption arrives with issue 3.
-        raise InvalidKeyUsage(f"{key.arn} key usage is {key.key_usage} which is not valid for {operation}.")
     return algorithm
+
+
+def _seal_with(
+    deps: ServiceDeps, key: Key, plaintext: bytes, context: Context, algorithm: str, dry_run: bool = False
+) -> Sealed:
+    """Symmetric blob, or raw RSAES-OAEP output for RSA keys (spec §3.2)."""
+    if key.key_spec is KeySpec.SYMMETRIC_DEFAULT:
+        _dry_run(dry_run)
+        return _seal(deps, key, plaintext, context)
+    blob = rsa_encryption.encrypt(deps, key, plaintext, context, algorithm, dry_run)
+    return Sealed(key, blob, None, algorithm)
 
 
 def _aad(header: bytes, context: Context) -> bytes:
@@ -118,9 +128,8 @@ def encrypt(
 ) -> Sealed:
     key = resolve_key(deps, ctx, key_id, "Encrypt")
     authorize(ctx, "Encrypt", key)
-    _require_usable_for_encryption(key, "Encrypt", algorithm)
-    _dry_run(dry_run)
-    return _seal(deps, key, plaintext, context)
+    algorithm = _require_usable_for_encryption(key, "Encrypt", algorithm)
+    return _seal_with(deps, key, plaintext, context, algorithm, dry_run)
 
 
 def _require_blob(blob: bytes | None, dry_run: bool, ignore_ciphertext: bool) -> bytes:
@@ -150,6 +159,12 @@ def _open(
     """Decrypt a symmetric blob; the key comes from the blob (spec §6.3)."""
     expected = resolve_key(deps, ctx, key_id, operation) if key_id is not None else None
     blob = _require_blob(blob, dry_run, ignore_ciphertext)
+    if expected is not None and KEY_SPECS[expected.key_spec].family is KeyFamily.RSA:
+        # spec §6.1: RSA ciphertext is raw OAEP output; the KeyId names the key.
+        authorize(ctx, "Decrypt" if operation == "Decrypt" else "ReEncryptFrom", expected)
+        algorithm = _require_usable_for_encryption(expected, operation, algorithm)
+        plaintext = rsa_encryption.decrypt(deps, expected, blob, context, algorithm, dry_run)
+        return Opened(expected, plaintext, None, algorithm)
     try:
         header, payload = ciphertext.split(blob)
     except ValueError:
@@ -217,7 +232,8 @@ def re_encrypt(
     authorize(ctx, "ReEncryptTo", destination)
     algorithm = _require_usable_for_encryption(destination, "ReEncrypt", destination_algorithm)
     _dry_run(dry_run)
-    return ReEncrypted(source, _seal(deps, destination, source.plaintext, destination_context), algorithm)
+    sealed = _seal_with(deps, destination, source.plaintext, destination_context, algorithm)
+    return ReEncrypted(source, sealed, algorithm)
 
 
 def _data_key_length(key_spec: str | None, number_of_bytes: int | None) -> int:

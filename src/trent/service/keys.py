@@ -18,6 +18,8 @@ from trent.errors import (
 )
 from trent.service import custom_key_stores
 from trent.service.context import RequestContext
+from trent.service.key_generation import new_material
+from trent.service.key_material import forget as forget_parsed_material
 from trent.service.deps import ServiceDeps
 from trent.service.resolve import resolve_key
 from trent.service.tags import check_new_tags
@@ -88,7 +90,7 @@ def create_key(deps: ServiceDeps, ctx: RequestContext, req: CreateKeyRequest) ->
         material_id, wrapped = custom_key_stores.new_key_material(deps, store_id, key_id)
         material = KeyMaterial(key_id, material_id, wrapped, MaterialState.CURRENT, ctx.now)
     else:
-        material_id, wrapped = deps.keystore.new_symmetric_material(key_id)
+        material_id, wrapped = new_material(deps, key_id, spec)  # spec §3.1: every family
         material = KeyMaterial(key_id, material_id, wrapped, MaterialState.CURRENT, ctx.now)
     key = Key(
         key_id=key_id,
@@ -197,6 +199,7 @@ def delete_due_keys(deps: ServiceDeps, now: float, on_deleted: Callable[[Key], N
             forget = getattr(deps.keystore, "forget", None)
             if forget is not None:
                 forget(key.key_id)
+            forget_parsed_material(key.key_id)
             on_deleted(key)
             deleted += 1
 
