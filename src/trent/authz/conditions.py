@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
+import functools
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -110,6 +111,15 @@ def parse_operator(name: str) -> Operator:
     return Operator(name, base, qualifier, if_exists, family, negated)
 
 
+@functools.lru_cache(maxsize=8192)
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Parsed once per distinct source address (a NotIpAddress list tests it many times)."""
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
 def _parse_number(text: str) -> float | None:
     try:
         return float(text)
@@ -168,10 +178,8 @@ def _value_test(family: str, expected: str) -> ValueTest:
             raise ConditionError(f"not an IP address or CIDR: {expected!r}") from exc
 
         def in_network(actual: str) -> bool:
-            try:
-                return ipaddress.ip_address(actual) in network
-            except ValueError:
-                return False
+            address = _ip(actual)
+            return address is not None and address.version == network.version and address in network
 
         return in_network
     kind, _, relation = family.partition("_")

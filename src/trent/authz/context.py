@@ -15,7 +15,7 @@ never pays for building it.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 Values = tuple[str, ...]
@@ -92,73 +92,116 @@ class RequestFacts:
     extra: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)  # other request parameters
 
 
-def _build(f: RequestFacts) -> dict[str, Values]:
-    v: dict[str, Values] = {}
+_Getter = Callable[[RequestFacts], "Values | None"]
 
-    def put(name: str, value: str | None) -> None:
-        if value is not None:
-            v[name.lower()] = (value,)
 
-    def put_many(name: str, values: tuple[str, ...] | None) -> None:
-        if values:  # an empty multi-valued key is absent (ForAllValues -> true, ForAnyValue -> false)
-            v[name.lower()] = tuple(values)
+def _one(value: str | None) -> Values | None:
+    return None if value is None else (value,)
 
-    role = role_arn_of(f.principal_arn)
-    put("aws:PrincipalArn", role or f.principal_arn)
-    put("aws:PrincipalAccount", f.account_id)
-    put("kms:CallerAccount", f.account_id)
-    put("aws:CurrentTime", iso8601(f.now))
-    put("aws:EpochTime", str(int(f.now)))
-    put("aws:SourceIp", f.source_ip)
-    if f.secure_transport is not None:
-        put("aws:SecureTransport", _bool(f.secure_transport))
-    put("kms:ViaService", f.via_service)
-    put("kms:KeySpec", f.key_spec)
-    put("kms:CustomerMasterKeySpec", f.key_spec)  # deprecated alias of kms:KeySpec
-    put("kms:KeyUsage", f.key_usage)
-    put("kms:CustomerMasterKeyUsage", f.key_usage)
-    put("kms:KeyOrigin", f.key_origin)
-    if f.multi_region is not None:
-        put("kms:MultiRegion", _bool(f.multi_region))
-    for tag_key, tag_value in f.key_tags.items():
-        put(f"aws:ResourceTag/{tag_key}", tag_value)
-    put_many("kms:ResourceAliases", f.key_aliases)
-    put("kms:RequestAlias", f.request_alias)
-    if f.encryption_context is not None:
-        for ctx_key, ctx_value in f.encryption_context.items():
-            name = f"kms:encryptioncontext:{ctx_key}".lower()
-            # two context keys differing only in case share one (case-insensitive) condition key
-            v[name] = v.get(name, ()) + (ctx_value,)
-        put_many("kms:EncryptionContextKeys", tuple(f.encryption_context))
-    put("kms:EncryptionAlgorithm", f.encryption_algorithm)
-    put("kms:SigningAlgorithm", f.signing_algorithm)
-    put("kms:MacAlgorithm", f.mac_algorithm)
-    put("kms:KeyAgreementAlgorithm", f.key_agreement_algorithm)
-    put("kms:MessageType", f.message_type)
-    put("kms:DataKeyPairSpec", f.data_key_pair_spec)
-    if f.reencrypt_on_same_key is not None:
-        put("kms:ReEncryptOnSameKey", _bool(f.reencrypt_on_same_key))
-    put_many("kms:GrantOperations", f.grant_operations)
-    put("kms:GranteePrincipal", f.grantee_principal)
-    put("kms:RetiringPrincipal", f.retiring_principal)
-    put("kms:GrantConstraintType", f.grant_constraint_type)
-    if f.request_tags is not None:
-        for tag_key, tag_value in f.request_tags.items():
-            put(f"aws:RequestTag/{tag_key}", tag_value)
-    put_many("aws:TagKeys", f.tag_keys if f.tag_keys is not None else tuple(f.request_tags or ()))
+
+def _flag(value: bool | None) -> Values | None:
+    return None if value is None else (_bool(value),)
+
+
+def _many(values: tuple[str, ...] | None) -> Values | None:
+    # an empty multi-valued key is absent (ForAllValues -> true, ForAnyValue -> false)
+    return tuple(values) if values else None
+
+
+def _tag_keys(f: RequestFacts) -> Values | None:
+    return _many(f.tag_keys if f.tag_keys is not None else tuple(f.request_tags or ()))
+
+
+# Condition key (lower-cased) -> how to read it from the facts. Looked up one key at a
+# time, so a request pays only for the keys its policies mention.
+_STATIC: dict[str, _Getter] = {
+    "aws:principalarn": lambda f: (role_arn_of(f.principal_arn) or f.principal_arn,),
+    "aws:principalaccount": lambda f: (f.account_id,),
+    "kms:calleraccount": lambda f: (f.account_id,),
+    "aws:currenttime": lambda f: (iso8601(f.now),),
+    "aws:epochtime": lambda f: (str(int(f.now)),),
+    "aws:sourceip": lambda f: _one(f.source_ip),
+    "aws:securetransport": lambda f: _flag(f.secure_transport),
+    "kms:viaservice": lambda f: _one(f.via_service),  # absent for direct calls (spec §7.4)
+    "kms:keyspec": lambda f: _one(f.key_spec),
+    "kms:customermasterkeyspec": lambda f: _one(f.key_spec),  # deprecated name of kms:KeySpec
+    "kms:keyusage": lambda f: _one(f.key_usage),
+    "kms:customermasterkeyusage": lambda f: _one(f.key_usage),
+    "kms:keyorigin": lambda f: _one(f.key_origin),
+    "kms:multiregion": lambda f: _flag(f.multi_region),
+    "kms:resourcealiases": lambda f: _many(f.key_aliases),
+    "kms:requestalias": lambda f: _one(f.request_alias),
+    "kms:encryptioncontextkeys": lambda f: None if f.encryption_context is None else _many(tuple(f.encryption_context)),
+    "kms:encryptionalgorithm": lambda f: _one(f.encryption_algorithm),
+    "kms:signingalgorithm": lambda f: _one(f.signing_algorithm),
+    "kms:macalgorithm": lambda f: _one(f.mac_algorithm),
+    "kms:keyagreementalgorithm": lambda f: _one(f.key_agreement_algorithm),
+    "kms:messagetype": lambda f: _one(f.message_type),
+    "kms:datakeypairspec": lambda f: _one(f.data_key_pair_spec),
+    "kms:reencryptonsamekey": lambda f: _flag(f.reencrypt_on_same_key),
+    "kms:grantoperations": lambda f: _many(f.grant_operations),
+    "kms:granteeprincipal": lambda f: _one(f.grantee_principal),
+    "kms:retiringprincipal": lambda f: _one(f.retiring_principal),
+    "kms:grantconstrainttype": lambda f: _one(f.grant_constraint_type),
+    "aws:tagkeys": _tag_keys,
+}
+
+
+def _ci_lookup(mapping: Mapping[str, str] | None, lowered: str) -> Values | None:
+    """Values whose key equals ``lowered`` case-insensitively (spec §7.4: the key part of
+    kms:EncryptionContext:<k> and aws:ResourceTag/<k> is case-insensitive; two keys that
+    differ only in case both count)."""
+    if not mapping:
+        return None
+    found = tuple(v for k, v in mapping.items() if k.lower() == lowered)
+    return found or None
+
+
+_PREFIXED: tuple[tuple[str, Callable[[RequestFacts], Mapping[str, str] | None]], ...] = (
+    ("kms:encryptioncontext:", lambda f: f.encryption_context),
+    ("aws:resourcetag/", lambda f: f.key_tags),
+    ("aws:requesttag/", lambda f: f.request_tags),
+)
+
+
+def _lookup(f: RequestFacts, key: str) -> Values | None:
+    getter = _STATIC.get(key)
+    if getter is not None:
+        return getter(f)
+    for prefix, source in _PREFIXED:
+        if key.startswith(prefix):
+            return _ci_lookup(source(f), key[len(prefix) :])
     for name, value in f.extra.items():
-        v[name.lower()] = (value,) if isinstance(value, str) else tuple(value)
-    return v
+        if name.lower() == key:
+            return (value,) if isinstance(value, str) else tuple(value)
+    return None
+
+
+def _build(f: RequestFacts) -> dict[str, Values]:
+    """Every key the facts define (explain, tests); evaluation uses ``_lookup`` per key."""
+    keys = list(_STATIC)
+    for prefix, source in _PREFIXED:
+        keys.extend(prefix + k.lower() for k in (source(f) or {}))
+    keys.extend(k.lower() for k in f.extra)
+    out: dict[str, Values] = {}
+    for key in keys:
+        value = _lookup(f, key)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+_MISSING = object()
 
 
 @dataclass(frozen=True, slots=True)
 class ConditionContext:
-    """Condition key (lower-cased) -> values, built from ``facts`` on first use, with
-    ``overrides`` (already-named keys) layered on top."""
+    """Condition key (lower-cased) -> values, read from ``facts`` lazily one key at a time
+    (and memoized), with ``overrides`` (already-named keys) taking precedence."""
 
     facts: RequestFacts | None = None
     overrides: Mapping[str, Values] = field(default_factory=dict)
-    _cache: dict[str, dict[str, Values]] = field(default_factory=dict, compare=False, repr=False)
+    _cache: dict[str, Values | None] = field(default_factory=dict, compare=False, repr=False)
 
     @staticmethod
     def of(values: Mapping[str, str | tuple[str, ...] | list[str]]) -> ConditionContext:
@@ -168,16 +211,22 @@ class ConditionContext:
         )
 
     def values(self) -> dict[str, Values]:
-        built = self._cache.get("v")
-        if built is None:
-            built = _build(self.facts) if self.facts is not None else {}
-            built.update(self.overrides)
-            self._cache["v"] = built
+        """All keys with values (for explain/debugging; evaluation uses ``get``)."""
+        built = _build(self.facts) if self.facts is not None else {}
+        built.update(self.overrides)
         return built
 
     def get(self, lowered_key: str) -> Values | None:
         """Values of a condition key (name already lower-cased), or None when absent."""
-        return self.values().get(lowered_key)
+        hit = self.overrides.get(lowered_key)
+        if hit is not None:
+            return hit
+        cached = self._cache.get(lowered_key, _MISSING)
+        if cached is not _MISSING:
+            return cached  # type: ignore[return-value]
+        value = _lookup(self.facts, lowered_key) if self.facts is not None else None
+        self._cache[lowered_key] = value
+        return value
 
 
 def condition_context(facts: RequestFacts) -> ConditionContext:

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from trent.authz.context import ConditionContext, RequestFacts, condition_context, partition_of, role_arn_of
 from trent.authz.grants import Grant, grant_mismatch
-from trent.authz.policy_document import Effect, PolicyDocument, PolicyKind, Statement
+from trent.authz.policy_document import Effect, PolicyDocument, PolicyKind, Statement, StatementRef
 
 # spec §7.3: operations without a key resource; authorized by IAM alone on resource "*".
 IAM_ONLY_ACTIONS = frozenset(
@@ -59,6 +59,20 @@ class AuthzRequest:
     key_arn: str | None
     context: ConditionContext
     encryption_context: Mapping[str, str] | None = None  # for grant constraints (§8)
+    # derived once at construction (hot path): the ARNs a policy may name this caller by
+    # (its own, and its role's for an assumed-role session), and its account principal.
+    caller_arns: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    root_arn: str = field(init=False, repr=False, compare=False)
+    key_account: str | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        role = role_arn_of(self.principal_arn)
+        arns = (self.principal_arn,) if role is None else (self.principal_arn, role)
+        object.__setattr__(self, "caller_arns", arns)
+        root = f"arn:{partition_of(self.principal_arn)}:iam::{self.account_id}:root"
+        object.__setattr__(self, "root_arn", root)
+        parts = self.key_arn.split(":", 5) if self.key_arn is not None else ()
+        object.__setattr__(self, "key_account", parts[4] if len(parts) == 6 else None)
 
     @staticmethod
     def from_facts(facts: RequestFacts) -> AuthzRequest:
@@ -81,41 +95,6 @@ class AuthzRequest:
         if self.key_arn is None or self.action in IAM_ONLY_ACTIONS:
             return "*"
         return self.key_arn
-
-    @property
-    def root_arn(self) -> str:
-        return f"arn:{partition_of(self.principal_arn)}:iam::{self.account_id}:root"
-
-    @property
-    def caller_arns(self) -> tuple[str, ...]:
-        """The ARNs a policy may use to name this caller: its own, and its role's for a session."""
-        role = role_arn_of(self.principal_arn)
-        return (self.principal_arn,) if role is None else (self.principal_arn, role)
-
-    @property
-    def key_account(self) -> str | None:
-        if self.key_arn is None:
-            return None
-        parts = self.key_arn.split(":", 5)
-        return parts[4] if len(parts) == 6 else None
-
-
-@dataclass(frozen=True, slots=True)
-class StatementRef:
-    policy_kind: PolicyKind
-    policy_name: str
-    index: int
-    sid: str | None
-    effect: Effect
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "policy": self.policy_kind.value,
-            "policy_name": self.policy_name,
-            "statement_index": self.index,
-            "sid": self.sid,
-            "effect": self.effect.value,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +147,7 @@ Decision = Allow | ExplicitDeny | ImplicitDeny
 
 
 def ref(policy: PolicyDocument, statement: Statement) -> StatementRef:
-    return StatementRef(policy.kind, policy.name, statement.index, statement.sid, statement.effect)
+    return statement.ref
 
 
 def conditions_hold(statement: Statement, context: ConditionContext) -> bool:

@@ -67,7 +67,28 @@ class PrincipalSet:
 
 
 @dataclass(frozen=True, slots=True)
+class StatementRef:
+    """Which statement of which policy (what decisions and explanations point at)."""
+
+    policy_kind: PolicyKind
+    policy_name: str
+    index: int
+    sid: str | None
+    effect: Effect
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "policy": self.policy_kind.value,
+            "policy_name": self.policy_name,
+            "statement_index": self.index,
+            "sid": self.sid,
+            "effect": self.effect.value,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Statement:
+    ref: StatementRef  # built once at parse time: decisions point at it without allocating
     index: int
     sid: str | None
     effect: Effect
@@ -163,7 +184,7 @@ def _principal_set(raw: object, principal_exists: PrincipalExists, partition: st
 
 
 def _statement(
-    index: int, raw: object, kind: PolicyKind, principal_exists: PrincipalExists, partition: str
+    index: int, raw: object, kind: PolicyKind, name: str, principal_exists: PrincipalExists, partition: str
 ) -> Statement:
     if not isinstance(raw, dict):
         raise _malformed("Each policy statement must be an object.")
@@ -204,10 +225,12 @@ def _statement(
     except ConditionError as exc:
         raise _malformed(f"Policy contains an invalid condition: {exc}") from None
     inert = not (actions or not_actions) or not (resources or not_resources)
+    effect = Effect(effect_raw)
     return Statement(
+        ref=StatementRef(kind, name, index, sid, effect),
         index=index,
         sid=sid,
-        effect=Effect(effect_raw),
+        effect=effect,
         principal=principal,
         not_principal=not_principal,
         actions=actions,
@@ -260,7 +283,7 @@ def parse_policy(
     if not isinstance(statements_raw, list) or not statements_raw:
         raise _malformed("Policy document must have at least one Statement.")
     statements = tuple(
-        _statement(i, s, kind, principal_exists, partition) for i, s in enumerate(statements_raw)
+        _statement(i, s, kind, name, principal_exists, partition) for i, s in enumerate(statements_raw)
     )
     return PolicyDocument(kind, name, version, doc_id, statements)
 

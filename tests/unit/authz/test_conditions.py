@@ -225,6 +225,20 @@ def test_context_absent_keys_and_sessions():
 
 def test_context_is_built_lazily_and_overrides_win():
     ctx = ConditionContext(facts=_facts(), overrides={"kms:calleraccount": ("999",)})
-    assert ctx._cache == {}
+    assert ctx._cache == {}  # nothing read yet
     assert ctx.get("kms:calleraccount") == ("999",)
     assert ctx.get("aws:principalarn") == (ALICE,)
+
+
+def test_lazy_lookup_is_case_insensitive_for_context_and_tag_keys():
+    ctx = condition_context(_facts(encryption_context={"Dept": "a", "dept": "b"}, key_tags={"Team": "blue"}))
+    assert ctx.get("kms:encryptioncontext:dept") == ("a", "b")
+    assert ctx.get("aws:resourcetag/team") == ("blue",)
+    assert ctx.get("aws:resourcetag/missing") is None
+    assert ctx.get("kms:encryptioncontext:other") is None
+    assert set(ctx._cache) == {"kms:encryptioncontext:dept", "aws:resourcetag/team", "aws:resourcetag/missing", "kms:encryptioncontext:other"}
+
+
+def test_ip_conditions_on_mixed_families():
+    assert not holds({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, {"aws:SourceIp": "2001:db8::1"})
+    assert holds({"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8", "2001:db8::/32"]}}, {"aws:SourceIp": "192.0.2.1"})
