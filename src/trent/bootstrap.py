@@ -74,6 +74,7 @@ class Sweeper:
         self._task: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
         start_tracking(deps.storage, deps.clock.now())  # GetKeyLastUsage TrackingStartDate
+        self.last_sweep: dict[str, int] = {}
 
     def run_once(self) -> int:
         with self._lock:  # the timer and a dev clock jump never sweep at once
@@ -82,11 +83,12 @@ class Sweeper:
             # Keys over time (issue 4): automatic rotations that fell due (spec §5.4),
             # imported material past its ValidTo (spec §9), and the last-use records
             # held in memory since the previous sweep (service/usage.py).
-            rotate_due_keys(self._deps, now, lambda key, _: self._record_service_event("RotateKey", key))
-            expire_due_material(
+            rotated = rotate_due_keys(self._deps, now, lambda key, _: self._record_service_event("RotateKey", key))
+            expired = expire_due_material(
                 self._deps, now, lambda key, _: self._record_service_event("DeleteExpiredKeyMaterial", key)
             )
             self._deps.usage.flush(self._deps.storage)
+            self.last_sweep = {"keysDeleted": deleted, "keysRotated": rotated, "keyMaterialsExpired": expired}
             return deleted
 
     def _record_service_event(self, operation: str, key: Key) -> None:
@@ -281,7 +283,7 @@ def _dev_controls(
     def advance(value: str | float) -> dict[str, Any]:
         clock.advance(parse_duration(value))
         # Whatever the jump made due happens before the caller's next request.
-        deleted = sweeper.run_once()
-        return {**clock_status(), "keysDeleted": deleted}
+        sweeper.run_once()
+        return {**clock_status(), **sweeper.last_sweep}
 
     return DevControls(reset=reset, clock_status=clock_status, advance_clock=advance)

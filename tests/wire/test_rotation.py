@@ -209,3 +209,21 @@ def test_rotation_survives_restart(tmp_path):
         assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"kept"
     finally:
         stop_trent(server)
+
+
+def test_cli_clock_advance_runs_rotation(lifecycle_server, lkms):
+    """`trent dev clock advance 400d`, as a test suite outside Python would drive it."""
+    import json
+    import subprocess
+    import sys
+
+    key = lkms.create_key()["KeyMetadata"]
+    lkms.enable_key_rotation(KeyId=key["KeyId"])  # yearly
+    out = subprocess.run(
+        [sys.executable, "-m", "trent.cli.main", "dev", "--endpoint-url", lifecycle_server.endpoint_url,
+         "clock", "advance", "400d"],
+        check=True, capture_output=True, text=True,
+    )
+    status = json.loads(out.stdout)
+    assert status["keysRotated"] >= 1 and "keyMaterialsExpired" in status
+    assert lkms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["CurrentKeyMaterialId"] != key["CurrentKeyMaterialId"]
