@@ -28,11 +28,13 @@ def test_file_to_sealed_to_hsm(softhsm):
             kms = server.client()
             key = kms.create_key()["KeyMetadata"]["KeyId"]
             blob = kms.encrypt(KeyId=key, Plaintext=b"moved twice")["CiphertextBlob"]
+            data_key = kms.generate_data_key(KeyId=key, KeySpec="AES_256")["Plaintext"]
             store = kms.create_custom_key_store(CustomKeyStoreName="rewrap", CloudHsmClusterId="cluster-trentckstwo",
                                                 TrustAnchorCertificate=ANCHOR, KeyStorePassword=softhsm.user_pin)
             store_id = store["CustomKeyStoreId"]
         finally:
             stop_trent(server)
+        raw_materials = _raw_materials(data)
 
         # dev file root -> sealed root (made by `trent init` elsewhere, moved in at the end).
         assert trent("init", "--data-dir", str(new_seal), "--shares", "3", "--threshold", "2",
@@ -47,7 +49,9 @@ def test_file_to_sealed_to_hsm(softhsm):
                     "rewrap-root", "--to", "sealed", "--to-seal-dir", str(new_seal),
                     "--to-share-file", s1, "--to-share-file", s3)
         assert out.returncode == 0 and '"rewrapped": 0' in out.stdout, out.stderr
+        secrets = [b"moved twice", data_key, softhsm.user_pin.encode(), *raw_materials]
         os.remove(data / "root.key")  # the old root is no longer needed
+        _scan(data, secrets)
 
         server = start_trent(data, "--root", "sealed", "--hsm-cluster", cluster, env=softhsm.env)
         try:
@@ -76,10 +80,34 @@ def test_file_to_sealed_to_hsm(softhsm):
             assert server.client().decrypt(CiphertextBlob=blob)["Plaintext"] == b"moved twice"
         finally:
             stop_trent(server)
+        _scan(data, secrets)  # HSM mode: no material, plaintext, data key or PIN at rest either
         # Wrong shares for the current root: refused, nothing changed.
         out = trent("admin", "--dev", "--data-dir", str(data), "rewrap-root", "--root", "sealed",
                     "--share-file", s2, "--to", "file", "--to-root-key-file", str(tmp / "x.key"))
         assert out.returncode == 2 and "needs 2 shares" in out.stderr
+
+
+def _raw_materials(data: Path) -> list[bytes]:
+    """The dev root can still open the rows: collect the raw material to scan for."""
+    import sqlite3
+
+    from trent.keystores.software import material_aad
+
+    root = AesRootKey((data / "root.key").read_bytes())
+    db = sqlite3.connect(data / "trent.db")
+    rows = db.execute("select key_id, material_id, wrapped from key_materials").fetchall()
+    db.close()
+    raw = [root.unwrap(bytes(w), material_aad(k, m)) for k, m, w in rows]
+    assert raw and all(len(r) == 32 for r in raw)
+    return raw
+
+
+def _scan(data: Path, secrets: list[bytes]) -> None:
+    for path in data.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            for secret in secrets:
+                assert secret not in content, path
 
 
 class _FailingRoot(AesRootKey):
