@@ -5,8 +5,19 @@ grants, builds ``RequestFacts``, and asks ``evaluate``; the decision is a value 
 into AccessDenied with ``access_denied_message``. ``explain`` answers why.
 """
 
-from trent.authz.conditions import ConditionClause, Operator, SetQualifier, parse_condition_block, parse_operator
-from trent.authz.context import ConditionContext, RequestFacts, condition_context, role_arn_of
+from trent.authz.conditions import (
+    ConditionClause,
+    Operator,
+    SetQualifier,
+    parse_condition_block,
+    parse_operator,
+)
+from trent.authz.context import (
+    ConditionContext,
+    RequestFacts,
+    condition_context,
+    role_arn_of,
+)
 from trent.authz.evaluate import (
     IAM_ONLY_ACTIONS,
     Allow,
@@ -17,7 +28,6 @@ from trent.authz.evaluate import (
     GrantRef,
     ImplicitDeny,
     ImplicitDenyReason,
-    StatementRef,
     access_denied_message,
     evaluate,
 )
@@ -41,6 +51,7 @@ from trent.authz.policy_document import (
     PolicyKind,
     PrincipalSet,
     Statement,
+    StatementRef,
     parse_identity_policy,
     parse_key_policy,
     parse_policy,
@@ -60,8 +71,8 @@ __all__ = [
     "ConditionFailure",
     "Decision",
     "Effect",
-    "ExplicitDeny",
     "Explanation",
+    "ExplicitDeny",
     "Grant",
     "GrantConstraints",
     "GrantExplanation",

@@ -13,7 +13,7 @@
 3. Otherwise ImplicitDeny, saying which side was missing (the §7.5 message differs).
 
 IAM-only operations (no key resource) are decided by identity policies alone, on
-resource `*`. The account root user holds every identity permission of its account
+resource `*`; so is the alias-ARN half of the alias operations, on the alias ARN. The account root user holds every identity permission of its account
 (IAM: no identity policy can be attached to it, and none is needed).
 
 Only the service turns a decision into an exception; ``access_denied_message`` gives
@@ -26,9 +26,21 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from trent.authz.context import ConditionContext, RequestFacts, condition_context, partition_of, role_arn_of
+from trent.authz.context import (
+    ConditionContext,
+    RequestFacts,
+    condition_context,
+    partition_of,
+    role_arn_of,
+)
 from trent.authz.grants import Grant, grant_mismatch
-from trent.authz.policy_document import Effect, PolicyDocument, PolicyKind, Statement, StatementRef
+from trent.authz.policy_document import (
+    Effect,
+    PolicyDocument,
+    PolicyKind,
+    Statement,
+    StatementRef,
+)
 
 # spec §7.3: operations without a key resource; authorized by IAM alone on resource "*".
 IAM_ONLY_ACTIONS = frozenset(
@@ -88,6 +100,16 @@ class AuthzRequest:
     @property
     def full_action(self) -> str:
         return "kms:" + self.action
+
+    @property
+    def identity_only(self) -> bool:
+        """No key policy (and no grant) is consulted: an IAM-only operation (resource `*`),
+        or the alias half of CreateAlias/UpdateAlias/DeleteAlias, which spec §7.3 authorizes
+        by IAM on the alias ARN (the service evaluates that with the alias ARN as
+        ``key_arn``, and the key half separately). A key request whose key policy is
+        missing (None) is *not* identity-only: it is denied unless a grant allows."""
+        resource = self.resource
+        return resource == "*" or ":alias/" in resource
 
     @property
     def resource(self) -> str:
@@ -202,8 +224,8 @@ def evaluate(
     root = request.root_arn
     is_root_user = request.principal_arn == root
     key_arn = request.key_arn
-    key_bound = key_arn is not None and request.action not in IAM_ONLY_ACTIONS
-    resource = key_arn if key_bound and key_arn is not None else "*"
+    resource = request.resource
+    key_bound = not request.identity_only
 
     # 1. explicit deny anywhere wins (§7.3.1); the key policy is looked at first.
     direct: Statement | None = None

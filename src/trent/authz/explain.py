@@ -13,14 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from trent.authz.evaluate import (
-    IAM_ONLY_ACTIONS,
     Allow,
     AuthzRequest,
     Decision,
     ExplicitDeny,
     GrantRef,
     ImplicitDeny,
-    StatementRef,
     access_denied_message,
     allow_names_caller,
     deny_names_caller,
@@ -28,7 +26,13 @@ from trent.authz.evaluate import (
     ref,
 )
 from trent.authz.grants import Grant, grant_mismatch
-from trent.authz.policy_document import Effect, PolicyDocument, PolicyKind, Statement
+from trent.authz.policy_document import (
+    Effect,
+    PolicyDocument,
+    PolicyKind,
+    Statement,
+    StatementRef,
+)
 
 
 class Outcome(enum.StrEnum):
@@ -158,9 +162,9 @@ def _explain_statement(
     if s.inert:
         return StatementExplanation(r, Outcome.NOT_APPLICABLE, Mismatch.INERT, "the statement has no Action or no Resource")
     is_key = policy.kind is PolicyKind.KEY
-    if is_key and (request.key_arn is None or request.action in IAM_ONLY_ACTIONS):
+    if is_key and request.identity_only:
         return StatementExplanation(
-            r, Outcome.NOT_APPLICABLE, Mismatch.NOT_CONSULTED, "IAM-only operation: key policies are not consulted"
+            r, Outcome.NOT_APPLICABLE, Mismatch.NOT_CONSULTED, "IAM-only operation or alias ARN: key policies are not consulted"
         )
     note = None
     if is_key:
@@ -219,9 +223,11 @@ def explain(
     grant_rows: list[GrantExplanation] = []
     for grant in grants:
         gref = GrantRef(grant.grant_id, grant.name)
-        if request.key_arn is None or request.action in IAM_ONLY_ACTIONS:
+        if request.identity_only:
             grant_rows.append(
-                GrantExplanation(gref, Outcome.NOT_APPLICABLE, Mismatch.NOT_CONSULTED, "grants never allow IAM-only operations")
+                GrantExplanation(
+                    gref, Outcome.NOT_APPLICABLE, Mismatch.NOT_CONSULTED, "grants never allow IAM-only operations or alias ARNs"
+                )
             )
             continue
         miss = grant_mismatch(

@@ -15,7 +15,11 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from trent.authz.conditions import ConditionClause, ConditionError, parse_condition_block
+from trent.authz.conditions import (
+    ConditionClause,
+    ConditionError,
+    parse_condition_block,
+)
 from trent.authz.wildcards import Matcher, compile_patterns
 from trent.errors import LimitExceeded, MalformedPolicyDocument
 
@@ -146,7 +150,7 @@ def _string_list(raw: object, element: str) -> tuple[str, ...]:
     items = raw if isinstance(raw, list) else [raw]
     if not items or not all(isinstance(x, str) and x for x in items):
         raise _malformed(f"{element} must be a non-empty string or a list of non-empty strings.")
-    return tuple(items)  # type: ignore[arg-type]
+    return tuple(items)
 
 
 def _principal_set(raw: object, principal_exists: PrincipalExists, partition: str) -> PrincipalSet:
@@ -190,7 +194,7 @@ def _statement(
         raise _malformed("Each policy statement must be an object.")
     unknown = set(raw) - _STATEMENT_KEYS
     if unknown:
-        raise _malformed(f"Policy statement contains an unknown element: {sorted(unknown)[0]}.")
+        raise _malformed(f"Policy statement contains an unknown element: {min(unknown)}.")
     sid = raw.get("Sid")
     if sid is not None and not isinstance(sid, str):
         raise _malformed("Sid must be a string.")
@@ -270,7 +274,7 @@ def parse_policy(
         raise _malformed("The policy document must be a JSON object.")
     unknown = set(raw) - _DOCUMENT_KEYS
     if unknown:
-        raise _malformed(f"Policy document contains an unknown element: {sorted(unknown)[0]}.")
+        raise _malformed(f"Policy document contains an unknown element: {min(unknown)}.")
     version = raw.get("Version")
     if version not in VERSIONS:
         raise _malformed("Policy document must have Version 2012-10-17.")

@@ -13,7 +13,13 @@ from __future__ import annotations
 import json
 import timeit
 
-from trent.authz import AuthzRequest, RequestFacts, evaluate, parse_identity_policy, parse_key_policy
+from trent.authz import (
+    AuthzRequest,
+    RequestFacts,
+    evaluate,
+    parse_identity_policy,
+    parse_key_policy,
+)
 from trent.domain.policies import default_key_policy
 
 ACCT = "111122223333"

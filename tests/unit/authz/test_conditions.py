@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from trent.authz import ConditionContext, RequestFacts, condition_context, parse_condition_block, parse_operator
+from trent.authz import (
+    ConditionContext,
+    RequestFacts,
+    condition_context,
+    parse_condition_block,
+    parse_operator,
+)
 from trent.authz.conditions import ConditionError, parse_date
 
 from .helpers import ACCT, ALICE, KEY, SESSION
@@ -168,7 +174,7 @@ def test_parse_date(text, epoch):
 
 
 def _facts(**kw):
-    base = dict(principal_arn=ALICE, account_id=ACCT, action="Encrypt", key_arn=KEY, now=1700000000.0)
+    base = {"principal_arn": ALICE, "account_id": ACCT, "action": "Encrypt", "key_arn": KEY, "now": 1700000000.0}
     base.update(kw)
     return RequestFacts(**base)
 

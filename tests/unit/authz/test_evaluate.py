@@ -241,3 +241,28 @@ def test_delegated_allow_names_both_statements():
 
 def test_action_case_insensitive_in_request():
     assert isinstance(evaluate(request(action="encrypt"), key_policy(allow({"AWS": ALICE}, action="kms:Encrypt")), []), Allow)
+
+
+# ---- alias operations (§7.3): IAM on the alias ARN, plus the key side separately ----
+
+ALIAS = f"arn:aws:kms:us-east-1:{ACCT}:alias/app"
+
+
+def test_alias_half_is_decided_by_iam_on_the_alias_arn():
+    r = request(action="CreateAlias", key=ALIAS)
+    assert r.identity_only and r.resource == ALIAS
+    assert isinstance(evaluate(r, None, [identity(allow(None, action="kms:CreateAlias", resource="arn:aws:kms:*:*:alias/app"))]), Allow)
+    d = evaluate(r, None, [identity(allow(None, action="kms:CreateAlias", resource=KEY))])
+    assert d == ImplicitDeny(IDN)
+    assert access_denied_message(r, d) == (
+        f"User: {ALICE} is not authorized to perform: kms:CreateAlias on resource: {ALIAS} "
+        "because no identity-based policy allows the kms:CreateAlias action"
+    )
+    # the key half is an ordinary key-policy evaluation
+    assert isinstance(evaluate(request(action="CreateAlias"), DEFAULT, [IAM_ALL]), Allow)
+
+
+def test_missing_key_policy_never_lets_iam_alone_decide():
+    d = evaluate(request(), None, [IAM_ALL])
+    assert d == ImplicitDeny(RES)
+    assert isinstance(evaluate(request(), None, [IAM_ALL], [grant()]), Allow)  # a grant still can

@@ -19,7 +19,20 @@ from trent.authz import (
 )
 from trent.domain.policies import default_key_policy
 
-from .helpers import ACCT, ALICE, BOB, CAROL, KEY, KEY2, ROOT, allow, deny, identity, key_policy, request
+from .helpers import (
+    ACCT,
+    ALICE,
+    BOB,
+    CAROL,
+    KEY,
+    KEY2,
+    ROOT,
+    allow,
+    deny,
+    identity,
+    key_policy,
+    request,
+)
 
 
 def test_explain_names_decider_and_every_mismatch():
@@ -49,7 +62,7 @@ def test_explain_names_decider_and_every_mismatch():
     assert by_sid["cond"].condition == ConditionFailure("StringEquals", "kms:EncryptionContext:Dept", ("fin",), ("hr",))
     assert by_sid["winner"].outcome is Outcome.DECIDED
     assert by_sid["inert"].mismatch is Mismatch.INERT
-    iam = [s for s in e.statements if s.statement.policy_name == "nodecrypt"][0]
+    iam = next(s for s in e.statements if s.statement.policy_name == "nodecrypt")
     assert iam.mismatch is Mismatch.ACTION
     g = {x.grant.grant_id: x for x in e.grants}
     assert g["g-other"].mismatch is Mismatch.GRANT_GRANTEE

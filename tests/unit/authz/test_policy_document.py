@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from trent.authz import INVALID_PRINCIPALS, KEY_POLICY_MAX_BYTES, Effect, PolicyKind, parse_identity_policy, parse_key_policy
+from trent.authz import (
+    INVALID_PRINCIPALS,
+    KEY_POLICY_MAX_BYTES,
+    Effect,
+    PolicyKind,
+    parse_identity_policy,
+    parse_key_policy,
+)
 from trent.domain.policies import default_key_policy
 from trent.errors import LimitExceeded, MalformedPolicyDocument
 

@@ -8,9 +8,29 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trent.authz import Allow, Grant, GrantConstraints, evaluate, explain, parse_identity_policy, parse_key_policy
+from trent.authz import (
+    Allow,
+    Grant,
+    GrantConstraints,
+    evaluate,
+    explain,
+    parse_identity_policy,
+    parse_key_policy,
+)
 
-from .helpers import ACCT, ALICE, BOB, CAROL, KEY, KEY2, OTHER, ROLE, ROOT, SESSION, request
+from .helpers import (
+    ACCT,
+    ALICE,
+    BOB,
+    CAROL,
+    KEY,
+    KEY2,
+    OTHER,
+    ROLE,
+    ROOT,
+    SESSION,
+    request,
+)
 
 PRINCIPALS = [ALICE, BOB, CAROL, ROOT, SESSION, f"arn:aws:iam::{OTHER}:root"]
 ACTIONS = ["Encrypt", "Decrypt", "ReEncryptFrom", "GenerateDataKey", "DescribeKey", "PutKeyPolicy", "CreateKey", "ListKeys"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-import trent.authz as authz
+from trent import authz
 
 
 def test_all_names_exist():
