@@ -68,6 +68,7 @@ ALL_OPS = (
     "Decrypt",
     "GenerateDataKey",
     "Sign",
+    "SignRsaPss",  # Sign with RSA_2048 / RSASSA_PSS_SHA_256 (DIGEST); wire op is Sign
     "Verify",
     "GenerateMac",
     "VerifyMac",
@@ -467,6 +468,20 @@ def _signing_ops(kms: Any) -> dict[str, OpSpec]:
     }
 
 
+def _rsa_pss_ops(kms: Any) -> dict[str, OpSpec]:
+    """Sign of a 32-byte digest with a fresh RSA_2048 key, RSASSA_PSS_SHA_256."""
+    key = _create_key(kms, "RSA_2048", "SIGN_VERIFY")
+    digest = os.urandom(32)
+    common = {"KeyId": key, "Message": _b64(digest), "MessageType": "DIGEST", "SigningAlgorithm": "RSASSA_PSS_SHA_256"}
+
+    def check_sign(r: JsonDict) -> str | None:
+        sig = _unb64(r.get("Signature"))
+        ok = kms.verify(**{**common, "Message": digest, "Signature": sig})["SignatureValid"]
+        return None if ok else "signature does not verify"
+
+    return {"SignRsaPss": OpSpec("Sign", common, check_sign)}
+
+
 def _mac_ops(kms: Any) -> dict[str, OpSpec]:
     """GenerateMac / VerifyMac of a 1 KiB message with a fresh HMAC_256 key."""
     key = _create_key(kms, "HMAC_256", "GENERATE_VERIFY_MAC")
@@ -493,6 +508,8 @@ def build_ops(kms: Any, cfg: Config) -> dict[str, OpSpec]:
         ops.update(_symmetric_ops(kms, cfg))
     if set(cfg.ops) & {"Sign", "Verify"}:
         ops.update(_signing_ops(kms))
+    if "SignRsaPss" in cfg.ops:
+        ops.update(_rsa_pss_ops(kms))
     if set(cfg.ops) & {"GenerateMac", "VerifyMac"}:
         ops.update(_mac_ops(kms))
     if "GenerateRandom" in cfg.ops:
