@@ -302,3 +302,37 @@ class DirectWriter:
             os.ftruncate(self.fd, self.start)
         except OSError:
             pass
+
+
+class PlainWriter:
+    """The :class:`DirectWriter` interface over ordinary ``write`` calls (page cache)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.start = os.lseek(fd, 0, os.SEEK_CUR)
+        self.n = 0
+        self.done = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        mv = memoryview(data).cast("B")
+        off = 0
+        while off < len(mv):
+            off += os.write(self.fd, mv[off:])
+        self.n += off
+        return off
+
+    def finish(self) -> int:
+        self.done = True
+        return self.n
+
+    def abort(self) -> None:
+        """Discard: truncate the file back to where it started."""
+        if not self.done:
+            self.done = True
+            try:
+                os.ftruncate(self.fd, self.start)
+            except OSError:
+                pass

@@ -258,3 +258,19 @@ def test_peak_rss_of_the_file_path_is_bounded(tmp_path: Path) -> None:
                        capture_output=True, text=True, timeout=120, check=True)
     assert int(r.stdout.strip()) < 64 * 1024, r.stdout
     assert (tmp_path / "o").stat().st_size == 96 << 20
+
+
+@pytest.mark.parametrize("where", ["middle frame", None])
+def test_buffered_write_option(keyring: ev.RawAesKeyring, tmp_path: Path, where: str | None) -> None:
+    """``direct_write=False`` (page cache): same result, same cleanup on failure."""
+    pt = os.urandom((2 << 20) + 4321)
+    (tmp_path / "p").write_bytes(pt)
+    ev.encrypt_file(tmp_path / "p", tmp_path / "c", keyring=keyring, direct_write=False)
+    if where is None:
+        ev.decrypt_file(tmp_path / "c", tmp_path / "o", keyring=keyring, direct_write=False)
+        assert (tmp_path / "o").read_bytes() == pt
+        return
+    (tmp_path / "c").write_bytes(_tampered((tmp_path / "c").read_bytes(), where))
+    with pytest.raises(ev.DecryptionFailed):
+        ev.decrypt_file(tmp_path / "c", tmp_path / "o", keyring=keyring, direct_write=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "p"]
