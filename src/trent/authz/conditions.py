@@ -24,10 +24,10 @@ import enum
 import functools
 import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from trent.authz.context import ConditionContext, Values
-from trent.authz.wildcards import arn_like, compile_pattern
+from trent.authz.wildcards import arn_like, compile_pattern, compile_patterns
 
 ValueTest = Callable[[str], bool]
 
@@ -202,14 +202,11 @@ class ConditionClause:
     key: str  # as written (for explain)
     lowered_key: str
     values: tuple[str, ...]
-    _tests: tuple[ValueTest, ...]
+    # one predicate for all policy values ("matches any of them"), negation applied
+    _match: ValueTest = field(repr=False, compare=False)
 
     def actual(self, context: ConditionContext) -> Values | None:
         return context.get(self.lowered_key)
-
-    def _matches_one(self, actual: str) -> bool:
-        hit = any(test(actual) for test in self._tests)
-        return not hit if self.operator.negated else hit
 
     def holds(self, context: ConditionContext) -> bool:
         op = self.operator
@@ -225,12 +222,42 @@ class ConditionClause:
             if op.qualifier is SetQualifier.FOR_ANY_VALUE:
                 return False
             return op.negated
+        match = self._match
+        if len(actual) == 1:  # the common single-valued key: no generator
+            return match(actual[0])
         if op.qualifier is SetQualifier.FOR_ALL_VALUES:
-            return all(self._matches_one(a) for a in actual)
+            return all(match(a) for a in actual)
         if op.negated and op.qualifier is SetQualifier.NONE:
             # StringNotEquals on a multi-valued key without a qualifier: no request value may match
-            return all(self._matches_one(a) for a in actual)
-        return any(self._matches_one(a) for a in actual)
+            return all(match(a) for a in actual)
+        return any(match(a) for a in actual)
+
+
+def _never(_actual: str) -> bool:
+    return False
+
+
+def _combine(family: str, values: tuple[str, ...], negated: bool) -> ValueTest:
+    """One predicate "matches any policy value" (negated for the Not operators); exact
+    string values become one set lookup, wildcard patterns one regex."""
+    single: ValueTest
+    if family == "string":
+        wanted = frozenset(values)
+        single = wanted.__contains__
+    elif family == "string_ci":
+        folded = frozenset(v.casefold() for v in values)
+        single = lambda actual: actual.casefold() in folded
+    elif family == "string_like":
+        single = compile_patterns(values)
+    else:
+        tests = tuple(_value_test(family, v) for v in values)
+        if len(tests) == 1:
+            single = tests[0]
+        else:
+            single = lambda actual: any(t(actual) for t in tests)
+    if negated:
+        return lambda actual: not single(actual)
+    return single
 
 
 def _as_strings(raw: object) -> tuple[str, ...]:
@@ -257,10 +284,10 @@ def make_clause(operator_name: str, key: str, raw_values: object) -> ConditionCl
         for v in values:
             if v.lower() not in ("true", "false"):
                 raise ConditionError("Null expects true or false")
-        tests: tuple[ValueTest, ...] = ()
+        match: ValueTest = _never
     else:
-        tests = tuple(_value_test(op.family, v) for v in values)
-    return ConditionClause(op, key, key.lower(), values, tests)
+        match = _combine(op.family, values, op.negated)
+    return ConditionClause(op, key, key.lower(), values, match)
 
 
 def parse_condition_block(block: object) -> tuple[ConditionClause, ...]:
