@@ -72,6 +72,8 @@ class Settings:
             raise ConfigError("--permissive is a --dev option")
         if self.root_mode not in ("file", "sealed", "hsm"):
             raise ConfigError(f"unknown --root {self.root_mode!r} (file, sealed or hsm)")
+        if self.root_mode == "sealed" and self.http_server != "trent":
+            raise ConfigError("--root sealed needs the built-in HTTP server (it serves /_trent/unseal)")
         if self.root_mode == "hsm" and not self.hsm_root:
             raise ConfigError("--root hsm needs --hsm-root MODULE:token=LABEL")
         if not self.dev and self.root_mode == "file" and self.root_key_file is None:

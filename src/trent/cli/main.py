@@ -65,6 +65,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  data dir:   {settings.data_dir.resolve()}")
     print(f"  database:   {settings.effective_database_url.split('@')[-1]}")
     print(f"  audit log:  {settings.effective_audit_log.resolve()}")
+    if settings.root_mode == "sealed":
+        print(f"  root:       SEALED: KMS calls are refused until `trent unseal --endpoint-url {endpoint}` gets enough shares")
+    elif settings.root_mode == "hsm":
+        print(f"  root:       inside the HSM ({settings.hsm_root})")
     if settings.dev:
         region = next(iter(sorted(settings.regions))) if settings.regions else "us-east-1"
         print(f"  account:    {settings.dev_account_id}")
