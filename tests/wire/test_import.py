@@ -324,3 +324,31 @@ def test_import_rsa_private_key_needs_key_wrap(kms):
     blob = private.public_key().encrypt(b"to the imported key", oaep)
     out = kms.decrypt(KeyId=md["KeyId"], CiphertextBlob=blob, EncryptionAlgorithm="RSAES_OAEP_SHA_256")
     assert out["Plaintext"] == b"to the imported key"
+
+
+def test_more_import_rules(kms):
+    md = _external(kms)
+    material = os.urandom(32)
+    # Nothing is associated yet: EXISTING_KEY_MATERIAL has nothing to match.
+    expect_error(lambda **kw: import_material(kms, md["KeyId"], material, ImportType="EXISTING_KEY_MATERIAL", **kw),
+                 "IncorrectKeyMaterialException")
+    created = md["CreationDate"].timestamp()
+    for bad in (created - DAY, created + 400 * DAY):  # in the past; more than 365 days ahead
+        valid_to = dt.datetime.fromtimestamp(bad, dt.timezone.utc)
+        expect_error(lambda **kw: import_material(kms, md["KeyId"], material, ExpirationModel="KEY_MATERIAL_EXPIRES",
+                                                  ValidTo=valid_to, **kw), "ValidationException")
+    forever_with_date = dt.datetime.fromtimestamp(created + DAY, dt.timezone.utc)
+    expect_error(lambda **kw: import_material(kms, md["KeyId"], material, ValidTo=forever_with_date, **kw),
+                 "ValidationException")
+    material_id = import_material(kms, md["KeyId"], material)["KeyMaterialId"]
+    # A Disabled key stays Disabled through delete and re-import of its material... once imported again.
+    kms.disable_key(KeyId=md["KeyId"])
+    expect_error(kms.delete_imported_key_material, "NotFoundException", KeyId=md["KeyId"], KeyMaterialId="1" * 64)
+    assert kms.delete_imported_key_material(KeyId=md["KeyId"], KeyMaterialId=material_id)["KeyMaterialId"] == material_id
+    assert kms.describe_key(KeyId=md["KeyId"])["KeyMetadata"]["KeyState"] == "PendingImport"
+    # Deleting again is a no-op, as is deleting from a key that never had material.
+    kms.delete_imported_key_material(KeyId=md["KeyId"])
+    fresh = _external(kms)
+    assert "KeyMaterialId" not in kms.delete_imported_key_material(KeyId=fresh["KeyId"])
+    import_material(kms, md["KeyId"], material)
+    assert kms.describe_key(KeyId=md["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"

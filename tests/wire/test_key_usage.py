@@ -10,7 +10,7 @@ from tests.wire.helpers import expect_error
 def test_unused_key_reports_no_usage(kms):
     md = kms.create_key()["KeyMetadata"]
     out = kms.get_key_last_usage(KeyId=md["KeyId"])
-    assert out["KeyId"] == md["Arn"] and "KeyLastUsage" not in out
+    assert out["KeyId"] == md["KeyId"] and "KeyLastUsage" not in out  # bare id (spec §2.3)
     assert out["KeyCreationDate"] == md["CreationDate"]
     # "The date KMS began recording ... or the key's creation date, whichever is later."
     assert out["TrackingStartDate"] >= out["KeyCreationDate"]
@@ -64,3 +64,19 @@ def test_deleted_key_is_gone_with_its_usage(trent_server, kms):
     assert kms.get_key_last_usage(KeyId=md["KeyId"])["KeyLastUsage"]["Operation"] == "Encrypt"
     trent_server.advance_clock("7d")
     expect_error(kms.get_key_last_usage, "NotFoundException", f"Key '{md['Arn']}' does not exist", KeyId=md["KeyId"])
+
+
+def test_usage_by_alias_and_of_mac_keys(kms):
+    md = kms.create_key()["KeyMetadata"]
+    kms.create_alias(AliasName="alias/usage-tracked", TargetKeyId=md["KeyId"])
+    kms.encrypt(KeyId="alias/usage-tracked", Plaintext=b"x")
+    # spec §2.3: GetKeyLastUsage takes a key id or ARN only ("Alias names are not supported").
+    expect_error(kms.get_key_last_usage, "NotFoundException", "Invalid keyId 'alias/usage-tracked'",
+                 KeyId="alias/usage-tracked")
+    assert kms.get_key_last_usage(KeyId=md["Arn"])["KeyLastUsage"]["Operation"] == "Encrypt"
+    try:
+        mac_key = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]
+    except kms.exceptions.UnsupportedOperationException:
+        return  # HMAC keys are not in this build yet
+    kms.generate_mac(KeyId=mac_key["KeyId"], Message=b"m", MacAlgorithm="HMAC_SHA_256")
+    assert kms.get_key_last_usage(KeyId=mac_key["KeyId"])["KeyLastUsage"]["Operation"] == "GenerateMac"

@@ -40,7 +40,7 @@ def _ts(value: dt.datetime) -> float:
 def test_enable_status_disable(kms):
     key = kms.create_key()["KeyMetadata"]
     status = kms.get_key_rotation_status(KeyId=key["KeyId"])
-    assert status["KeyRotationEnabled"] is False and status["KeyId"] == key["Arn"]
+    assert status["KeyRotationEnabled"] is False and status["KeyId"] == key["KeyId"]  # bare id (spec §2.3)
     assert "RotationPeriodInDays" not in status and "NextRotationDate" not in status
 
     kms.enable_key_rotation(KeyId=key["KeyId"])
@@ -227,3 +227,12 @@ def test_cli_clock_advance_runs_rotation(lifecycle_server, lkms):
     status = json.loads(out.stdout)
     assert status["keysRotated"] >= 1 and "keyMaterialsExpired" in status
     assert lkms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["CurrentKeyMaterialId"] != key["CurrentKeyMaterialId"]
+
+
+def test_on_demand_rotation_leaves_the_schedule_alone(kms):
+    key = kms.create_key()["KeyMetadata"]
+    kms.enable_key_rotation(KeyId=key["KeyId"], RotationPeriodInDays=180)
+    before = kms.get_key_rotation_status(KeyId=key["KeyId"])["NextRotationDate"]
+    kms.rotate_key_on_demand(KeyId=key["KeyId"])
+    after = kms.get_key_rotation_status(KeyId=key["KeyId"])
+    assert after["NextRotationDate"] == before and after["RotationPeriodInDays"] == 180

@@ -28,7 +28,8 @@ def _disable_key_rotation(deps: ServiceDeps, ctx: RequestContext, r: Request) ->
 
 def _get_key_rotation_status(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
     status = rotation.get_key_rotation_status(deps, ctx, r["KeyId"])
-    body: dict[str, Any] = {"KeyId": status.key.arn, "KeyRotationEnabled": status.enabled}
+    # spec §2.3: GetKeyRotationStatus and GetKeyLastUsage answer with the bare key id.
+    body: dict[str, Any] = {"KeyId": status.key.key_id, "KeyRotationEnabled": status.enabled}
     if status.enabled:
         body["RotationPeriodInDays"] = status.period_days
         body["NextRotationDate"] = status.next_rotation_at
@@ -116,7 +117,7 @@ def _delete_imported_key_material(deps: ServiceDeps, ctx: RequestContext, r: Req
 def _get_key_last_usage(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
     found = usage.get_key_last_usage(deps, ctx, r["KeyId"])
     body: dict[str, Any] = {
-        "KeyId": found.key.arn,
+        "KeyId": found.key.key_id,
         "TrackingStartDate": found.tracking_start,
         "KeyCreationDate": found.key.created_at,
     }
