@@ -20,7 +20,7 @@ class PeerKeyError(Exception):
 def derive(private: PrivateKey, peer_spki_der: bytes) -> bytes:
     try:
         peer = serialization.load_der_public_key(peer_spki_der)
-    except (ValueError, TypeError, Exception):  # pyca raises several types for junk DER
+    except Exception:  # pyca raises ValueError, TypeError or UnsupportedAlgorithm for junk DER
         raise PeerKeyError() from None
     if not isinstance(private, ec.EllipticCurvePrivateKey) or not isinstance(peer, ec.EllipticCurvePublicKey):
         raise PeerKeyError()

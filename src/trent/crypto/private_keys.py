@@ -72,6 +72,3 @@ def public_key_der(private: PrivateKey) -> bytes:
     """DER SubjectPublicKeyInfo, what GetPublicKey returns (spec §3.7)."""
     return private.public_key().public_bytes(_DER, _SPKI)
 
-
-def curve_name(private: PrivateKey) -> str | None:
-    return private.curve.name if isinstance(private, ec.EllipticCurvePrivateKey) else None

@@ -61,7 +61,7 @@ def sign(private: PrivateKey, algorithm: str, message_type: str, message: bytes)
         return private.sign(message)
     if algorithm == "ED25519_PH_SHA_512":
         assert isinstance(private, ed25519.Ed25519PrivateKey)
-        return ed25519ph.sign(private.private_bytes_raw(), message)
+        return ed25519ph.sign(private.private_bytes_raw(), message, private.public_key().public_bytes_raw())
     if algorithm == "ML_DSA_SHAKE_256":
         return private.sign_mu(message) if message_type == "EXTERNAL_MU" else private.sign(message)
     raise ValueError(algorithm)
