@@ -231,6 +231,7 @@ def main() -> None:
     ap.add_argument("--skip-sdk", action="store_true")
     ap.add_argument("--stream", action="store_true", help="also measure the streaming API over buffered files")
     ap.add_argument("--skip-limits", action="store_true")
+    ap.add_argument("--rows", help="only these rows, e.g. 0578:4096:1,0478:65536:1 (suite:frame:cores)")
     ap.add_argument("--child", nargs=8)
     a = ap.parse_args()
     if a.child:
@@ -265,6 +266,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     rows = [("0578", 4096, "1"), ("0578", 65536, "1"), ("0478", 4096, "1"), ("0478", 65536, "1"),
             ("0578", 4096, "2"), ("0578", 65536, "2")]
+    if a.rows:
+        rows = [(r.split(":")[0], int(r.split(":")[1]), r.split(":")[2]) for r in a.rows.split(",")]
     for suite, frame, cpus in rows:
         impls = ["trent"] + (["trent-stream"] if a.stream else [])
         impls += [] if (a.skip_sdk or cpus == "2") else ["sdk"]
