@@ -159,3 +159,25 @@ def test_disabled_rsa_key(client):
                  CiphertextBlob=blob, EncryptionAlgorithm="RSAES_OAEP_SHA_1")
     expect_error(client.encrypt, "DisabledException", f"{md['Arn']} is disabled.", KeyId=md["KeyId"],
                  Plaintext=b"x", EncryptionAlgorithm="RSAES_OAEP_SHA_1")
+
+
+def test_rsa_source_errors(client, rsa_keys):
+    rsa, _ = rsa_keys["RSA_2048"]
+    sym = client.create_key()["KeyMetadata"]
+    blob = client.encrypt(KeyId=rsa["KeyId"], Plaintext=b"s", EncryptionAlgorithm="RSAES_OAEP_SHA_1")["CiphertextBlob"]
+    # the source key must be named: without SourceKeyId the raw OAEP output is just junk
+    expect_error(client.re_encrypt, "InvalidCiphertextException", CiphertextBlob=blob,
+                 SourceEncryptionAlgorithm="RSAES_OAEP_SHA_1", DestinationKeyId=sym["KeyId"])
+    expect_error(client.re_encrypt, "InvalidKeyUsageException",
+                 "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048.",
+                 CiphertextBlob=blob, SourceKeyId=rsa["KeyId"], DestinationKeyId=sym["KeyId"])
+    expect_error(client.decrypt, "ValidationException", "EncryptionContext is not supported for asymmetric KMS keys.",
+                 KeyId=rsa["KeyId"], CiphertextBlob=blob, EncryptionAlgorithm="RSAES_OAEP_SHA_1",
+                 EncryptionContext={"a": "b"})
+    # a symmetric blob presented with an RSA KeyId is not RSA ciphertext
+    sym_blob = client.encrypt(KeyId=sym["KeyId"], Plaintext=b"s")["CiphertextBlob"]
+    expect_error(client.decrypt, "InvalidCiphertextException", KeyId=rsa["KeyId"], CiphertextBlob=sym_blob,
+                 EncryptionAlgorithm="RSAES_OAEP_SHA_1")
+    expect_error(client.decrypt, "DryRunOperationException",
+                 "The request would have succeeded, but the DryRun option is set.",
+                 KeyId=rsa["KeyId"], CiphertextBlob=blob, EncryptionAlgorithm="RSAES_OAEP_SHA_1", DryRun=True)
