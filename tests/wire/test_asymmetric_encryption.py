@@ -37,7 +37,7 @@ def _oaep(algorithm: str) -> padding.OAEP:
 
 @pytest.mark.parametrize(("spec", "algorithm"), sorted(LIMITS))
 def test_round_trip_at_the_size_limit_and_one_over(client, rsa_keys, spec, algorithm):
-    md, public_der = rsa_keys[spec]
+    md, _ = rsa_keys[spec]
     limit = LIMITS[(spec, algorithm)]
     out = client.encrypt(KeyId=md["KeyId"], Plaintext=b"p" * limit, EncryptionAlgorithm=algorithm)
     assert out["EncryptionAlgorithm"] == algorithm and out["KeyId"] == md["Arn"]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives import hashes
 
 from tests.wire.helpers import expect_error
 

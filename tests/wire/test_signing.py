@@ -9,7 +9,13 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
 
-from tests.wire.asymmetric_helpers import SIGN_SPECS, hash_name, load_public, openssl, write_pem_public_key
+from tests.wire.asymmetric_helpers import (
+    SIGN_SPECS,
+    hash_name,
+    load_public,
+    openssl,
+    write_pem_public_key,
+)
 from tests.wire.helpers import expect_error
 
 MESSAGE = b"the quick brown fox signs over the lazy dog"

@@ -7,6 +7,7 @@ with no detail, which the service answers with a message-less ValidationExceptio
 
 from __future__ import annotations
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -20,7 +21,7 @@ class PeerKeyError(Exception):
 def derive(private: PrivateKey, peer_spki_der: bytes) -> bytes:
     try:
         peer = serialization.load_der_public_key(peer_spki_der)
-    except Exception:  # pyca raises ValueError, TypeError or UnsupportedAlgorithm for junk DER
+    except (ValueError, TypeError, UnsupportedAlgorithm):  # what pyca raises for junk DER
         raise PeerKeyError() from None
     if not isinstance(private, ec.EllipticCurvePrivateKey) or not isinstance(peer, ec.EllipticCurvePublicKey):
         raise PeerKeyError()

@@ -27,7 +27,7 @@ CURVES: MappingProxyType[str, type[ec.EllipticCurve]] = MappingProxyType(
         "ECC_SECG_P256K1": ec.SECP256K1,
     }
 )
-_ML_DSA = MappingProxyType(
+_ML_DSA: MappingProxyType[str, Any] = MappingProxyType(
     {"ML_DSA_44": mldsa.MLDSA44PrivateKey, "ML_DSA_65": mldsa.MLDSA65PrivateKey, "ML_DSA_87": mldsa.MLDSA87PrivateKey}
 )
 
@@ -55,7 +55,7 @@ def generate(spec: str) -> bytes:
         key = _ML_DSA[spec].generate()
     else:
         raise UnsupportedSpec(spec)
-    return key.private_bytes(_DER, _PKCS8, _NO_ENCRYPTION)
+    return bytes(key.private_bytes(_DER, _PKCS8, _NO_ENCRYPTION))
 
 
 def generate_pair(spec: str) -> tuple[bytes, bytes]:
@@ -70,5 +70,5 @@ def load(pkcs8_der: bytes) -> PrivateKey:
 
 def public_key_der(private: PrivateKey) -> bytes:
     """DER SubjectPublicKeyInfo, what GetPublicKey returns (spec §3.7)."""
-    return private.public_key().public_bytes(_DER, _SPKI)
+    return bytes(private.public_key().public_bytes(_DER, _SPKI))
 

@@ -16,6 +16,7 @@ from trent.crypto.private_keys import PrivateKey
 _HASHES: MappingProxyType[str, type[hashes.HashAlgorithm]] = MappingProxyType(
     {"RSAES_OAEP_SHA_1": hashes.SHA1, "RSAES_OAEP_SHA_256": hashes.SHA256}
 )
+_HASH_BYTES: MappingProxyType[str, int] = MappingProxyType({"RSAES_OAEP_SHA_1": 20, "RSAES_OAEP_SHA_256": 32})
 
 
 class OaepError(Exception):
@@ -29,11 +30,11 @@ def _padding(algorithm: str) -> padding.OAEP:
 
 def max_plaintext(modulus_bytes: int, algorithm: str) -> int:
     """modulus_bytes - 2*hash_bytes - 2 (RFC 8017 §7.1.1): 214/190 for RSA_2048 etc."""
-    return modulus_bytes - 2 * _HASHES[algorithm].digest_size - 2
+    return modulus_bytes - 2 * _HASH_BYTES[algorithm] - 2
 
 
 def encrypt(private: PrivateKey, algorithm: str, plaintext: bytes) -> bytes:
-    return private.public_key().encrypt(plaintext, _padding(algorithm))
+    return bytes(private.public_key().encrypt(plaintext, _padding(algorithm)))
 
 
 def decrypt(private: PrivateKey, algorithm: str, ciphertext: bytes) -> bytes:

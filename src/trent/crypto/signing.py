@@ -27,12 +27,13 @@ from trent.crypto.private_keys import PrivateKey
 _HASHES: MappingProxyType[str, type[hashes.HashAlgorithm]] = MappingProxyType(
     {"SHA_256": hashes.SHA256, "SHA_384": hashes.SHA384, "SHA_512": hashes.SHA512}
 )
+_HASH_BYTES: MappingProxyType[str, int] = MappingProxyType({"SHA_256": 32, "SHA_384": 48, "SHA_512": 64})
 # Digest length per algorithm for MessageType DIGEST (and EXTERNAL_MU for ML-DSA).
 DIGEST_LENGTHS: MappingProxyType[str, int] = MappingProxyType(
     {
-        **{f"RSASSA_PSS_{h}": cls.digest_size for h, cls in _HASHES.items()},
-        **{f"RSASSA_PKCS1_V1_5_{h}": cls.digest_size for h, cls in _HASHES.items()},
-        **{f"ECDSA_{h}": cls.digest_size for h, cls in _HASHES.items()},
+        **{f"RSASSA_PSS_{h}": n for h, n in _HASH_BYTES.items()},
+        **{f"RSASSA_PKCS1_V1_5_{h}": n for h, n in _HASH_BYTES.items()},
+        **{f"ECDSA_{h}": n for h, n in _HASH_BYTES.items()},
         "ED25519_PH_SHA_512": ed25519ph.PREHASH_LEN,
         "ML_DSA_SHAKE_256": 64,
     }
@@ -46,24 +47,24 @@ def _hash(algorithm: str, digest: bool) -> hashes.HashAlgorithm | utils.Prehashe
 
 def _rsa_padding(algorithm: str) -> padding.AsymmetricPadding:
     if algorithm.startswith("RSASSA_PSS_"):
-        h = _HASHES[algorithm.removeprefix("RSASSA_PSS_")]
-        return padding.PSS(mgf=padding.MGF1(h()), salt_length=h.digest_size)
+        name = algorithm.removeprefix("RSASSA_PSS_")
+        return padding.PSS(mgf=padding.MGF1(_HASHES[name]()), salt_length=_HASH_BYTES[name])
     return padding.PKCS1v15()
 
 
 def sign(private: PrivateKey, algorithm: str, message_type: str, message: bytes) -> bytes:
     digest = message_type == "DIGEST"
     if algorithm.startswith("RSASSA_"):
-        return private.sign(message, _rsa_padding(algorithm), _hash(algorithm, digest))
+        return bytes(private.sign(message, _rsa_padding(algorithm), _hash(algorithm, digest)))
     if algorithm.startswith("ECDSA_"):
-        return private.sign(message, ec.ECDSA(_hash(algorithm, digest)))
+        return bytes(private.sign(message, ec.ECDSA(_hash(algorithm, digest))))
     if algorithm == "ED25519_SHA_512":
-        return private.sign(message)
+        return bytes(private.sign(message))
     if algorithm == "ED25519_PH_SHA_512":
         assert isinstance(private, ed25519.Ed25519PrivateKey)
         return ed25519ph.sign(private.private_bytes_raw(), message, private.public_key().public_bytes_raw())
     if algorithm == "ML_DSA_SHAKE_256":
-        return private.sign_mu(message) if message_type == "EXTERNAL_MU" else private.sign(message)
+        return bytes(private.sign_mu(message) if message_type == "EXTERNAL_MU" else private.sign(message))
     raise ValueError(algorithm)
 
 

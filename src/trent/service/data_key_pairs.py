@@ -18,7 +18,13 @@ from trent.errors import UnsupportedOperation
 from trent.service.access import authorize
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
-from trent.service.encryption import Context, Sealed, _dry_run, _require_usable_for_encryption, _seal
+from trent.service.encryption import (
+    Context,
+    Sealed,
+    _dry_run,
+    _require_usable_for_encryption,
+    _seal,
+)
 from trent.service.resolve import resolve_key
 
 

@@ -15,7 +15,12 @@ from trent.crypto import private_keys, signing
 from trent.domain.key_specs import KEY_SPECS, KeyFamily
 from trent.domain.key_states import check_state
 from trent.domain.keys import Key, KeyUsage
-from trent.errors import DryRunOperation, KMSInvalidSignature, UnsupportedOperation, ValidationError
+from trent.errors import (
+    DryRunOperation,
+    KMSInvalidSignature,
+    UnsupportedOperation,
+    ValidationError,
+)
 from trent.service import asymmetric_checks, key_material
 from trent.service.access import authorize
 from trent.service.context import RequestContext
