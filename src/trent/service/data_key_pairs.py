@@ -21,9 +21,9 @@ from trent.service.deps import ServiceDeps
 from trent.service.encryption import (
     Context,
     Sealed,
-    _dry_run,
-    _require_usable_for_encryption,
-    _seal,
+    check_dry_run,
+    require_usable_for_encryption,
+    seal_symmetric,
 )
 from trent.service.resolve import resolve_key
 
@@ -51,10 +51,10 @@ def generate_data_key_pair(
 ) -> DataKeyPair:
     key = resolve_key(deps, ctx, key_id, operation)
     authorize(ctx, operation, key)
-    _require_usable_for_encryption(key, operation, None)  # the wrapping key is symmetric (spec §3.6)
+    require_usable_for_encryption(key, operation, None)  # the wrapping key is symmetric (spec §3.6)
     if key.custom_key_store_id is not None:
         raise UnsupportedOperation(f"{key.arn} is in a custom key store, which is not valid for {operation}.")
     _check_spec(ctx, spec)
-    _dry_run(dry_run)
+    check_dry_run(dry_run)
     private, public = private_keys.generate_pair(spec)
-    return DataKeyPair(_seal(deps, key, private, context), public, private, spec)
+    return DataKeyPair(seal_symmetric(deps, key, private, context), public, private, spec)

@@ -70,7 +70,7 @@ class ReEncrypted:
     destination_algorithm: str
 
 
-def _require_usable_for_encryption(key: Key, operation: str, algorithm: str | None) -> str:
+def require_usable_for_encryption(key: Key, operation: str, algorithm: str | None) -> str:
     """State, usage and algorithm checks shared by every symmetric encrypt path."""
     check_state(operation, key)
     if key.key_usage is not KeyUsage.ENCRYPT_DECRYPT:
@@ -86,8 +86,8 @@ def _seal_with(
 ) -> Sealed:
     """Symmetric blob, or raw RSAES-OAEP output for RSA keys (spec §3.2)."""
     if key.key_spec is KeySpec.SYMMETRIC_DEFAULT:
-        _dry_run(dry_run)
-        return _seal(deps, key, plaintext, context)
+        check_dry_run(dry_run)
+        return seal_symmetric(deps, key, plaintext, context)
     blob = rsa_encryption.encrypt(deps, key, plaintext, context, algorithm, dry_run)
     return Sealed(key, blob, None, algorithm)
 
@@ -99,7 +99,7 @@ def _aad(header: bytes, context: Context) -> bytes:
         raise ValidationError("The encryption context is too large.") from None
 
 
-def _seal(deps: ServiceDeps, key: Key, plaintext: bytes, context: Context) -> Sealed:
+def seal_symmetric(deps: ServiceDeps, key: Key, plaintext: bytes, context: Context) -> Sealed:
     material_id = key.current_material_id
     material = deps.storage.get_material(key.key_id, material_id) if material_id else None
     if material is None:
@@ -112,7 +112,7 @@ def _seal(deps: ServiceDeps, key: Key, plaintext: bytes, context: Context) -> Se
     return Sealed(key, header.raw + payload, material.material_id)
 
 
-def _dry_run(dry_run: bool) -> None:
+def check_dry_run(dry_run: bool) -> None:
     if dry_run:
         raise DryRunOperation()
 
@@ -128,7 +128,7 @@ def encrypt(
 ) -> Sealed:
     key = resolve_key(deps, ctx, key_id, "Encrypt")
     authorize(ctx, "Encrypt", key)
-    algorithm = _require_usable_for_encryption(key, "Encrypt", algorithm)
+    algorithm = require_usable_for_encryption(key, "Encrypt", algorithm)
     return _seal_with(deps, key, plaintext, context, algorithm, dry_run)
 
 
@@ -162,7 +162,7 @@ def _open(
     if expected is not None and KEY_SPECS[expected.key_spec].family is KeyFamily.RSA:
         # spec §6.1: RSA ciphertext is raw OAEP output; the KeyId names the key.
         authorize(ctx, "Decrypt" if operation == "Decrypt" else "ReEncryptFrom", expected)
-        algorithm = _require_usable_for_encryption(expected, operation, algorithm)
+        algorithm = require_usable_for_encryption(expected, operation, algorithm)
         plaintext = rsa_encryption.decrypt(deps, expected, blob, context, algorithm, dry_run)
         return Opened(expected, plaintext, None, algorithm)
     try:
@@ -187,8 +187,7 @@ def _open(
     material = deps.storage.get_material(key.key_id, header.material_id)
     if material is None:
         raise InvalidCiphertext(audit_reason="key material named by the blob does not exist")
-    if dry_run:
-        raise DryRunOperation()
+    check_dry_run(dry_run)
     try:
         plaintext = deps.keystore.open(material, payload, _aad(header.raw, context))
     except KeyStoreError as exc:
@@ -226,12 +225,12 @@ def re_encrypt(
     if blob is None and dry_run and ignore_ciphertext:
         # spec §6.3 DryRunModifiers: skip the ciphertext, still check the destination.
         authorize(ctx, "ReEncryptTo", destination)
-        _require_usable_for_encryption(destination, "ReEncrypt", destination_algorithm)
+        require_usable_for_encryption(destination, "ReEncrypt", destination_algorithm)
         raise DryRunOperation()
     source = _open(deps, ctx, blob, source_key_id, source_context, source_algorithm, "ReEncrypt")
     authorize(ctx, "ReEncryptTo", destination)
-    algorithm = _require_usable_for_encryption(destination, "ReEncrypt", destination_algorithm)
-    _dry_run(dry_run)
+    algorithm = require_usable_for_encryption(destination, "ReEncrypt", destination_algorithm)
+    check_dry_run(dry_run)
     sealed = _seal_with(deps, destination, source.plaintext, destination_context, algorithm)
     return ReEncrypted(source, sealed, algorithm)
 
@@ -254,11 +253,11 @@ def generate_data_key(
 ) -> DataKey:
     key = resolve_key(deps, ctx, key_id, operation)
     authorize(ctx, operation, key)
-    _require_usable_for_encryption(key, operation, None)
+    require_usable_for_encryption(key, operation, None)
     length = _data_key_length(key_spec, number_of_bytes)
-    _dry_run(dry_run)
+    check_dry_run(dry_run)
     plaintext = deps.keystore.random_bytes(length)
-    return DataKey(_seal(deps, key, plaintext, context), plaintext)
+    return DataKey(seal_symmetric(deps, key, plaintext, context), plaintext)
 
 
 def generate_random(deps: ServiceDeps, ctx: RequestContext, number_of_bytes: int | None) -> bytes:

@@ -18,7 +18,6 @@ from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.resolve import resolve_key
 from trent.storage.repositories import Storage
-from trent.service.usage_tracker import UsageTracker
 
 TRACKING_START_MARKER = "key-usage-tracking-start"
 
