@@ -179,3 +179,39 @@ def test_hsm_key_material_is_in_the_hsm_only(hkms, hsm_server, softhsm):
     for path in hsm_server.data_dir.rglob("*"):
         if path.is_file():
             assert softhsm.user_pin.encode() not in path.read_bytes(), path
+
+
+def test_deleting_an_hsm_key_destroys_its_object_in_the_hsm(hkms, hsm_server, softhsm):
+    """At the end of the deletion window the key object leaves the token too (spec §10.1);
+    read back through PKCS#11 as any user of the token would."""
+    from pkcs11 import ObjectClass
+    from pkcs11.exceptions import NoSuchKey
+
+    from trent.keystores.pkcs11 import load_module
+
+    store_id = _create_store(hkms, "deletion", cluster=CLUSTER_TWO, softhsm=softhsm)
+    hkms.connect_custom_key_store(CustomKeyStoreId=store_id)
+    doomed = hkms.create_key(Origin="AWS_CLOUDHSM", CustomKeyStoreId=store_id)["KeyMetadata"]["KeyId"]
+    kept = hkms.create_key(Origin="AWS_CLOUDHSM", CustomKeyStoreId=store_id)["KeyMetadata"]["KeyId"]
+    blob = hkms.encrypt(KeyId=kept, Plaintext=b"still here")["CiphertextBlob"]
+
+    def labels() -> set[str]:
+        session = load_module(softhsm.module).get_token(token_label="cks-two").open(user_pin=softhsm.user_pin)
+        try:
+            found = set()
+            for key_id in (doomed, kept):
+                try:
+                    session.get_key(object_class=ObjectClass.SECRET_KEY, label=f"trent:{key_id}")
+                    found.add(key_id)
+                except NoSuchKey:
+                    pass
+            return found
+        finally:
+            session.close()
+
+    assert labels() == {doomed, kept}
+    hkms.schedule_key_deletion(KeyId=doomed, PendingWindowInDays=7)
+    hsm_server.advance_clock("7d")
+    expect_error(hkms.describe_key, "NotFoundException", KeyId=doomed)
+    assert labels() == {kept}
+    assert hkms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"still here"

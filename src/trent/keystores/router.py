@@ -95,6 +95,23 @@ class KeyStoreRouter:
     def random_bytes(self, n: int) -> bytes:
         return self.default.random_bytes(n)
 
+    def destroy_material(self, material: KeyMaterial) -> bool:
+        """Delete an HSM key object at the end of its key's deletion window.
+
+        Software material needs nothing: its only copy was the database row. An HSM
+        object can only be destroyed while its store is connected; otherwise it is
+        left in the token (AWS calls these orphaned keys: the KMS key is deleted,
+        the CloudHSM key remains until someone deletes it) and we say so.
+        """
+        parsed = parse_reference(material.wrapped)
+        if parsed is None:
+            return True
+        store = self._stores.get(parsed[0])
+        if store is None:
+            return False
+        store.destroy(material)
+        return True
+
     def forget(self, key_id: str) -> None:
         forget = getattr(self.default, "forget", None)
         if forget is not None:

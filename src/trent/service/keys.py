@@ -3,6 +3,7 @@ scheduled deletion and the sweeper that carries it out (spec §3.1, §4, §5).""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from trent.errors import (
     UnsupportedOperation,
     ValidationError,
 )
+from trent.keystores.base import KeyStoreError
 from trent.service import custom_key_stores
 from trent.service.context import RequestContext
 from trent.service.key_generation import new_material
@@ -24,6 +26,8 @@ from trent.service.deps import ServiceDeps
 from trent.service.resolve import resolve_key
 from trent.service.tags import check_new_tags
 from trent.storage.repositories import BadMarker, Page
+
+log = logging.getLogger("trent.keys")
 
 DAY = 86_400
 MIN_PENDING_WINDOW_DAYS = 7
@@ -183,6 +187,22 @@ def cancel_key_deletion(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> 
     return key
 
 
+def _destroy_store_objects(deps: ServiceDeps, key: Key, materials: Sequence[KeyMaterial]) -> None:
+    """Keys inside an HSM store their material there: destroy it too (spec §10.1)."""
+    destroy = getattr(deps.keystore, "destroy_material", None)
+    if destroy is None:
+        return
+    for material in materials:
+        try:
+            destroyed = destroy(material)
+        except KeyStoreError as exc:
+            destroyed = False
+            log.error("could not destroy the HSM object of deleted key %s: %s", key.arn, exc)
+        if not destroyed:
+            log.warning("deleted key %s left an orphaned key object in custom key store %s", key.arn,
+                        key.custom_key_store_id)
+
+
 def delete_due_keys(deps: ServiceDeps, now: float, on_deleted: Callable[[Key], None]) -> int:
     """The sweeper's step: delete every key whose window has ended (spec §5.3).
 
@@ -195,7 +215,9 @@ def delete_due_keys(deps: ServiceDeps, now: float, on_deleted: Callable[[Key], N
         if not due:
             return deleted
         for key in due:
+            materials = deps.storage.list_materials(key.key_id) if key.custom_key_store_id else ()
             deps.storage.delete_key(key.region, key.key_id)
+            _destroy_store_objects(deps, key, materials)
             forget = getattr(deps.keystore, "forget", None)
             if forget is not None:
                 forget(key.key_id)
