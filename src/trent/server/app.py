@@ -142,24 +142,30 @@ class TrentApp:
         if dev is None:
             await _send_json(send, 404, {"message": "not found"}, None)
             return
-        loop = asyncio.get_running_loop()
-        try:
-            if path == "/_trent/reset" and method == "POST":
-                await loop.run_in_executor(self._executor, dev.reset)
-                await _send_json(send, 200, {"reset": True}, None)
-            elif path == "/_trent/clock" and method == "GET":
-                await _send_json(send, 200, dev.clock_status(), None)
-            elif path == "/_trent/clock" and method == "POST":
-                raw = await self._read_body({"headers": []}, receive)
-                request = orjson.loads(raw or b"{}")
-                if not isinstance(request, dict) or "advance" not in request:
-                    raise ValueError('expected {"advance": "<n>[smhd]" | seconds}')
-                status = await loop.run_in_executor(self._executor, dev.advance_clock, request["advance"])
-                await _send_json(send, 200, status, None)
-            else:
-                await _send_json(send, 404, {"message": "not found"}, None)
-        except (ValueError, orjson.JSONDecodeError) as exc:
-            await _send_json(send, 400, {"message": str(exc)}, None)
+        body = await self._read_body({"headers": []}, receive)
+        status, payload = await asyncio.get_running_loop().run_in_executor(
+            self._executor, dev_endpoint, dev, method, path, body or b""
+        )
+        await _send_json(send, status, payload, None)
+
+
+def dev_endpoint(dev: DevControls, method: str, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
+    """The --dev endpoints, for both front doors. May block (a reset, the sweep after a
+    clock jump): callers run it on a worker thread."""
+    try:
+        if path == "/_trent/reset" and method == "POST":
+            dev.reset()
+            return 200, {"reset": True}
+        if path == "/_trent/clock" and method == "GET":
+            return 200, dev.clock_status()
+        if path == "/_trent/clock" and method == "POST":
+            request = orjson.loads(body or b"{}")
+            if not isinstance(request, dict) or "advance" not in request:
+                raise ValueError('expected {"advance": "<n>[smhd]" | seconds}')
+            return 200, dev.advance_clock(request["advance"])
+    except (ValueError, orjson.JSONDecodeError) as exc:
+        return 400, {"message": str(exc)}
+    return 404, {"message": "not found"}
 
 
 async def _send_response(send: Send, response: Response) -> None:

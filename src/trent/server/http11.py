@@ -40,7 +40,7 @@ from trent.audit.sink import AuditSink, AuditWriteError
 from trent.domain.ids import new_uuid4
 from trent.protocol.errors import error_body
 from trent.protocol.pipeline import JSON_CONTENT_TYPE, KmsPipeline, Prepared, Response, run_handler
-from trent.server.app import DevControls
+from trent.server.app import DevControls, dev_endpoint
 from trent.server.root_controls import RootControls
 
 log = logging.getLogger("trent.server")
@@ -339,40 +339,18 @@ class HttpServer:
         if dev is None:
             conn._ready(slot, _plain(404, {"message": "not found"}))
             return
-        action: Callable[[], dict[str, Any]]
-        if path == "/_trent/reset" and method == "POST":
-            def action() -> dict[str, Any]:
-                dev.reset()
-                return {"reset": True}
-        elif path == "/_trent/clock" and method == "GET":
-            conn._ready(slot, _plain(200, dev.clock_status()))
-            return
-        elif path == "/_trent/clock" and method == "POST":
-            try:
-                request = orjson.loads(body or b"{}")
-                if not isinstance(request, dict) or "advance" not in request:
-                    raise ValueError('expected {"advance": "<n>[smhd]" | seconds}')
-                amount = request["advance"]
-            except (ValueError, orjson.JSONDecodeError) as exc:
-                conn._ready(slot, _plain(400, {"message": str(exc)}))
-                return
-
-            def action() -> dict[str, Any]:
-                return dev.advance_clock(amount)
-        else:
-            conn._ready(slot, _plain(404, {"message": "not found"}))
-            return
 
         def done(future: asyncio.Future) -> None:
             try:
-                conn._ready(slot, _plain(200, future.result()))
-            except ValueError as exc:
-                conn._ready(slot, _plain(400, {"message": str(exc)}))
+                status, payload = future.result()
             except Exception:  # noqa: BLE001
                 log.exception("dev endpoint %s failed", path)
-                conn._ready(slot, _plain(500, {"message": "internal error"}))
+                status, payload = 500, {"message": "internal error"}
+            conn._ready(slot, _plain(status, payload))
 
-        asyncio.get_running_loop().run_in_executor(self.executor, action).add_done_callback(done)
+        asyncio.get_running_loop().run_in_executor(self.executor, dev_endpoint, dev, method, path, body).add_done_callback(
+            done
+        )
 
 
 async def serve(
