@@ -14,7 +14,8 @@ IAM_NAME_RE = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 class PrincipalKind(enum.StrEnum):
     ROOT = "Root"
     IAM_USER = "IAMUser"
-    ASSUMED_ROLE = "AssumedRole"
+    ROLE = "Role"  # an IAM role: a principal that can only be assumed (no access keys)
+    ASSUMED_ROLE = "AssumedRole"  # a role session: arn:aws:sts::<acct>:assumed-role/<role>/<session>
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,14 @@ class Principal:
     def user_arn(account_id: str, name: str, partition: str = "aws") -> str:
         return f"arn:{partition}:iam::{account_id}:user/{name}"
 
+    @staticmethod
+    def role_arn(account_id: str, name: str, partition: str = "aws") -> str:
+        return f"arn:{partition}:iam::{account_id}:role/{name}"
+
+    @staticmethod
+    def assumed_role_arn(account_id: str, role_name: str, session_name: str, partition: str = "aws") -> str:
+        return f"arn:{partition}:sts::{account_id}:assumed-role/{role_name}/{session_name}"
+
 
 class AccessKeyStatus(enum.StrEnum):
     ACTIVE = "Active"
@@ -62,3 +71,28 @@ class AccessKey:
     # stored as a SHA-256 digest so a database reader cannot replay it.
     session_token_sha256: bytes | None = field(default=None, repr=False)
     expires_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """An IAM role (issue 5). Its principal row (kind ROLE) carries arn/name/role id; this
+    adds what only roles have: the trust policy AssumeRole checks, and the longest session
+    it may issue. ``arn`` is ``arn:aws:iam::<acct>:role/<name>``."""
+
+    arn: str
+    account_id: str
+    name: str
+    role_id: str  # AROA... (CloudTrail principalId prefix of its sessions)
+    trust_policy: str  # JSON text as given (IAM policy language, Principal required)
+    max_session_duration: int  # seconds, 3600..43200 (IAM)
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityPolicy:
+    """An inline identity policy attached to a user or role (IAM PutUserPolicy/PutRolePolicy).
+    Unique by (principal_arn, name); ``document`` is the JSON text as given."""
+
+    principal_arn: str
+    name: str
+    document: str

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from trent.domain.custom_key_stores import CustomKeyStore
+from trent.domain.grants import GrantRecord
 from trent.domain.keys import Alias, Key, KeyMaterial, Tag
 from trent.domain.lifecycle import KeyUse, RotationSchedule
-from trent.domain.principals import AccessKey, Account, Principal
+from trent.domain.principals import AccessKey, Account, IdentityPolicy, Principal, Role
 
 T = TypeVar("T")
 
@@ -55,7 +56,7 @@ class KeyRepository(Protocol):
         """Keys in PendingDeletion whose deletion_date <= now, any account/region."""
 
     def delete_key(self, region: str, key_id: str) -> None:
-        """Remove the key with all its material, aliases and tags (spec §5.3)."""
+        """Remove the key with all its material, aliases, tags and grants (spec §5.3, §8)."""
 
     def add_material(self, material: KeyMaterial) -> None: ...
 
@@ -144,6 +145,70 @@ class IdentityRepository(Protocol):
 
     def delete_access_key(self, access_key_id: str) -> None: ...
 
+    # -- roles and identity policies (issue 5) -------------------------------------------
+
+    def create_role(self, role: Role) -> None:
+        """Insert the role AND its principal row (kind ROLE) in one transaction; Duplicate on clash."""
+
+    def get_role(self, arn: str) -> Role | None: ...
+
+    def list_roles(self, account_id: str) -> Sequence[Role]:
+        """In name order."""
+
+    def update_role(self, role: Role) -> None:
+        """Overwrite trust_policy and max_session_duration."""
+
+    def delete_role(self, arn: str) -> None:
+        """Remove the role, its principal row, its identity policies, and every session principal
+        and access key issued from it."""
+
+    def put_identity_policy(self, policy: IdentityPolicy) -> None:
+        """Insert or replace by (principal_arn, name)."""
+
+    def delete_identity_policy(self, principal_arn: str, name: str) -> None:
+        """Missing ones are ignored."""
+
+    def list_identity_policies(self, principal_arn: str) -> Sequence[IdentityPolicy]:
+        """Hot path (cached): the inline policies of a user or role, in name order."""
+
+    def delete_expired_access_keys(self, now: float) -> int:
+        """Temporary (STS) access keys whose expires_at <= now; returns how many."""
+
+
+class GrantRepository(Protocol):
+    """Grants (issue 5, spec §8). Identity is (region, key_id, grant_id); grant ids are
+    globally unique too, so a grant token can name one by id alone."""
+
+    def create_grant(self, grant: GrantRecord) -> None:
+        """Duplicate if the grant id exists."""
+
+    def get_grant(self, grant_id: str) -> GrantRecord | None: ...
+
+    def find_grant_by_name(self, region: str, key_id: str, name: str) -> Sequence[GrantRecord]:
+        """Grants on the key with that Name (CreateGrant idempotency)."""
+
+    def grants_for_key(self, region: str, key_id: str) -> Sequence[GrantRecord]:
+        """Hot path (cached): every grant on the key, in creation order."""
+
+    def list_grants(
+        self,
+        region: str,
+        key_id: str,
+        limit: int,
+        marker: str | None,
+        grant_id: str | None = None,
+        grantee_principal: str | None = None,
+    ) -> Page[GrantRecord]:
+        """Creation order, optionally filtered. BadMarker for a foreign marker."""
+
+    def list_retirable_grants(self, retiring_principal: str, limit: int, marker: str | None) -> Page[GrantRecord]:
+        """Grants on any key whose retiring principal is exactly this ARN, creation order."""
+
+    def count_grants(self, region: str, key_id: str) -> int: ...
+
+    def delete_grant(self, grant_id: str) -> None:
+        """Missing ones are ignored."""
+
 
 class CustomKeyStoreRepository(Protocol):
     """Custom key stores (issue 7, spec §10.1)."""
@@ -168,7 +233,9 @@ class CustomKeyStoreRepository(Protocol):
         ...
 
 
-class Storage(KeyRepository, AliasRepository, TagRepository, IdentityRepository, CustomKeyStoreRepository, Protocol):
+class Storage(
+    KeyRepository, AliasRepository, TagRepository, IdentityRepository, GrantRepository, CustomKeyStoreRepository, Protocol
+):
     """Everything at once; what bootstrap hands the service."""
 
     def reset(self) -> None:
