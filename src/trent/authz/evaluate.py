@@ -71,6 +71,9 @@ class AuthzRequest:
     key_arn: str | None
     context: ConditionContext
     encryption_context: Mapping[str, str] | None = None  # for grant constraints (§8)
+    # The action prefix: "kms" for KMS calls; "sts" when STS evaluates a role's trust
+    # policy as the resource policy of `sts:AssumeRole` (``key_arn`` is then the role ARN).
+    service: str = "kms"
     # derived once at construction (hot path): the ARNs a policy may name this caller by
     # (its own, and its role's for an assumed-role session), and its account principal.
     caller_arns: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -99,7 +102,7 @@ class AuthzRequest:
 
     @property
     def full_action(self) -> str:
-        return "kms:" + self.action
+        return self.service + ":" + self.action
 
     @property
     def identity_only(self) -> bool:
@@ -218,7 +221,7 @@ def evaluate(
     identity_policies: Sequence[PolicyDocument] = (),
     grants: Sequence[Grant] = (),
 ) -> Decision:
-    action = "kms:" + request.action
+    action = request.service + ":" + request.action
     context = request.context
     caller_arns = request.caller_arns
     root = request.root_arn
@@ -297,7 +300,7 @@ def evaluate(
 
 def access_denied_message(request: AuthzRequest, decision: Decision) -> str:
     """The AccessDeniedException `Message` of spec §7.5 for a denial."""
-    action = "kms:" + request.action
+    action = request.service + ":" + request.action
     head = f"User: {request.principal_arn} is not authorized to perform: {action} on resource: {request.resource}"
     if isinstance(decision, ExplicitDeny):
         article = "an" if decision.policy_kind is PolicyKind.IDENTITY else "a"
