@@ -86,12 +86,14 @@ def api_call_event(
     error_message: str | None,
     resources: Sequence[tuple[str, str]],
     recipient_account_id: str | None,
+    event_source: str = EVENT_SOURCE,  # "sts.amazonaws.com" for STS calls (issue 5)
+    resource_type: str = "AWS::KMS::Key",
 ) -> dict[str, Any]:
     event: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
         "userIdentity": caller.user_identity,
         "eventTime": cloudtrail_time(event_time),
-        "eventSource": EVENT_SOURCE,
+        "eventSource": event_source,
         "eventName": operation,
         "awsRegion": region,
         "sourceIPAddress": source_ip,
@@ -106,7 +108,7 @@ def api_call_event(
     event["requestID"] = request_id
     event["eventID"] = event_id
     event["readOnly"] = is_read_only(operation)
-    event["resources"] = [{"accountId": acct, "type": "AWS::KMS::Key", "ARN": arn} for acct, arn in resources]
+    event["resources"] = [{"accountId": acct, "type": resource_type, "ARN": arn} for acct, arn in resources]
     event["eventType"] = "AwsApiCall"
     event["managementEvent"] = True
     event["recipientAccountId"] = recipient_account_id

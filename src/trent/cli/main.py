@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -14,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from trent import __version__
+from trent.cli import admin as admin_iam
 from trent.cli import envelope, root
 
 try:
@@ -60,6 +62,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args).validate()
     logging.basicConfig(level=getattr(logging, settings.log_level.upper()), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     runtime = build(settings)
+    seed_file = args.seed or os.environ.get("TRENT_SEED")
+    if seed_file:
+        _seed_at_start(runtime, Path(seed_file))
     endpoint = f"http://{settings.host}:{settings.port}"
     print(f"Trent {__version__} {'(dev mode) ' if settings.dev else ''}serving the AWS KMS API at {endpoint}")
     print(f"  data dir:   {settings.data_dir.resolve()}")
@@ -84,6 +89,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         runner = asyncio.run if uvloop is None else uvloop.run
         runner(serve(runtime.http, settings.host, settings.port, runtime.sweeper.start, runtime.sweeper.stop))
     return 0
+
+
+def _seed_at_start(runtime, path: Path) -> None:
+    """`serve --seed FILE` / TRENT_SEED (issue 5): apply the seed before listening."""
+    from trent.service import seed
+
+    if runtime.settings.root_mode == "sealed":
+        raise ConfigError("--seed needs the root of trust at start (access keys are wrapped under it): "
+                          "with --root sealed, unseal and run `trent admin seed` instead")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read seed file {str(path)!r}: {exc.strerror}") from None
+    report = seed.apply_file(runtime.deps, text)
+    print(f"  seed:       {path} ({len(report.created)} created, {len(report.updated)} updated)")
 
 
 def _serve_uvicorn(runtime, settings: Settings) -> None:
@@ -140,6 +160,8 @@ def cmd_admin(args: argparse.Namespace) -> int:
     elif args.admin_command == "list-accounts":
         for account in deps.storage.list_accounts():
             print(json.dumps({"AccountId": account.account_id, "Name": account.name}))
+    elif args.admin_command in admin_iam.COMMANDS:
+        admin_iam.run(deps, args)
     deps.storage.close()
     return 0
 
@@ -180,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a PKCS#11 token custom key stores can use, named by its CloudHsmClusterId "
                        "(repeatable; env TRENT_HSM_CLUSTERS, comma-separated)")
     root.add_serve_options(serve)
+    serve.add_argument("--seed", metavar="FILE.json",
+                       help="apply a seed file (accounts, users, roles, policies; idempotent) at start (env TRENT_SEED)")
     serve.set_defaults(func=cmd_serve)
 
     admin = sub.add_parser("admin", help="manage accounts, users and access keys (works on the data dir / database)")
@@ -200,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("access_key_id")
     admin_sub.add_parser("list-accounts")
     root.register_admin(admin_sub)
+    admin_iam.register(admin_sub)
     admin.set_defaults(func=cmd_admin)
 
     dev = sub.add_parser("dev", help="control a running --dev server")

@@ -95,6 +95,7 @@ class Response:
     status: int
     body: bytes
     request_id: str
+    content_type: bytes = JSON_CONTENT_TYPE  # STS answers text/xml (protocol/sts.py)
 
 
 def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str | None:
@@ -168,12 +169,13 @@ class KmsPipeline:
         return prepared
 
     def _authenticate(
-        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], body: bytes, now: float
+        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], body: bytes, now: float,
+        service: str = sigv4.DEFAULT_SERVICE,
     ) -> tuple[Principal, str, str]:
         parsed = sigv4.parse_request_auth(headers)
         auth = parsed.authorization
         policy = self.auth_policy
-        sigv4.check_scope_and_time(parsed, now, policy.region_ok)
+        sigv4.check_scope_and_time(parsed, now, policy.region_ok, service=service)
         try:
             who = self.authenticator.authenticate(auth.access_key_id, parsed.security_token, now)
         except errors.UnrecognizedClient:

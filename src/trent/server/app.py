@@ -24,7 +24,8 @@ import orjson
 
 from trent import errors
 from trent.protocol.errors import error_body
-from trent.protocol.pipeline import JSON_CONTENT_TYPE, KmsPipeline, Response, run_handler
+from trent.protocol.pipeline import KmsPipeline, Response, run_handler
+from trent.protocol.sts import StsFrontDoor, is_sts_request
 
 log = logging.getLogger("trent.server")
 
@@ -56,6 +57,7 @@ class TrentApp:
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.sts = StsFrontDoor(pipeline)  # issue 5: STS query-protocol calls on the same port
         self.dev = dev
         self.max_body_bytes = max_body_bytes
         self._executor = executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="trent-op")
@@ -101,6 +103,12 @@ class TrentApp:
         client = scope.get("client")
         source_ip = client[0] if client else "127.0.0.1"
         query = scope.get("query_string", b"").decode("latin-1")
+        if is_sts_request(scope["headers"]):
+            response = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self.sts.handle, method, path, query, scope["headers"], body, source_ip
+            )
+            await _send_response(send, response)
+            return
         pipeline = self.pipeline
         prepared = pipeline.prepare(method, path, query, scope["headers"], body, source_ip)
         outcome = error = None
@@ -174,7 +182,7 @@ async def _send_response(send: Send, response: Response) -> None:
             "type": "http.response.start",
             "status": response.status,
             "headers": [
-                (b"content-type", JSON_CONTENT_TYPE),
+                (b"content-type", response.content_type),
                 (b"x-amzn-requestid", response.request_id.encode()),
                 (b"content-length", str(len(response.body)).encode()),
             ],

@@ -39,7 +39,8 @@ from trent import errors
 from trent.audit.sink import AuditSink, AuditWriteError
 from trent.domain.ids import new_uuid4
 from trent.protocol.errors import error_body
-from trent.protocol.pipeline import JSON_CONTENT_TYPE, KmsPipeline, Prepared, Response, run_handler
+from trent.protocol.pipeline import KmsPipeline, Prepared, Response, run_handler
+from trent.protocol.sts import StsFrontDoor, is_sts_request
 from trent.server.app import DevControls, dev_endpoint
 from trent.server.root_controls import RootControls
 
@@ -55,7 +56,7 @@ def encode_response(response: Response, keep_alive: bool) -> bytes:
         % (
             response.status,
             _REASONS.get(response.status, b"Unknown"),
-            JSON_CONTENT_TYPE,
+            response.content_type,
             response.request_id.encode(),
             len(response.body),
             b"" if keep_alive else b"connection: close\r\n",
@@ -255,6 +256,7 @@ class HttpServer:
         self.dev = dev
         self.max_body_bytes = max_body_bytes
         self.audit = AuditBatcher(pipeline.audit, pipeline)
+        self.sts = StsFrontDoor(pipeline)  # issue 5: STS query-protocol calls on the same port
         # Sealed root (issue 7): /_trent/seal-status, /_trent/unseal, /_trent/seal.
         self.root_controls: RootControls | None = None
 
@@ -272,6 +274,9 @@ class HttpServer:
         if method != "POST" or path_text != "/":
             # spec §1.1: KMS is only ever POST /.
             conn._ready(slot, _error(405 if method != "POST" else 400, errors.UnknownOperation()))
+            return
+        if is_sts_request(headers):
+            self._sts(conn, slot, method, path_text, query.decode("latin-1"), headers, body)
             return
         pipeline = self.pipeline
         prepared = pipeline.prepare(method, path_text, query.decode("latin-1"), headers, body, conn._peer)
@@ -301,6 +306,24 @@ class HttpServer:
             conn._ready(slot, self.pipeline.refuse_unaudited(prepared))
             return
         self.audit.add(_Pending(prepared, event, response, conn, slot))
+
+    def _sts(
+        self, conn: KmsHttpProtocol, slot: _Slot, method: str, path: str, query: str,
+        headers: list[tuple[bytes, bytes]], body: bytes,
+    ) -> None:
+        """STS (protocol/sts.py): blocking (AssumeRole writes), audited synchronously."""
+
+        def done(future: asyncio.Future) -> None:
+            try:
+                conn._ready(slot, future.result())
+            except BaseException:  # noqa: BLE001 - never a traceback on the wire
+                log.exception("STS request failed outside its handler")
+                conn._ready(slot, _error(500, errors.KMSInternal()))
+
+        peer = conn._peer
+        asyncio.get_running_loop().run_in_executor(
+            self.executor, self.sts.handle, method, path, query, headers, body, peer
+        ).add_done_callback(done)
 
     # --- Trent's own endpoints ----------------------------------------------------------------
 
