@@ -37,7 +37,7 @@ def document_argument(value: str) -> str:
     text = value.strip()
     if text.startswith("{"):
         return value
-    path = Path(value[len("file://"):] if value.startswith("file://") else value)
+    path = Path(value.removeprefix("file://"))
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:

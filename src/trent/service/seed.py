@@ -40,9 +40,9 @@ from __future__ import annotations
 
 import json
 import re
-from functools import partial
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from trent.domain.principals import Principal
