@@ -44,7 +44,7 @@ def document_argument(value: str) -> str:
         raise ValidationError(f"cannot read policy document {str(path)!r}: {exc.strerror}") from None
 
 
-def register(admin_sub: argparse._SubParsersAction) -> None:
+def register(admin_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = admin_sub.add_parser("create-role", help="create an IAM role with a trust policy")
     p.add_argument("account_id")
     p.add_argument("role_name")
