@@ -20,13 +20,18 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from . import context as ctxmod
+from ._sink import ReservingSink, reserving
 from .cmm.base import MaterialsManager
 from .cmm.default import DefaultMaterialsManager
 from .cmm.required import RequiredContextMaterialsManager
 from .errors import ConfigurationError, ContextMismatch
 from .format.header import MessageHeader
 from .keyrings.base import Keyring
-from .materials import DecryptionMaterials, DecryptionMaterialsRequest, EncryptionMaterialsRequest
+from .materials import (
+    DecryptionMaterials,
+    DecryptionMaterialsRequest,
+    EncryptionMaterialsRequest,
+)
 from .stream import decrypt_chunks, encrypt_chunks
 from .suites import AlgorithmSuite, CommitmentPolicy
 
@@ -100,8 +105,11 @@ def iter_encrypt(
     threads: int = 1,
     message_id: bytes | None = None,
     headers: list[MessageHeader] | None = None,
+    sink: ReservingSink | None = None,
 ) -> Iterator[memoryview | bytes]:
-    """Yield the encrypted message in chunks (views valid until the next chunk)."""
+    """Yield the encrypted message in chunks (views valid until the next chunk).
+
+    ``sink``: the lending sink the caller writes every chunk to, if any (_sink.py)."""
     cmm = _cmm(keyring, materials_manager, required_context_keys)
     ctx = ctxmod.check_caller_context(encryption_context or {})
     if source_length is None:
@@ -112,7 +120,8 @@ def iter_encrypt(
     )
     mid = message_id if message_id is not None else os.urandom(materials.suite.message_id_len)
     yield from encrypt_chunks(source, materials, frame_length=frame_length, message_id=mid,
-                              threads=threads, on_header=headers.append if headers is not None else None)
+                              threads=threads, on_header=headers.append if headers is not None else None,
+                              sink=reserving(sink, threads))
 
 
 def iter_decrypt(
@@ -126,11 +135,13 @@ def iter_decrypt(
     max_encrypted_data_keys: int | None = None,
     threads: int = 1,
     results: list[tuple[MessageHeader, DecryptionMaterials]] | None = None,
+    sink: ReservingSink | None = None,
 ) -> Iterator[memoryview | bytes]:
     """Yield plaintext chunks; see the module docstring about signed suites.
 
     ``encryption_context`` is the *reproduced* context: values for keys in the header must
     match (else :class:`ContextMismatch`); keys absent from the header are authenticated only.
+    ``sink`` as :func:`iter_encrypt`.
     """
     cmm = _cmm(keyring, materials_manager, required_context_keys)
     reproduced = dict(encryption_context or {})
@@ -152,7 +163,8 @@ def iter_decrypt(
             results.append((h, m))
 
     yield from decrypt_chunks(source, get_materials, threads=threads,
-                              max_encrypted_data_keys=max_encrypted_data_keys, on_header=on_header)
+                              max_encrypted_data_keys=max_encrypted_data_keys, on_header=on_header,
+                              sink=reserving(sink, threads))
 
 
 def encrypt_stream(source: BinaryIO, sink: BinaryIO, **kwargs: object) -> StreamResult:
@@ -160,7 +172,7 @@ def encrypt_stream(source: BinaryIO, sink: BinaryIO, **kwargs: object) -> Stream
     headers: list[MessageHeader] = []
     n = 0
     write = sink.write
-    for chunk in iter_encrypt(source, headers=headers, **kwargs):  # type: ignore[arg-type]
+    for chunk in iter_encrypt(source, headers=headers, sink=sink, **kwargs):  # type: ignore[arg-type]
         write(chunk)
         n += len(chunk)
     h = headers[0]
@@ -172,7 +184,7 @@ def decrypt_stream(source: BinaryIO, sink: BinaryIO, **kwargs: object) -> Stream
     results: list[tuple[MessageHeader, DecryptionMaterials]] = []
     n = 0
     write = sink.write
-    for chunk in iter_decrypt(source, results=results, **kwargs):  # type: ignore[arg-type]
+    for chunk in iter_decrypt(source, results=results, sink=sink, **kwargs):  # type: ignore[arg-type]
         write(chunk)
         n += len(chunk)
     h, m = results[0]

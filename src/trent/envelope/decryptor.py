@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from . import signing
 from ._hashing import Hasher, make_hasher
 from ._reading import Window, fill, readinto_fn
+from ._sink import ReservingSink
 from .encryptor import frames_per_chunk
 from .errors import DecryptionFailed, EnvelopeError
 from .format import frames as fr
@@ -51,11 +52,14 @@ def decrypt_chunks(
     threads: int = 1,
     max_encrypted_data_keys: int | None = None,
     on_header: Callable[[hdr.MessageHeader, DecryptionMaterials], None] | None = None,
+    sink: ReservingSink | None = None,
 ) -> Iterator[memoryview | bytes]:
     """Yield the plaintext of the message read from ``source``.
 
     ``get_materials(header)`` returns the decryption materials and the authenticate-only
-    context (reproduced keys absent from the header).
+    context (reproduced keys absent from the header). With ``sink`` (a
+    :class:`~._sink.ReservingSink` the caller writes the chunks to), regular frames are
+    decrypted straight into the sink's buffers.
     """
     readinto = readinto_fn(source)
     win = Window(readinto, _HEADER_WINDOW)
@@ -86,7 +90,7 @@ def decrypt_chunks(
             final = _non_framed(win, aead, header.message_id)
             tail = win
         else:
-            tail, seq = yield from _frames(win, readinto, aead, header, hasher)
+            tail, seq = yield from _frames(win, readinto, aead, header, hasher, sink)
             final = _final_frame(tail, aead, header, seq)
         tail.flush_hash()
         tail.attach_hasher(None)
@@ -135,20 +139,27 @@ def _final_frame(win: Window, aead: AESGCM, header: hdr.MessageHeader, seq: int)
 
 def _frames(
     win: Window, readinto: Callable[[memoryview], int], aead: AESGCM,
-    header: hdr.MessageHeader, hasher: Hasher | None,
+    header: hdr.MessageHeader, hasher: Hasher | None, sink: ReservingSink | None = None,
 ) -> Generator[memoryview, None, tuple[Window, int]]:
-    """Yield regular frames' plaintext; return (window at the final frame, its seq)."""
+    """Yield regular frames' plaintext; return (window at the final frame, its seq).
+
+    With ``sink``, plaintext is decrypted straight into the sink's buffer (_sink.py)."""
     dec = aead.decrypt_into
     message_id = header.message_id
     F = header.frame_length
     R = F + fr.REGULAR_OVERHEAD
     k = frames_per_chunk(F)
     cap = k * R
+    if sink is not None and k * F > sink.max_reserve:
+        sink = None
     mvs = [memoryview(bytearray(cap)) for _ in range(2)]
     ivs = [[m[i * R + 4 : i * R + 16] for i in range(k)] for m in mvs]
     cts = [[m[i * R + 16 : (i + 1) * R] for i in range(k)] for m in mvs]
-    outmv = memoryview(bytearray(k * F))
-    outs = [outmv[i * F : (i + 1) * F] for i in range(k)]
+    # plaintext: one own buffer with precomputed frame slots, or (a lending sink) the sink's
+    # buffer, slots sliced per chunk
+    out_slices = [slice(i * F, (i + 1) * F) for i in range(k)]
+    own = memoryview(bytearray(k * F if sink is None else 0))
+    own_outs = [own[s_] for s_ in out_slices] if sink is None else []
     prefix = message_id + fr.FRAME_STR
     A = len(prefix) + 12
     aadmv = memoryview(bytearray(k * A))
@@ -172,11 +183,13 @@ def _frames(
         got, eof2 = fill(readinto, mv[n:]) if not eof and not carry else (0, eof)
         eof = eof or eof2
         total = n + got
+        outmv = own if sink is None else sink.reserve(k * F)
         if total == cap and seq + k <= fr.MAX_SEQ and unpack_seqs(mv, 0) == tuple(range(seq, seq + k)):
             aad_args[1::3] = range(seq, seq + k)
             pack_aads(aadmv, 0, *aad_args)
             try:
-                for i_, c_, a_, o_ in zip(ivs[slot], cts[slot], aads, outs):
+                for i_, c_, a_, o_ in zip(ivs[slot], cts[slot], aads,
+                                          own_outs if sink is None else map(outmv.__getitem__, out_slices)):
                     dec(i_, c_, a_, o_)
             except InvalidTag:
                 outmv[:] = bytes(len(outmv))  # decrypt_into wrote unverified plaintext: wipe
@@ -193,7 +206,7 @@ def _frames(
         try:
             while o + R <= total and u32(mv, o)[0] == seq:
                 aad = fr.frame_aad(message_id, fr.FRAME_STR, seq, F)
-                dec(ivs[slot][i], cts[slot][i], aad, outs[i])
+                dec(ivs[slot][i], cts[slot][i], aad, outmv[out_slices[i]])
                 o += R
                 p += F
                 i += 1

@@ -6,7 +6,8 @@ Speed (the issue's targets): the plaintext is read ``k`` frames at a time (~1 Mi
 ``readinto`` into one preallocated buffer; frame slots in two output buffers are precomputed
 ``memoryview`` slices, so a whole chunk's seq fields and IVs are written by ONE
 ``struct.pack_into`` and all its frame AADs by another; the per-frame Python work is a single
-``AESGCM.encrypt_into`` call from input slice to output slice. The signed suites hash each
+``AESGCM.encrypt_into`` call from input slice to output slice. Given a lending sink (the file
+path's O_DIRECT writer, _sink.py), the chunk is encrypted straight into the sink's buffer. The signed suites hash each
 output chunk in one call, optionally on a second thread.
 """
 
@@ -22,6 +23,7 @@ from . import context as ctxmod
 from . import signing
 from ._hashing import Hasher, make_hasher
 from ._reading import fill, readinto_fn
+from ._sink import ReservingSink
 from .errors import ConfigurationError
 from .format import frames as fr
 from .format import header as hdr
@@ -70,8 +72,12 @@ def encrypt_chunks(
     message_id: bytes,
     threads: int = 1,
     on_header: Callable[[hdr.MessageHeader], None] | None = None,
+    sink: ReservingSink | None = None,
 ) -> Iterator[memoryview | bytes]:
-    """Yield the message (header, frames, footer) for ``source`` encrypted under ``materials``."""
+    """Yield the message (header, frames, footer) for ``source`` encrypted under ``materials``.
+
+    With ``sink`` (a :class:`~._sink.ReservingSink` the caller writes the chunks to), body
+    chunks are built inside the sink's own buffers (_sink.py)."""
     suite = materials.suite
     header, head, dek = build_header(materials, frame_length, message_id)
     if on_header is not None:
@@ -81,7 +87,7 @@ def encrypt_chunks(
         if hasher is not None:
             hasher.update(-1, memoryview(head))
         yield head
-        yield from _body(source, AESGCM(dek), message_id, frame_length, hasher)
+        yield from _body(source, AESGCM(dek), message_id, frame_length, hasher, sink)
         if hasher is not None:
             assert materials.signing_key is not None
             sig = signing.sign_digest(suite, materials.signing_key, hasher.digest())
@@ -92,16 +98,26 @@ def encrypt_chunks(
 
 
 def _body(
-    source: BinaryIO, aead: AESGCM, message_id: bytes, F: int, hasher: Hasher | None
+    source: BinaryIO, aead: AESGCM, message_id: bytes, F: int, hasher: Hasher | None,
+    sink: ReservingSink | None = None,
 ) -> Iterator[memoryview]:
     enc = aead.encrypt_into
     R = F + fr.REGULAR_OVERHEAD
     k = frames_per_chunk(F)
+    cap = k * R + F + fr.FINAL_OVERHEAD  # a chunk of regular frames, plus the final frame
+    if sink is not None and cap > sink.max_reserve:
+        sink = None
     inmv = memoryview(bytearray(k * F))
     ins = [inmv[i * F : (i + 1) * F] for i in range(k)]
-    outmvs = [memoryview(bytearray(k * R + F + fr.FINAL_OVERHEAD)) for _ in range(2)]
-    nonces = [[m[i * R + 4 : i * R + 16] for i in range(k)] for m in outmvs]
-    cts = [[m[i * R + 16 : (i + 1) * R] for i in range(k)] for m in outmvs]
+    # without a lending sink: two own output buffers with precomputed ciphertext slots;
+    # with one: the chunk goes straight into the sink's buffer (slots sliced per chunk)
+    outmvs = [memoryview(bytearray(cap)) for _ in range(2 if sink is None else 0)]
+    ct_slices = [slice(i * R + 16, (i + 1) * R) for i in range(k)]
+    cts = [[m[s] for s in ct_slices] for m in outmvs]
+    # the IVs of a chunk, contiguous (the same bytes are also packed into the frames)
+    ivmv = memoryview(bytearray(k * fr.IV_LEN))
+    ivs = [ivmv[i * fr.IV_LEN : (i + 1) * fr.IV_LEN] for i in range(k)]
+    pack_ivs = struct.Struct(">" + "8xI" * k).pack_into
     # frame AADs of a chunk, contiguous: (message ID ‖ "…Frame") ‖ uint32 seq ‖ uint64 F
     prefix = message_id + fr.FRAME_STR
     A = len(prefix) + 12
@@ -124,23 +140,24 @@ def _body(
             raise ConfigurationError("message would exceed 2^32 - 1 frames")
         if hasher is not None:
             hasher.wait(slot)
-        out = outmvs[slot]
+        out = outmvs[slot] if sink is None else sink.reserve(cap)
         if full == k and seq + k <= fr.MAX_SEQ:
             seqs = range(seq, seq + k)
             head_args[0::2] = seqs
             head_args[1::2] = seqs
             pack_heads(out, 0, *head_args)
+            pack_ivs(ivmv, 0, *seqs)
             aad_args[1::3] = seqs
             pack_aads(aadmv, 0, *aad_args)
             # §4.1 regular frame: seq ‖ IV(seq) ‖ ciphertext ‖ tag
-            for n_, i_, a_, c_ in zip(nonces[slot], ins, aads, cts[slot]):
+            for n_, i_, a_, c_ in zip(ivs, ins, aads, cts[slot] if sink is None else map(out.__getitem__, ct_slices)):
                 enc(n_, i_, a_, c_)
             seq += k
         else:
             for i in range(full):
                 fr.SEQ_AND_IV.pack_into(out, i * R, seq, seq)
                 aad = fr.frame_aad(message_id, fr.FRAME_STR, seq, F)
-                enc(nonces[slot][i], ins[i], aad, cts[slot][i])
+                enc(out[i * R + 4 : i * R + 16], ins[i], aad, out[ct_slices[i]])
                 seq += 1
         o = full * R
         if eof:

@@ -23,7 +23,8 @@ from the block below the current position and skips the head. Where ``O_DIRECT``
 (``EINVAL``: tmpfs on older kernels, some network file systems) both fall back to ordinary
 ``pread``/``pwrite`` on the same thread, transparently.
 
-Memory: ``DEPTH`` buffers of ``BUF`` bytes per direction (3 x 2 MiB), whatever the file size.
+Memory: ``DEPTH`` buffers per direction (3 x 2 MiB read, 3 x 3 MiB write), whatever the file
+size; the engine uses the writer's buffers for its output instead of its own (_sink.py).
 Security: nothing here decides what is released — the writer only ever receives what the
 engine yielded (verified frames); :meth:`DirectWriter.abort` zeroes the staging buffers and
 truncates the file so a failed decryption leaves no plaintext in it.
@@ -44,6 +45,8 @@ from typing import Any
 BLOCK = mmap.PAGESIZE if mmap.PAGESIZE >= 4096 else 4096
 BUF = 2 << 20
 DEPTH = 3
+#: the writer's buffers: two engine chunks (~1 MiB each) fit one buffer (see DirectWriter)
+WBUF = 3 << 20
 
 _DIRECT = getattr(os, "O_DIRECT", 0)
 
@@ -209,9 +212,15 @@ class DirectWriter:
     Starts at ``fd``'s current position (must be block-aligned for O_DIRECT, else plain
     writes are used). :meth:`finish` writes the tail and truncates the file to the exact
     length; :meth:`abort` discards everything (staging zeroed, file truncated to the start).
+
+    It also lends its buffers (_sink.py): :meth:`reserve` returns a view at the current
+    position, and a ``write`` of a view of that reservation only advances the position — the
+    engine encrypts/decrypts straight into the O_DIRECT buffer, no staging copy. When a
+    reservation does not fit, the block-aligned part of the buffer is written and the
+    unaligned tail (< one block) carried to the next buffer.
     """
 
-    def __init__(self, fd: int, *, buf: int = BUF, depth: int = DEPTH, direct: bool = True) -> None:
+    def __init__(self, fd: int, *, buf: int = WBUF, depth: int = DEPTH, direct: bool = True) -> None:
         self.fd = fd
         self.start = os.lseek(fd, 0, os.SEEK_CUR)
         self.direct = direct and self.start % BLOCK == 0 and _set_direct(fd, True)
@@ -225,6 +234,8 @@ class DirectWriter:
         self.n = 0  # bytes staged in ``cur``
         self.flushed = self.start  # file offset of ``cur``'s first byte
         self.done = False
+        self.max_reserve = buf - BLOCK
+        self.reserved = 0  # length of the outstanding reservation at ``n`` (0: none)
 
     def _pwrite(self, b: mmap.mmap, n: int, at: int) -> None:
         mv = memoryview(b)
@@ -241,21 +252,43 @@ class DirectWriter:
             mv.release()
             self.free.put(b)
 
-    def _submit(self, n: int) -> None:
+    def _submit(self, n: int, keep: int = 0) -> None:
+        """Write ``cur[:n]`` behind; ``cur[n:n + keep]`` moves to the start of the next buffer."""
         if self.worker.error is not None:
             raise self.worker.error
         b, at = self.cur, self.flushed
+        nxt = self.free.get()  # before the job: ``b`` is still ours while the tail is copied
+        if keep:
+            nxt[:keep] = b[n : n + keep]
         self.view.release()
         self.worker.jobs.put(lambda: self._pwrite(b, n, at))
         self.flushed += n
-        self.cur = self.free.get()
+        self.cur = nxt
         self.view = memoryview(self.cur)
-        self.n = 0
+        self.n = keep
+
+    def reserve(self, size: int) -> memoryview:
+        """A writable view of ``size`` bytes at the current position (see the class doc)."""
+        if size > self.max_reserve:
+            raise ValueError("reservation larger than the writer's buffer")
+        if self.n + size > self.size:
+            keep = self.n % BLOCK if self.direct else 0
+            self._submit(self.n - keep, keep)
+        self.reserved = size
+        return self.view[self.n : self.n + size]
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: Any) -> int:
+        if self.reserved:
+            size, self.reserved = self.reserved, 0
+            if isinstance(data, memoryview) and data.obj is self.cur and data.nbytes <= size:
+                # the engine filled (a prefix of) the reservation in place
+                self.n += data.nbytes
+                if self.n == self.size:
+                    self._submit(self.n)
+                return data.nbytes
         src = memoryview(data).cast("B")
         total = len(src)
         p = 0

@@ -1,0 +1,123 @@
+"""The engine writing straight into the O_DIRECT writer's buffers (_sink.py, fileio.DirectWriter):
+exact bytes through reservations mixed with copies, the engine really uses them, and a tag
+failure wipes the unverified plaintext it had written into the writer's buffer."""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from trent import envelope as ev
+from trent.envelope import fileio
+from trent.envelope.fileio import BLOCK, DirectWriter
+from trent.envelope.format import frames as fr
+
+MIB = 1 << 20
+
+
+@pytest.mark.parametrize("direct", [True, False])
+def test_reservations_mixed_with_copies_write_exact_bytes(tmp_path: Path, direct: bool) -> None:
+    rnd = random.Random(7)
+    p = tmp_path / "f"
+    fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o600)
+    expect = bytearray()
+    try:
+        w = DirectWriter(fd, buf=MIB, direct=direct)
+        for _ in range(60):
+            kind = rnd.choice(["reserve", "reserve-unused", "copy"])
+            if kind == "copy":
+                data = rnd.randbytes(rnd.randrange(0, 3 * BLOCK))
+                assert w.write(data) == len(data)
+                expect += data
+                continue
+            size = rnd.randrange(1, w.max_reserve + 1)
+            view = w.reserve(size)
+            assert len(view) == size
+            used = rnd.randrange(0, size + 1)
+            data = rnd.randbytes(used)
+            view[:used] = data
+            if kind == "reserve":
+                assert w.write(view[:used]) == used
+                expect += data
+        assert w.finish() == len(expect)
+    finally:
+        os.close(fd)
+    assert p.read_bytes() == bytes(expect)
+
+
+def test_oversized_reservation_is_refused(tmp_path: Path) -> None:
+    fd = os.open(tmp_path / "f", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        w = DirectWriter(fd, buf=MIB)
+        with pytest.raises(ValueError):
+            w.reserve(w.max_reserve + 1)
+        w.abort()
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("suite_id", [0x0578, 0x0478])
+def test_file_path_encrypts_and_decrypts_into_the_writers_buffers(
+    keyring: ev.RawAesKeyring, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suite_id: int
+) -> None:
+    copied: list[int] = []
+    real_write = DirectWriter.write
+
+    def write(self: DirectWriter, data: object) -> int:
+        lent = self.reserved
+        n = real_write(self, data)
+        if not lent:
+            copied.append(n)
+        return n
+
+    monkeypatch.setattr(DirectWriter, "write", write)
+    pt = os.urandom(3 * MIB + 12_345)
+    (tmp_path / "p").write_bytes(pt)
+    ev.encrypt_file(tmp_path / "p", tmp_path / "c", keyring=keyring, suite=ev.suite_by_id(suite_id))
+    # only the header and the footer went through the copying write
+    assert sum(copied) < 4096
+    copied.clear()
+    ev.decrypt_file(tmp_path / "c", tmp_path / "o", keyring=keyring)
+    assert sum(copied) <= 4096 + 12_345  # the final frame (checked with the footer) is copied
+    assert (tmp_path / "o").read_bytes() == pt
+
+
+def test_tag_failure_wipes_the_reserved_plaintext(keyring: ev.RawAesKeyring, tmp_path: Path) -> None:
+    F = 4096
+    k = (1 << 20) // F  # frames per engine chunk
+    pt = os.urandom(3 * k * F)
+    ct = bytearray(ev.encrypt(pt, keyring=keyring, frame_length=F, suite=ev.suite_by_id(0x0478)).ciphertext)
+    header_len = len(ct) - (3 * k) * (F + fr.REGULAR_OVERHEAD) - fr.FINAL_OVERHEAD
+    bad = k + 5  # a frame in the second chunk; frames k..k+4 decrypt into the writer first
+    ct[header_len + bad * (F + fr.REGULAR_OVERHEAD) + 100] ^= 1
+    fd = os.open(tmp_path / "o", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        w = DirectWriter(fd)
+        with pytest.raises(ev.DecryptionFailed):
+            ev.decrypt_stream(io.BytesIO(bytes(ct)), w, keyring=keyring)
+        staged = bytes(w.cur)  # before abort, which zeroes it anyway
+        w.abort()
+    finally:
+        os.close(fd)
+    assert pt[: F] in staged or pt[k * F - F : k * F] in staged  # verified chunk 1 is staged
+    for i in range(k, bad):
+        assert pt[i * F : (i + 1) * F] not in staged
+    assert (tmp_path / "o").stat().st_size == 0
+
+
+def test_threaded_hashing_keeps_its_own_buffers(keyring: ev.RawAesKeyring, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    reserved: list[int] = []
+    real = DirectWriter.reserve
+    monkeypatch.setattr(DirectWriter, "reserve", lambda self, n: reserved.append(n) or real(self, n))
+    pt = os.urandom(2 * MIB + 1)
+    (tmp_path / "p").write_bytes(pt)
+    ev.encrypt_file(tmp_path / "p", tmp_path / "c", keyring=keyring, threads=2)
+    ev.decrypt_file(tmp_path / "c", tmp_path / "o", keyring=keyring, threads=2)
+    assert reserved == []
+    assert (tmp_path / "o").read_bytes() == pt
+    assert fileio.WBUF >= 2 * MIB
