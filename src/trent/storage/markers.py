@@ -32,6 +32,8 @@ _CHECK_LEN = 4
 class MarkerKind(enum.IntEnum):
     KEYS = 1
     ALIASES = 2
+    GRANTS = 3
+    RETIRABLE_GRANTS = 4
 
 
 def _check(head_and_payload: bytes) -> bytes:

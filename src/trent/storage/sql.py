@@ -37,6 +37,7 @@ from trent.storage.markers import (
 )
 from trent.storage.migrate import migrate, upgrade_to_head
 from trent.storage.repositories import Page
+from trent.storage.sql_authz import AuthzSql, delete_key_grants
 from trent.storage.sql_lifecycle import LifecycleSql, delete_key_lifecycle_rows
 from trent.storage.sql_custom_key_stores import CustomKeyStoreSql, RootRewrapSql
 from trent.storage.tables import (
@@ -82,7 +83,7 @@ _GET_ACCESS_KEY = sa.select(access_keys).where(
 )
 
 
-class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql):
+class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql):
     """The SQL implementation of ``Storage``.
 
     ``url`` is any SQLAlchemy URL for SQLite (``sqlite:///path``; ``sqlite://`` for a
@@ -171,6 +172,7 @@ class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql):
             )
             conn.execute(keys.delete().where(keys.c.region == region, keys.c.key_id == key_id))
             delete_key_lifecycle_rows(conn, region, key_id)
+            delete_key_grants(conn, region, key_id)
             if not _key_id_in_use(conn, key_id):
                 conn.execute(key_materials.delete().where(key_materials.c.key_id == key_id))
 

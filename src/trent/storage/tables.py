@@ -218,12 +218,15 @@ __all__ = [
     "access_keys",
     "accounts",
     "aliases",
+    "grants",
+    "identity_policies",
     "key_last_usage",
     "key_materials",
     "key_rotation_schedules",
     "keys",
     "metadata",
     "principals",
+    "roles",
     "service_markers",
     "sortable",
     "tags",
@@ -246,4 +249,54 @@ custom_key_stores = sa.Table(
     sa.Column("connection_error_code", sa.String(ENUM), nullable=True),
     sa.Column("created_at", sa.Double, nullable=False),
     sa.UniqueConstraint("account_id", "region", "name"),
+)
+
+# Issue 5 (revision 0003_authz; spec §7, §8). Roles extend their principals row; inline
+# identity policies belong to a user or role principal; both go with the principal.
+roles = sa.Table(
+    "roles",
+    metadata,
+    sa.Column("arn", sa.String(ARN), sa.ForeignKey("principals.arn", ondelete="CASCADE"), primary_key=True),
+    sa.Column("account_id", sa.String(ACCOUNT), nullable=False),
+    sa.Column("name", sortable(NAME), nullable=False),
+    sa.Column("role_id", sa.String(ID), nullable=False),
+    sa.Column("trust_policy", sa.Text, nullable=False),
+    sa.Column("max_session_duration", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Index("ix_roles_account_id", "account_id"),
+)
+
+identity_policies = sa.Table(
+    "identity_policies",
+    metadata,
+    sa.Column(
+        "principal_arn", sa.String(ARN), sa.ForeignKey("principals.arn", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("name", sortable(NAME), primary_key=True),
+    sa.Column("document", sa.Text, nullable=False),
+)
+
+# Grants: ``id`` is the creation order ListGrants pages by; operations and constraints
+# are JSON text (lists/objects of strings), read back exactly as written.
+grants = sa.Table(
+    "grants",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("grant_id", sa.String(ID), nullable=False),
+    sa.Column("region", sa.String(REGION), nullable=False),
+    sa.Column("key_id", sa.String(ID), nullable=False),
+    sa.Column("key_arn", sa.String(ARN), nullable=False),
+    sa.Column("key_account_id", sa.String(ACCOUNT), nullable=False),
+    sa.Column("issuing_account", sa.String(ARN), nullable=False),
+    sa.Column("grantee_principal", sa.String(ARN), nullable=False),
+    sa.Column("retiring_principal", sa.String(ARN), nullable=True),
+    sa.Column("name", sa.String(NAME), nullable=True),
+    sa.Column("operations", sa.Text, nullable=False),
+    sa.Column("encryption_context_equals", sa.Text, nullable=True),
+    sa.Column("encryption_context_subset", sa.Text, nullable=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.UniqueConstraint("grant_id", name="uq_grants_grant_id"),
+    sa.Index("ix_grants_key", "region", "key_id", "id"),
+    sa.Index("ix_grants_retiring_principal", "retiring_principal", "id"),
+    sa.Index("ix_grants_name", "region", "key_id", "name"),  # CreateGrant idempotency
 )
