@@ -4,6 +4,7 @@ A crypto request must not touch the database for its key, material, alias or cal
 so :class:`CachedStorage` answers those point reads from memory:
 
     get_key  get_material  get_alias  get_tags  get_access_key  get_principal  get_account
+    list_identity_policies  get_role  grants_for_key  get_grant        (issue 5)
 
 Everything else (listings, counts, the deletion sweep) passes straight through.
 
@@ -39,9 +40,10 @@ from typing import Any, TypeVar
 
 from trent.domain.clock import Clock
 from trent.domain.custom_key_stores import CustomKeyStore
+from trent.domain.grants import GrantRecord
 from trent.domain.keys import Alias, Key, KeyMaterial, Tag
 from trent.domain.lifecycle import KeyUse, RotationSchedule
-from trent.domain.principals import AccessKey, Account, Principal
+from trent.domain.principals import AccessKey, Account, IdentityPolicy, Principal, Role
 from trent.storage.repositories import Page, Storage
 
 V = TypeVar("V")
@@ -76,7 +78,16 @@ class CachedStorage:
         self._access_keys: _Table = {}
         self._principals: _Table = {}
         self._accounts: _Table = {}
+        # issue 5: read on every authorized call
+        self._identity_policies: _Table = {}
+        self._roles: _Table = {}
+        self._key_grants: _Table = {}
+        self._grants: _Table = {}
         self._tables = (
+            self._identity_policies,
+            self._roles,
+            self._key_grants,
+            self._grants,
             self._keys,
             self._materials,
             self._aliases,
@@ -170,6 +181,8 @@ class CachedStorage:
                 self._generation += 1
                 self._keys.pop((region, key_id), None)
                 self._tags.pop((region, key_id), None)
+                self._key_grants.pop((region, key_id), None)
+                self._grants.clear()  # the key's grants are gone too (spec §8)
                 for cache_key in [k for k in self._materials if k[0] == key_id]:
                     del self._materials[cache_key]
                 for cache_key, (_, alias) in list(self._aliases.items()):
@@ -355,6 +368,123 @@ class CachedStorage:
 
     def list_access_keys(self, principal_arn: str) -> Sequence[AccessKey]:
         return self._inner.list_access_keys(principal_arn)
+
+    # -- roles and identity policies (issue 5) ------------------------------------------
+
+    def list_identity_policies(self, principal_arn: str) -> Sequence[IdentityPolicy]:
+        entry = self._identity_policies.get(principal_arn)
+        if entry is not None and entry[0] > self._now():
+            return entry[1]  # type: ignore[no-any-return]
+        return self._load(
+            self._identity_policies,
+            principal_arn,
+            lambda: tuple(self._inner.list_identity_policies(principal_arn)),
+        )
+
+    def put_identity_policy(self, policy: IdentityPolicy) -> None:
+        try:
+            self._inner.put_identity_policy(policy)
+        finally:
+            self._invalidate(self._identity_policies, policy.principal_arn)
+
+    def delete_identity_policy(self, principal_arn: str, name: str) -> None:
+        try:
+            self._inner.delete_identity_policy(principal_arn, name)
+        finally:
+            self._invalidate(self._identity_policies, principal_arn)
+
+    def get_role(self, arn: str) -> Role | None:
+        entry = self._roles.get(arn)
+        if entry is not None and entry[0] > self._now():
+            return entry[1]  # type: ignore[no-any-return]
+        return self._load(self._roles, arn, lambda: self._inner.get_role(arn))
+
+    def create_role(self, role: Role) -> None:
+        try:
+            self._inner.create_role(role)
+        finally:
+            self._invalidate(self._roles, role.arn)
+            self._invalidate(self._principals, role.arn)
+
+    def update_role(self, role: Role) -> None:
+        try:
+            self._inner.update_role(role)
+        finally:
+            self._invalidate(self._roles, role.arn)
+
+    def delete_role(self, arn: str) -> None:
+        # Sessions, their principals and access keys go too: forget all identities.
+        try:
+            self._inner.delete_role(arn)
+        finally:
+            with self._lock:
+                self._generation += 1
+                for table in (self._roles, self._principals, self._access_keys, self._identity_policies):
+                    table.clear()
+
+    def list_roles(self, account_id: str) -> Sequence[Role]:
+        return self._inner.list_roles(account_id)
+
+    def delete_expired_access_keys(self, now: float) -> int:
+        try:
+            return self._inner.delete_expired_access_keys(now)
+        finally:
+            with self._lock:
+                self._generation += 1
+                self._access_keys.clear()
+
+    # -- grants (issue 5) --------------------------------------------------------------
+
+    def grants_for_key(self, region: str, key_id: str) -> Sequence[GrantRecord]:
+        entry = self._key_grants.get((region, key_id))
+        if entry is not None and entry[0] > self._now():
+            return entry[1]  # type: ignore[no-any-return]
+        return self._load(
+            self._key_grants, (region, key_id), lambda: tuple(self._inner.grants_for_key(region, key_id))
+        )
+
+    def get_grant(self, grant_id: str) -> GrantRecord | None:
+        entry = self._grants.get(grant_id)
+        if entry is not None and entry[0] > self._now():
+            return entry[1]  # type: ignore[no-any-return]
+        return self._load(self._grants, grant_id, lambda: self._inner.get_grant(grant_id))
+
+    def create_grant(self, grant: GrantRecord) -> None:
+        try:
+            self._inner.create_grant(grant)
+        finally:
+            self._invalidate(self._key_grants, (grant.region, grant.key_id))
+            self._invalidate(self._grants, grant.grant_id)
+
+    def delete_grant(self, grant_id: str) -> None:
+        # The grant's key is not known here without a read: drop every key's grant list.
+        try:
+            self._inner.delete_grant(grant_id)
+        finally:
+            with self._lock:
+                self._generation += 1
+                self._grants.pop(grant_id, None)
+                self._key_grants.clear()
+
+    def find_grant_by_name(self, region: str, key_id: str, name: str) -> Sequence[GrantRecord]:
+        return self._inner.find_grant_by_name(region, key_id, name)
+
+    def list_grants(
+        self,
+        region: str,
+        key_id: str,
+        limit: int,
+        marker: str | None,
+        grant_id: str | None = None,
+        grantee_principal: str | None = None,
+    ) -> Page[GrantRecord]:
+        return self._inner.list_grants(region, key_id, limit, marker, grant_id, grantee_principal)
+
+    def list_retirable_grants(self, retiring_principal: str, limit: int, marker: str | None) -> Page[GrantRecord]:
+        return self._inner.list_retirable_grants(retiring_principal, limit, marker)
+
+    def count_grants(self, region: str, key_id: str) -> int:
+        return self._inner.count_grants(region, key_id)
 
     # -- lifecycle --------------------------------------------------------------------
 
