@@ -12,9 +12,15 @@ moves the bytes by DMA between the disk and a few reused, page-aligned buffers: 
 system time per 512 MiB, and the waiting happens on a helper thread that is off the CPU, so one
 core does the crypto while the disk works.
 
-Reads take what is already in the page cache first (``preadv(RWF_NOWAIT)`` on the ordinary
-descriptor: a plain copy, no fresh pages) and only the rest with ``O_DIRECT`` (a second open
-file description of the same file), so a just-written or often-read input costs no disk I/O.
+Reads take what is already in the page cache from there (a plain copy on the ordinary
+descriptor, no fresh pages) and the rest with ``O_DIRECT`` (a second open file description of
+the same file), so a just-written or often-read input costs no disk I/O. Whether a buffer's
+range is cached is asked with ``cachestat(2)`` (Linux 6.5+), NOT by trying a ``RWF_NOWAIT``
+read: that read starts readahead for the missing pages (``filemap_get_pages`` ->
+``page_cache_sync_readahead``), so an uncached input was read twice and its page-cache copy
+landed in fresh pages — perf of a decrypt right after an encrypt: 45 % of all samples in
+``_copy_to_iter`` at ~650 MB/s, sys 0.5-0.8 s per 512 MiB vs 0.1 s. ``RWF_NOWAIT`` remains
+the fallback where ``cachestat`` is missing.
 
 Alignment: ``O_DIRECT`` needs page-aligned buffers (anonymous ``mmap``), offsets and lengths
 that are multiples of the block size. The writer stages the engine's chunks into whole buffers,
@@ -32,6 +38,7 @@ truncates the file so a failed decryption leaves no plaintext in it.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import fcntl
 import mmap
@@ -49,6 +56,38 @@ DEPTH = 3
 WBUF = 3 << 20
 
 _DIRECT = getattr(os, "O_DIRECT", 0)
+
+
+class _CachestatRange(ctypes.Structure):
+    _fields_ = [("off", ctypes.c_uint64), ("len", ctypes.c_uint64)]
+
+
+class _Cachestat(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_uint64) for n in
+                ("nr_cache", "nr_dirty", "nr_writeback", "nr_evicted", "nr_recently_evicted")]
+
+
+#: cachestat(2) (Linux 6.5+; the same number on every architecture with the unified table)
+_NR_CACHESTAT = 451
+_libc: ctypes.CDLL | None = None
+_HAVE_CACHESTAT = True
+
+
+def cached_pages(fd: int, off: int, length: int) -> int | None:
+    """Pages of ``fd``'s ``[off, off + length)`` in the page cache, or None if the kernel
+    cannot tell (no cachestat(2)). Asks without reading: a read, even ``RWF_NOWAIT``, starts
+    readahead for missing pages (see :class:`DirectReader`)."""
+    global _libc, _HAVE_CACHESTAT
+    if not _HAVE_CACHESTAT or not hasattr(os, "O_DIRECT"):
+        return None
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    cs = _Cachestat()
+    if _libc.syscall(_NR_CACHESTAT, fd, ctypes.byref(_CachestatRange(off, length)), ctypes.byref(cs), 0) != 0:
+        if ctypes.get_errno() in (errno.ENOSYS, errno.EPERM, errno.EOPNOTSUPP):
+            _HAVE_CACHESTAT = False  # old kernel or seccomp: RWF_NOWAIT from now on
+        return None
+    return int(cs.nr_cache)
 
 
 def _set_direct(fd: int, on: bool) -> bool:
@@ -98,6 +137,7 @@ class DirectReader:
         self.fd = fd
         start = os.lseek(fd, 0, os.SEEK_CUR)
         self.pos = start - start % BLOCK  # next offset the thread reads
+        self.size = os.fstat(fd).st_size  # past it (a growing file): O_DIRECT
         self.skip = start - self.pos  # bytes of the first buffer before ``start``
         # a second open file description with O_DIRECT; ``fd`` stays buffered and serves
         # whatever is already in the page cache (RWF_NOWAIT), which costs no fresh pages
@@ -122,12 +162,21 @@ class DirectReader:
     def _pread(self, b: mmap.mmap) -> int:
         if self.dfd is None:
             return os.preadv(self.fd, [b], self.pos)
-        try:
-            got = os.preadv(self.fd, [b], self.pos, os.RWF_NOWAIT)
-        except BlockingIOError:
+        want = min(len(b), self.size - self.pos)
+        cached = cached_pages(self.fd, self.pos, len(b)) if want > 0 else None
+        if cached is not None:
+            # all of it cached: a plain copy; otherwise O_DIRECT for the whole buffer (the
+            # kernel writes back dirty pages of the range first, so it is coherent)
             got = 0
-        if got == len(b) or got % BLOCK:
-            return got  # all cached, or a short tail (EOF) — the next call sorts it out
+            if cached * mmap.PAGESIZE >= want:
+                return os.preadv(self.fd, [b], self.pos)
+        else:
+            try:
+                got = os.preadv(self.fd, [b], self.pos, os.RWF_NOWAIT)
+            except BlockingIOError:
+                got = 0
+            if got == len(b) or got % BLOCK:
+                return got  # all cached, or a short tail (EOF) — the next call sorts it out
         mv = memoryview(b)[got:]
         try:
             return got + os.preadv(self.dfd, [mv], self.pos + got)

@@ -274,3 +274,49 @@ def test_buffered_write_option(keyring: ev.RawAesKeyring, tmp_path: Path, where:
     with pytest.raises(ev.DecryptionFailed):
         ev.decrypt_file(tmp_path / "c", tmp_path / "o", keyring=keyring, direct_write=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "p"]
+
+
+# ------------------------------------------------------------------------- cached or not
+
+
+def _read_all(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        got = bytearray()
+        with DirectReader(fd, buf=1 << 20) as r:
+            buf = memoryview(bytearray(1 << 20))
+            while n := r.readinto(buf):
+                got += buf[:n]
+        return bytes(got)
+    finally:
+        os.close(fd)
+
+
+def test_reading_an_uncached_file_does_not_fill_the_page_cache(tmp_path: Path) -> None:
+    """cachestat(2) decides; a RWF_NOWAIT probe would start readahead for the whole file."""
+    p = tmp_path / "f"
+    data = os.urandom(8 << 20)
+    p.write_bytes(data)
+    _drop_cache(p)
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        before = fileio.cached_pages(fd, 0, len(data))
+        if before is None or before > 16:
+            pytest.skip("no cachestat(2), or this file system keeps the pages cached")
+        assert _read_all(p) == data
+        after = fileio.cached_pages(fd, 0, len(data))
+    finally:
+        os.close(fd)
+    assert after is not None and after < (len(data) // os.sysconf("SC_PAGE_SIZE")) // 4
+
+
+@pytest.mark.parametrize("cached", [True, False, None])
+def test_reader_is_exact_whatever_cachestat_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 cached: bool | None) -> None:
+    """All cached -> plain copy; not -> O_DIRECT; unknown (old kernel) -> RWF_NOWAIT probe."""
+    p = tmp_path / "f"
+    data = os.urandom((3 << 20) + 4097)
+    p.write_bytes(data)
+    monkeypatch.setattr(fileio, "cached_pages",
+                        lambda fd, off, n: None if cached is None else (n if cached else 0))
+    assert _read_all(p) == data
