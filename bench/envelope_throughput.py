@@ -1,6 +1,12 @@
 """Envelope throughput: Trent vs aws-encryption-sdk, file -> file, with the raw limits beside.
 
     python bench/envelope_throughput.py [--size-mib 512] [--reps 3] [--dir /tmp/trent-bench]
+                                        [--baseline OTHER/src] [--rows 0578:4096:1,...]
+
+A/B: ``--baseline DIR`` adds a ``trent-base`` row right after each ``trent`` row, the same
+measurement with ``PYTHONPATH=DIR`` (e.g. ``git archive HEAD src | tar -x -C /tmp/base`` and
+``--baseline /tmp/base/src``); the two are measured alternately, rep by rep, so that load
+changes hit both alike.
 
 Every measurement runs in a fresh child process (so its peak RSS is its own), pinned to one
 CPU (``sched_setaffinity``) unless the row says "2 cores"; "other CPU busy" is the median load
@@ -203,13 +209,15 @@ OTHER_BUSY: list[float] = []
 CPU_RATE: list[float] = []
 
 
-def measure(args: list[str], reps: int, cleanup: str | None = None) -> tuple[float, float]:
+def measure(args: list[str], reps: int, cleanup: str | None = None,
+            env: dict[str, str] | None = None) -> tuple[float, float]:
     speeds, rss = [], []
     for _ in range(reps):
         if cleanup and os.path.exists(cleanup):
             os.unlink(cleanup)
         a = _busy()
-        r = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=True)
+        r = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=True,
+                           env=env)
         b = _busy()
         d = json.loads(r.stdout.strip().splitlines()[-1])
         speeds.append(d["mbps"])
@@ -223,6 +231,30 @@ def measure(args: list[str], reps: int, cleanup: str | None = None) -> tuple[flo
     return statistics.median(speeds), max(rss)
 
 
+def _ab(a: argparse.Namespace, suite: str, frame: int, cpus: str, pt: Path, ct: Path, out: Path, s: str) -> None:
+    """``trent`` and ``trent-base`` (``--baseline``), alternating rep by rep; two table rows."""
+    envs = {"trent": None, "trent-base": {**os.environ, "PYTHONPATH": os.path.abspath(a.baseline)}}
+    res: dict[str, dict[str, list[float]]] = {k: {"e": [], "d": [], "rss": [], "ce": [], "cd": [], "busy": []}
+                                              for k in envs}
+    for _ in range(a.reps):
+        for name, env in envs.items():
+            r = res[name]
+            for op, src, dst in (("encrypt", pt, ct), ("decrypt", ct, out)):
+                OTHER_BUSY.clear()
+                CPU_RATE.clear()
+                mbps, rss = measure(["trent", op, suite, str(frame), str(src), str(dst), s, cpus], 1, str(dst), env)
+                r[op[0]].append(mbps)
+                r["rss"].append(rss)
+                r["c" + op[0]].append(CPU_RATE[0])
+                r["busy"].extend(OTHER_BUSY)
+            assert _digest(out) == _digest(pt), "round trip mismatch"
+    for name, r in res.items():
+        other = f"{statistics.median(r['busy']):.0f} %" if r["busy"] else "-"
+        med = statistics.median
+        print(f"| 0x{suite} | {frame // 1024} KiB | {cpus} | {name} | {med(r['e']):.0f} | {med(r['d']):.0f} | "
+              f"{max(r['rss']):.0f} | {other} | {med(r['ce']):.0f} / {med(r['cd']):.0f} |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size-mib", type=int, default=512)
@@ -232,6 +264,7 @@ def main() -> None:
     ap.add_argument("--stream", action="store_true", help="also measure the streaming API over buffered files")
     ap.add_argument("--skip-limits", action="store_true")
     ap.add_argument("--rows", help="only these rows, e.g. 0578:4096:1,0478:65536:1 (suite:frame:cores)")
+    ap.add_argument("--baseline", help="A/B: also measure trent from this src directory (row trent-base)")
     ap.add_argument("--child", nargs=8)
     a = ap.parse_args()
     if a.child:
@@ -269,8 +302,11 @@ def main() -> None:
     if a.rows:
         rows = [(r.split(":")[0], int(r.split(":")[1]), r.split(":")[2]) for r in a.rows.split(",")]
     for suite, frame, cpus in rows:
-        impls = ["trent"] + (["trent-stream"] if a.stream else [])
+        impls = ["trent"] + (["trent-base"] if a.baseline else []) + (["trent-stream"] if a.stream else [])
         impls += [] if (a.skip_sdk or cpus == "2") else ["sdk"]
+        if a.baseline:
+            _ab(a, suite, frame, cpus, pt, ct, out, s)
+            impls = impls[2:]
         for impl in impls:
             OTHER_BUSY.clear()
             CPU_RATE.clear()
