@@ -73,6 +73,14 @@ _EXPECTED = {
 }
 _SCALARS = frozenset({"string", "blob", "integer", "long", "boolean", "timestamp"})
 _OMIT = object()  # redactor result: leave this member out of the audit record
+# Shapes the model does not mark sensitive that must never be shown either: a grant token
+# makes its grant effective for whoever holds it, and CloudTrail never shows one (spec §8).
+_HIDDEN_SHAPES = frozenset({"GrantTokenType"})
+
+
+def _hidden(name: str, shape: dict[str, Any]) -> bool:
+    """Never echo a value of this shape (validation messages, audit parameters)."""
+    return shape["type"] == "blob" or bool(shape.get("sensitive")) or name in _HIDDEN_SHAPES
 
 
 # --- messages -------------------------------------------------------------------------------
@@ -188,7 +196,7 @@ class _Compiler:
         if name in self._secret:
             return self._secret[name]
         shape = self._shapes[name]
-        result = shape["type"] == "blob" or bool(shape.get("sensitive"))
+        result = _hidden(name, shape)
         if not result and name not in _seen:
             seen = _seen | {name}
             result = any(self.secret(child, seen) for child in _children(shape))
@@ -398,7 +406,7 @@ class _Compiler:
     def redactor(self, name: str, _seen: frozenset[str] = frozenset()) -> Redact | None:
         """Raw JSON -> lowerCamelCase copy without blob/sensitive members; None = omit."""
         shape = self._shapes[name]
-        if shape["type"] == "blob" or shape.get("sensitive"):
+        if _hidden(name, shape):
             return None
         if shape["type"] in _SCALARS or name in _seen:
             return _identity
@@ -562,7 +570,7 @@ def sensitive_members(operation_name: str) -> frozenset[str]:
 
     def walk(name: str, path: str, seen: frozenset[str]) -> None:
         shape = shapes[name]
-        if shape["type"] == "blob" or shape.get("sensitive"):
+        if _hidden(name, shape):
             found.add(path)
             return
         if name in seen:
