@@ -23,7 +23,7 @@ from trent.errors import KMSInvalidState, TrentError
 from trent.domain.clock import Clock, ControllableClock, SystemClock
 from trent.domain.ids import new_uuid4
 from trent.domain.keys import Key
-from trent.domain.principals import Principal
+from trent.domain.principals import IdentityPolicy, Principal
 from trent.keystores.roots import open_root
 from trent.keystores.sealed import SealedRootKey, load_or_create_admin_token
 from trent.keystores.software import SoftwareKeyStore
@@ -43,6 +43,13 @@ from trent.storage.cache import CachedStorage
 from trent.storage.sql import SqlStorage, migrate
 
 log = logging.getLogger("trent")
+
+# Expired STS session keys stay this long before the sweeper removes them (issue 5).
+EXPIRED_SESSION_GRACE_SECONDS = 3600.0
+# --dev: the well-known dev user may do everything its identity policy is asked about
+# (the default key policy delegates to IAM, spec §7.1/§7.3).
+DEV_POLICY_NAME = "TrentDevAdministratorAccess"
+DEV_POLICY_DOCUMENT = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -67,8 +74,11 @@ def parse_duration(value: str | float | int) -> float:
 class Sweeper:
     """Carries out what time decides: key deletion at the end of its window (spec §5.3)."""
 
-    def __init__(self, deps: ServiceDeps, audit: AuditSink, interval_seconds: float) -> None:
+    def __init__(
+        self, deps: ServiceDeps, audit: AuditSink, interval_seconds: float, wall_clock: Clock | None = None
+    ) -> None:
         self._deps = deps
+        self._wall_clock = wall_clock or SystemClock()
         self._audit = audit
         self._interval = interval_seconds
         self._task: asyncio.Task[None] | None = None
@@ -88,7 +98,14 @@ class Sweeper:
                 self._deps, now, lambda key, _: self._record_service_event("DeleteExpiredKeyMaterial", key)
             )
             self._deps.usage.flush(self._deps.storage)
-            self.last_sweep = {"keysDeleted": deleted, "keysRotated": rotated, "keyMaterialsExpired": expired}
+            # Issue 5: STS session keys, on the wall clock (as the Authenticator judges them),
+            # kept for a grace period after expiry so their holders are told
+            # ExpiredTokenException rather than an unrecognized key.
+            sessions = self._deps.storage.delete_expired_access_keys(
+                self._wall_clock.now() - EXPIRED_SESSION_GRACE_SECONDS
+            )
+            self.last_sweep = {"keysDeleted": deleted, "keysRotated": rotated, "keyMaterialsExpired": expired,
+                               "expiredSessionKeysDeleted": sessions}
             return deleted
 
     def _record_service_event(self, operation: str, key: Key) -> None:
@@ -166,6 +183,8 @@ def ensure_dev_identity(deps: ServiceDeps, settings: Settings) -> Principal:
     user = storage.get_principal(arn) or identity.create_user(deps, account_id, DEV_USER_NAME)
     if storage.get_access_key(DEV_ACCESS_KEY_ID) is None:
         identity.create_access_key(deps, arn, now, access_key_id=DEV_ACCESS_KEY_ID, secret=DEV_SECRET_ACCESS_KEY)
+    if not any(p.name == DEV_POLICY_NAME for p in storage.list_identity_policies(arn)):
+        storage.put_identity_policy(IdentityPolicy(arn, DEV_POLICY_NAME, DEV_POLICY_DOCUMENT))
     return user
 
 

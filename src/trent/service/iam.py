@@ -38,7 +38,13 @@ from trent.domain.principals import (
     PrincipalKind,
     Role,
 )
-from trent.errors import AlreadyExists, LimitExceeded, MalformedPolicyDocument, NotFound, ValidationError
+from trent.errors import (
+    AlreadyExists,
+    LimitExceeded,
+    MalformedPolicyDocument,
+    NotFound,
+    ValidationError,
+)
 from trent.service.deps import ServiceDeps
 from trent.storage.repositories import Duplicate
 

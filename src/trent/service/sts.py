@@ -39,7 +39,13 @@ from trent.authz import (
     role_arn_of,
 )
 from trent.authz.trust_policy import compiled_trust_policy
-from trent.domain.principals import AccessKey, AccessKeyStatus, Principal, PrincipalKind, Role
+from trent.domain.principals import (
+    AccessKey,
+    AccessKeyStatus,
+    Principal,
+    PrincipalKind,
+    Role,
+)
 from trent.errors import AccessDenied, KMSInternal, ValidationError
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
