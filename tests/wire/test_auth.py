@@ -103,6 +103,9 @@ def test_admin_created_identity_works_and_is_isolated(trent_server, tmp_path):
     user = admin("create-user", "111122223333", "alice")
     assert user["Arn"] == "arn:aws:iam::111122223333:user/alice"
     creds = admin("create-access-key", "111122223333", "alice")
+    # The default key policy delegates to IAM (spec §7.3): alice needs an identity policy.
+    admin("put-user-policy", "111122223333", "alice", "kms-all", "--document",
+          '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}')
     assert creds["AccessKeyId"].startswith("AKIA") and len(creds["SecretAccessKey"]) >= 40
     alice = trent_server.client(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"])
     key = alice.create_key()["KeyMetadata"]

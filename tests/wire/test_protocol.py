@@ -44,7 +44,8 @@ def test_wrong_target_prefix(trent_server):
 
 
 def test_model_operation_not_yet_implemented(trent_server):
-    status, data, _ = send(trent_server, b'{"KeyId": "alias/x"}', kms_headers("TrentService.GetKeyPolicy"))
+    status, data, _ = send(trent_server, b'{"KeyId": "mrk-1234abcd12ab34cd56ef1234567890ab", "ReplicaRegion": "eu-west-1"}',
+                        kms_headers("TrentService.ReplicateKey"))
     assert status == 400 and json.loads(data)["__type"] == "UnsupportedOperationException"
 
 

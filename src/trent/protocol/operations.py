@@ -70,6 +70,7 @@ def _create_key(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
             multi_region=bool(r.get("MultiRegion", False)),
             custom_key_store_id=r.get("CustomKeyStoreId"),
             xks_key_id=r.get("XksKeyId"),
+            bypass_policy_lockout_safety_check=bool(r.get("BypassPolicyLockoutSafetyCheck", False)),
         ),
     )
     md = key_metadata(key)
@@ -290,5 +291,10 @@ OPERATIONS.update({op.name: op for op in ASYMMETRIC_OPERATIONS})
 from trent.protocol.operations_custom_key_stores import register as _register_custom_key_stores  # noqa: E402
 
 _register_custom_key_stores(OPERATIONS)
+
+# Key policies (issue 5, spec §7).
+from trent.protocol.operations_key_policies import register as _register_key_policies  # noqa: E402
+
+_register_key_policies(OPERATIONS)
 
 _register_lifecycle(OPERATIONS)

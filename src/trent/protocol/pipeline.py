@@ -14,6 +14,7 @@ cannot be written the caller gets KMSInternalException instead of the result.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -160,6 +161,9 @@ class KmsPipeline:
             raw = self._parse_json(body)
             prepared.raw_params = raw
             prepared.request = validation.validate(op_name, raw)
+            tokens = prepared.request.get("GrantTokens")
+            if tokens:
+                prepared.ctx = dataclasses.replace(prepared.ctx, grant_tokens=tuple(tokens))
             operation = OPERATIONS.get(op_name)
             if operation is None:
                 raise errors.UnsupportedOperation(f"{op_name} is not supported by this Trent server yet.")

@@ -16,6 +16,7 @@ from trent.errors import (
 )
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
+from trent.service.authorization import authorize, authorize_account, authorize_alias, authorized_key
 from trent.service.resolve import resolve_key
 from trent.storage.repositories import BadMarker, Duplicate, Page
 
@@ -39,7 +40,7 @@ def _check_alias_name(name: str) -> None:
 def _target(deps: ServiceDeps, ctx: RequestContext, target_key_id: str, operation: str) -> Key:
     if parse_key_ref(target_key_id).is_alias:
         raise ValidationError("Aliases must refer to keys. Not aliases")
-    return resolve_key(deps, ctx, target_key_id, operation)
+    return authorized_key(deps, ctx, target_key_id, operation)
 
 
 def _alias_arn(ctx: RequestContext, name: str) -> str:
@@ -48,6 +49,8 @@ def _alias_arn(ctx: RequestContext, name: str) -> str:
 
 def create_alias(deps: ServiceDeps, ctx: RequestContext, name: str, target_key_id: str) -> Key:
     _check_alias_name(name)
+    # spec §7.3: permission on the alias (IAM) and on the key (key policy).
+    authorize_alias(deps, ctx, "CreateAlias", name)
     key = _target(deps, ctx, target_key_id, "CreateAlias")
     check_state("CreateAlias", key)
     if deps.storage.count_aliases_for_key(key.region, key.key_id) >= MAX_ALIASES_PER_KEY:
@@ -71,12 +74,15 @@ def update_alias(deps: ServiceDeps, ctx: RequestContext, name: str, target_key_i
     """Returns (new target, old target)."""
     _check_alias_name(name)
     alias = _existing_alias(deps, ctx, name)
+    authorize_alias(deps, ctx, "UpdateAlias", name)
     new = _target(deps, ctx, target_key_id, "UpdateAlias")
     # spec §2.1: the *new* target may not be pending deletion; the current one may.
     if new.state in (KeyState.PENDING_DELETION, KeyState.PENDING_REPLICA_DELETION):
         raise state_error(Verdict.PDEL, new)
     old = deps.storage.get_key(ctx.region, alias.target_key_id) if alias.target_key_id else None
     if old is not None:
+        # spec §7.3: UpdateAlias needs kms:UpdateAlias on the current target key too.
+        authorize(deps, ctx, "UpdateAlias", old)
         old_family, new_family = KEY_SPECS[old.key_spec].family, KEY_SPECS[new.key_spec].family
         if old.key_usage is not new.key_usage:
             raise ValidationError(
@@ -97,13 +103,18 @@ def update_alias(deps: ServiceDeps, ctx: RequestContext, name: str, target_key_i
 def delete_alias(deps: ServiceDeps, ctx: RequestContext, name: str) -> Key | None:
     _check_alias_name(name)
     alias = _existing_alias(deps, ctx, name)
+    authorize_alias(deps, ctx, "DeleteAlias", name)
+    target = deps.storage.get_key(ctx.region, alias.target_key_id) if alias.target_key_id else None
+    if target is not None:
+        authorize(deps, ctx, "DeleteAlias", target)
     deps.storage.delete_alias(ctx.account_id, ctx.region, name)
-    return deps.storage.get_key(ctx.region, alias.target_key_id) if alias.target_key_id else None
+    return target
 
 
 def list_aliases(
     deps: ServiceDeps, ctx: RequestContext, key_id: str | None, limit: int, marker: str | None
 ) -> Page[Alias]:
+    authorize_account(deps, ctx, "ListAliases")  # IAM-only (spec §7.3)
     filter_key_id = None
     if key_id is not None:
         filter_key_id = resolve_key(deps, ctx, key_id, "ListAliases").key_id

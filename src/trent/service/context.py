@@ -17,6 +17,8 @@ class RequestContext:
     now: float
     source_ip: str
     user_agent: str | None = None
+    # GrantTokens of the request (spec §8): grants they name take effect at once.
+    grant_tokens: tuple[str, ...] = ()
 
     @property
     def account_id(self) -> str:

@@ -39,6 +39,7 @@ from trent.errors import (
 )
 from trent.keystores.base import KeyStoreError
 from trent.keystores.pkcs11 import LoginFailed, Pkcs11KeyStore, TokenNotFound, find_token
+from trent.service.authorization import authorize_account
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.pagination import paginate_list
@@ -115,6 +116,7 @@ def _new_store_id(deps: ServiceDeps) -> str:
 
 
 def create(deps: ServiceDeps, ctx: RequestContext, req: CreateRequest) -> CustomKeyStore:
+    authorize_account(deps, ctx, "CreateCustomKeyStore")  # IAM-only (spec §7.3)
     store_type = CustomKeyStoreType(req.store_type or CustomKeyStoreType.AWS_CLOUDHSM)
     if store_type is CustomKeyStoreType.EXTERNAL_KEY_STORE:
         raise UnsupportedOperation("External key stores (XKS) are not supported by this Trent server.")
@@ -157,6 +159,7 @@ def describe(
     limit: int | None,
     marker: str | None,
 ) -> Page[CustomKeyStore]:
+    authorize_account(deps, ctx, "DescribeCustomKeyStores")  # IAM-only (spec §7.3)
     if store_id is not None and name is not None:
         raise ValidationError("You cannot specify both CustomKeyStoreId and CustomKeyStoreName.")
     stores = deps.storage.list_custom_key_stores(ctx.account_id, ctx.region)
@@ -172,6 +175,7 @@ def describe(
 
 
 def connect(deps: ServiceDeps, ctx: RequestContext, store_id: str) -> None:
+    authorize_account(deps, ctx, "ConnectCustomKeyStore")  # IAM-only (spec §7.3)
     store = _get(deps, ctx, store_id)
     if store.connection_state is ConnectionState.CONNECTED:
         return  # already connected: AWS answers success
@@ -212,6 +216,7 @@ def attach(deps: ServiceDeps, store: CustomKeyStore) -> None:
 
 
 def disconnect(deps: ServiceDeps, ctx: RequestContext, store_id: str) -> None:
+    authorize_account(deps, ctx, "DisconnectCustomKeyStore")  # IAM-only (spec §7.3)
     store = _get(deps, ctx, store_id)
     if deps.key_stores is not None:
         deps.key_stores.detach(store_id)
@@ -222,6 +227,7 @@ def disconnect(deps: ServiceDeps, ctx: RequestContext, store_id: str) -> None:
 
 
 def update(deps: ServiceDeps, ctx: RequestContext, req: UpdateRequest) -> None:
+    authorize_account(deps, ctx, "UpdateCustomKeyStore")  # IAM-only (spec §7.3)
     store = _get(deps, ctx, req.custom_key_store_id)
     changed = store
     if req.cloud_hsm_cluster_id is not None or req.key_store_password is not None:
@@ -247,6 +253,7 @@ def update(deps: ServiceDeps, ctx: RequestContext, req: UpdateRequest) -> None:
 
 
 def delete(deps: ServiceDeps, ctx: RequestContext, store_id: str) -> None:
+    authorize_account(deps, ctx, "DeleteCustomKeyStore")  # IAM-only (spec §7.3)
     store = _get(deps, ctx, store_id)
     if store.connection_state is not ConnectionState.DISCONNECTED:
         raise CustomKeyStoreInvalidState(
@@ -295,6 +302,7 @@ def new_key_material(deps: ServiceDeps, store_id: str, key_id: str) -> tuple[str
 
 def generate_random(deps: ServiceDeps, ctx: RequestContext, number_of_bytes: int, store_id: str) -> bytes:
     """GenerateRandom with CustomKeyStoreId: from the HSM's generator (spec §10.1)."""
+    authorize_account(deps, ctx, "GenerateRandom")  # IAM-only (spec §7.3)
     _get(deps, ctx, store_id)
     if deps.key_stores is None or not deps.key_stores.connected(store_id):
         raise CustomKeyStoreInvalidState(f"Custom key store {store_id} is not connected.")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from trent.crypto import private_keys
 from trent.domain.key_specs import CHINA_REGION_PREFIX, KEY_PAIR_SPECS
 from trent.errors import UnsupportedOperation
-from trent.service.access import authorize
+from trent.service.authorization import authorized_key
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.encryption import (
@@ -25,7 +25,6 @@ from trent.service.encryption import (
     require_usable_for_encryption,
     seal_symmetric,
 )
-from trent.service.resolve import resolve_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +48,9 @@ def generate_data_key_pair(
     deps: ServiceDeps, ctx: RequestContext, key_id: str, spec: str, context: Context, operation: str,
     dry_run: bool = False,
 ) -> DataKeyPair:
-    key = resolve_key(deps, ctx, key_id, operation)
-    authorize(ctx, operation, key)
+    key = authorized_key(
+        deps, ctx, key_id, operation, encryption_context=context, data_key_pair_spec=spec
+    )
     require_usable_for_encryption(key, operation, None)  # the wrapping key is symmetric (spec §3.6)
     if key.custom_key_store_id is not None:
         raise UnsupportedOperation(f"{key.arn} is in a custom key store, which is not valid for {operation}.")

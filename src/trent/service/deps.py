@@ -11,6 +11,7 @@ from trent.keystores.base import KeyStore
 from trent.keystores.pkcs11 import TokenConfig
 from trent.keystores.router import KeyStoreRouter
 from trent.keystores.root_key import RootKey
+from trent.service.authz_cache import AuthzCache
 from trent.service.usage_tracker import UsageTracker
 from trent.storage.repositories import Storage
 
@@ -30,3 +31,5 @@ class ServiceDeps:
     key_stores: KeyStoreRouter | None = None
     # PKCS#11 tokens by CloudHsmClusterId (configuration; spec §10.1 CloudHSM mapping).
     hsm_clusters: Mapping[str, TokenConfig] = field(default_factory=dict)
+    # Parsed key/identity policies and condition-free decisions (service/authorization.py).
+    authz: AuthzCache = field(default_factory=AuthzCache)

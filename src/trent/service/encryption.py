@@ -9,6 +9,7 @@ fails the tag check and surfaces as an opaque InvalidCiphertextException.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from dataclasses import dataclass, field
 
 from trent.domain import ciphertext, encryption_context
@@ -26,7 +27,10 @@ from trent.errors import (
 )
 from trent.keystores.base import KeyStoreError
 from trent.service import rsa_encryption
-from trent.service.access import authorize, may_use
+from trent.authz import Allow
+from trent.domain.ids import parse_key_ref
+from trent.service import authorization
+from trent.service.authorization import authorize, authorize_account, decide, request_alias
 from trent.service.availability import effective
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
@@ -92,6 +96,51 @@ def _seal_with(
     return Sealed(key, blob, None, algorithm)
 
 
+def _facts(key: Key, raw_key_id: str | None, context: Context, algorithm: str | None) -> dict[str, Any]:
+    """Condition facts of an encryption request (spec §7.4)."""
+    facts: dict[str, Any] = {
+        "encryption_context": context,
+        # an omitted algorithm is the key's default (SYMMETRIC_DEFAULT for symmetric keys)
+        "encryption_algorithm": algorithm or (SYMMETRIC_DEFAULT if key.key_spec is KeySpec.SYMMETRIC_DEFAULT else None),
+    }
+    alias = request_alias(raw_key_id) if raw_key_id is not None else None
+    if alias is not None:
+        facts["request_alias"] = alias
+    return facts
+
+
+def _authorize(
+    deps: ServiceDeps, ctx: RequestContext, action: str, key: Key, raw_key_id: str | None, context: Context,
+    algorithm: str | None, **more: Any,
+) -> None:
+    authorize(deps, ctx, action, key, **_facts(key, raw_key_id, context, algorithm), **more)
+
+
+def _allowed(
+    deps: ServiceDeps, ctx: RequestContext, action: str, key: Key, raw_key_id: str | None, context: Context,
+    algorithm: str | None, **more: Any,
+) -> bool:
+    if ctx.grant_tokens:
+        authorization.validate_tokens(deps, ctx)
+    return isinstance(decide(deps, ctx, action, key, **_facts(key, raw_key_id, context, algorithm), **more)[1], Allow)
+
+
+def _same_key_fact(
+    deps: ServiceDeps, ctx: RequestContext, blob: bytes | None, source_key_id: str | None, destination: Key
+) -> bool | None:
+    """kms:ReEncryptOnSameKey for the ReEncryptFrom decision: does the blob's key (or the
+    named source key) equal the destination?"""
+    if blob is not None:
+        try:
+            return ciphertext.split(blob)[0].key_id == destination.key_id
+        except ValueError:
+            pass
+    if source_key_id is not None:
+        ref_key = parse_key_ref(source_key_id).key_id
+        return ref_key == destination.key_id if ref_key is not None else None
+    return None
+
+
 def _aad(header: bytes, context: Context) -> bytes:
     try:
         return header + encryption_context.encode(context)
@@ -127,7 +176,7 @@ def encrypt(
     dry_run: bool = False,
 ) -> Sealed:
     key = resolve_key(deps, ctx, key_id, "Encrypt")
-    authorize(ctx, "Encrypt", key)
+    _authorize(deps, ctx, "Encrypt", key, key_id, context, algorithm)
     algorithm = require_usable_for_encryption(key, "Encrypt", algorithm)
     return _seal_with(deps, key, plaintext, context, algorithm, dry_run)
 
@@ -155,13 +204,16 @@ def _open(
     operation: str,
     dry_run: bool = False,
     ignore_ciphertext: bool = False,
+    **source_facts: Any,
 ) -> Opened:
-    """Decrypt a symmetric blob; the key comes from the blob (spec §6.3)."""
+    """Decrypt a symmetric blob; the key comes from the blob (spec §6.3). ``source_facts``:
+    extra condition facts for the ReEncryptFrom decision (kms:ReEncryptOnSameKey)."""
     expected = resolve_key(deps, ctx, key_id, operation) if key_id is not None else None
     blob = _require_blob(blob, dry_run, ignore_ciphertext)
     if expected is not None and KEY_SPECS[expected.key_spec].family is KeyFamily.RSA:
         # spec §6.1: RSA ciphertext is raw OAEP output; the KeyId names the key.
-        authorize(ctx, "Decrypt" if operation == "Decrypt" else "ReEncryptFrom", expected)
+        action = "Decrypt" if operation == "Decrypt" else "ReEncryptFrom"
+        _authorize(deps, ctx, action, expected, key_id, context, algorithm, **source_facts)
         algorithm = require_usable_for_encryption(expected, operation, algorithm)
         plaintext = rsa_encryption.decrypt(deps, expected, blob, context, algorithm, dry_run)
         return Opened(expected, plaintext, None, algorithm)
@@ -174,7 +226,12 @@ def _open(
     key = deps.storage.get_key(ctx.region, header.key_id)
     if key is not None and key.custom_key_store_id is not None:
         key = effective(deps, key)  # Unavailable while its store is disconnected (spec §4.1)
-    if key is None or not may_use(ctx, key):
+    if key is None:
+        raise AccessDenied(_UNUSABLE_CIPHERTEXT_KEY)
+    action = "Decrypt" if operation == "Decrypt" else "ReEncryptFrom"
+    # spec §6.3/§7.5: a blob whose key the caller may not use gets the generic text, which
+    # does not confirm that the key exists.
+    if not _allowed(deps, ctx, action, key, key_id, context, algorithm, **source_facts):
         raise AccessDenied(_UNUSABLE_CIPHERTEXT_KEY)
     if expected is not None and expected.key_id != key.key_id:
         raise IncorrectKey()
@@ -224,11 +281,16 @@ def re_encrypt(
     destination = resolve_key(deps, ctx, destination_key_id, "ReEncrypt")
     if blob is None and dry_run and ignore_ciphertext:
         # spec §6.3 DryRunModifiers: skip the ciphertext, still check the destination.
-        authorize(ctx, "ReEncryptTo", destination)
+        _authorize(deps, ctx, "ReEncryptTo", destination, destination_key_id, destination_context,
+                   destination_algorithm)
         require_usable_for_encryption(destination, "ReEncrypt", destination_algorithm)
         raise DryRunOperation()
-    source = _open(deps, ctx, blob, source_key_id, source_context, source_algorithm, "ReEncrypt")
-    authorize(ctx, "ReEncryptTo", destination)
+    same = _same_key_fact(deps, ctx, blob, source_key_id, destination)
+    source = _open(deps, ctx, blob, source_key_id, source_context, source_algorithm, "ReEncrypt",
+                   reencrypt_on_same_key=same)
+    # spec §6.4: kms:ReEncryptTo on the destination, with its context and algorithm.
+    _authorize(deps, ctx, "ReEncryptTo", destination, destination_key_id, destination_context,
+               destination_algorithm, reencrypt_on_same_key=source.key.key_id == destination.key_id)
     algorithm = require_usable_for_encryption(destination, "ReEncrypt", destination_algorithm)
     check_dry_run(dry_run)
     sealed = _seal_with(deps, destination, source.plaintext, destination_context, algorithm)
@@ -252,7 +314,7 @@ def generate_data_key(
     dry_run: bool = False,
 ) -> DataKey:
     key = resolve_key(deps, ctx, key_id, operation)
-    authorize(ctx, operation, key)
+    _authorize(deps, ctx, operation, key, key_id, context, None)
     require_usable_for_encryption(key, operation, None)
     length = _data_key_length(key_spec, number_of_bytes)
     check_dry_run(dry_run)
@@ -261,6 +323,7 @@ def generate_data_key(
 
 
 def generate_random(deps: ServiceDeps, ctx: RequestContext, number_of_bytes: int | None) -> bytes:
+    authorize_account(deps, ctx, "GenerateRandom")  # IAM-only (spec §7.3)
     if number_of_bytes is None:
         raise ValidationError("NumberOfBytes is required.")
     return deps.rng(number_of_bytes)

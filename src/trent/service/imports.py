@@ -30,7 +30,7 @@ from trent.errors import (
 )
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
-from trent.service.resolve import resolve_key
+from trent.service.authorization import authorized_key
 
 DAY = 86_400.0
 PARAMETERS_VALID_SECONDS = DAY  # spec §9: token and public key valid 24 h
@@ -119,7 +119,10 @@ def _open_token(deps: ServiceDeps, key: Key, token: bytes, now: float) -> tuple[
 def get_parameters_for_import(
     deps: ServiceDeps, ctx: RequestContext, key_id: str, algorithm: str, wrapping_key_spec: str
 ) -> ImportParameters:
-    key = resolve_key(deps, ctx, key_id, "GetParametersForImport")
+    key = authorized_key(
+        deps, ctx, key_id, "GetParametersForImport",
+        extra={"kms:WrappingAlgorithm": algorithm, "kms:WrappingKeySpec": wrapping_key_spec},
+    )
     _require_external(key, "GetParametersForImport")
     if algorithm not in key_import.WRAPPING_ALGORITHMS:
         # RSAES_PKCS1_V1_5 is no longer accepted (since 2023-10-10); SM2PKE is China-only.
@@ -182,7 +185,7 @@ def key_with_import_summary(key: Key, materials: Sequence[KeyMaterial]) -> Key:
 
 
 def import_key_material(deps: ServiceDeps, ctx: RequestContext, key_id: str, req: ImportRequest) -> tuple[Key, str]:
-    key = resolve_key(deps, ctx, key_id, "ImportKeyMaterial")
+    key = authorized_key(deps, ctx, key_id, "ImportKeyMaterial")
     _require_external(key, "ImportKeyMaterial")
     model, valid_to = _check_expiration(req, ctx.now)
     algorithm, private = _open_token(deps, key, req.token, ctx.now)
@@ -258,7 +261,7 @@ def _remove(deps: ServiceDeps, key: Key, material: KeyMaterial) -> Key:
 def delete_imported_key_material(
     deps: ServiceDeps, ctx: RequestContext, key_id: str, key_material_id: str | None
 ) -> tuple[Key, str | None]:
-    key = resolve_key(deps, ctx, key_id, "DeleteImportedKeyMaterial")
+    key = authorized_key(deps, ctx, key_id, "DeleteImportedKeyMaterial")
     _require_external(key, "DeleteImportedKeyMaterial")
     material_id = key_material_id or key.current_material_id
     if material_id is None:

@@ -10,10 +10,9 @@ from trent.crypto import ecdh
 from trent.domain.keys import Key, KeyUsage
 from trent.errors import DryRunOperation, ValidationError
 from trent.service import asymmetric_checks, key_material
-from trent.service.access import authorize
+from trent.service.authorization import authorized_key
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
-from trent.service.resolve import resolve_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +26,7 @@ def derive_shared_secret(
     deps: ServiceDeps, ctx: RequestContext, key_id: str, algorithm: str, peer_public_key: bytes,
     dry_run: bool = False,
 ) -> SharedSecret:
-    key = resolve_key(deps, ctx, key_id, "DeriveSharedSecret")
-    authorize(ctx, "DeriveSharedSecret", key)
+    key = authorized_key(deps, ctx, key_id, "DeriveSharedSecret", key_agreement_algorithm=algorithm)
     asymmetric_checks.require(key, "DeriveSharedSecret", KeyUsage.KEY_AGREEMENT, algorithm)
     private = key_material.loaded(deps, key)
     try:

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from trent.domain.ids import uuid4_from
+from trent.domain.ids import key_arn, uuid4_from
 from trent.domain.key_specs import CHINA_REGION_PREFIX, IMPLEMENTED_SPECS, KEY_SPECS
 from trent.domain.key_states import check_state
 from trent.domain.keys import Key, KeyMaterial, KeySpec, KeyState, KeyUsage, MaterialState, Origin, Tag
@@ -18,12 +18,12 @@ from trent.errors import (
     ValidationError,
 )
 from trent.keystores.base import KeyStoreError
-from trent.service import custom_key_stores
+from trent.service import custom_key_stores, key_policies
 from trent.service.context import RequestContext
 from trent.service.key_generation import new_material
 from trent.service.key_material import forget as forget_parsed_material
 from trent.service.deps import ServiceDeps
-from trent.service.resolve import resolve_key
+from trent.service.authorization import authorize_account, authorized_key
 from trent.service.tags import check_new_tags
 from trent.storage.repositories import BadMarker, Page
 
@@ -47,6 +47,7 @@ class CreateKeyRequest:
     multi_region: bool = False
     custom_key_store_id: str | None = None
     xks_key_id: str | None = None
+    bypass_policy_lockout_safety_check: bool = False
 
 
 def _validated_spec_and_usage(req: CreateKeyRequest, region: str) -> tuple[KeySpec, KeyUsage]:
@@ -72,9 +73,29 @@ def _validated_spec_and_usage(req: CreateKeyRequest, region: str) -> tuple[KeySp
     return spec, usage
 
 
+def _authorize_create(deps: ServiceDeps, ctx: RequestContext, req: CreateKeyRequest, spec: KeySpec,
+                      usage: KeyUsage, origin: Origin) -> None:
+    """CreateKey is IAM-only (spec §7.3), with the requested attributes as kms:KeySpec,
+    kms:KeyUsage, kms:KeyOrigin... (spec §7.4); Tags also need kms:TagResource."""
+    facts = {
+        "key_spec": str(spec),
+        "key_usage": str(usage),
+        "key_origin": str(origin),
+        "multi_region": req.multi_region,
+        "request_tags": {t.key: t.value for t in req.tags} if req.tags else None,
+        "extra": {
+            "kms:BypassPolicyLockoutSafetyCheck": "true" if req.bypass_policy_lockout_safety_check else "false"
+        },
+    }
+    authorize_account(deps, ctx, "CreateKey", **facts)
+    if req.tags:
+        authorize_account(deps, ctx, "TagResource", **facts)
+
+
 def create_key(deps: ServiceDeps, ctx: RequestContext, req: CreateKeyRequest) -> Key:
     spec, usage = _validated_spec_and_usage(req, ctx.region)
     origin = Origin(req.origin or Origin.AWS_KMS)
+    _authorize_create(deps, ctx, req, spec, usage, origin)
     store_id: str | None = None
     if req.custom_key_store_id is not None or origin in (Origin.AWS_CLOUDHSM, Origin.EXTERNAL_KEY_STORE):
         # spec §10.1: the key is created inside the store's HSM (issue 7).
@@ -86,6 +107,12 @@ def create_key(deps: ServiceDeps, ctx: RequestContext, req: CreateKeyRequest) ->
     check_new_tags(req.tags)
 
     key_id = f"mrk-{deps.rng(16).hex()}" if req.multi_region else uuid4_from(deps.rng(16))
+    if req.policy is not None:
+        # spec §7.2: validated, and the lockout check, before anything is created.
+        key_policies.check_new_policy(
+            deps, ctx, req.policy, key_arn(ctx.partition, ctx.region, ctx.account_id, key_id),
+            req.bypass_policy_lockout_safety_check,
+        )
     material: KeyMaterial | None = None
     state = KeyState.ENABLED
     if origin is Origin.EXTERNAL:
@@ -119,10 +146,11 @@ def create_key(deps: ServiceDeps, ctx: RequestContext, req: CreateKeyRequest) ->
 
 
 def describe_key(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> Key:
-    return resolve_key(deps, ctx, key_id, "DescribeKey")
+    return authorized_key(deps, ctx, key_id, "DescribeKey")
 
 
 def list_keys(deps: ServiceDeps, ctx: RequestContext, limit: int, marker: str | None) -> Page[Key]:
+    authorize_account(deps, ctx, "ListKeys")  # IAM-only (spec §7.3)
     try:
         return deps.storage.list_keys(ctx.account_id, ctx.region, limit, marker)
     except BadMarker:
@@ -130,7 +158,7 @@ def list_keys(deps: ServiceDeps, ctx: RequestContext, limit: int, marker: str | 
 
 
 def _set_state(deps: ServiceDeps, ctx: RequestContext, key_id: str, operation: str, state: KeyState) -> Key:
-    key = resolve_key(deps, ctx, key_id, operation)
+    key = authorized_key(deps, ctx, key_id, operation)
     check_state(operation, key)
     if key.state is not state:  # spec §5.3: idempotent
         key = key.with_changes(state=state)
@@ -147,7 +175,7 @@ def disable_key(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> Key:
 
 
 def update_key_description(deps: ServiceDeps, ctx: RequestContext, key_id: str, description: str) -> Key:
-    key = resolve_key(deps, ctx, key_id, "UpdateKeyDescription")
+    key = authorized_key(deps, ctx, key_id, "UpdateKeyDescription")
     check_state("UpdateKeyDescription", key)
     # Write over the stored row: ``key`` may carry the Unavailable overlay (spec §4.1).
     stored = deps.storage.get_key(key.region, key.key_id) or key
@@ -156,8 +184,10 @@ def update_key_description(deps: ServiceDeps, ctx: RequestContext, key_id: str, 
 
 
 def schedule_key_deletion(deps: ServiceDeps, ctx: RequestContext, key_id: str, window_days: int | None) -> Key:
-    key = resolve_key(deps, ctx, key_id, "ScheduleKeyDeletion")
     days = DEFAULT_PENDING_WINDOW_DAYS if window_days is None else window_days
+    key = authorized_key(
+        deps, ctx, key_id, "ScheduleKeyDeletion", extra={"kms:ScheduleKeyDeletionPendingWindowInDays": str(days)}
+    )
     # The model allows 1-365; the service allows 7-30 (spec §5.3). AWS words it
     # in the front-end template (spec §1.7).
     if days < MIN_PENDING_WINDOW_DAYS:
@@ -179,7 +209,7 @@ def schedule_key_deletion(deps: ServiceDeps, ctx: RequestContext, key_id: str, w
 
 
 def cancel_key_deletion(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> Key:
-    key = resolve_key(deps, ctx, key_id, "CancelKeyDeletion")
+    key = authorized_key(deps, ctx, key_id, "CancelKeyDeletion")
     check_state("CancelKeyDeletion", key)
     # spec §5.3: the key comes back Disabled; the caller must EnableKey.
     key = key.with_changes(state=KeyState.DISABLED, deletion_date=None, pending_window_days=None)

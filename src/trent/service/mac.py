@@ -10,10 +10,9 @@ from trent.crypto import mac
 from trent.domain.keys import Key, KeyUsage
 from trent.errors import DryRunOperation, KMSInvalidMac
 from trent.service import asymmetric_checks, key_material
-from trent.service.access import authorize
+from trent.service.authorization import authorized_key
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
-from trent.service.resolve import resolve_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +23,7 @@ class Mac:
 
 
 def _prepare(deps: ServiceDeps, ctx: RequestContext, operation: str, key_id: str, algorithm: str, dry_run: bool) -> Key:
-    key = resolve_key(deps, ctx, key_id, operation)
-    authorize(ctx, operation, key)
+    key = authorized_key(deps, ctx, key_id, operation, mac_algorithm=algorithm)
     asymmetric_checks.require(key, operation, KeyUsage.GENERATE_VERIFY_MAC, algorithm)
     if dry_run:
         raise DryRunOperation()

@@ -2,7 +2,7 @@
 
 Resolution never authorizes: an account boundary is reported here only where AWS
 reports it as "not found" (operations that are same-account only). Cross-account
-use of the operations that allow it is decided by :mod:`trent.service.access`.
+use of the operations that allow it is decided by :mod:`trent.service.authorization`.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.imports import key_with_import_summary
 from trent.service.pagination import paginate_list
-from trent.service.resolve import resolve_key
+from trent.service.authorization import authorized_key
 from trent.storage.repositories import Page
 
 AUTOMATIC = "AUTOMATIC"
@@ -62,7 +62,8 @@ def _require_automatic(key: Key, operation: str) -> None:
 
 
 def enable_key_rotation(deps: ServiceDeps, ctx: RequestContext, key_id: str, period_days: int | None) -> Key:
-    key = resolve_key(deps, ctx, key_id, "EnableKeyRotation")
+    extra = {} if period_days is None else {"kms:RotationPeriodInDays": str(period_days)}
+    key = authorized_key(deps, ctx, key_id, "EnableKeyRotation", extra=extra)
     days = DEFAULT_ROTATION_PERIOD_DAYS if period_days is None else period_days
     if not MIN_ROTATION_PERIOD_DAYS <= days <= MAX_ROTATION_PERIOD_DAYS:
         raise ValidationError(
@@ -82,7 +83,7 @@ def enable_key_rotation(deps: ServiceDeps, ctx: RequestContext, key_id: str, per
 
 
 def disable_key_rotation(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> Key:
-    key = resolve_key(deps, ctx, key_id, "DisableKeyRotation")
+    key = authorized_key(deps, ctx, key_id, "DisableKeyRotation")
     _require_automatic(key, "DisableKeyRotation")
     current = deps.storage.get_rotation_schedule(key.region, key.key_id)
     period = current.period_days if current is not None else DEFAULT_ROTATION_PERIOD_DAYS
@@ -91,7 +92,7 @@ def disable_key_rotation(deps: ServiceDeps, ctx: RequestContext, key_id: str) ->
 
 
 def get_key_rotation_status(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> RotationStatus:
-    key = resolve_key(deps, ctx, key_id, "GetKeyRotationStatus")
+    key = authorized_key(deps, ctx, key_id, "GetKeyRotationStatus")
     _require_rotatable(key)
     if key.origin is not Origin.AWS_KMS:
         if key.state is KeyState.PENDING_IMPORT:
@@ -131,7 +132,7 @@ def rotate(deps: ServiceDeps, key: Key, now: float, rotation_type: str) -> KeyMa
 
 
 def rotate_key_on_demand(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> Key:
-    key = resolve_key(deps, ctx, key_id, "RotateKeyOnDemand")
+    key = authorized_key(deps, ctx, key_id, "RotateKeyOnDemand")
     _require_rotatable(key)
     check_state("RotateKeyOnDemand", key)
     done = sum(1 for m in deps.storage.list_materials(key.key_id) if m.rotation_type == ON_DEMAND)
@@ -149,7 +150,7 @@ def rotate_key_on_demand(deps: ServiceDeps, ctx: RequestContext, key_id: str) ->
 def list_key_rotations(
     deps: ServiceDeps, ctx: RequestContext, key_id: str, include: str | None, limit: int, marker: str | None
 ) -> tuple[Key, Page[KeyMaterial]]:
-    key = resolve_key(deps, ctx, key_id, "ListKeyRotations")
+    key = authorized_key(deps, ctx, key_id, "ListKeyRotations")
     _require_rotatable(key)
     materials: Sequence[KeyMaterial] = deps.storage.list_materials(key.key_id)
     if (include or ROTATIONS_ONLY) == ROTATIONS_ONLY:

@@ -22,10 +22,9 @@ from trent.errors import (
     ValidationError,
 )
 from trent.service import asymmetric_checks, key_material
-from trent.service.access import authorize
+from trent.service.authorization import authorized_key
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
-from trent.service.resolve import resolve_key
 
 RAW, DIGEST, EXTERNAL_MU = "RAW", "DIGEST", "EXTERNAL_MU"
 
@@ -61,8 +60,9 @@ def _prepare(
     deps: ServiceDeps, ctx: RequestContext, operation: str, key_id: str, message: bytes,
     message_type: str | None, algorithm: str, dry_run: bool,
 ) -> tuple[Key, str]:
-    key = resolve_key(deps, ctx, key_id, operation)
-    authorize(ctx, operation, key)
+    key = authorized_key(
+        deps, ctx, key_id, operation, signing_algorithm=algorithm, message_type=message_type or RAW
+    )
     asymmetric_checks.require(key, operation, KeyUsage.SIGN_VERIFY, algorithm)
     message_type = message_type or RAW
     _check_message(algorithm, message_type, message)
@@ -93,8 +93,7 @@ def verify(
 
 
 def get_public_key(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> PublicKey:
-    key = resolve_key(deps, ctx, key_id, "GetPublicKey")
-    authorize(ctx, "GetPublicKey", key)
+    key = authorized_key(deps, ctx, key_id, "GetPublicKey")
     # spec §14 item 7: DisabledException on a disabled key, per the developer guide.
     check_state("GetPublicKey", key)
     if KEY_SPECS[key.key_spec].family in (KeyFamily.SYMMETRIC, KeyFamily.HMAC):

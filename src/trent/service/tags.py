@@ -10,7 +10,7 @@ from trent.errors import TagError
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.pagination import paginate_list
-from trent.service.resolve import resolve_key
+from trent.service.authorization import authorized_key
 from trent.storage.repositories import Page
 
 MAX_TAGS_PER_KEY = 50
@@ -29,7 +29,7 @@ def check_new_tags(tags: Sequence[Tag], existing: Sequence[Tag] = ()) -> None:
 
 
 def tag_resource(deps: ServiceDeps, ctx: RequestContext, key_id: str, tags: Sequence[Tag]) -> Key:
-    key = resolve_key(deps, ctx, key_id, "TagResource")
+    key = authorized_key(deps, ctx, key_id, "TagResource", request_tags={t.key: t.value for t in tags})
     check_state("TagResource", key)
     check_new_tags(tags, deps.storage.get_tags(key.region, key.key_id))
     deps.storage.put_tags(key.region, key.key_id, tags)
@@ -37,7 +37,7 @@ def tag_resource(deps: ServiceDeps, ctx: RequestContext, key_id: str, tags: Sequ
 
 
 def untag_resource(deps: ServiceDeps, ctx: RequestContext, key_id: str, tag_keys: Sequence[str]) -> Key:
-    key = resolve_key(deps, ctx, key_id, "UntagResource")
+    key = authorized_key(deps, ctx, key_id, "UntagResource", tag_keys=tuple(tag_keys))
     check_state("UntagResource", key)
     deps.storage.remove_tags(key.region, key.key_id, tag_keys)
     return key
@@ -46,5 +46,5 @@ def untag_resource(deps: ServiceDeps, ctx: RequestContext, key_id: str, tag_keys
 def list_resource_tags(
     deps: ServiceDeps, ctx: RequestContext, key_id: str, limit: int, marker: str | None
 ) -> tuple[Key, Page[Tag]]:
-    key = resolve_key(deps, ctx, key_id, "ListResourceTags")
+    key = authorized_key(deps, ctx, key_id, "ListResourceTags")
     return key, paginate_list(deps.storage.get_tags(key.region, key.key_id), limit, marker)

@@ -16,7 +16,7 @@ from trent.domain.keys import Key
 from trent.domain.lifecycle import KeyUse
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
-from trent.service.resolve import resolve_key
+from trent.service.authorization import authorized_key
 from trent.storage.repositories import Storage
 
 TRACKING_START_MARKER = "key-usage-tracking-start"
@@ -42,7 +42,7 @@ def start_tracking(storage: Storage, now: float) -> float:
 
 
 def get_key_last_usage(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> LastUsage:
-    key = resolve_key(deps, ctx, key_id, "GetKeyLastUsage")
+    key = authorized_key(deps, ctx, key_id, "GetKeyLastUsage")
     started = start_tracking(deps.storage, ctx.now)
     stored = deps.storage.get_key_usage(key.region, key.key_id)
     pending = deps.usage.pending(key.region, key.key_id)
