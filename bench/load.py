@@ -117,6 +117,7 @@ class Config:
     json_path: str | None
     keep_logs: bool
     key_id: str | None = None  # symmetric ops on this existing key (e.g. an HSM-backed key)
+    key_policy: str | None = None  # key policy text for the symmetric key the bench creates
 
 
 def _csv(text: str) -> list[str]:
@@ -148,6 +149,9 @@ def parse_args(argv: list[str] | None = None) -> Config:
     ap.add_argument("--timeout", type=int, default=5, help="wrk per-request timeout in s (default: %(default)s)")
     ap.add_argument("--key-id", default=None,
                     help="with --endpoint: run the symmetric ops on this existing key (e.g. a custom key store key)")
+    ap.add_argument("--key-policy", default=None, metavar="FILE",
+                    help="create the symmetric key with this key policy (JSON file; {account} is replaced by the "
+                         "caller's account id), e.g. bench/policies/ten-statements.json")
     ap.add_argument("--plaintext-bytes", type=int, default=1024, help="Encrypt plaintext size (default: %(default)s)")
     ap.add_argument("--distinct-signatures", type=int, default=1, metavar="N",
                     help="rotate N differently signed copies of each request (default: %(default)s)")
@@ -180,6 +184,9 @@ def parse_args(argv: list[str] | None = None) -> Config:
         ap.error("--distinct-signatures must be in [1, 10000] and --threads in [1, 64]")
     if (ns.server_pid is not None or ns.label) and ns.endpoint is None:
         ap.error("--server-pid and --label only make sense with --endpoint")
+    key_policy = Path(ns.key_policy).read_text() if ns.key_policy else None
+    if key_policy is not None and ns.key_id is not None:
+        ap.error("--key-policy and --key-id exclude each other")
     wrk_cpus = ns.wrk_cpus
     if wrk_cpus is None:
         ncpu = os.cpu_count() or 1
@@ -190,7 +197,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         plaintext_bytes=ns.plaintext_bytes, distinct_signatures=ns.distinct_signatures, key_id=ns.key_id,
         server_cpus=ns.server_cpus, wrk_cpus=wrk_cpus, wrk=ns.wrk, region=ns.region,
         access_key=ns.access_key, secret_key=ns.secret_key, start_timeout=ns.start_timeout,
-        json_path=ns.json_path, keep_logs=ns.keep_logs,
+        json_path=ns.json_path, keep_logs=ns.keep_logs, key_policy=key_policy,
     )
 
 
@@ -407,14 +414,18 @@ def kms_client(url: str, cfg: Config) -> Any:
     )
 
 
-def _create_key(kms: Any, spec: str, usage: str) -> str:
-    meta = kms.create_key(KeySpec=spec, KeyUsage=usage, Description="trent bench/load.py")["KeyMetadata"]
+def _create_key(kms: Any, spec: str, usage: str, policy: str | None = None) -> str:
+    extra: dict[str, Any] = {}
+    if policy is not None:
+        account = kms.describe_key(KeyId=_create_key(kms, spec, usage))["KeyMetadata"]["AWSAccountId"]
+        extra["Policy"] = policy.replace("{account}", account)
+    meta = kms.create_key(KeySpec=spec, KeyUsage=usage, Description="trent bench/load.py", **extra)["KeyMetadata"]
     return str(meta["KeyId"])
 
 
 def _symmetric_ops(kms: Any, cfg: Config) -> dict[str, OpSpec]:
     """Encrypt / Decrypt / GenerateDataKey / DescribeKey on a fresh SYMMETRIC_DEFAULT key."""
-    key = cfg.key_id or _create_key(kms, "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")
+    key = cfg.key_id or _create_key(kms, "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", cfg.key_policy)
     plaintext = os.urandom(cfg.plaintext_bytes)
     blob = kms.encrypt(KeyId=key, Plaintext=plaintext)["CiphertextBlob"]
     if kms.decrypt(CiphertextBlob=blob, KeyId=key)["Plaintext"] != plaintext:
