@@ -297,4 +297,9 @@ from trent.protocol.operations_key_policies import register as _register_key_pol
 
 _register_key_policies(OPERATIONS)
 
+# Grants (issue 5, spec §8).
+from trent.protocol.operations_grants import register as _register_grants  # noqa: E402
+
+_register_grants(OPERATIONS)
+
 _register_lifecycle(OPERATIONS)
