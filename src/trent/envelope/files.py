@@ -2,22 +2,23 @@
 
 The fastest bounded-memory path for regular files (bench/ENVELOPE.md): the same streaming
 engine, with ``O_DIRECT`` read-ahead and write-behind threads (fileio.py) instead of the
-page cache. Output safety, as in the CLI: the result is written to a private temporary file
-(mode 0600) beside ``target`` and renamed into place only after the whole message verified —
-for signed suites, after the signature; on any failure the staging buffers are zeroed, the
-temporary file truncated and removed, and ``target`` is left untouched.
+page cache. Output safety: the result is written to an unnamed ``O_TMPFILE`` file (mode
+0600) in ``target``'s directory and linked into place only after the whole message verified
+— for signed suites, after the signature; on any failure the staging buffers are zeroed, the
+file truncated and dropped, and ``target`` is left untouched; if the process dies, the kernel
+frees the unnamed file (tempout.py; a named 0600 temporary where O_TMPFILE is missing).
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from .api import StreamResult, decrypt_stream, encrypt_stream
 from .fileio import DirectReader, DirectWriter, PlainWriter
+from .tempout import HiddenOutput
 
 PathLike = str | os.PathLike[str]
 
@@ -30,22 +31,19 @@ def write_verified(
     dst = Path(target)
     if not overwrite and dst.exists():
         raise FileExistsError(f"{dst} exists")
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".partial", dir=dst.parent)
-    writer = DirectWriter(fd) if direct_write else PlainWriter(fd)
+    out = HiddenOutput(dst)  # O_TMPFILE: nothing to leave behind even on a crash (tempout.py)
+    writer = DirectWriter(out.fd) if direct_write else PlainWriter(out.fd)
     try:
         result = produce(writer)  # type: ignore[arg-type]
         writer.finish()
-        os.replace(tmp, dst)
+        out.publish(overwrite=overwrite)
         return result
     except BaseException:
         writer.abort()
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        out.discard()
         raise
     finally:
-        os.close(fd)
+        out.close()
 
 
 def _with_source(source: PathLike, run: Callable[[BinaryIO, int], StreamResult]) -> StreamResult:
