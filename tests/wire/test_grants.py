@@ -193,7 +193,7 @@ def test_grant_tokens(dev, alice):
 
 def test_name_idempotency(dev, alice):
     key = new_key(dev)
-    params = dict(KeyId=key["KeyId"], GranteePrincipal=ALICE, Operations=["Encrypt", "Decrypt"], Name="app-grant")
+    params = {"KeyId": key["KeyId"], "GranteePrincipal": ALICE, "Operations": ["Encrypt", "Decrypt"], "Name": "app-grant"}
     first, again = dev.create_grant(**params), dev.create_grant(**params)
     assert first["GrantId"] == again["GrantId"]
     assert first["GrantToken"] != again["GrantToken"]

@@ -12,12 +12,12 @@ ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890
 
 
 def record(**kw) -> GrantRecord:
-    base = dict(
-        grant_id="a" * 64, region="us-east-1", key_id="1234abcd-12ab-34cd-56ef-1234567890ab", key_arn=ARN,
-        key_account_id="111122223333", issuing_account="arn:aws:iam::111122223333:root",
-        grantee_principal="arn:aws:iam::111122223333:user/alice", operations=("Encrypt", "Decrypt"),
-        created_at=1_800_000_000.0,
-    )
+    base = {
+        "grant_id": "a" * 64, "region": "us-east-1", "key_id": "1234abcd-12ab-34cd-56ef-1234567890ab", "key_arn": ARN,
+        "key_account_id": "111122223333", "issuing_account": "arn:aws:iam::111122223333:root",
+        "grantee_principal": "arn:aws:iam::111122223333:user/alice", "operations": ("Encrypt", "Decrypt"),
+        "created_at": 1_800_000_000.0,
+    }
     return GrantRecord(**{**base, **kw})
 
 
