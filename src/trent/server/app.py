@@ -25,6 +25,7 @@ import orjson
 from trent import errors
 from trent.protocol.errors import error_body
 from trent.protocol.pipeline import KmsPipeline, Response, run_handler
+from trent.protocol import explain_endpoint
 from trent.protocol.sts import StsFrontDoor, is_sts_request
 
 log = logging.getLogger("trent.server")
@@ -58,6 +59,7 @@ class TrentApp:
     ) -> None:
         self.pipeline = pipeline
         self.sts = StsFrontDoor(pipeline)  # issue 5: STS query-protocol calls on the same port
+        self.explain = explain_endpoint.ExplainFrontDoor(pipeline)  # issue 5: POST /_trent/authz/explain
         self.dev = dev
         self.max_body_bytes = max_body_bytes
         self._executor = executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="trent-op")
@@ -88,12 +90,20 @@ class TrentApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         method = scope["method"]
-        if path.startswith("/_trent/"):
+        if path.startswith("/_trent/") and path != explain_endpoint.PATH:
             await self._trent_endpoint(method, path, receive, send)
             return
         body = await self._read_body(scope, receive)
         if body is None:
             await _send_json(send, 413, error_body(errors.SerializationError("Request body is too large."))[1], None)
+            return
+        if path == explain_endpoint.PATH:
+            client = scope.get("client")
+            response = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self.explain.handle, method, path, scope.get("query_string", b"").decode("latin-1"),
+                scope["headers"], body, client[0] if client else "127.0.0.1",
+            )
+            await _send_response(send, response)
             return
         if method != "POST" or path != "/":
             # spec §1.1: KMS is only ever POST /.

@@ -40,6 +40,7 @@ from trent.audit.sink import AuditSink, AuditWriteError
 from trent.domain.ids import new_uuid4
 from trent.protocol.errors import error_body
 from trent.protocol.pipeline import KmsPipeline, Prepared, Response, run_handler
+from trent.protocol import explain_endpoint
 from trent.protocol.sts import StsFrontDoor, is_sts_request
 from trent.server.app import DevControls, dev_endpoint
 from trent.server.root_controls import RootControls
@@ -257,6 +258,7 @@ class HttpServer:
         self.max_body_bytes = max_body_bytes
         self.audit = AuditBatcher(pipeline.audit, pipeline)
         self.sts = StsFrontDoor(pipeline)  # issue 5: STS query-protocol calls on the same port
+        self.explain = explain_endpoint.ExplainFrontDoor(pipeline)  # issue 5: POST /_trent/authz/explain
         # Sealed root (issue 7): /_trent/seal-status, /_trent/unseal, /_trent/seal.
         self.root_controls: RootControls | None = None
 
@@ -268,6 +270,9 @@ class HttpServer:
     ) -> None:
         path, _, query = url.partition(b"?")
         path_text = path.decode("latin-1")
+        if path_text == explain_endpoint.PATH:
+            self._blocking(conn, slot, self.explain.handle, method, path_text, query.decode("latin-1"), headers, body)
+            return
         if path_text.startswith("/_trent/"):
             self._trent_endpoint(conn, slot, method, path_text, body)
             return
@@ -276,7 +281,7 @@ class HttpServer:
             conn._ready(slot, _error(405 if method != "POST" else 400, errors.UnknownOperation()))
             return
         if is_sts_request(headers):
-            self._sts(conn, slot, method, path_text, query.decode("latin-1"), headers, body)
+            self._blocking(conn, slot, self.sts.handle, method, path_text, query.decode("latin-1"), headers, body)
             return
         pipeline = self.pipeline
         prepared = pipeline.prepare(method, path_text, query.decode("latin-1"), headers, body, conn._peer)
@@ -307,22 +312,23 @@ class HttpServer:
             return
         self.audit.add(_Pending(prepared, event, response, conn, slot))
 
-    def _sts(
-        self, conn: KmsHttpProtocol, slot: _Slot, method: str, path: str, query: str,
-        headers: list[tuple[bytes, bytes]], body: bytes,
+    def _blocking(
+        self, conn: KmsHttpProtocol, slot: _Slot, handle: Callable[..., Response], method: str, path: str,
+        query: str, headers: list[tuple[bytes, bytes]], body: bytes,
     ) -> None:
-        """STS (protocol/sts.py): blocking (AssumeRole writes), audited synchronously."""
+        """STS (protocol/sts.py) and explain (protocol/explain_endpoint.py): blocking (they
+        read or write the database), audited synchronously by their handlers."""
 
         def done(future: asyncio.Future) -> None:
             try:
                 conn._ready(slot, future.result())
             except BaseException:  # noqa: BLE001 - never a traceback on the wire
-                log.exception("STS request failed outside its handler")
+                log.exception("%s request failed outside its handler", path)
                 conn._ready(slot, _error(500, errors.KMSInternal()))
 
         peer = conn._peer
         asyncio.get_running_loop().run_in_executor(
-            self.executor, self.sts.handle, method, path, query, headers, body, peer
+            self.executor, handle, method, path, query, headers, body, peer
         ).add_done_callback(done)
 
     # --- Trent's own endpoints ----------------------------------------------------------------
