@@ -18,7 +18,7 @@ from typing import Any
 
 from trent.audit.events import service_event
 from trent.audit.sink import AuditSink, AuditWriteError, JsonlFileSink
-from trent.config import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, DEV_USER_NAME, Settings
+from trent.config import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, DEV_USER_NAME, ConfigError, Settings
 from trent.errors import KMSInvalidState, TrentError
 from trent.domain.clock import Clock, ControllableClock, SystemClock
 from trent.domain.ids import new_uuid4
@@ -33,7 +33,7 @@ from trent.protocol.pipeline import AuthPolicy, KmsPipeline
 from trent.server.app import DevControls, TrentApp
 from trent.server.http11 import HttpServer
 from trent.server.root_controls import RootControls
-from trent.service import custom_key_stores, identity
+from trent.service import custom_key_stores, identity, seed
 from trent.service.deps import ServiceDeps
 from trent.service.imports import expire_due_material
 from trent.service.keys import delete_due_keys
@@ -239,9 +239,23 @@ def build(settings: Settings) -> Runtime:
     return Runtime(settings, deps, app, http, sweeper, audit, dev_principal)
 
 
+def apply_seed(deps: ServiceDeps, settings: Settings) -> None:
+    """`serve --seed FILE` (issue 5): idempotent, so it is simply applied again at every
+    start, unseal and --dev reset. Needs the root (fixed access keys are wrapped under it)."""
+    if settings.seed_file is None:
+        return
+    try:
+        text = settings.seed_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read seed file {str(settings.seed_file)!r}: {exc.strerror}") from None
+    report = seed.apply_file(deps, text)
+    log.info("seed %s: %d created, %d updated", settings.seed_file, len(report.created), len(report.updated))
+
+
 def _start_with_root(deps: ServiceDeps, settings: Settings) -> Principal | None:
-    """What needs the root at start: the --dev access key, custom key store logins."""
+    """What needs the root at start: the --dev access key, the seed, custom key store logins."""
     dev_principal = ensure_dev_identity(deps, settings) if settings.dev else None
+    apply_seed(deps, settings)
     for store_id in custom_key_stores.reconnect_all(deps):
         log.error("custom key store %s could not be reconnected; it is now FAILED", store_id)
     return dev_principal
@@ -295,6 +309,7 @@ def _dev_controls(
         deps.storage.reset()
         authenticator.clear()
         ensure_dev_identity(deps, settings)
+        apply_seed(deps, settings)
 
     def clock_status() -> dict[str, Any]:
         return {"now": clock.now(), "offsetSeconds": clock.offset_seconds}

@@ -48,6 +48,9 @@ class Settings:
     root_mode: str = "file"
     hsm_root: str | None = None  # "MODULE:token=LABEL" or "MODULE:slot=N"
     hsm_root_pin_file: Path | None = None  # or TRENT_HSM_ROOT_PIN
+    # Issue 5: a seed file (accounts, users, roles, policies) applied at start, at unseal
+    # and after a --dev reset (service/seed.py).
+    seed_file: Path | None = None
 
     @property
     def effective_database_url(self) -> str:
@@ -118,6 +121,8 @@ def env_defaults() -> dict[str, object]:
         out["hsm_clusters"] = tuple(c.strip() for c in env["TRENT_HSM_CLUSTERS"].split(",") if c.strip())
     if "TRENT_ROOT_KEY_FILE" in env:
         out["root_key_file"] = Path(env["TRENT_ROOT_KEY_FILE"])
+    if env.get("TRENT_SEED"):
+        out["seed_file"] = Path(env["TRENT_SEED"])
     for name, key in (("TRENT_DEV", "dev"), ("TRENT_PERMISSIVE", "permissive"), ("TRENT_AUDIT_FSYNC", "audit_fsync")):
         flag = _env_bool(name)
         if flag is not None:

@@ -134,6 +134,8 @@ def test_serve_with_seed_from_the_environment(tmp_path):
     try:
         sts = server.client("sts", aws_access_key_id="AKIABOBSEED000000001", aws_secret_access_key="bob-secret")
         assert sts.get_caller_identity()["Arn"] == f"arn:aws:iam::{B}:user/bob"
+        server.reset()  # a --dev reset deletes every row, then re-applies the seed
+        assert sts.get_caller_identity()["Arn"] == f"arn:aws:iam::{B}:user/bob"
     finally:
         stop_trent(server)
 

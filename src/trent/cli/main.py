@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
 import urllib.error
 import urllib.request
@@ -31,7 +30,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     base = Settings(**env_defaults())  # type: ignore[arg-type]
     changes: dict[str, object] = {}
     for name in ("host", "port", "data_dir", "database_url", "dev_account_id", "audit_log", "root_key_file", "http_server",
-                 "root_mode", "hsm_root", "hsm_root_pin_file"):
+                 "root_mode", "hsm_root", "hsm_root_pin_file", "seed_file"):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
@@ -63,14 +62,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args).validate()
     logging.basicConfig(level=getattr(logging, settings.log_level.upper()), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     runtime = build(settings)
-    seed_file = args.seed or os.environ.get("TRENT_SEED")
-    if seed_file:
-        _seed_at_start(runtime, Path(seed_file))
     endpoint = f"http://{settings.host}:{settings.port}"
     print(f"Trent {__version__} {'(dev mode) ' if settings.dev else ''}serving the AWS KMS API at {endpoint}")
     print(f"  data dir:   {settings.data_dir.resolve()}")
     print(f"  database:   {settings.effective_database_url.split('@')[-1]}")
     print(f"  audit log:  {settings.effective_audit_log.resolve()}")
+    if settings.seed_file is not None:
+        print(f"  seed:       {settings.seed_file} (applied at start{', unseal' if settings.root_mode == 'sealed' else ''}"
+              f"{' and after every reset' if settings.dev else ''})")
     if settings.root_mode == "sealed":
         print(f"  root:       SEALED: KMS calls are refused until `trent unseal --endpoint-url {endpoint}` gets enough shares")
     elif settings.root_mode == "hsm":
@@ -90,21 +89,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         runner = asyncio.run if uvloop is None else uvloop.run
         runner(serve(runtime.http, settings.host, settings.port, runtime.sweeper.start, runtime.sweeper.stop))
     return 0
-
-
-def _seed_at_start(runtime, path: Path) -> None:
-    """`serve --seed FILE` / TRENT_SEED (issue 5): apply the seed before listening."""
-    from trent.service import seed
-
-    if runtime.settings.root_mode == "sealed":
-        raise ConfigError("--seed needs the root of trust at start (access keys are wrapped under it): "
-                          "with --root sealed, unseal and run `trent admin seed` instead")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read seed file {str(path)!r}: {exc.strerror}") from None
-    report = seed.apply_file(runtime.deps, text)
-    print(f"  seed:       {path} ({len(report.created)} created, {len(report.updated)} updated)")
 
 
 def _serve_uvicorn(runtime, settings: Settings) -> None:
@@ -203,8 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a PKCS#11 token custom key stores can use, named by its CloudHsmClusterId "
                        "(repeatable; env TRENT_HSM_CLUSTERS, comma-separated)")
     root.add_serve_options(serve)
-    serve.add_argument("--seed", metavar="FILE.json",
-                       help="apply a seed file (accounts, users, roles, policies; idempotent) at start (env TRENT_SEED)")
+    serve.add_argument("--seed", dest="seed_file", type=Path, metavar="FILE.json",
+                       help="apply a seed file (accounts, users, roles, policies; idempotent) at start, at unseal "
+                       "and after a --dev reset (env TRENT_SEED)")
     serve.set_defaults(func=cmd_serve)
 
     admin = sub.add_parser("admin", help="manage accounts, users and access keys (works on the data dir / database)")
