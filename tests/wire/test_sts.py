@@ -56,6 +56,8 @@ SEED = {
                 {"name": "partner", "trust_policy": trusting(f"arn:aws:iam::{B}:root"), "policies": {"UseKeys": KMS_USE}},
                 {"name": "ext", "trust_policy": trusting(f"arn:aws:iam::{A}:user/alice", Condition={
                     "StringEquals": {"sts:ExternalId": "tenant-7"}})},
+                {"name": "chained", "trust_policy": trusting(f"arn:aws:iam::{A}:role/kms-user"),
+                 "max_session_duration": 7200},
             ],
         },
         {
@@ -178,6 +180,21 @@ def test_external_id_condition(server):
     assert sts.assume_role(RoleArn=role, RoleSessionName="s1", ExternalId="tenant-7")["Credentials"]
 
 
+def test_role_chaining(server):
+    first = session(server, ALICE_KEY, "kms-user", "hop1")
+    sts = as_session(server, "sts", first)
+    role = f"arn:aws:iam::{A}:role/chained"
+    expect_error(sts.assume_role, "ValidationError",
+                 "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+                 RoleArn=role, RoleSessionName="hop2", DurationSeconds=3601)
+    second = sts.assume_role(RoleArn=role, RoleSessionName="hop2")
+    assert second["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{A}:assumed-role/chained/hop2"
+    assert as_session(server, "sts", second).get_caller_identity()["Arn"] == second["AssumedRoleUser"]["Arn"]
+    # the trust policy names the role kms-user: its sessions match it, other callers do not
+    expect_error(client(server, "sts", ALICE_KEY).assume_role, "AccessDenied", status=403,
+                 RoleArn=role, RoleSessionName="direct")
+
+
 def test_validation_and_refused_members(server):
     sts = client(server, "sts", ALICE_KEY)
     role = f"arn:aws:iam::{A}:role/kms-user"
@@ -257,6 +274,16 @@ def test_sts_calls_are_audited_without_secrets(server):
     log = server.audit_log.read_text()
     assert out["Credentials"]["SessionToken"] not in log
     assert out["Credentials"]["SecretAccessKey"] not in log
+
+
+def test_caller_identity_of_an_account_root_in_permissive_mode(tmp_path):
+    srv = start_trent(tmp_path / "data", "--permissive")
+    try:
+        who = srv.client("sts", aws_access_key_id="111122223333", aws_secret_access_key="anything").get_caller_identity()
+        assert (who["Arn"], who["UserId"], who["Account"]) == ("arn:aws:iam::111122223333:root", "111122223333",
+                                                              "111122223333")
+    finally:
+        stop_trent(srv)
 
 
 def test_the_asgi_front_door_serves_sts_too(tmp_path):
