@@ -108,7 +108,11 @@ def _body(
     if sink is not None and cap > sink.max_reserve:
         sink = None
     inmv = memoryview(bytearray(k * F))
-    ins = [inmv[i * F : (i + 1) * F] for i in range(k)]
+    in_slices = [slice(i * F, (i + 1) * F) for i in range(k)]
+    ins = [inmv[s] for s in in_slices]
+    # a source that lends its read buffers (fileio.DirectReader.borrow): whole chunks are
+    # encrypted from there, no copy; a chunk that straddles its buffers is copied as before
+    borrow: Callable[[int], memoryview | None] | None = getattr(source, "borrow", None)
     # without a lending sink: two own output buffers with precomputed ciphertext slots;
     # with one: the chunk goes straight into the sink's buffer (slots sliced per chunk)
     outmvs = [memoryview(bytearray(cap)) for _ in range(2 if sink is None else 0)]
@@ -134,7 +138,12 @@ def _body(
     slot = 0
     eof = False
     while not eof:
-        got, eof = fill(readinto, inmv)
+        src = borrow(k * F) if borrow is not None else None
+        srcs: Iterator[memoryview]
+        if src is not None:
+            got, srcs = k * F, map(src.__getitem__, in_slices)
+        else:
+            (got, eof), src, srcs = fill(readinto, inmv), inmv, iter(ins)
         full = k if not eof else got // F
         if seq + full > fr.MAX_SEQ:
             raise ConfigurationError("message would exceed 2^32 - 1 frames")
@@ -150,21 +159,21 @@ def _body(
             aad_args[1::3] = seqs
             pack_aads(aadmv, 0, *aad_args)
             # §4.1 regular frame: seq ‖ IV(seq) ‖ ciphertext ‖ tag
-            for n_, i_, a_, c_ in zip(ivs, ins, aads, cts[slot] if sink is None else map(out.__getitem__, ct_slices)):
+            for n_, i_, a_, c_ in zip(ivs, srcs, aads, cts[slot] if sink is None else map(out.__getitem__, ct_slices)):
                 enc(n_, i_, a_, c_)
             seq += k
         else:
             for i in range(full):
                 fr.SEQ_AND_IV.pack_into(out, i * R, seq, seq)
                 aad = fr.frame_aad(message_id, fr.FRAME_STR, seq, F)
-                enc(out[i * R + 4 : i * R + 16], ins[i], aad, out[ct_slices[i]])
+                enc(out[i * R + 4 : i * R + 16], src[in_slices[i]], aad, out[ct_slices[i]])
                 seq += 1
         o = full * R
         if eof:
             n = got - full * F
             fr.FINAL_PREFIX.pack_into(out, o, fr.FINAL_MARKER, seq, seq, n)
             final_aad = fr.frame_aad(message_id, fr.FINAL_FRAME_STR, seq, n)
-            enc(out[o + 8 : o + 20], inmv[full * F : got], final_aad, out[o + 24 : o + 40 + n])
+            enc(out[o + 8 : o + 20], src[full * F : got], final_aad, out[o + 24 : o + 40 + n])
             o += 40 + n
         if o:
             if hasher is not None:

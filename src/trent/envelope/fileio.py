@@ -127,8 +127,10 @@ class _Worker:
 class DirectReader:
     """Sequential ``readinto`` over ``fd`` from its current position, read ahead by a thread.
 
-    Reads ``DEPTH`` buffers ahead; each ``readinto`` copies out of the oldest one. The file
-    position of ``fd`` is not advanced (``pread``). Call :meth:`close` (stops the thread).
+    Reads ``DEPTH`` buffers ahead; each ``readinto`` copies out of the oldest one, and
+    :meth:`borrow` lends a view of it instead (the encrypt engine takes whole chunks so, no
+    copy). The file position of ``fd`` is not advanced (``pread``). Call :meth:`close`
+    (stops the thread).
     """
 
     def __init__(self, fd: int, *, buf: int = BUF, depth: int = DEPTH, direct: bool = True) -> None:
@@ -231,6 +233,20 @@ class DirectReader:
         view[:n] = self.view[self.off : self.off + n]
         self.off += n
         return n
+
+    def borrow(self, n: int) -> memoryview | None:
+        """The next ``n`` bytes as a view of the read-ahead buffer itself (no copy), or None
+        if they are not all in the current buffer (then use :meth:`readinto`). The view is
+        valid until the next ``borrow``/``readinto``: the buffer is recycled after that."""
+        while self.off == self.end:
+            if self.eof:
+                return None
+            self._next()
+        if self.end - self.off < n:
+            return None
+        v = self.view[self.off : self.off + n]
+        self.off += n
+        return v
 
     def read(self, n: int = -1) -> bytes:
         out = bytearray(max(n, 0) if n >= 0 else BUF)

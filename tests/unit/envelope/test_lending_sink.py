@@ -121,3 +121,60 @@ def test_threaded_hashing_keeps_its_own_buffers(keyring: ev.RawAesKeyring, tmp_p
     assert reserved == []
     assert (tmp_path / "o").read_bytes() == pt
     assert fileio.WBUF >= 2 * MIB
+
+
+# ------------------------------------------------------------------------- reader side
+
+
+@pytest.mark.parametrize("start", [0, 4096 + 3])
+def test_borrow_mixed_with_readinto_returns_the_file(tmp_path: Path, start: int) -> None:
+    rnd = random.Random(3)
+    data = os.urandom((5 * MIB) + 77)
+    p = tmp_path / "f"
+    p.write_bytes(data)
+    fd = os.open(p, os.O_RDONLY)
+    got = bytearray()
+    borrowed = straddled = 0
+    try:
+        os.lseek(fd, start, os.SEEK_SET)
+        with fileio.DirectReader(fd, buf=MIB) as r:
+            buf = memoryview(bytearray(MIB))
+            while True:
+                n = rnd.randrange(1, MIB)
+                if rnd.random() < 0.7:
+                    v = r.borrow(n)
+                    if v is not None:
+                        assert len(v) == n
+                        got += v
+                        borrowed += 1
+                        continue
+                    straddled += 1
+                k = r.readinto(buf[:n])
+                if k == 0:
+                    break
+                got += buf[:k]
+            assert r.borrow(1) is None
+    finally:
+        os.close(fd)
+    assert bytes(got) == data[start:]
+    assert borrowed and straddled
+
+
+def test_encrypt_file_encrypts_from_the_readers_buffers(keyring: ev.RawAesKeyring, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    lent: list[int] = []
+    real = fileio.DirectReader.borrow
+
+    def borrow(self: fileio.DirectReader, n: int) -> memoryview | None:
+        v = real(self, n)
+        if v is not None:
+            lent.append(len(v))
+        return v
+
+    monkeypatch.setattr(fileio.DirectReader, "borrow", borrow)
+    pt = os.urandom(5 * MIB + 999)
+    (tmp_path / "p").write_bytes(pt)
+    ev.encrypt_file(tmp_path / "p", tmp_path / "c", keyring=keyring)
+    assert sum(lent) == 5 * MIB  # every whole chunk; the tail was copied
+    ev.decrypt_file(tmp_path / "c", tmp_path / "o", keyring=keyring)
+    assert (tmp_path / "o").read_bytes() == pt
