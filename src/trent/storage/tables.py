@@ -23,9 +23,9 @@ is keyed by ``key_id`` alone (the ``KeyRepository`` contract) and may be shared 
 regional copies of a multi-region key, so it has no foreign key; ``SqlStorage.delete_key``
 cascades material, aliases and tags explicitly in one transaction.
 
-Room for later issues: grants, rotation schedules, import tokens, custom key stores and
-the audit chain get tables of their own (referencing ``keys`` by ``(region, key_id)``);
-key policies already live in ``keys.policy``.
+Later issues added tables of their own below (rotation schedules, last usage, custom key
+stores, roles, identity policies, grants); key policies live in ``keys.policy``. The
+audit chain, when it comes, gets its own too.
 """
 
 from __future__ import annotations
