@@ -178,3 +178,31 @@ def test_encrypt_file_encrypts_from_the_readers_buffers(keyring: ev.RawAesKeyrin
     assert sum(lent) == 5 * MIB  # every whole chunk; the tail was copied
     ev.decrypt_file(tmp_path / "c", tmp_path / "o", keyring=keyring)
     assert (tmp_path / "o").read_bytes() == pt
+
+
+# ------------------------------------------------------------------------- sequence words
+
+
+def test_seq_words_match_struct_across_chunks() -> None:
+    import struct
+
+    from trent.envelope._seqwords import SeqWords
+
+    k = 37
+    w = SeqWords(k)
+    for seq in [1, 1 + k, 1 + 2 * k, 1000, 1000 + k, 2**32 - 1 - k, 2**24 - 5, 2**24 - 5 + k]:
+        assert w.at(seq).tobytes() == struct.pack(f">{k}I", *range(seq, seq + k)), seq
+
+
+@pytest.mark.parametrize("frame", [4, 100, 4097, 4100])
+def test_frame_lengths_with_and_without_the_word_layout(keyring: ev.RawAesKeyring, tmp_path: Path,
+                                                        frame: int) -> None:
+    """frame % 4 == 0 uses strided word writes, else struct packing; both byte-exact."""
+    pt = os.urandom(3 * MIB // 2 + 17)
+    (tmp_path / "p").write_bytes(pt)
+    ev.encrypt_file(tmp_path / "p", tmp_path / "c", keyring=keyring, frame_length=frame)
+    assert ev.decrypt((tmp_path / "c").read_bytes(), keyring=keyring).plaintext == pt
+    ct = ev.encrypt(pt, keyring=keyring, frame_length=frame).ciphertext
+    (tmp_path / "c2").write_bytes(ct)
+    ev.decrypt_file(tmp_path / "c2", tmp_path / "o", keyring=keyring)
+    assert (tmp_path / "o").read_bytes() == pt
