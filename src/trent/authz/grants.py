@@ -29,12 +29,17 @@ class GrantConstraints:
     encryption_context_subset: Mapping[str, str] | None = None
 
     def satisfied_by(self, context: Mapping[str, str] | None) -> bool:
-        actual = context or {}
-        if self.encryption_context_equals is not None and dict(actual) != dict(self.encryption_context_equals):
-            return False
+        """Model GrantConstraints: "in a grant constraint, the key in each key-value pair is
+        not case sensitive, but the value is case sensitive" (the request's own context is
+        still matched exactly at decryption)."""
+        actual = {k.lower(): v for k, v in (context or {}).items()}
+        if self.encryption_context_equals is not None:
+            wanted = {k.lower(): v for k, v in self.encryption_context_equals.items()}
+            if actual != wanted or len(wanted) != len(context or {}):
+                return False
         if self.encryption_context_subset is not None:
             for k, v in self.encryption_context_subset.items():
-                if actual.get(k) != v:
+                if actual.get(k.lower()) != v:
                     return False
         return True
 

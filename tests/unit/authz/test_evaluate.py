@@ -266,3 +266,17 @@ def test_missing_key_policy_never_lets_iam_alone_decide():
     d = evaluate(request(), None, [IAM_ALL])
     assert d == ImplicitDeny(RES)
     assert isinstance(evaluate(request(), None, [IAM_ALL], [grant()]), Allow)  # a grant still can
+
+
+def test_grant_constraint_keys_are_case_insensitive_values_are_not():
+    """Model GrantConstraints: keys not case sensitive, values case sensitive."""
+    from trent.authz.grants import GrantConstraints
+
+    equals = GrantConstraints(encryption_context_equals={"Dept": "IT"})
+    assert equals.satisfied_by({"dept": "IT"})
+    assert not equals.satisfied_by({"dept": "it"})
+    assert not equals.satisfied_by({"dept": "IT", "DEPT": "IT"})  # two pairs are not the one required
+    subset = GrantConstraints(encryption_context_subset={"Dept": "IT"})
+    assert subset.satisfied_by({"DEPT": "IT", "other": "x"})
+    assert not subset.satisfied_by({"DEPT": "It"})
+    assert not subset.satisfied_by(None)
