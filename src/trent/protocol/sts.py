@@ -305,7 +305,8 @@ class StsFrontDoor:
         error: errors.TrentError | None = None
         try:
             params = parse_query(body, query)
-            call.operation = params.get("Action") or "Unknown"
+            # the audit event's name: never an arbitrary caller-chosen string
+            call.operation = params.get("Action", "") if params.get("Action") in OPERATIONS else "Unknown"
             if pipeline.gate is not None and (closed := pipeline.gate()) is not None:
                 raise closed
             wall_now = pipeline._wall_clock.now()
