@@ -6,9 +6,11 @@ uses its role's), the key's grants and those named by the request's GrantTokens 
 build the request facts (spec §7.4), ask ``authz.evaluate``, and turn a denial into
 AccessDeniedException with the spec §7.5 text.
 
-Hot path: with condition-free policies (the default key policy and typical identity
-policies) the decision depends only on (caller, action, key, policy texts), and is
-served from ``deps.authz`` without building the request facts. Grants are consulted
+Hot path: a decision by the policies depends only on (caller, action, key, policy
+texts) and the values of the condition keys those policies mention, so it is cached
+under exactly that: with condition-free policies (the default key policy, typical
+identity policies) without even building the request facts; with conditions, after
+reading just the keys they name. Grants are consulted
 only when the policies do not allow, so a key with grants costs nothing extra for
 callers the policies already allow.
 """
@@ -178,22 +180,32 @@ def decide(
     principal_arn = ctx.principal.arn
     policy = key_policy(deps, key) if key is not None else None
     identities = identity_policies(deps, principal_arn) if ctx.principal.kind is not PrincipalKind.ROOT else _NO_POLICIES
-    conditional = (policy is not None and policy.condition_keys) or any(p.condition_keys for p in identities)
-    cache_key = None
-    if not conditional:
-        texts = tuple(p.text for p in identities)
-        cache_key = (principal_arn, ctx.account_id, action, resource_arn, policy.text if policy else None, texts)
-        cached = deps.authz.decision(cache_key)
-        if cached is not None:
-            return None, cached
+    texts = tuple(p.text for p in identities)
+    base_key = (principal_arn, ctx.account_id, action, resource_arn, policy.text if policy else None, texts)
     needed: frozenset[str] = frozenset().union(*(p.condition_keys for p in ((policy,) if policy else ()) + identities))
-    request = AuthzRequest.from_facts(_facts(deps, ctx, action, resource_arn, key, needed, facts))
+    context = None
+    if not needed:
+        cache_key: tuple[Any, ...] = base_key
+    else:
+        # A policy verdict depends on the request only through the condition keys the
+        # policies mention: their values complete the cache key (module doc).
+        request_facts = _facts(deps, ctx, action, resource_arn, key, needed, facts)
+        context = condition_context(request_facts)
+        cache_key = (*base_key, tuple(context.get(k) for k in sorted(needed)))
+    cached = deps.authz.decision(cache_key)
+    if cached is not None:
+        return None, cached
+    if context is None:
+        request_facts = _facts(deps, ctx, action, resource_arn, key, needed, facts)
+        context = condition_context(request_facts)
+    request = AuthzRequest(
+        principal_arn, ctx.account_id, action, resource_arn, context, request_facts.encryption_context
+    )
     documents = [p.document for p in identities]
     key_document = policy.document if policy is not None else None
     decision = evaluate(request, key_document, documents, ())
     if isinstance(decision, (Allow, ExplicitDeny)):
-        if cache_key is not None:
-            deps.authz.remember_decision(cache_key, decision)
+        deps.authz.remember_decision(cache_key, decision)
         return request, decision
     if key is not None and not request.identity_only:
         grants = grants_for(deps, ctx, key)

@@ -2,12 +2,12 @@
 
 Policies are stored as JSON text; parsing one costs far more than evaluating it, so a
 parsed ``PolicyDocument`` is cached by its exact text (a changed policy is a new text,
-so there is nothing to invalidate). Decisions are cached only when they cannot depend
-on the request: every policy involved is free of conditions, and the decision came
-from the policies (an Allow or an explicit Deny) — grants, which change without the
-policy text changing, are consulted only after that, so they never enter a cached
-decision. The key of a cached decision holds the policy *texts*, so a PutKeyPolicy or
-a changed identity policy simply misses.
+so there is nothing to invalidate). Decisions are cached under everything they can
+depend on: caller, action, resource, the policy *texts*, and the values of the
+condition keys those policies mention — so a PutKeyPolicy or a changed identity policy
+simply misses. Only decisions the policies made (an Allow or an explicit Deny) are
+cached: grants, which change without any policy text changing, are consulted only
+after that, so they never enter a cached decision.
 
 Every table is bounded; when one is full it is emptied (O(1) amortized, like the
 storage cache).

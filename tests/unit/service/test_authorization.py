@@ -226,3 +226,27 @@ def test_a_stored_policy_that_does_not_parse_fails_closed(deps):
     key = make_key(deps).with_changes(policy="{not json")
     with pytest.raises(KMSInternal):
         authorization.authorize(deps, ctx_for(deps, ROOT), "Encrypt", key)
+
+
+def test_cached_decisions_are_keyed_by_the_condition_values_that_matter(deps):
+    """A decision served from the cache must be the one evaluation gives for *these*
+    condition values: the source IP and the context pair both change the verdict."""
+    key = make_key(deps, key_policy(
+        {"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*",
+         "Condition": {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}},
+    ))
+    deps.storage.put_identity_policy(IdentityPolicy(ALICE, "ctx", json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*",
+                       "Condition": {"StringEquals": {"kms:EncryptionContext:team": "red"}}}],
+    })))
+    inside, outside = ctx_for(deps, ALICE, source_ip="10.1.2.3"), ctx_for(deps, ALICE, source_ip="192.0.2.1")
+    for _ in range(2):  # the second round is served from the cache
+        authorization.authorize(deps, inside, "Encrypt", key, encryption_context={"team": "red"})
+        with pytest.raises(AccessDenied, match="explicit deny in a resource-based policy"):
+            authorization.authorize(deps, outside, "Encrypt", key, encryption_context={"team": "red"})
+        with pytest.raises(AccessDenied, match="no identity-based policy allows"):
+            authorization.authorize(deps, inside, "Encrypt", key, encryption_context={"team": "blue"})
+        # an unrelated context pair does not change the verdict
+        authorization.authorize(deps, inside, "Encrypt", key, encryption_context={"team": "red", "x": "1"})
