@@ -21,7 +21,6 @@ import io
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from typing import Any, BinaryIO
 from trent import envelope as ev
 from trent.envelope.fileio import DirectReader, DirectWriter
 from trent.envelope.keyrings.kms import parse_key_arn
+from trent.envelope.tempout import HiddenOutput
 
 ENCRYPTED_SUFFIX = ".encrypted"
 DECRYPTED_SUFFIX = ".decrypted"
@@ -172,7 +172,7 @@ def _out_name(name: str, encrypting: bool) -> str:
 
 @contextmanager
 def _safe_output(target: Path | None, force: bool) -> Iterator[BinaryIO]:
-    """Write to a temp file beside ``target``; rename on success, delete on failure."""
+    """Write to a hidden file beside ``target``; publish it on success, discard it on failure."""
     if target is None:
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
@@ -180,22 +180,21 @@ def _safe_output(target: Path | None, force: bool) -> Iterator[BinaryIO]:
     if target.exists() and not force:
         raise UsageError(f"{target} exists (use --force to overwrite)")
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    # An unnamed O_TMPFILE file (envelope/tempout.py), linked in only once the whole
+    # message verified: a crash, even SIGKILL, leaves no partial plaintext under any name.
+    out = HiddenOutput(target)
     # write-behind with O_DIRECT (envelope/fileio.py: the page cache is the slow part here)
-    writer = DirectWriter(fd)
+    writer = DirectWriter(out.fd)
     try:
         yield writer  # type: ignore[misc]
         writer.finish()
-        os.replace(tmp, target)
+        out.publish(overwrite=force)
     except BaseException:
         writer.abort()  # zeroes the staging buffer and truncates the temporary file
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        out.discard()
         raise
     finally:
-        os.close(fd)
+        out.close()
 
 
 class _Counting(io.RawIOBase):
