@@ -7,17 +7,17 @@ build the request facts (spec §7.4), ask ``authz.evaluate``, and turn a denial 
 AccessDeniedException with the spec §7.5 text.
 
 Hot path: a decision by the policies depends only on (caller, action, key, policy
-texts) and the values of the condition keys those policies mention, so it is cached
-under exactly that: with condition-free policies (the default key policy, typical
-identity policies) without even building the request facts; with conditions, after
-reading just the keys they name. Grants are consulted
+texts) and, when they have conditions, on the request inputs those conditions can
+read (source IP, the request's own facts such as its encryption context, and the
+time, tags or aliases only if a policy names them); it is cached under exactly that,
+so repeated calls skip building the facts and evaluating the statements. Grants are consulted
 only when the policies do not allow, so a key with grants costs nothing extra for
 callers the policies already allow.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from trent.authz import (
@@ -167,6 +167,34 @@ def _facts(
 
 # --- deciding ----------------------------------------------------------------------
 
+_TIME_KEYS = ("aws:currenttime", "aws:epochtime")
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple(sorted(value.items()))
+    if isinstance(value, (list, set, frozenset)):
+        return tuple(sorted(value))
+    return value
+
+
+def _request_inputs(
+    deps: ServiceDeps, ctx: RequestContext, key: Key | None, needed: frozenset[str], facts: dict[str, Any]
+) -> tuple[Any, ...]:
+    """Everything of this request that a condition key the policies mention can be read
+    from (``_facts``), as a hashable tuple: the caller's source IP, the request's own facts,
+    and — only when a policy asks — the time, the key's tags and aliases. Caller, action,
+    key ARN and policies are in the base key; a key's spec, usage and origin never change.
+    Cheaper than building the facts and reading each condition key (~2 us vs ~17 us)."""
+    inputs: list[Any] = [ctx.source_ip, tuple((name, _hashable(v)) for name, v in facts.items())]
+    if any(k in _TIME_KEYS for k in needed):
+        inputs.append(int(ctx.now))
+    if key is not None and any(k.startswith("aws:resourcetag/") for k in needed):
+        inputs.append(tuple(deps.storage.get_tags(key.region, key.key_id)))
+    if key is not None and "kms:resourcealiases" in needed:
+        inputs.append(tuple(a.name for a in deps.storage.list_aliases(key.account_id, key.region, key.key_id, 50, None).items))
+    return tuple(inputs)
+
 
 def decide(
     deps: ServiceDeps, ctx: RequestContext, action: str, key: Key | None, resource_arn: str | None = None, **facts: Any
@@ -183,21 +211,12 @@ def decide(
     texts = tuple(p.text for p in identities)
     base_key = (principal_arn, ctx.account_id, action, resource_arn, policy.text if policy else None, texts)
     needed: frozenset[str] = frozenset().union(*(p.condition_keys for p in ((policy,) if policy else ()) + identities))
-    context = None
-    if not needed:
-        cache_key: tuple[Any, ...] = base_key
-    else:
-        # A policy verdict depends on the request only through the condition keys the
-        # policies mention: their values complete the cache key (module doc).
-        request_facts = _facts(deps, ctx, action, resource_arn, key, needed, facts)
-        context = condition_context(request_facts)
-        cache_key = (*base_key, tuple(context.get(k) for k in sorted(needed)))
+    cache_key = base_key if not needed else (*base_key, *_request_inputs(deps, ctx, key, needed, facts))
     cached = deps.authz.decision(cache_key)
     if cached is not None:
         return None, cached
-    if context is None:
-        request_facts = _facts(deps, ctx, action, resource_arn, key, needed, facts)
-        context = condition_context(request_facts)
+    request_facts = _facts(deps, ctx, action, resource_arn, key, needed, facts)
+    context = condition_context(request_facts)
     request = AuthzRequest(
         principal_arn, ctx.account_id, action, resource_arn, context, request_facts.encryption_context
     )

@@ -3,8 +3,8 @@
 Policies are stored as JSON text; parsing one costs far more than evaluating it, so a
 parsed ``PolicyDocument`` is cached by its exact text (a changed policy is a new text,
 so there is nothing to invalidate). Decisions are cached under everything they can
-depend on: caller, action, resource, the policy *texts*, and the values of the
-condition keys those policies mention — so a PutKeyPolicy or a changed identity policy
+depend on: caller, action, resource, the policy *texts*, and (for policies with
+conditions) the request inputs those conditions can read — so a PutKeyPolicy or a changed identity policy
 simply misses. Only decisions the policies made (an Allow or an explicit Deny) are
 cached: grants, which change without any policy text changing, are consulted only
 after that, so they never enter a cached decision.
