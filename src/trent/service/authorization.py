@@ -17,7 +17,7 @@ callers the policies already allow.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from trent.authz import (
@@ -196,6 +196,19 @@ def _request_inputs(
     return tuple(inputs)
 
 
+def _policies(
+    deps: ServiceDeps, ctx: RequestContext, key: Key | None
+) -> tuple[ParsedPolicy | None, tuple[ParsedPolicy, ...], frozenset[str]]:
+    """The key policy, the caller's identity policies (none for an account root, which has
+    every identity permission), and the condition keys they mention."""
+    policy = key_policy(deps, key) if key is not None else None
+    identities = (
+        identity_policies(deps, ctx.principal.arn) if ctx.principal.kind is not PrincipalKind.ROOT else _NO_POLICIES
+    )
+    needed: frozenset[str] = frozenset().union(*(p.condition_keys for p in ((policy,) if policy else ()) + identities))
+    return policy, identities, needed
+
+
 def decide(
     deps: ServiceDeps, ctx: RequestContext, action: str, key: Key | None, resource_arn: str | None = None, **facts: Any
 ) -> tuple[AuthzRequest | None, Decision]:
@@ -206,11 +219,9 @@ def decide(
     if key is not None:
         resource_arn = key.arn
     principal_arn = ctx.principal.arn
-    policy = key_policy(deps, key) if key is not None else None
-    identities = identity_policies(deps, principal_arn) if ctx.principal.kind is not PrincipalKind.ROOT else _NO_POLICIES
+    policy, identities, needed = _policies(deps, ctx, key)
     texts = tuple(p.text for p in identities)
     base_key = (principal_arn, ctx.account_id, action, resource_arn, policy.text if policy else None, texts)
-    needed: frozenset[str] = frozenset().union(*(p.condition_keys for p in ((policy,) if policy else ()) + identities))
     cache_key = base_key if not needed else (*base_key, *_request_inputs(deps, ctx, key, needed, facts))
     cached = deps.authz.decision(cache_key)
     if cached is not None:
@@ -252,6 +263,9 @@ def authorize(deps: ServiceDeps, ctx: RequestContext, action: str, key: Key, **f
 
 
 def allowed(deps: ServiceDeps, ctx: RequestContext, action: str, key: Key, **facts: Any) -> bool:
+    """``authorize`` as a yes/no (for callers that word their own denial, spec §6.3)."""
+    if ctx.grant_tokens:
+        validate_tokens(deps, ctx)
     return isinstance(decide(deps, ctx, action, key, **facts)[1], Allow)
 
 
@@ -297,9 +311,7 @@ def explain_decision(
     """Why ``decide`` decides as it does: every statement and grant, and how it fared."""
     if key is not None:
         resource_arn = key.arn
-    policy = key_policy(deps, key) if key is not None else None
-    identities = identity_policies(deps, ctx.principal.arn) if ctx.principal.kind is not PrincipalKind.ROOT else ()
-    needed = frozenset().union(*(p.condition_keys for p in ((policy,) if policy else ()) + tuple(identities)))
+    policy, identities, needed = _policies(deps, ctx, key)
     request = AuthzRequest.from_facts(_facts(deps, ctx, action, resource_arn, key, needed, facts))
     grants: Sequence[Grant] = grants_for(deps, ctx, key) if key is not None else ()
     return explain(
@@ -310,7 +322,7 @@ def explain_decision(
 # --- key-policy validation (spec §7.2) -----------------------------------------------
 
 
-def principal_exists(deps: ServiceDeps, partition: str):  # noqa: ANN201 - a PrincipalExists callable
+def principal_exists(deps: ServiceDeps, partition: str) -> Callable[[str], bool]:
     """spec §7.2: principals in a key policy must exist. An account principal is valid for
     any well-formed account id (AWS accepts other accounts' roots); users and roles must
     exist here; a role session is valid when its role exists."""
@@ -322,7 +334,7 @@ def principal_exists(deps: ServiceDeps, partition: str):  # noqa: ANN201 - a Pri
         service, resource = parts[2], parts[5]
         if service == "iam" and resource == "root":
             return True
-        if service == "iam" and (resource.startswith("user/") or resource.startswith("role/")):
+        if service == "iam" and resource.startswith(("user/", "role/")):
             return deps.storage.get_principal(arn) is not None
         role = role_arn_of(arn)
         return role is not None and deps.storage.get_principal(role) is not None

@@ -9,10 +9,11 @@ fails the tag check and surfaces as an opaque InvalidCiphertextException.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 from trent.domain import ciphertext, encryption_context
+from trent.domain.ids import parse_key_ref
 from trent.domain.key_specs import DATA_KEY_SPEC_BYTES, KEY_SPECS, KeyFamily
 from trent.domain.key_states import check_state
 from trent.domain.keys import Key, KeySpec, KeyUsage
@@ -26,11 +27,8 @@ from trent.errors import (
     ValidationError,
 )
 from trent.keystores.base import KeyStoreError
-from trent.service import rsa_encryption
-from trent.authz import Allow
-from trent.domain.ids import parse_key_ref
-from trent.service import authorization
-from trent.service.authorization import authorize, authorize_account, decide, request_alias
+from trent.service import authorization, rsa_encryption
+from trent.service.authorization import authorize, authorize_account, request_alias
 from trent.service.availability import effective
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
@@ -120,9 +118,7 @@ def _allowed(
     deps: ServiceDeps, ctx: RequestContext, action: str, key: Key, raw_key_id: str | None, context: Context,
     algorithm: str | None, **more: Any,
 ) -> bool:
-    if ctx.grant_tokens:
-        authorization.validate_tokens(deps, ctx)
-    return isinstance(decide(deps, ctx, action, key, **_facts(key, raw_key_id, context, algorithm), **more)[1], Allow)
+    return authorization.allowed(deps, ctx, action, key, **_facts(key, raw_key_id, context, algorithm), **more)
 
 
 def _same_key_fact(

@@ -11,15 +11,24 @@ byte-exact text of spec §7.1.
 
 from __future__ import annotations
 
-from trent.authz import LOCKOUT_MESSAGE, Caller, RequestFacts, condition_context, would_lock_out
+from trent.authz import (
+    LOCKOUT_MESSAGE,
+    Caller,
+    RequestFacts,
+    condition_context,
+    would_lock_out,
+)
 from trent.domain.key_states import check_state
 from trent.domain.keys import Key
 from trent.domain.policies import DEFAULT_POLICY_NAME
 from trent.errors import MalformedPolicyDocument, NotFound
-from trent.service.authorization import authorized_key, identity_documents, parse_new_key_policy
+from trent.service.authorization import (
+    authorized_key,
+    identity_documents,
+    parse_new_key_policy,
+)
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
-
 
 
 def _require_default_name(policy_name: str | None) -> None:
