@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.fixtures.trent_server import start_trent, stop_trent
 from tests.wire.helpers import expect_error
+from tests.wire.test_explain import explain_call
 
 
 def test_uvicorn_front_door(tmp_path):
@@ -17,5 +18,11 @@ def test_uvicorn_front_door(tmp_path):
         assert server.advance_clock("1h")["offsetSeconds"] == 3600
         events = server.audit_events()
         assert [e["eventName"] for e in events][-3:] == ["Encrypt", "Decrypt", "DescribeKey"]
+        # issue 5 on this front door too: key policies and POST /_trent/authz/explain
+        assert kms.list_key_policies(KeyId=key["KeyId"])["PolicyNames"] == ["default"]
+        status, answer = explain_call(server, {"Principal": "arn:aws:iam::123456789012:user/dev",
+                                               "Action": "kms:Decrypt", "KeyId": key["Arn"]})
+        assert status == 200 and answer["decision"]["effect"] == "Allow", answer
+        assert server.audit_events()[-1]["eventName"] == "ExplainAuthorization"
     finally:
         stop_trent(server)
