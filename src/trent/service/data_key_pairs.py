@@ -19,6 +19,7 @@ from trent.service.authorization import authorized_key
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.encryption import (
+    SYMMETRIC_DEFAULT,
     Context,
     Sealed,
     check_dry_run,
@@ -48,8 +49,11 @@ def generate_data_key_pair(
     deps: ServiceDeps, ctx: RequestContext, key_id: str, spec: str, context: Context, operation: str,
     dry_run: bool = False,
 ) -> DataKeyPair:
+    # spec §7.4: kms:EncryptionAlgorithm applies here too; the private key is always sealed
+    # with SYMMETRIC_DEFAULT (the operation needs a symmetric key), as GenerateDataKey's is.
     key = authorized_key(
-        deps, ctx, key_id, operation, encryption_context=context, data_key_pair_spec=spec
+        deps, ctx, key_id, operation, encryption_context=context, data_key_pair_spec=spec,
+        encryption_algorithm=SYMMETRIC_DEFAULT,
     )
     require_usable_for_encryption(key, operation, None)  # the wrapping key is symmetric (spec §3.6)
     if key.custom_key_store_id is not None:
