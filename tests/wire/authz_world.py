@@ -201,10 +201,15 @@ BLOBS: dict[str, tuple[str, dict[str, str] | None]] = {
     "deny": ("deny", None),
     "grant": ("grant", {"purpose": "test"}),
     "same-key": ("same-key", None),
+    "default-app-x": ("default", {"app": "x"}),
+    "default-app-y": ("default", {"app": "y"}),
 }
 
-# Grants made by admin for the grantee (who has no identity policy; keys have the default policy).
+# Grants made by admin for the grantee (who has no identity policy; keys have the default
+# policy) -- or for ``grantee`` when named (a cross-account grantee).
 GRANTS: dict[str, dict[str, Any]] = {
+    "cross": {"key": "default", "Operations": ["Decrypt"], "grantee": PNOPOL,
+              "Constraints": {"EncryptionContextEquals": {"app": "x"}}},
     "subset": {"key": "grant", "Operations": ["Encrypt", "Decrypt"],
                "Constraints": {"EncryptionContextSubset": {"purpose": "test"}}},
     "token": {"key": "grant-token", "Operations": ["Encrypt"]},
@@ -346,7 +351,7 @@ def build_world(server: TrentServer, tmp: Path) -> World:
         blobs[name] = admin.encrypt(KeyId=keys[key]["Arn"], Plaintext=PLAINTEXT, **({"EncryptionContext": context} if context else {}))["CiphertextBlob"]
     tokens = {}
     for name, g in GRANTS.items():
-        out = admin.create_grant(KeyId=keys[g["key"]]["Arn"], GranteePrincipal=GRANTEE, Operations=g["Operations"],
+        out = admin.create_grant(KeyId=keys[g["key"]]["Arn"], GranteePrincipal=g.get("grantee", GRANTEE), Operations=g["Operations"],
                                  **({"Constraints": g["Constraints"]} if "Constraints" in g else {}))
         tokens[name] = out["GrantToken"]
         if g.get("revoke"):

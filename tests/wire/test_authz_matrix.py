@@ -476,6 +476,12 @@ CASES: list[Case] = [
     Case("cross-account/only-key-policy-encrypt", "partner-nopolicy", "encrypt", enc("shared"), Denied("identity")),
     Case("cross-account/only-iam-decrypt", "partner", "decrypt", dec("default"), Denied("ciphertext")),
     Case("cross-account/only-iam-encrypt", "partner", "encrypt", enc("default"), Denied("resource")),
+    Case("cross-account/not-a-cross-account-operation", "partner", "disable_key", key("shared"),
+         Fails("NotFoundException", "Key '{arn}' does not exist")),
+    Case("cross-account/grant-to-other-account-user", "partner-nopolicy", "decrypt",
+         dec("default-app-x", {"app": "x"}), ALLOWED),
+    Case("cross-account/grant-constraint-not-met", "partner-nopolicy", "decrypt",
+         dec("default-app-y", {"app": "y"}), Denied("ciphertext")),
     Case("cross-account/key-policy-allows-not-iam-action", "partner", "describe_key", key("shared"),
          Denied("identity")),
     # -- the assumed-role session (role identity policy; session ARN in messages)
@@ -553,7 +559,8 @@ def test_authz_matrix(world: World, case: Case) -> None:
     elif isinstance(case.expect, Denied):
         expect_error(call, "AccessDeniedException", denial_message(world, case, case.expect), **params)
     else:
-        expect_error(call, case.expect.code, case.expect.message, **params)
+        message = case.expect.message.format(arn=params.get("KeyId"))
+        expect_error(call, case.expect.code, message, **params)
 
 
 def test_partner_may_not_assume_the_locked_role(world: World) -> None:
