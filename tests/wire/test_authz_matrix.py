@@ -13,15 +13,13 @@ grants' API); this one crosses the rules: each rule, each kind of identity, each
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fixtures.trent_server import start_trent, stop_trent
+from tests.fixtures.trent_server import seeded_trent
 from tests.wire.authz_world import (
     ADMIN,
     LOCKED_ROLE,
@@ -533,14 +531,8 @@ CASES: list[Case] = [
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    with tempfile.TemporaryDirectory(prefix="trent-authz-") as tmp:
-        seed = Path(tmp) / "seed.json"
-        seed.write_text(json.dumps(seed_document()))
-        server = start_trent(Path(tmp) / "data", "--seed", str(seed))
-        try:
-            yield build_world(server, Path(tmp))
-        finally:
-            stop_trent(server)
+    with seeded_trent(seed_document(), "trent-authz-") as server:
+        yield build_world(server, server.data_dir.parent)
 
 
 def test_case_ids_are_unique():

@@ -13,13 +13,11 @@ import base64
 import datetime as dt
 import json
 import re
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.fixtures.trent_server import TrentServer, start_trent, stop_trent
+from tests.fixtures.trent_server import TrentServer, seeded_trent
 from tests.wire.helpers import expect_error
 
 A = "123456789012"  # the --dev account
@@ -70,14 +68,8 @@ SEED = {
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[TrentServer]:
-    with tempfile.TemporaryDirectory(prefix="trent-grants-") as tmp:
-        seed = Path(tmp) / "seed.json"
-        seed.write_text(json.dumps(SEED))
-        srv = start_trent(Path(tmp) / "data", "--seed", str(seed))
-        try:
-            yield srv
-        finally:
-            stop_trent(srv)
+    with seeded_trent(SEED, "trent-grants-") as srv:
+        yield srv
 
 
 def as_user(server: TrentServer, key: tuple[str, str], service: str = "kms"):

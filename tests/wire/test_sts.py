@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.fixtures.trent_server import TrentServer, start_trent, stop_trent
+from tests.fixtures.trent_server import (
+    TrentServer,
+    seeded_trent,
+    start_trent,
+    stop_trent,
+)
 from tests.wire.helpers import expect_error
 
 A = "123456789012"  # the --dev account
@@ -75,14 +78,8 @@ SEED = {
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[TrentServer]:
-    with tempfile.TemporaryDirectory(prefix="trent-sts-") as tmp:
-        seed = Path(tmp) / "seed.json"
-        seed.write_text(json.dumps(SEED))
-        srv = start_trent(Path(tmp) / "data", "--seed", str(seed))
-        try:
-            yield srv
-        finally:
-            stop_trent(srv)
+    with seeded_trent(SEED, "trent-sts-") as srv:
+        yield srv
 
 
 def client(server: TrentServer, service: str, key: tuple[str, str], token: str | None = None):
