@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 
 from trent.domain.clock import FixedClock
 from trent.keystores.root_key import AesRootKey
@@ -28,14 +28,18 @@ def trusting(principal: object, **extra: object) -> str:
     return doc({"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole", **extra})
 
 
-def make_deps() -> Iterator[ServiceDeps]:
-    """Body of each test module's ``deps`` fixture (``yield from make_deps()``)."""
+def make_deps(
+    users: Mapping[str, Sequence[str]] | None = None,
+) -> Iterator[ServiceDeps]:
+    """Body of each test module's ``deps`` fixture (``yield from make_deps(...)``): real
+    storage and root key, the accounts named in ``users`` (account id -> user names;
+    default: alice in A, bob in B) created with their users."""
     root = AesRootKey(os.urandom(32))
     storage = SqlStorage("sqlite://", upgrade=True)
     deps = ServiceDeps(storage=storage, keystore=SoftwareKeyStore(root), clock=FixedClock(NOW), root_key=root)
-    identity.create_account(deps, A, "a", NOW)
-    identity.create_account(deps, B, "b", NOW)
-    identity.create_user(deps, A, "alice")
-    identity.create_user(deps, B, "bob")
+    for account, names in (users if users is not None else {A: ("alice",), B: ("bob",)}).items():
+        identity.create_account(deps, account, account, NOW)
+        for name in names:
+            identity.create_user(deps, account, name)
     yield deps
     storage.close()

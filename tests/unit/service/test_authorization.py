@@ -8,18 +8,14 @@ import os
 
 import pytest
 
-from trent.domain.clock import FixedClock
+from tests.unit.service.iam_fixtures import make_deps
 from trent.domain.grants import GrantRecord
 from trent.domain.keys import Key, KeySpec, KeyState, KeyUsage, Origin
 from trent.domain.policies import default_key_policy
 from trent.domain.principals import IdentityPolicy, Principal, PrincipalKind, Role
 from trent.errors import AccessDenied, InvalidGrantToken, KMSInternal
-from trent.keystores.root_key import AesRootKey
-from trent.keystores.software import SoftwareKeyStore
-from trent.service import authorization, grant_tokens, identity
+from trent.service import authorization, grant_tokens
 from trent.service.context import RequestContext
-from trent.service.deps import ServiceDeps
-from trent.storage.sql import SqlStorage
 
 NOW = 1_800_000_000.0
 ACCOUNT = "111122223333"
@@ -32,16 +28,7 @@ ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow
 
 @pytest.fixture()
 def deps():
-    root = AesRootKey(os.urandom(32))
-    storage = SqlStorage("sqlite://", upgrade=True)
-    deps = ServiceDeps(storage=storage, keystore=SoftwareKeyStore(root), clock=FixedClock(NOW), root_key=root)
-    identity.create_account(deps, ACCOUNT, "acct", NOW)
-    identity.create_account(deps, OTHER, "other", NOW)
-    identity.create_user(deps, ACCOUNT, "alice")
-    identity.create_user(deps, ACCOUNT, "bob")
-    identity.create_user(deps, OTHER, "carol")
-    yield deps
-    storage.close()
+    yield from make_deps({ACCOUNT: ("alice", "bob"), OTHER: ("carol",)})
 
 
 def ctx_for(deps, arn: str, *, tokens: tuple[str, ...] = (), source_ip: str = "10.0.0.1") -> RequestContext:

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from trent.domain.clock import FixedClock
+from tests.unit.service.iam_fixtures import make_deps
 from trent.domain.grants import GrantRecord
 from trent.domain.keys import Key, KeySpec, KeyState, KeyUsage, Origin
 from trent.domain.policies import default_key_policy
@@ -26,13 +26,9 @@ from trent.errors import (
     UnsupportedOperation,
     ValidationError,
 )
-from trent.keystores.root_key import AesRootKey
-from trent.keystores.software import SoftwareKeyStore
-from trent.service import authorization, grants, identity
+from trent.service import authorization, grants
 from trent.service.context import RequestContext
-from trent.service.deps import ServiceDeps
 from trent.service.grants import EQUALS, SUBSET, Constraint, CreateGrantRequest
-from trent.storage.sql import SqlStorage
 
 NOW = 1_800_000_000.0
 ACCOUNT = "111122223333"
@@ -47,19 +43,11 @@ ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow
 
 @pytest.fixture()
 def deps():
-    root = AesRootKey(os.urandom(32))
-    storage = SqlStorage("sqlite://", upgrade=True)
-    deps = ServiceDeps(storage=storage, keystore=SoftwareKeyStore(root), clock=FixedClock(NOW), root_key=root)
-    identity.create_account(deps, ACCOUNT, "acct", NOW)
-    identity.create_account(deps, OTHER, "other", NOW)
-    for name in ("admin", "alice", "bob"):
-        identity.create_user(deps, ACCOUNT, name)
-    identity.create_user(deps, OTHER, "carol")
-    # admin may do anything through the default key policy's IAM delegation; alice and
-    # bob have no identity policy at all: only grants can let them use a key.
-    deps.storage.put_identity_policy(IdentityPolicy(ADMIN, "all", ALLOW_ALL))
-    yield deps
-    storage.close()
+    for deps in make_deps({ACCOUNT: ("admin", "alice", "bob"), OTHER: ("carol",)}):
+        # admin may do anything through the default key policy's IAM delegation; alice and
+        # bob have no identity policy at all: only grants can let them use a key.
+        deps.storage.put_identity_policy(IdentityPolicy(ADMIN, "all", ALLOW_ALL))
+        yield deps
 
 
 def ctx_for(deps, arn: str, *, tokens: tuple[str, ...] = (), region: str = "us-east-1") -> RequestContext:
