@@ -3,8 +3,10 @@
 The file path's writer (fileio.DirectWriter) stages output in page-aligned buffers for
 ``O_DIRECT``. Instead of the engine filling its own chunk buffer and the writer copying it
 (one memcpy of every output byte — bench/ENVELOPE.md "Left for later"), the engine asks the
-sink for ``reserve(n)``: a writable view of ``n`` bytes inside the sink's current buffer. It
-fills a prefix of it and then calls ``sink.write(view[:m])`` with a view *of that reservation*;
+sink for ``reserve(n)``: room for ``n`` bytes inside the sink's current buffer, as (a view of
+that whole buffer, the offset of the room in it — the engine keeps per-frame views per
+(buffer, offset), _frameviews.py). It fills a prefix of the room and then calls
+``sink.write(view[off:off + m])`` with a view *of that reservation*;
 the sink recognises its own memory and only advances its position. Any other ``write`` is an
 ordinary copying write. At most one reservation is outstanding; each ``reserve`` replaces the
 previous one.
@@ -23,7 +25,7 @@ class ReservingSink(Protocol):
     #: the largest ``n`` that :meth:`reserve` accepts
     max_reserve: int
 
-    def reserve(self, n: int) -> memoryview: ...
+    def reserve(self, n: int) -> tuple[memoryview, int]: ...
 
     def write(self, data: memoryview | bytes) -> int: ...
 

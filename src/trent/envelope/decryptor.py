@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from . import signing
 from ._hashing import Hasher, make_hasher
+from ._frameviews import FrameViews
 from ._reading import Window, fill, readinto_fn
 from ._seqwords import SeqWords
 from ._sink import ReservingSink
@@ -157,10 +158,11 @@ def _frames(
     ivs = [[m[i * R + 4 : i * R + 16] for i in range(k)] for m in mvs]
     cts = [[m[i * R + 16 : (i + 1) * R] for i in range(k)] for m in mvs]
     # plaintext: one own buffer with precomputed frame slots, or (a lending sink) the sink's
-    # buffer, slots sliced per chunk
+    # buffer, slots cached per region (_frameviews.py)
     out_slices = [slice(i * F, (i + 1) * F) for i in range(k)]
     own = memoryview(bytearray(k * F if sink is None else 0))
     own_outs = [own[s_] for s_ in out_slices] if sink is None else []
+    out_views = FrameViews(out_slices)
     prefix = message_id + fr.FRAME_STR
     A = len(prefix) + 12
     aadmv = memoryview(bytearray(k * A))
@@ -189,7 +191,11 @@ def _frames(
         got, eof2 = fill(readinto, mv[n:]) if not eof and not carry else (0, eof)
         eof = eof or eof2
         total = n + got
-        outmv = own if sink is None else sink.reserve(k * F)
+        if sink is None:
+            outmv, outs = own, own_outs
+        else:
+            base, at = sink.reserve(k * F)
+            outmv, outs = base[at : at + k * F], out_views.at(base, at)
         if total != cap or seq + k > fr.MAX_SEQ:
             fast = False
         elif words is not None:
@@ -204,8 +210,7 @@ def _frames(
                 pack_aads(aadmv, 0, *aad_args)
         if fast:
             try:
-                for i_, c_, a_, o_ in zip(ivs[slot], cts[slot], aads,
-                                          own_outs if sink is None else map(outmv.__getitem__, out_slices)):
+                for i_, c_, a_, o_ in zip(ivs[slot], cts[slot], aads, outs):
                     dec(i_, c_, a_, o_)
             except InvalidTag:
                 outmv[:] = bytes(len(outmv))  # decrypt_into wrote unverified plaintext: wipe
@@ -222,7 +227,7 @@ def _frames(
         try:
             while o + R <= total and u32(mv, o)[0] == seq:
                 aad = fr.frame_aad(message_id, fr.FRAME_STR, seq, F)
-                dec(ivs[slot][i], cts[slot][i], aad, outmv[out_slices[i]])
+                dec(ivs[slot][i], cts[slot][i], aad, outs[i])
                 o += R
                 p += F
                 i += 1

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from . import context as ctxmod
 from . import signing
+from ._frameviews import FrameViews
 from ._hashing import Hasher, make_hasher
 from ._reading import fill, readinto_fn
 from ._seqwords import SeqWords
@@ -113,12 +114,14 @@ def _body(
     ins = [inmv[s] for s in in_slices]
     # a source that lends its read buffers (fileio.DirectReader.borrow): whole chunks are
     # encrypted from there, no copy; a chunk that straddles its buffers is copied as before
-    borrow: Callable[[int], memoryview | None] | None = getattr(source, "borrow", None)
+    borrow: Callable[[int], tuple[memoryview, int] | None] | None = getattr(source, "borrow", None)
+    in_views = FrameViews(in_slices)
     # without a lending sink: two own output buffers with precomputed ciphertext slots;
-    # with one: the chunk goes straight into the sink's buffer (slots sliced per chunk)
+    # with one: the chunk goes straight into the sink's buffer (slots cached per region)
     outmvs = [memoryview(bytearray(cap)) for _ in range(2 if sink is None else 0)]
     ct_slices = [slice(i * R + 16, (i + 1) * R) for i in range(k)]
     cts = [[m[s] for s in ct_slices] for m in outmvs]
+    ct_views = FrameViews(ct_slices)
     # the IVs of a chunk, contiguous (the same bytes are also packed into the frames)
     ivmv = memoryview(bytearray(k * fr.IV_LEN))
     ivs = [ivmv[i * fr.IV_LEN : (i + 1) * fr.IV_LEN] for i in range(k)]
@@ -145,18 +148,22 @@ def _body(
     slot = 0
     eof = False
     while not eof:
-        src = borrow(k * F) if borrow is not None else None
-        srcs: Iterator[memoryview]
-        if src is not None:
-            got, srcs = k * F, map(src.__getitem__, in_slices)
+        lent = borrow(k * F) if borrow is not None else None
+        srcs: list[memoryview]
+        if lent is not None:
+            got, srcs = k * F, in_views.at(*lent)
         else:
-            (got, eof), src, srcs = fill(readinto, inmv), inmv, iter(ins)
+            (got, eof), srcs = fill(readinto, inmv), ins
         full = k if not eof else got // F
         if seq + full > fr.MAX_SEQ:
             raise ConfigurationError("message would exceed 2^32 - 1 frames")
         if hasher is not None:
             hasher.wait(slot)
-        out = outmvs[slot] if sink is None else sink.reserve(cap)
+        if sink is None:
+            out, slots = outmvs[slot], cts[slot]
+        else:
+            base, at = sink.reserve(cap)
+            out, slots = base[at : at + cap], ct_views.at(base, at)
         if full == k and seq + k <= fr.MAX_SEQ:
             if words is not None:
                 w = words.at(seq)
@@ -176,21 +183,22 @@ def _body(
                 aad_args[1::3] = seqs
                 pack_aads(aadmv, 0, *aad_args)
             # §4.1 regular frame: seq ‖ IV(seq) ‖ ciphertext ‖ tag
-            for n_, i_, a_, c_ in zip(ivs, srcs, aads, cts[slot] if sink is None else map(out.__getitem__, ct_slices)):
+            for n_, i_, a_, c_ in zip(ivs, srcs, aads, slots):
                 enc(n_, i_, a_, c_)
             seq += k
         else:
             for i in range(full):
                 fr.SEQ_AND_IV.pack_into(out, i * R, seq, seq)
                 aad = fr.frame_aad(message_id, fr.FRAME_STR, seq, F)
-                enc(out[i * R + 4 : i * R + 16], src[in_slices[i]], aad, out[ct_slices[i]])
+                enc(out[i * R + 4 : i * R + 16], srcs[i], aad, slots[i])
                 seq += 1
         o = full * R
         if eof:
             n = got - full * F
             fr.FINAL_PREFIX.pack_into(out, o, fr.FINAL_MARKER, seq, seq, n)
             final_aad = fr.frame_aad(message_id, fr.FINAL_FRAME_STR, seq, n)
-            enc(out[o + 8 : o + 20], src[full * F : got], final_aad, out[o + 24 : o + 40 + n])
+            # only a filled (not borrowed) chunk reaches EOF
+            enc(out[o + 8 : o + 20], inmv[full * F : got], final_aad, out[o + 24 : o + 40 + n])
             o += 40 + n
         if o:
             if hasher is not None:

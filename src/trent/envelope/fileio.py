@@ -151,8 +151,13 @@ class DirectReader:
                 self.dfd = None
         self.free: queue.Queue[mmap.mmap | None] = queue.Queue()
         self.ready: queue.Queue[tuple[mmap.mmap, int] | BaseException] = queue.Queue()
+        # one view per buffer for its whole life: borrowed regions are sliced from it, and
+        # the engine caches its per-frame views by (view, offset) (_frameviews.py)
+        self.views: dict[int, memoryview] = {}
         for _ in range(depth):
-            self.free.put(mmap.mmap(-1, buf))
+            b = mmap.mmap(-1, buf)
+            self.views[id(b)] = memoryview(b)
+            self.free.put(b)
         self.cur: mmap.mmap | None = None
         self.view = memoryview(b"")
         self.off = self.end = 0
@@ -204,7 +209,6 @@ class DirectReader:
 
     def _next(self) -> None:
         if self.cur is not None:
-            self.view.release()
             self.free.put(self.cur)
             self.cur = None
         item = self.ready.get()
@@ -216,7 +220,7 @@ class DirectReader:
             self.free.put(b)
             self.eof = True
             return
-        self.cur, self.view = b, memoryview(b)
+        self.cur, self.view = b, self.views[id(b)]
         self.off, self.end = min(self.skip, n), n
         self.skip -= self.off
 
@@ -234,19 +238,20 @@ class DirectReader:
         self.off += n
         return n
 
-    def borrow(self, n: int) -> memoryview | None:
-        """The next ``n`` bytes as a view of the read-ahead buffer itself (no copy), or None
-        if they are not all in the current buffer (then use :meth:`readinto`). The view is
-        valid until the next ``borrow``/``readinto``: the buffer is recycled after that."""
+    def borrow(self, n: int) -> tuple[memoryview, int] | None:
+        """The next ``n`` bytes inside the read-ahead buffer itself (no copy), as (a view of
+        the whole buffer, offset of the bytes in it) — or None if they are not all in the
+        current buffer (then use :meth:`readinto`). Valid until the next
+        ``borrow``/``readinto``: the buffer is recycled after that."""
         while self.off == self.end:
             if self.eof:
                 return None
             self._next()
         if self.end - self.off < n:
             return None
-        v = self.view[self.off : self.off + n]
+        off = self.off
         self.off += n
-        return v
+        return self.view, off
 
     def read(self, n: int = -1) -> bytes:
         out = bytearray(max(n, 0) if n >= 0 else BUF)
@@ -257,12 +262,13 @@ class DirectReader:
         if self.closed:
             return
         self.closed = True
-        self.view.release()
         self.free.put(None)  # the thread stops at most DEPTH reads later (``ready`` is unbounded)
         self.thread.join()
         if self.dfd is not None:
             os.close(self.dfd)
             self.dfd = None
+        for v in self.views.values():
+            v.release()
 
     def __enter__(self) -> DirectReader:
         return self
@@ -278,8 +284,8 @@ class DirectWriter:
     writes are used). :meth:`finish` writes the tail and truncates the file to the exact
     length; :meth:`abort` discards everything (staging zeroed, file truncated to the start).
 
-    It also lends its buffers (_sink.py): :meth:`reserve` returns a view at the current
-    position, and a ``write`` of a view of that reservation only advances the position — the
+    It also lends its buffers (_sink.py): :meth:`reserve` returns the current buffer's view
+    and the current position in it, and a ``write`` of a view of that reservation only advances the position — the
     engine encrypts/decrypts straight into the O_DIRECT buffer, no staging copy. When a
     reservation does not fit, the block-aligned part of the buffer is written and the
     unaligned tail (< one block) carried to the next buffer.
@@ -291,11 +297,15 @@ class DirectWriter:
         self.direct = direct and self.start % BLOCK == 0 and _set_direct(fd, True)
         self.size = buf
         self.free: queue.Queue[mmap.mmap] = queue.Queue()
+        # one view per buffer for its whole life (see DirectReader.views)
+        self.views: dict[int, memoryview] = {}
         for _ in range(depth):
-            self.free.put(mmap.mmap(-1, buf))
+            b = mmap.mmap(-1, buf)
+            self.views[id(b)] = memoryview(b)
+            self.free.put(b)
         self.worker = _Worker("trent-write")
         self.cur = self.free.get()
-        self.view = memoryview(self.cur)
+        self.view = self.views[id(self.cur)]
         self.n = 0  # bytes staged in ``cur``
         self.flushed = self.start  # file offset of ``cur``'s first byte
         self.done = False
@@ -325,22 +335,22 @@ class DirectWriter:
         nxt = self.free.get()  # before the job: ``b`` is still ours while the tail is copied
         if keep:
             nxt[:keep] = b[n : n + keep]
-        self.view.release()
         self.worker.jobs.put(lambda: self._pwrite(b, n, at))
         self.flushed += n
         self.cur = nxt
-        self.view = memoryview(self.cur)
+        self.view = self.views[id(nxt)]
         self.n = keep
 
-    def reserve(self, size: int) -> memoryview:
-        """A writable view of ``size`` bytes at the current position (see the class doc)."""
+    def reserve(self, size: int) -> tuple[memoryview, int]:
+        """Room for ``size`` bytes at the current position: (the current buffer's view, the
+        offset in it); writable until the next ``reserve``/``write`` (see the class doc)."""
         if size > self.max_reserve:
             raise ValueError("reservation larger than the writer's buffer")
         if self.n + size > self.size:
             keep = self.n % BLOCK if self.direct else 0
             self._submit(self.n - keep, keep)
         self.reserved = size
-        return self.view[self.n : self.n + size]
+        return self.view, self.n
 
     def writable(self) -> bool:
         return True
@@ -376,7 +386,6 @@ class DirectWriter:
         self.view[self.n : padded] = bytes(padded - self.n)
         if padded:
             self._submit(padded)
-        self.view.release()
         self.worker.stop()
         if self.worker.error is not None:
             raise self.worker.error
@@ -392,7 +401,6 @@ class DirectWriter:
             return
         self.done = True
         self.view[:] = bytes(self.size)
-        self.view.release()
         self.worker.stop()
         if self.direct:
             _set_direct(self.fd, False)

@@ -35,7 +35,8 @@ def test_reservations_mixed_with_copies_write_exact_bytes(tmp_path: Path, direct
                 expect += data
                 continue
             size = rnd.randrange(1, w.max_reserve + 1)
-            view = w.reserve(size)
+            base, at = w.reserve(size)
+            view = base[at : at + size]
             assert len(view) == size
             used = rnd.randrange(0, size + 1)
             data = rnd.randbytes(used)
@@ -142,10 +143,10 @@ def test_borrow_mixed_with_readinto_returns_the_file(tmp_path: Path, start: int)
             while True:
                 n = rnd.randrange(1, MIB)
                 if rnd.random() < 0.7:
-                    v = r.borrow(n)
-                    if v is not None:
-                        assert len(v) == n
-                        got += v
+                    lent = r.borrow(n)
+                    if lent is not None:
+                        base, at = lent
+                        got += base[at : at + n]
                         borrowed += 1
                         continue
                     straddled += 1
@@ -165,10 +166,10 @@ def test_encrypt_file_encrypts_from_the_readers_buffers(keyring: ev.RawAesKeyrin
     lent: list[int] = []
     real = fileio.DirectReader.borrow
 
-    def borrow(self: fileio.DirectReader, n: int) -> memoryview | None:
+    def borrow(self: fileio.DirectReader, n: int) -> tuple[memoryview, int] | None:
         v = real(self, n)
         if v is not None:
-            lent.append(len(v))
+            lent.append(n)
         return v
 
     monkeypatch.setattr(fileio.DirectReader, "borrow", borrow)
@@ -206,3 +207,24 @@ def test_frame_lengths_with_and_without_the_word_layout(keyring: ev.RawAesKeyrin
     (tmp_path / "c2").write_bytes(ct)
     ev.decrypt_file(tmp_path / "c2", tmp_path / "o", keyring=keyring)
     assert (tmp_path / "o").read_bytes() == pt
+
+
+# ------------------------------------------------------------------------- frame views
+
+
+def test_frame_views_are_made_once_per_region_and_follow_the_buffer() -> None:
+    from trent.envelope import _frameviews
+
+    slices = [slice(i * 10 + 2, (i + 1) * 10) for i in range(5)]
+    fv = _frameviews.FrameViews(slices)
+    a, b = memoryview(bytearray(range(200))), memoryview(bytearray(200))
+    first = fv.at(a, 7)
+    assert [v.tobytes() for v in first] == [a[7 + s.start : 7 + s.stop].tobytes() for s in slices]
+    assert fv.at(a, 7) is first  # cached: no new views
+    assert fv.at(a, 8) is not first and fv.at(a, 8)[0].tobytes() == a[10:18].tobytes()
+    other = fv.at(b, 7)  # same offset, another buffer: its own views
+    other[0][:] = b"x" * 8
+    assert b[9:17].tobytes() == b"x" * 8 and a[9:17].tobytes() != b"x" * 8
+    for off in range(_frameviews.MAX_REGIONS + 5):  # bounded: starts over when full
+        fv.at(a, off)
+    assert len(fv.cache) <= _frameviews.MAX_REGIONS
