@@ -28,8 +28,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from . import signing
-from ._hashing import Hasher, make_hasher
 from ._frameviews import FrameViews
+from ._hashing import Hasher, make_hasher
 from ._reading import Window, fill, readinto_fn
 from ._seqwords import SeqWords
 from ._sink import ReservingSink
