@@ -22,7 +22,7 @@ from __future__ import annotations
 import hmac
 import struct
 from collections.abc import Callable, Generator, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -92,7 +92,11 @@ def decrypt_chunks(
             final = _non_framed(win, aead, header.message_id)
             tail = win
         else:
-            tail, seq = yield from _frames(win, readinto, aead, header, hasher, sink)
+            # a source that lends its read-ahead buffers (fileio.DirectReader): chunks of
+            # ciphertext are decrypted from there; not with a hashing thread, which reads a
+            # chunk after it was yielded, when the reader may already have reused its buffer
+            lender = cast(LendingSource, source) if threads == 1 and callable(getattr(source, "stride", None)) else None
+            tail, seq = yield from _frames(win, readinto, aead, header, hasher, sink, lender)
             final = _final_frame(tail, aead, header, seq)
         tail.flush_hash()
         tail.attach_hasher(None)
@@ -139,13 +143,25 @@ def _final_frame(win: Window, aead: AESGCM, header: hdr.MessageHeader, seq: int)
         raise DecryptionFailed() from None
 
 
+class LendingSource(Protocol):
+    """fileio.DirectReader: lends whole chunks of its read-ahead buffers."""
+
+    def stride(self, unit: int) -> bool: ...
+
+    def borrow(self, n: int) -> tuple[memoryview, int] | None: ...
+
+
 def _frames(
     win: Window, readinto: Callable[[memoryview], int], aead: AESGCM,
     header: hdr.MessageHeader, hasher: Hasher | None, sink: ReservingSink | None = None,
+    lender: LendingSource | None = None,
 ) -> Generator[memoryview, None, tuple[Window, int]]:
     """Yield regular frames' plaintext; return (window at the final frame, its seq).
 
-    With ``sink``, plaintext is decrypted straight into the sink's buffer (_sink.py)."""
+    With ``sink``, plaintext is decrypted straight into the sink's buffer (_sink.py); with
+    ``lender``, ciphertext is decrypted where the reader read it (no copy): once the bytes
+    the header window read ahead are used up, the reader lays its buffers out in whole
+    chunks (``stride``) and lends each one."""
     dec = aead.decrypt_into
     message_id = header.message_id
     F = header.frame_length
@@ -155,8 +171,11 @@ def _frames(
     if sink is not None and k * F > sink.max_reserve:
         sink = None
     mvs = [memoryview(bytearray(cap)) for _ in range(2)]
-    ivs = [[m[i * R + 4 : i * R + 16] for i in range(k)] for m in mvs]
-    cts = [[m[i * R + 16 : (i + 1) * R] for i in range(k)] for m in mvs]
+    iv_slices = [slice(i * R + 4, i * R + 16) for i in range(k)]
+    ct_slices = [slice(i * R + 16, (i + 1) * R) for i in range(k)]
+    ivs = [[m[s_] for s_ in iv_slices] for m in mvs]
+    cts = [[m[s_] for s_ in ct_slices] for m in mvs]
+    iv_views, ct_views = FrameViews(iv_slices), FrameViews(ct_slices)
     # plaintext: one own buffer with precomputed frame slots, or (a lending sink) the sink's
     # buffer, slots cached per region (_frameviews.py)
     out_slices = [slice(i * F, (i + 1) * F) for i in range(k)]
@@ -184,13 +203,25 @@ def _frames(
     while True:
         if hasher is not None:
             hasher.wait(slot)
-        mv = mvs[slot]
-        n = min(len(carry), cap)
-        mv[:n] = carry[:n]
-        carry = carry[n:]
-        got, eof2 = fill(readinto, mv[n:]) if not eof and not carry else (0, eof)
-        eof = eof or eof2
-        total = n + got
+        if lender is not None and not carry and not eof and lender.stride(cap):
+            lent = lender.borrow(cap)
+        else:
+            lent = None
+        if lent is not None:
+            held, pos = lent
+            mv, total = held[pos : pos + cap], cap
+            chunk_ivs, chunk_cts = iv_views.at(held, pos), ct_views.at(held, pos)
+            seqw = mv.cast("I") if words is not None else None
+        else:
+            mv = mvs[slot]
+            n = min(len(carry), cap)
+            mv[:n] = carry[:n]
+            carry = carry[n:]
+            got, eof2 = fill(readinto, mv[n:]) if not eof and not carry else (0, eof)
+            eof = eof or eof2
+            total = n + got
+            chunk_ivs, chunk_cts = ivs[slot], cts[slot]
+            seqw = mws[slot] if words is not None else None
         if sink is None:
             outmv, outs = own, own_outs
         else:
@@ -198,9 +229,9 @@ def _frames(
             outmv, outs = base[at : at + k * F], out_views.at(base, at)
         if total != cap or seq + k > fr.MAX_SEQ:
             fast = False
-        elif words is not None:
+        elif words is not None and seqw is not None:
             w = words.at(seq)
-            fast = mws[slot][0::Rw] == w
+            fast = seqw[0::Rw] == w
             if fast:
                 aadw[Pw::Aw] = w
         else:
@@ -210,7 +241,7 @@ def _frames(
                 pack_aads(aadmv, 0, *aad_args)
         if fast:
             try:
-                for i_, c_, a_, o_ in zip(ivs[slot], cts[slot], aads, outs):
+                for i_, c_, a_, o_ in zip(chunk_ivs, chunk_cts, aads, outs):
                     dec(i_, c_, a_, o_)
             except InvalidTag:
                 outmv[:] = bytes(len(outmv))  # decrypt_into wrote unverified plaintext: wipe
@@ -227,7 +258,7 @@ def _frames(
         try:
             while o + R <= total and u32(mv, o)[0] == seq:
                 aad = fr.frame_aad(message_id, fr.FRAME_STR, seq, F)
-                dec(ivs[slot][i], cts[slot][i], aad, outs[i])
+                dec(chunk_ivs[i], chunk_cts[i], aad, outs[i])
                 o += R
                 p += F
                 i += 1

@@ -137,10 +137,13 @@ class DirectReader:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ValueError("DirectReader needs a regular file")
         self.fd = fd
-        start = os.lseek(fd, 0, os.SEEK_CUR)
-        self.pos = start - start % BLOCK  # next offset the thread reads
+        self.start = os.lseek(fd, 0, os.SEEK_CUR)
+        # the file offset of the next byte the thread reads (it reads from the block below);
+        # the thread owns it while it runs (stride() stops the thread before changing it)
+        self.next = self.start
         self.size = os.fstat(fd).st_size  # past it (a growing file): O_DIRECT
-        self.skip = start - self.pos  # bytes of the first buffer before ``start``
+        #: 0: fill whole buffers; else lay buffers out in whole units of this size (stride())
+        self.unit = 0
         # a second open file description with O_DIRECT; ``fd`` stays buffered and serves
         # whatever is already in the page cache (RWF_NOWAIT), which costs no fresh pages
         self.dfd: int | None = None
@@ -150,7 +153,8 @@ class DirectReader:
             except OSError:
                 self.dfd = None
         self.free: queue.Queue[mmap.mmap | None] = queue.Queue()
-        self.ready: queue.Queue[tuple[mmap.mmap, int] | BaseException] = queue.Queue()
+        # (buffer, its file offset, first valid byte, end of valid bytes); hi == lo: EOF
+        self.ready: queue.Queue[tuple[mmap.mmap, int, int, int] | BaseException] = queue.Queue()
         # one view per buffer for its whole life: borrowed regions are sliced from it, and
         # the engine caches its per-frame views by (view, offset) (_frameviews.py)
         self.views: dict[int, memoryview] = {}
@@ -158,52 +162,73 @@ class DirectReader:
             b = mmap.mmap(-1, buf)
             self.views[id(b)] = memoryview(b)
             self.free.put(b)
+        self.buf = buf
         self.cur: mmap.mmap | None = None
+        self.cur_at = 0  # file offset of ``cur``'s first byte
         self.view = memoryview(b"")
         self.off = self.end = 0
         self.eof = False
         self.closed = False
-        self.thread = threading.Thread(target=self._loop, name="trent-read", daemon=True)
-        self.thread.start()
+        self.thread = self._start()
 
-    def _pread(self, b: mmap.mmap) -> int:
+    def _start(self) -> threading.Thread:
+        t = threading.Thread(target=self._loop, name="trent-read", daemon=True)
+        t.start()
+        return t
+
+    def _pread(self, mv: memoryview, at: int) -> int:
+        """Read into ``mv`` at block-aligned ``at``: from the page cache what is there, the
+        rest with O_DIRECT."""
         if self.dfd is None:
-            return os.preadv(self.fd, [b], self.pos)
-        want = min(len(b), self.size - self.pos)
-        cached = cached_pages(self.fd, self.pos, len(b)) if want > 0 else None
+            return os.preadv(self.fd, [mv], at)
+        want = min(len(mv), self.size - at)
+        cached = cached_pages(self.fd, at, len(mv)) if want > 0 else None
         if cached is not None:
             # all of it cached: a plain copy; otherwise O_DIRECT for the whole buffer (the
             # kernel writes back dirty pages of the range first, so it is coherent)
             got = 0
             if cached * mmap.PAGESIZE >= want:
-                return os.preadv(self.fd, [b], self.pos)
+                return os.preadv(self.fd, [mv], at)
         else:
             try:
-                got = os.preadv(self.fd, [b], self.pos, os.RWF_NOWAIT)
+                got = os.preadv(self.fd, [mv], at, os.RWF_NOWAIT)
             except BlockingIOError:
                 got = 0
-            if got == len(b) or got % BLOCK:
+            if got == len(mv) or got % BLOCK:
                 return got  # all cached, or a short tail (EOF) — the next call sorts it out
-        mv = memoryview(b)[got:]
+        rest = mv[got:]
         try:
-            return got + os.preadv(self.dfd, [mv], self.pos + got)
+            return got + os.preadv(self.dfd, [rest], at + got)
         except OSError as e:
             if e.errno != errno.EINVAL:
                 raise
             os.close(self.dfd)  # O_DIRECT refused by this file system: buffered from here on
             self.dfd = None
-            return got + os.preadv(self.fd, [mv], self.pos + got)
+            return got + os.preadv(self.fd, [rest], at + got)
         finally:
-            mv.release()
+            rest.release()
 
     def _loop(self) -> None:
         try:
             while (b := self.free.get()) is not None:
-                n = self._pread(b)
-                self.pos += n
-                self.ready.put((b, n))
-                if n == 0:
+                at = self.next - self.next % BLOCK
+                lo = self.next - at
+                want = len(b)
+                if self.unit:
+                    # whole units only: the next buffer starts where the last unit ended
+                    units = (len(b) - lo) // self.unit
+                    want = min(len(b), -(-(lo + units * self.unit) // BLOCK) * BLOCK)
+                mv = self.views[id(b)][:want]
+                try:
+                    n = self._pread(mv, at)
+                finally:
+                    mv.release()
+                hi = min(n, lo + units * self.unit) if self.unit else n
+                if hi <= lo:
+                    self.ready.put((b, at, lo, lo))
                     return
+                self.next = at + hi
+                self.ready.put((b, at, lo, hi))
         except BaseException as e:  # noqa: BLE001 - re-raised by readinto
             self.ready.put(e)
 
@@ -215,14 +240,49 @@ class DirectReader:
         if isinstance(item, BaseException):
             self.eof = True
             raise item
-        b, n = item
-        if n == 0:
+        b, at, lo, hi = item
+        if hi == lo:
             self.free.put(b)
             self.eof = True
             return
-        self.cur, self.view = b, self.views[id(b)]
-        self.off, self.end = min(self.skip, n), n
-        self.skip -= self.off
+        self.cur, self.cur_at, self.view = b, at, self.views[id(b)]
+        self.off, self.end = lo, hi
+
+    def stride(self, unit: int) -> bool:
+        """From the current position on, fill each read-ahead buffer with whole ``unit``-byte
+        pieces (as many as fit), so that every ``borrow(unit)`` succeeds until the last,
+        short piece. The decrypt engine asks for this once it reads whole chunks of frames
+        from a position that is not a multiple of the buffer size (after the header); else
+        about every other chunk straddles two buffers and must be copied. What was read
+        ahead is dropped and read again (at most ``DEPTH`` buffers, once). False, changing
+        nothing, if ``unit`` does not fit a buffer or the reader is at its end."""
+        if not 0 < unit <= self.buf - BLOCK or self.eof or self.closed or unit == self.unit:
+            return unit == self.unit and unit > 0
+        pos = self.cur_at + self.off if self.cur is not None else self.next
+        self.free.put(None)
+        self.thread.join()
+        buffers = [] if self.cur is None else [self.cur]
+        error: BaseException | None = None
+        while not self.ready.empty():
+            item = self.ready.get()
+            if isinstance(item, BaseException):
+                error = item
+            else:
+                buffers.append(item[0])
+        while not self.free.empty():
+            if (b := self.free.get()) is not None:
+                buffers.append(b)
+        for b in buffers:
+            self.free.put(b)
+        self.cur, self.off, self.end = None, 0, 0
+        if error is not None:
+            self.ready.put(error)  # raised by the next read, as without stride()
+            self.thread = threading.Thread(target=self.free.get, daemon=True)  # close() joins it
+            self.thread.start()
+            return False
+        self.next, self.unit = pos, unit
+        self.thread = self._start()
+        return True
 
     def readable(self) -> bool:
         return True

@@ -181,6 +181,75 @@ def test_encrypt_file_encrypts_from_the_readers_buffers(keyring: ev.RawAesKeyrin
     assert (tmp_path / "o").read_bytes() == pt
 
 
+@pytest.mark.parametrize("cached", [True, False])
+@pytest.mark.parametrize(("head", "unit"), [(0, 300_001), (5_000, 300_001), (4096 + 3, MIB - BLOCK), (77, 64)])
+def test_stride_lends_every_whole_unit(tmp_path: Path, cached: bool, head: int, unit: int) -> None:
+    """After stride(unit), every borrow(unit) succeeds until less than a unit is left, from
+    any position (the decrypt engine strides after the header), cached or read with O_DIRECT."""
+    data = os.urandom(4 * MIB + 12_345)
+    p = tmp_path / "f"
+    p.write_bytes(data)
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        if not cached:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        got = bytearray()
+        with fileio.DirectReader(fd, buf=MIB) as r:
+            first = memoryview(bytearray(head))
+            while len(got) < head:  # what the header window read
+                got += first[: r.readinto(first[: head - len(got)])]
+            assert r.stride(unit)
+            lent = 0
+            while (piece := r.borrow(unit)) is not None:
+                base, at = piece
+                got += base[at : at + unit]
+                lent += 1
+            assert lent == (len(data) - head) // unit
+            rest = memoryview(bytearray(unit))
+            while n := r.readinto(rest):
+                got += rest[:n]
+    finally:
+        os.close(fd)
+    assert bytes(got) == data
+
+
+def test_stride_refuses_units_that_do_not_fit(tmp_path: Path) -> None:
+    p = tmp_path / "f"
+    p.write_bytes(os.urandom(3 * MIB))
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        with fileio.DirectReader(fd, buf=MIB) as r:
+            assert not r.stride(MIB - BLOCK + 1)
+            assert not r.stride(0)
+            assert r.readinto(memoryview(bytearray(10))) == 10  # unchanged
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("frame", [4096, 65536, 1000])
+def test_decrypt_file_decrypts_from_the_readers_buffers(keyring: ev.RawAesKeyring, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch, frame: int) -> None:
+    lent: list[int] = []
+    real = fileio.DirectReader.borrow
+
+    def borrow(self: fileio.DirectReader, n: int) -> tuple[memoryview, int] | None:
+        v = real(self, n)
+        if v is not None:
+            lent.append(n)
+        return v
+
+    pt = os.urandom(9 * MIB + 999)
+    (tmp_path / "p").write_bytes(pt)
+    with (tmp_path / "c").open("wb") as c:
+        ev.encrypt_stream(io.BytesIO(pt), c, keyring=keyring, frame_length=frame)
+    monkeypatch.setattr(fileio.DirectReader, "borrow", borrow)
+    ev.decrypt_file(tmp_path / "c", tmp_path / "o", keyring=keyring)
+    assert (tmp_path / "o").read_bytes() == pt
+    # all but the first chunk (after the header) and the last (with the final frame)
+    assert sum(lent) >= len(pt) - 2 * MIB - 2 * frame
+
+
 # ------------------------------------------------------------------------- sequence words
 
 
