@@ -198,15 +198,17 @@ def _frames(
 
     carry = win.take_rest()
     eof = win.eof
+    strided = False
     seq = 1
     slot = 0
     while True:
         if hasher is not None:
             hasher.wait(slot)
-        if lender is not None and not carry and not eof and lender.stride(cap):
-            lent = lender.borrow(cap)
-        else:
-            lent = None
+        if lender is not None and not carry and not eof and not strided:
+            strided = lender.stride(cap)  # once; False: the reader cannot, copy as before
+            if not strided:
+                lender = None
+        lent = lender.borrow(cap) if strided and lender is not None else None
         if lent is not None:
             held, pos = lent
             mv, total = held[pos : pos + cap], cap

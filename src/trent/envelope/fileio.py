@@ -137,10 +137,9 @@ class DirectReader:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ValueError("DirectReader needs a regular file")
         self.fd = fd
-        self.start = os.lseek(fd, 0, os.SEEK_CUR)
         # the file offset of the next byte the thread reads (it reads from the block below);
         # the thread owns it while it runs (stride() stops the thread before changing it)
-        self.next = self.start
+        self.next = os.lseek(fd, 0, os.SEEK_CUR)
         self.size = os.fstat(fd).st_size  # past it (a growing file): O_DIRECT
         #: 0: fill whole buffers; else lay buffers out in whole units of this size (stride())
         self.unit = 0
@@ -256,8 +255,10 @@ class DirectReader:
         about every other chunk straddles two buffers and must be copied. What was read
         ahead is dropped and read again (at most ``DEPTH`` buffers, once). False, changing
         nothing, if ``unit`` does not fit a buffer or the reader is at its end."""
-        if not 0 < unit <= self.buf - BLOCK or self.eof or self.closed or unit == self.unit:
-            return unit == self.unit and unit > 0
+        if unit == self.unit and unit > 0:
+            return True  # already laid out so
+        if not 0 < unit <= self.buf - BLOCK or self.eof or self.closed:
+            return False
         pos = self.cur_at + self.off if self.cur is not None else self.next
         self.free.put(None)
         self.thread.join()
