@@ -3,10 +3,10 @@
     python bench/envelope_throughput.py [--size-mib 512] [--reps 3] [--dir /tmp/trent-bench]
                                         [--baseline OTHER/src] [--rows 0578:4096:1,...]
 
-A/B: ``--baseline DIR`` adds a ``trent-base`` row right after each ``trent`` row, the same
-measurement with ``PYTHONPATH=DIR`` (e.g. ``git archive HEAD src | tar -x -C /tmp/base`` and
-``--baseline /tmp/base/src``); the two are measured alternately, rep by rep, so that load
-changes hit both alike.
+A row's implementations are measured interleaved, rep by rep, so that this host's drift hits
+them alike; ``x SDK`` is the median of the per-rep ratios to the SDK run beside it. A/B:
+``--baseline DIR`` adds a ``trent-base`` row, the same measurement with ``PYTHONPATH=DIR``
+(e.g. ``git archive HEAD src | tar -x -C /tmp/base`` and ``--baseline /tmp/base/src``).
 
 Every measurement runs in a fresh child process (so its peak RSS is its own), pinned to one
 CPU (``sched_setaffinity``) unless the row says "2 cores"; "other CPU busy" is the median load
@@ -15,7 +15,7 @@ file path (``encrypt_file``/``decrypt_file``: O_DIRECT read-ahead/write-behind, 
 ``--stream`` adds ``trent-stream``, the streaming API over buffered file objects. Both libraries use a raw AES
 wrapping key, so the numbers are the message engine's, not a KMS round trip (one call per
 message either way). Every run's input is read into the page cache first, for every
-implementation alike (``--cold``: not; see ``WARM``). One-core Trent runs also report their
+implementation alike (``--cold``: not; see ``WARM``). One-core runs also report their
 MB/s as a percentage of the raw limit measured on the same CPU just before and after each run
 (``OF_LIMIT``: this host's speed drifts within seconds). Reported: median MB/s (10^6 bytes/s of plaintext) over ``--reps`` runs
 and the peak RSS of the child. Results and how they were taken: bench/ENVELOPE.md.
@@ -272,7 +272,7 @@ def measure(args: list[str], reps: int, cleanup: str | None = None,
         if WARM and (args[0] != "limit" or args[1] in ("gcm-file", "copy")):
             warm(args[4])
         ref = None
-        if args[0].startswith("trent") and args[7] == "1":
+        if args[0] != "limit" and args[7] == "1":
             args = [*args[:7], f"@{_idlest_cpu()}"]
             ref = ["limit", "gcm+sha384" if args[2] == "0578" else "gcm", "0", args[3], "-", "-",
                    str(REF_SIZE), args[7]]
@@ -293,31 +293,44 @@ def measure(args: list[str], reps: int, cleanup: str | None = None,
     return statistics.median(speeds), max(rss)
 
 
-def _ab(a: argparse.Namespace, suite: str, frame: int, cpus: str, pt: Path, ct: Path, out: Path, s: str) -> None:
-    """``trent`` and ``trent-base`` (``--baseline``), alternating rep by rep; two table rows."""
-    envs = {"trent": None, "trent-base": {**os.environ, "PYTHONPATH": os.path.abspath(a.baseline)}}
+def _row(a: argparse.Namespace, suite: str, frame: int, cpus: str, impls: dict[str, tuple[str, dict[str, str] | None]],
+         pt: Path, d: Path, s: str) -> None:
+    """One table row per implementation, all measured interleaved rep by rep (each encrypts,
+    then each decrypts its own ciphertext), so that this host's drift hits them alike; the
+    ``x SDK`` column is the median of the per-rep ratios to the SDK's run next to it."""
     res: dict[str, dict[str, list[float]]] = {
-        k: {"e": [], "d": [], "rss": [], "ce": [], "cd": [], "busy": [], "le": [], "ld": []} for k in envs}
-    for _ in range(a.reps):
-        for name, env in envs.items():
-            r = res[name]
-            for op, src, dst in (("encrypt", pt, ct), ("decrypt", ct, out)):
+        n: {"e": [], "d": [], "rss": [], "ce": [], "cd": [], "busy": [], "le": [], "ld": []} for n in impls}
+    cts = {n: d / f"cipher-{n}.bin" for n in impls}
+    out = d / "out.bin"
+    for rep in range(a.reps):
+        for op in ("encrypt", "decrypt"):
+            for name, (kind, env) in impls.items():
+                src, dst = (pt, cts[name]) if op == "encrypt" else (cts[name], out)
                 OTHER_BUSY.clear()
                 CPU_RATE.clear()
                 OF_LIMIT.clear()
-                mbps, rss = measure(["trent", op, suite, str(frame), str(src), str(dst), s, cpus], 1, str(dst), env)
-                r["l" + op[0]].extend(OF_LIMIT)
+                mbps, rss = measure([kind, op, suite, str(frame), str(src), str(dst), s, cpus], 1, str(dst), env)
+                r = res[name]
                 r[op[0]].append(mbps)
+                r["l" + op[0]].extend(OF_LIMIT)
                 r["rss"].append(rss)
                 r["c" + op[0]].append(CPU_RATE[0])
                 r["busy"].extend(OTHER_BUSY)
-            assert _digest(out) == _digest(pt), "round trip mismatch"
+                if op == "decrypt" and rep == a.reps - 1:
+                    assert _digest(out) == _digest(pt), f"{name}: round trip mismatch"
+    med = statistics.median
+    sdk = res.get("sdk")
     for name, r in res.items():
-        other = f"{statistics.median(r['busy']):.0f} %" if r["busy"] else "-"
-        med = statistics.median
+        other = f"{med(r['busy']):.0f} %" if r["busy"] else "-"
+        vs = "-"
+        if sdk is not None and name != "sdk":
+            vs = " / ".join(f"{med([x / y for x, y in zip(r[o], sdk[o])]):.2f}x" for o in ("e", "d"))
         print(f"| 0x{suite} | {frame // 1024} KiB | {cpus} | {name} | {med(r['e']):.0f} | {med(r['d']):.0f} | "
               f"{max(r['rss']):.0f} | {other} | {med(r['ce']):.0f} / {med(r['cd']):.0f} | "
-              f"{_pct(r['le'])} / {_pct(r['ld'])} |", flush=True)
+              f"{_pct(r['le'])} / {_pct(r['ld'])} | {vs} |", flush=True)
+    for p in [*cts.values(), out]:
+        if p.exists():
+            p.unlink()
 
 
 def _pct(ratios: list[float]) -> str:
@@ -346,7 +359,7 @@ def main() -> None:
     d = Path(a.dir)
     d.mkdir(parents=True, exist_ok=True)
     size = a.size_mib << 20
-    pt, ct, out = d / "plain.bin", d / "cipher.bin", d / "out.bin"
+    pt, out = d / "plain.bin", d / "out.bin"
     if not pt.exists() or pt.stat().st_size != size:
         with open(pt, "wb") as f:
             block = os.urandom(CHUNK)
@@ -370,37 +383,21 @@ def main() -> None:
         print(f"| {label:<45} | {mbps:7.0f} MB/s | other CPU {statistics.median(OTHER_BUSY):3.0f} % busy |",
               flush=True)
     print("\n| suite | frame | cores | impl | encrypt MB/s | decrypt MB/s | peak RSS MiB | other CPU busy "
-          "| enc / dec MB per CPU-s | enc / dec % of limit |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| enc / dec MB per CPU-s | enc / dec % of limit | enc / dec x SDK |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     rows = [("0578", 4096, "1"), ("0578", 65536, "1"), ("0478", 4096, "1"), ("0478", 65536, "1"),
             ("0578", 4096, "2"), ("0578", 65536, "2")]
     if a.rows:
         rows = [(r.split(":")[0], int(r.split(":")[1]), r.split(":")[2]) for r in a.rows.split(",")]
     for suite, frame, cpus in rows:
-        impls = ["trent"] + (["trent-base"] if a.baseline else []) + (["trent-stream"] if a.stream else [])
-        impls += [] if (a.skip_sdk or cpus == "2") else ["sdk"]
+        impls: dict[str, tuple[str, dict[str, str] | None]] = {"trent": ("trent", None)}
         if a.baseline:
-            _ab(a, suite, frame, cpus, pt, ct, out, s)
-            impls = impls[2:]
-        for impl in impls:
-            OTHER_BUSY.clear()
-            CPU_RATE.clear()
-            OF_LIMIT.clear()
-            e, rss_e = measure([impl, "encrypt", suite, str(frame), str(pt), str(ct), s, cpus], a.reps, str(ct))
-            ce, le = statistics.median(CPU_RATE), _pct(OF_LIMIT)
-            CPU_RATE.clear()
-            OF_LIMIT.clear()
-            dm, rss_d = measure([impl, "decrypt", suite, str(frame), str(ct), str(out), s, cpus], a.reps, str(out))
-            if impl.startswith("trent"):
-                assert _digest(out) == _digest(pt), "round trip mismatch"
-            other = f"{statistics.median(OTHER_BUSY):.0f} %" if OTHER_BUSY else "-"
-            print(f"| 0x{suite} | {frame // 1024} KiB | {cpus} | {impl} | {e:.0f} | {dm:.0f} | "
-                  f"{max(rss_e, rss_d):.0f} | {other} | {ce:.0f} / {statistics.median(CPU_RATE):.0f} | "
-                  f"{le} / {_pct(OF_LIMIT)} |", flush=True)
-    for p in (ct, out):
-        if p.exists():
-            p.unlink()
-
+            impls["trent-base"] = ("trent", {**os.environ, "PYTHONPATH": os.path.abspath(a.baseline)})
+        if a.stream:
+            impls["trent-stream"] = ("trent-stream", None)
+        if not (a.skip_sdk or cpus == "2"):
+            impls["sdk"] = ("sdk", None)
+        _row(a, suite, frame, cpus, impls, pt, d, s)
 
 if __name__ == "__main__":
     main()
