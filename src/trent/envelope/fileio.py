@@ -90,6 +90,12 @@ def cached_pages(fd: int, off: int, length: int) -> int | None:
     return int(cs.nr_cache)
 
 
+def _address(buf: Any) -> int:
+    """The address of a writable, non-empty buffer's first byte (the ctypes object, and with it
+    the buffer export, is dropped at once)."""
+    return ctypes.addressof(ctypes.c_char.from_buffer(buf))
+
+
 def _set_direct(fd: int, on: bool) -> bool:
     """Set/clear O_DIRECT on ``fd``; False if the platform or file system refuses."""
     if not _DIRECT:
@@ -259,9 +265,11 @@ class DirectReader:
             return True  # already laid out so
         if not 0 < unit <= self.buf - BLOCK or self.eof or self.closed:
             return False
-        pos = self.cur_at + self.off if self.cur is not None else self.next
         self.free.put(None)
         self.thread.join()
+        # the consumer's position: in the current buffer; else (nothing consumed yet) the
+        # first buffer read ahead; else where the (now stopped) thread would read next
+        pos = self.cur_at + self.off if self.cur is not None else None
         buffers = [] if self.cur is None else [self.cur]
         error: BaseException | None = None
         while not self.ready.empty():
@@ -270,6 +278,8 @@ class DirectReader:
                 error = item
             else:
                 buffers.append(item[0])
+                if pos is None:
+                    pos = item[1] + item[2]
         while not self.free.empty():
             if (b := self.free.get()) is not None:
                 buffers.append(b)
@@ -281,7 +291,7 @@ class DirectReader:
             self.thread = threading.Thread(target=self.free.get, daemon=True)  # close() joins it
             self.thread.start()
             return False
-        self.next, self.unit = pos, unit
+        self.next, self.unit = self.next if pos is None else pos, unit
         self.thread = self._start()
         return True
 
@@ -360,9 +370,11 @@ class DirectWriter:
         self.free: queue.Queue[mmap.mmap] = queue.Queue()
         # one view per buffer for its whole life (see DirectReader.views)
         self.views: dict[int, memoryview] = {}
+        self.addrs: dict[int, int] = {}  # each buffer's address: is a write the reservation?
         for _ in range(depth):
             b = mmap.mmap(-1, buf)
             self.views[id(b)] = memoryview(b)
+            self.addrs[id(b)] = _address(b)
             self.free.put(b)
         self.worker = _Worker("trent-write")
         self.cur = self.free.get()
@@ -419,8 +431,10 @@ class DirectWriter:
     def write(self, data: Any) -> int:
         if self.reserved:
             size, self.reserved = self.reserved, 0
-            if isinstance(data, memoryview) and data.obj is self.cur and data.nbytes <= size:
-                # the engine filled (a prefix of) the reservation in place
+            if (isinstance(data, memoryview) and data.obj is self.cur and 0 < data.nbytes <= size
+                    and _address(data) == self.addrs[id(self.cur)] + self.n):
+                # the engine filled (a prefix of) the reservation in place; any other view
+                # (even of this buffer) is copied below like foreign bytes
                 self.n += data.nbytes
                 if self.n == self.size:
                     self._submit(self.n)

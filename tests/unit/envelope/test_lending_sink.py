@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,25 @@ def test_reservations_mixed_with_copies_write_exact_bytes(tmp_path: Path, direct
     finally:
         os.close(fd)
     assert p.read_bytes() == bytes(expect)
+
+
+@pytest.mark.parametrize("direct", [True, False])
+def test_a_view_of_the_buffer_elsewhere_than_the_reservation_is_copied(tmp_path: Path, direct: bool) -> None:
+    """Only the reservation itself is taken as filled in place: another view of the same
+    buffer is data like any other and lands at the current position."""
+    p = tmp_path / "f"
+    fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        w = DirectWriter(fd, buf=MIB, direct=direct)
+        assert w.write(b"head") == 4
+        base, at = w.reserve(4 * BLOCK)
+        base[at : at + 2 * BLOCK] = bytes(2 * BLOCK)
+        base[at + BLOCK : at + 2 * BLOCK] = b"x" * BLOCK
+        assert w.write(base[at + BLOCK : at + 2 * BLOCK]) == BLOCK
+        w.finish()
+    finally:
+        os.close(fd)
+    assert p.read_bytes() == b"head" + b"x" * BLOCK
 
 
 def test_oversized_reservation_is_refused(tmp_path: Path) -> None:
@@ -207,6 +227,31 @@ def test_stride_lends_every_whole_unit(tmp_path: Path, cached: bool, head: int, 
                 lent += 1
             assert lent == (len(data) - head) // unit
             rest = memoryview(bytearray(unit))
+            while n := r.readinto(rest):
+                got += rest[:n]
+    finally:
+        os.close(fd)
+    assert bytes(got) == data
+
+
+def test_stride_before_anything_was_read_starts_at_the_beginning(tmp_path: Path) -> None:
+    """stride() right after opening, once the thread has already read ahead: the data read
+    ahead but not yet consumed is read again, from the consumer's position (not the thread's)."""
+    data = os.urandom(4 * MIB)
+    p = tmp_path / "f"
+    p.write_bytes(data)
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        with fileio.DirectReader(fd, buf=MIB) as r:
+            deadline = time.monotonic() + 10
+            while r.ready.qsize() < fileio.DEPTH and time.monotonic() < deadline:
+                time.sleep(0.001)  # let the thread read ahead (and move its own position)
+            assert r.stride(300_001)
+            got = bytearray()
+            while (piece := r.borrow(300_001)) is not None:
+                base, at = piece
+                got += base[at : at + 300_001]
+            rest = memoryview(bytearray(MIB))
             while n := r.readinto(rest):
                 got += rest[:n]
     finally:
