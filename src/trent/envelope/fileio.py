@@ -432,7 +432,7 @@ class DirectWriter:
         if self.reserved:
             size, self.reserved = self.reserved, 0
             if (isinstance(data, memoryview) and data.obj is self.cur and 0 < data.nbytes <= size
-                    and _address(data) == self.addrs[id(self.cur)] + self.n):
+                    and not data.readonly and _address(data) == self.addrs[id(self.cur)] + self.n):
                 # the engine filled (a prefix of) the reservation in place; any other view
                 # (even of this buffer) is copied below like foreign bytes
                 self.n += data.nbytes

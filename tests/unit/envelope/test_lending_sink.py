@@ -64,10 +64,13 @@ def test_a_view_of_the_buffer_elsewhere_than_the_reservation_is_copied(tmp_path:
         base[at : at + 2 * BLOCK] = bytes(2 * BLOCK)
         base[at + BLOCK : at + 2 * BLOCK] = b"x" * BLOCK
         assert w.write(base[at + BLOCK : at + 2 * BLOCK]) == BLOCK
+        base, at = w.reserve(BLOCK)
+        base[at : at + 3] = b"end"
+        assert w.write(base[at : at + 3].toreadonly()) == 3  # the reservation, read-only
         w.finish()
     finally:
         os.close(fd)
-    assert p.read_bytes() == b"head" + b"x" * BLOCK
+    assert p.read_bytes() == b"head" + b"x" * BLOCK + b"end"
 
 
 def test_oversized_reservation_is_refused(tmp_path: Path) -> None:
