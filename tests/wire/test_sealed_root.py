@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 import shamir_mnemonic
+from botocore.exceptions import ClientError
 
 from tests.fixtures.trent_server import start_trent, stop_trent
 from tests.wire.helpers import expect_error
+from tests.wire.test_explain import explain_call
 
 
 def trent(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -21,9 +23,20 @@ def trent(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
                           input=stdin, timeout=60)
 
 
-def _refused(kms) -> None:
+def _refused(server) -> None:
+    """Every front door refuses while sealed, before authentication: KMS, STS and explain."""
+    kms = server.client()
     err = expect_error(lambda: kms.encrypt(KeyId="alias/anything", Plaintext=b"x"), "KMSInvalidStateException")
     assert "sealed" in err["message"] and "trent unseal" in err["message"]
+    with pytest.raises(ClientError) as sts_error:
+        server.client("sts").get_caller_identity()
+    # STS has no KMSInvalidStateException: the gate is its ServiceUnavailable (protocol/sts.py)
+    assert sts_error.value.response["Error"]["Code"] == "ServiceUnavailable"
+    assert sts_error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert "sealed" in sts_error.value.response["Error"]["Message"]
+    status, body = explain_call(server, {"principal": "arn:aws:iam::123456789012:root", "action": "kms:Encrypt",
+                                         "keyId": "alias/anything"})
+    assert status == 400 and body["__type"] == "KMSInvalidStateException" and "sealed" in body["message"]
 
 
 @pytest.fixture()
@@ -42,7 +55,7 @@ def test_sealed_lifecycle(sealed_dir):
         url = server.endpoint_url
         kms = server.client()
         assert server.admin("/_trent/health") == {"status": "sealed", "sealed": True}
-        _refused(kms)
+        _refused(server)
 
         # A wrong share (one word changed): refused, says so, still sealed.
         words = shares[0].read_text().split()
@@ -52,7 +65,7 @@ def test_sealed_lifecycle(sealed_dir):
         # k-1 shares: still sealed, progress shown.
         out = trent("unseal", "--endpoint-url", url, "--share-file", str(shares[0]))
         assert out.returncode == 0 and "1 of 2 shares received" in out.stdout
-        _refused(kms)
+        _refused(server)
         out = trent("unseal", "--endpoint-url", url, "--share-file", str(shares[0]))
         assert out.returncode == 1 and "already given" in out.stderr
         out = trent("unseal", "--endpoint-url", url, "--share-file", str(shares[1]))
@@ -68,7 +81,7 @@ def test_sealed_lifecycle(sealed_dir):
     try:
         url = server.endpoint_url
         kms = server.client()
-        _refused(kms)
+        _refused(server)
         for share in (shares[2], shares[1]):
             assert trent("unseal", "--endpoint-url", url, "--share-file", str(share)).returncode == 0
         assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"survives restarts"
@@ -78,7 +91,7 @@ def test_sealed_lifecycle(sealed_dir):
         assert trent("seal", "--endpoint-url", url, "--data-dir", str(data.parent)).returncode == 1
         out = trent("seal", "--endpoint-url", url, "--data-dir", str(data))
         assert out.returncode == 0 and "0 of 2" in out.stdout
-        _refused(kms)
+        _refused(server)
         assert trent("seal-status", "--endpoint-url", url).stdout.strip() == "Sealed: 0 of 2 shares received."
     finally:
         stop_trent(server)
@@ -105,7 +118,7 @@ def test_shares_of_another_init_do_not_unseal(sealed_dir):
             assert trent("unseal", "--endpoint-url", url, "--share-file", str(other / "share-1.txt")).returncode == 0
             out = trent("unseal", "--endpoint-url", url, "--share-file", str(other / "share-2.txt"))
             assert out.returncode == 1 and "do not rebuild this server's root key" in out.stderr
-            _refused(server.client())
+            _refused(server)
             assert trent("init", "--data-dir", str(data)).returncode == 2  # never overwrites a root
         finally:
             stop_trent(server)
