@@ -103,7 +103,7 @@ class ExplainFrontDoor:
     ) -> Response:
         pipeline = self.pipeline
         deps = pipeline.deps
-        request_id = pipeline._new_request_id()
+        request_id = pipeline.new_request_id()
         started = deps.clock.now()
         ctx: RequestContext | None = None
         access_key_id: str | None = None
@@ -112,11 +112,7 @@ class ExplainFrontDoor:
         try:
             if method != "POST":
                 raise errors.UnknownOperation()
-            if pipeline.gate is not None and (closed := pipeline.gate()) is not None:
-                raise closed
-            principal, access_key_id, region = pipeline._authenticate(
-                method, path, query, headers, body, pipeline._wall_clock.now()
-            )
+            principal, access_key_id, region = pipeline.authenticate(method, path, query, headers, body)
             ctx = RequestContext(principal, access_key_id, region, partition_for(region), request_id, started,
                                  source_ip)
             request = parse_query(body, region, ctx.partition)
@@ -139,7 +135,7 @@ class ExplainFrontDoor:
             event_time=started,
             operation=OPERATION,
             region=ctx.region if ctx else "",
-            caller=pipeline._caller(ctx.principal if ctx else None, access_key_id),
+            caller=pipeline.caller(ctx.principal if ctx else None, access_key_id),
             source_ip=source_ip,
             user_agent=None,
             request_parameters=params,

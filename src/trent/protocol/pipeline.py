@@ -140,11 +140,7 @@ class KmsPipeline:
         op_name = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target
         prepared = Prepared(self._new_request_id(), op_name or "Unknown", now, source_ip, _header(headers, b"user-agent"))
         try:
-            if self.gate is not None and (closed := self.gate()) is not None:
-                raise closed
-            principal, access_key_id, region = self._authenticate(
-                method, path, query, headers, body, self._wall_clock.now()
-            )
+            principal, access_key_id, region = self.authenticate(method, path, query, headers, body)
             prepared.access_key_id = access_key_id
             prepared.ctx = RequestContext(
                 principal=principal,
@@ -172,9 +168,27 @@ class KmsPipeline:
             prepared.error = exc
         return prepared
 
+    def new_request_id(self) -> str:
+        return self._new_request_id()
+
+    def wall_now(self) -> float:
+        """Real time: what SigV4 freshness is judged by, whatever the service clock says."""
+        return self._wall_clock.now()
+
+    def authenticate(
+        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], body: bytes, *,
+        now: float | None = None, service: str = sigv4.DEFAULT_SERVICE,
+    ) -> tuple[Principal, str, str]:
+        """Every front door's first step (KMS here; STS and the explain endpoint too): the
+        sealed-root gate, then SigV4. Returns (principal, access key id, region); ``now`` is
+        the wall-clock time to judge the signature's freshness by (default :meth:`wall_now`)."""
+        if self.gate is not None and (closed := self.gate()) is not None:
+            raise closed
+        return self._authenticate(method, path, query, headers, body, self.wall_now() if now is None else now, service)
+
     def _authenticate(
         self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], body: bytes, now: float,
-        service: str = sigv4.DEFAULT_SERVICE,
+        service: str,
     ) -> tuple[Principal, str, str]:
         parsed = sigv4.parse_request_auth(headers)
         auth = parsed.authorization
@@ -244,7 +258,8 @@ class KmsPipeline:
             return self.refuse_unaudited(prepared)
         return response
 
-    def _caller(self, principal: Principal | None, access_key_id: str | None) -> Caller:
+    def caller(self, principal: Principal | None, access_key_id: str | None) -> Caller:
+        """The audit event's userIdentity for a principal (cached: one per principal and key)."""
         cache_key = (principal, access_key_id)
         caller = self._callers.get(cache_key)
         if caller is None:
@@ -265,7 +280,7 @@ class KmsPipeline:
         self, prepared: Prepared, outcome: Outcome | None, error: errors.TrentError | None
     ) -> dict[str, Any]:
         ctx = prepared.ctx
-        caller = self._caller(ctx.principal if ctx is not None else None, prepared.access_key_id)
+        caller = self.caller(ctx.principal if ctx is not None else None, prepared.access_key_id)
         params = None
         if prepared.raw_params is not None and prepared.operation is not None:
             params = validation.audit_safe_params(prepared.operation_name, prepared.raw_params)

@@ -300,18 +300,16 @@ class StsFrontDoor:
         for name, value in headers:
             if name == b"user-agent":
                 user_agent = value.decode("latin-1")
-        call = _Call(pipeline._new_request_id(), deps.clock.now(), "Unknown")
+        call = _Call(pipeline.new_request_id(), deps.clock.now(), "Unknown")
         fields: list[tuple[str, Any]] = []
         error: errors.TrentError | None = None
         try:
             params = parse_query(body, query)
             # the audit event's name: never an arbitrary caller-chosen string
             call.operation = params.get("Action", "") if params.get("Action") in OPERATIONS else "Unknown"
-            if pipeline.gate is not None and (closed := pipeline.gate()) is not None:
-                raise closed
-            wall_now = pipeline._wall_clock.now()
-            principal, access_key_id, region = pipeline._authenticate(
-                method, path, query, headers, body, wall_now, service=SIGNING_SERVICE
+            wall_now = pipeline.wall_now()
+            principal, access_key_id, region = pipeline.authenticate(
+                method, path, query, headers, body, now=wall_now, service=SIGNING_SERVICE
             )
             call.access_key_id = access_key_id
             call.ctx = RequestContext(
@@ -368,7 +366,7 @@ class StsFrontDoor:
         self, call: _Call, source_ip: str, user_agent: str | None, code: str | None, message: str | None
     ) -> dict[str, Any]:
         ctx = call.ctx
-        caller = self.pipeline._caller(ctx.principal if ctx is not None else None, call.access_key_id)
+        caller = self.pipeline.caller(ctx.principal if ctx is not None else None, call.access_key_id)
         return api_call_event(
             event_id=new_uuid4(),
             request_id=call.request_id,
