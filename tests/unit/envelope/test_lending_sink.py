@@ -223,18 +223,25 @@ def test_stride_lends_every_whole_unit(tmp_path: Path, cached: bool, head: int, 
             while len(got) < head:  # what the header window read
                 got += first[: r.readinto(first[: head - len(got)])]
             assert r.stride(unit)
-            lent = 0
-            while (piece := r.borrow(unit)) is not None:
-                base, at = piece
-                got += base[at : at + unit]
-                lent += 1
+            lent, rest = _borrow_all(r, unit)
             assert lent == (len(data) - head) // unit
-            rest = memoryview(bytearray(unit))
-            while n := r.readinto(rest):
-                got += rest[:n]
     finally:
         os.close(fd)
-    assert bytes(got) == data
+    assert bytes(got + rest) == data
+
+
+def _borrow_all(r: fileio.DirectReader, unit: int) -> tuple[int, bytes]:
+    """Borrow ``unit``s until the reader declines, then read the rest: (units lent, bytes)."""
+    got = bytearray()
+    lent = 0
+    while (piece := r.borrow(unit)) is not None:
+        base, at = piece
+        got += base[at : at + unit]
+        lent += 1
+    rest = memoryview(bytearray(unit))
+    while n := r.readinto(rest):
+        got += rest[:n]
+    return lent, bytes(got)
 
 
 def test_stride_before_anything_was_read_starts_at_the_beginning(tmp_path: Path) -> None:
@@ -250,16 +257,11 @@ def test_stride_before_anything_was_read_starts_at_the_beginning(tmp_path: Path)
             while r.ready.qsize() < fileio.DEPTH and time.monotonic() < deadline:
                 time.sleep(0.001)  # let the thread read ahead (and move its own position)
             assert r.stride(300_001)
-            got = bytearray()
-            while (piece := r.borrow(300_001)) is not None:
-                base, at = piece
-                got += base[at : at + 300_001]
-            rest = memoryview(bytearray(MIB))
-            while n := r.readinto(rest):
-                got += rest[:n]
+            lent, got = _borrow_all(r, 300_001)
     finally:
         os.close(fd)
-    assert bytes(got) == data
+    assert lent == len(data) // 300_001
+    assert got == data
 
 
 def test_stride_refuses_units_that_do_not_fit(tmp_path: Path) -> None:
