@@ -184,18 +184,24 @@ def test_borrow_mixed_with_readinto_returns_the_file(tmp_path: Path, start: int)
     assert borrowed and straddled
 
 
-def test_encrypt_file_encrypts_from_the_readers_buffers(keyring: ev.RawAesKeyring, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    lent: list[int] = []
+@pytest.fixture()
+def lent(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the DirectReader.borrow calls that lent (returned a region) during the test."""
+    sizes: list[int] = []
     real = fileio.DirectReader.borrow
 
     def borrow(self: fileio.DirectReader, n: int) -> tuple[memoryview, int] | None:
         v = real(self, n)
         if v is not None:
-            lent.append(n)
+            sizes.append(n)
         return v
 
     monkeypatch.setattr(fileio.DirectReader, "borrow", borrow)
+    return sizes
+
+
+def test_encrypt_file_encrypts_from_the_readers_buffers(keyring: ev.RawAesKeyring, tmp_path: Path,
+                                                        lent: list[int]) -> None:
     pt = os.urandom(5 * MIB + 999)
     (tmp_path / "p").write_bytes(pt)
     ev.encrypt_file(tmp_path / "p", tmp_path / "c", keyring=keyring)
@@ -279,21 +285,11 @@ def test_stride_refuses_units_that_do_not_fit(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("frame", [4096, 65536, 1000])
 def test_decrypt_file_decrypts_from_the_readers_buffers(keyring: ev.RawAesKeyring, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch, frame: int) -> None:
-    lent: list[int] = []
-    real = fileio.DirectReader.borrow
-
-    def borrow(self: fileio.DirectReader, n: int) -> tuple[memoryview, int] | None:
-        v = real(self, n)
-        if v is not None:
-            lent.append(n)
-        return v
-
+                                                        lent: list[int], frame: int) -> None:
     pt = os.urandom(9 * MIB + 999)
     (tmp_path / "p").write_bytes(pt)
     with (tmp_path / "c").open("wb") as c:
-        ev.encrypt_stream(io.BytesIO(pt), c, keyring=keyring, frame_length=frame)
-    monkeypatch.setattr(fileio.DirectReader, "borrow", borrow)
+        ev.encrypt_stream(io.BytesIO(pt), c, keyring=keyring, frame_length=frame)  # no DirectReader
     ev.decrypt_file(tmp_path / "c", tmp_path / "o", keyring=keyring)
     assert (tmp_path / "o").read_bytes() == pt
     # all but the first chunk (after the header) and the last (with the final frame)
