@@ -170,16 +170,45 @@ def test_writer_writes_exact_bytes(tmp_path: Path, direct: bool) -> None:
     assert p.read_bytes() == b"".join(parts)
 
 
-def test_writer_abort_leaves_an_empty_file(tmp_path: Path) -> None:
+def test_writer_abort_leaves_an_empty_file_and_zeroed_buffers(tmp_path: Path) -> None:
     p = tmp_path / "f"
     fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         w = DirectWriter(fd, buf=1 << 20)
-        w.write(os.urandom(3 << 20))
+        w.write(os.urandom((3 << 20) - 5))  # every buffer used; two written behind, one staged
         w.abort()
     finally:
         os.close(fd)
     assert p.stat().st_size == 0
+    assert all(not any(b) for b in w.bufs)  # the written-behind buffers still held output
+
+
+def _vma_flags(address: int) -> set[str]:
+    """The VmFlags of this process's mapping that contains ``address`` (/proc/self/smaps)."""
+    inside = False
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split(None, 1)[0]
+            if "-" in head and not head.endswith(":"):
+                lo, hi = (int(x, 16) for x in head.split("-"))
+                inside = lo <= address < hi
+            elif inside and line.startswith("VmFlags:"):
+                return set(line.split()[1:])
+    raise AssertionError("no mapping contains the address")
+
+
+@pytest.mark.skipif(not Path("/sys/kernel/mm/transparent_hugepage").is_dir(), reason="no THP (not Linux)")
+def test_buffers_are_carved_from_a_huge_page_aligned_private_arena() -> None:
+    arena, bufs = fileio._arena(3 << 20, 3)
+    addrs = [fileio._address(b) for b in bufs]
+    assert addrs[0] % fileio.HUGE == 0
+    assert [a - addrs[0] for a in addrs] == [0, 3 << 20, 6 << 20]  # back to back, no overlap
+    assert all(b.nbytes == 3 << 20 and b.obj is arena for b in bufs)
+    flags = _vma_flags(addrs[0])
+    assert "hg" in flags  # MADV_HUGEPAGE took (module doc: one request per write, not four)
+    assert "dd" in flags  # MADV_DONTDUMP: the buffers hold plaintext
+    assert "sh" not in flags  # private: shared anonymous memory is shmem, no huge pages
+    assert _vma_flags(addrs[2] + (3 << 20) - 1) == flags  # the whole span advised alike
 
 
 def test_writer_at_an_unaligned_position_uses_plain_writes(tmp_path: Path) -> None:
