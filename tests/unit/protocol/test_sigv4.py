@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 
 from trent import errors
 from trent.protocol import sigv4
+from trent.protocol.sigv4.authorization import _parse_botocore_shape, _parse_general
+from trent.protocol.sigv4.signing_keys import _PreparedKey
 
 VECTOR_DIR = Path(__file__).resolve().parents[2] / "vectors" / "sigv4"
 VECTORS = sorted(VECTOR_DIR.glob("*.json"))
@@ -397,7 +399,7 @@ def test_cache_distinguishes_secrets() -> None:
 def test_prepared_key_is_hmac_sha256(key: bytes, message: bytes) -> None:
     import hmac
 
-    assert sigv4._PreparedKey(key[:64]).hexdigest(message) == hmac.new(key[:64], message, "sha256").hexdigest()  # noqa: SLF001
+    assert _PreparedKey(key[:64]).hexdigest(message) == hmac.new(key[:64], message, "sha256").hexdigest()
 
 
 _fast_alphabet = st.sampled_from(list("AWS4-HMAC-SHA256 Credential=SignedHeaders=Signature=,;/ host\t\xa0x"))
@@ -406,10 +408,10 @@ _fast_alphabet = st.sampled_from(list("AWS4-HMAC-SHA256 Credential=SignedHeaders
 @settings(max_examples=1000, deadline=None)
 @given(st.lists(_fast_alphabet | st.sampled_from(["AWS4-HMAC-SHA256 Credential=", ", SignedHeaders=", ", Signature=", "host", "a/b/c/d/e"]), max_size=20).map("".join))
 def test_fast_parser_agrees_with_general_parser(header: str) -> None:
-    fast = sigv4._parse_botocore_shape(header)  # noqa: SLF001
+    fast = _parse_botocore_shape(header)
     if fast is not None:
         try:
-            general = sigv4._parse_general(header, date_present=True)  # noqa: SLF001
+            general = _parse_general(header, date_present=True)
         except errors.TrentError as exc:  # pragma: no cover - would be a bug
             pytest.fail(f"fast parser accepted what the general parser rejects: {exc}")
         assert fast == general

@@ -1,0 +1,85 @@
+"""The request headers, indexed once for every SigV4 step that reads them (spec §1.6).
+
+Indexing is a large part of per-request cost, so it happens once (in
+``parse_request_auth``) and the index travels in ``ParsedAuth.headers`` to
+``verify_signature``: names are lowercased raw bytes, values are decoded only on use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Union
+
+from trent.protocol.sigv4.constants import ENCODE_ERRORS
+
+HeaderList = Sequence[tuple[Union[bytes, str], Union[bytes, str]]]
+HeaderInput = Union[HeaderList, Mapping[str, Sequence[str]]]
+
+
+class HeaderIndex:
+    """Request headers indexed once, cheaply (this is a large part of per-request cost).
+
+    Keys are the lowercase raw header names (``bytes``, as ASGI gives them); values stay
+    raw and are decoded (latin-1, which maps every byte and never fails) only when a step
+    needs them: the verifier touches ~4 headers plus the signed ones, not all of them.
+    Built only by :func:`index_headers`.
+    """
+
+    __slots__ = ("_first", "_dups")
+
+    def __init__(
+        self, first: dict[bytes, bytes | str], dups: dict[bytes, list[bytes | str]] | None
+    ) -> None:
+        self._first = first
+        self._dups = dups
+
+    def first(self, name: str | bytes) -> str | None:
+        raw = self._first.get(name if type(name) is bytes else header_key(name))
+        return None if raw is None else header_text(raw)
+
+    def get_all(self, name: str) -> list[str]:
+        key = header_key(name)
+        if self._dups is not None and key in self._dups:
+            return [header_text(v) for v in self._dups[key]]
+        raw = self._first.get(key)
+        return [] if raw is None else [header_text(raw)]
+
+
+def header_text(value: bytes | str) -> str:
+    return value.decode("latin-1") if type(value) is bytes else str(value)
+
+
+def header_key(name: bytes | str) -> bytes:
+    """Lowercase raw name. str names (from the Authorization header or non-ASGI callers)
+    are re-encoded as latin-1, the inverse of how ASGI bytes were decoded."""
+    if isinstance(name, (bytes, bytearray)):
+        return bytes(name).lower()
+    text = str(name).lower()
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", ENCODE_ERRORS)
+
+
+def index_headers(headers: HeaderInput | HeaderIndex) -> HeaderIndex:
+    """ASGI ``[(b"name", b"value"), …]`` (or str pairs, or a mapping name -> values) -> index."""
+    if isinstance(headers, HeaderIndex):
+        return headers
+    pairs: Iterable[tuple[bytes | str, bytes | str]]
+    if isinstance(headers, Mapping):
+        pairs = [(name, v) for name, values in headers.items() for v in values]
+    else:
+        pairs = headers
+    first: dict[bytes, bytes | str] = {}
+    dups: dict[bytes, list[bytes | str]] | None = None
+    for name, value in pairs:
+        key = name.lower() if type(name) is bytes else header_key(name)
+        if type(value) is not bytes and type(value) is not str:
+            value = header_text(bytes(value)) if isinstance(value, (bytes, bytearray)) else str(value)
+        if key in first:
+            if dups is None:
+                dups = {}
+            dups.setdefault(key, [first[key]]).append(value)
+        else:
+            first[key] = value
+    return HeaderIndex(first, dups)
