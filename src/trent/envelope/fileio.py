@@ -28,14 +28,16 @@ the block size. Each direction's buffers are carved from one private anonymous m
 4 KiB pages is 768 segments, which a virtio disk (``max_segments`` 254) gets as four requests,
 from huge pages it is one request of two segments — the disk then took O_DIRECT writes at
 2.2-2.4 GB/s instead of 1.8-2.0 (bench/ENVELOPE.md "Huge-page buffers"); and the buffers
-fault in once per 2 MiB instead of once per 4 KiB (~3 us a fault on a VM: ~11 ms a call). The writer stages the engine's chunks into whole buffers,
-pads the last block and truncates the file to its exact length at the end; the reader reads
-from the block below the current position and skips the head. Where ``O_DIRECT`` is refused
+fault in once per 2 MiB instead of once per 4 KiB (~3 us a fault on a VM: ~11 ms a call).
+The writer stages the engine's chunks into whole buffers, pads the last block and truncates
+the file to its exact length at the end; the reader reads from the block below the current
+position and skips the head. Where ``O_DIRECT`` is refused
 (``EINVAL``: tmpfs on older kernels, some network file systems) both fall back to ordinary
 ``pread``/``pwrite`` on the same thread, transparently.
 
 Memory: ``DEPTH`` buffers per direction (3 x 2 MiB read, 3 x 3 MiB write, in 6 and 10 MiB of
-huge pages), whatever the file size; the engine uses the writer's buffers for its output instead of its own (_sink.py).
+huge pages), whatever the file size; the engine uses the writer's buffers for its output
+instead of its own (_sink.py).
 Security: nothing here decides what is released — the writer only ever receives what the
 engine yielded (verified frames); :meth:`DirectWriter.abort` zeroes the staging buffers and
 truncates the file so a failed decryption leaves no plaintext in it. The buffers are left out
@@ -386,7 +388,7 @@ class DirectWriter:
 
     Starts at ``fd``'s current position (must be block-aligned for O_DIRECT, else plain
     writes are used). :meth:`finish` writes the tail and truncates the file to the exact
-    length; :meth:`abort` discards everything (staging zeroed, file truncated to the start).
+    length; :meth:`abort` discards everything (buffers zeroed, file truncated to the start).
 
     It also lends its buffers (_sink.py): :meth:`reserve` returns the current buffer's view
     and the current position in it, and a ``write`` of a view of that reservation only advances the position — the
@@ -408,7 +410,7 @@ class DirectWriter:
             self.addrs[id(b)] = _address(b)
             self.free.put(b)
         self.worker = _Worker("trent-write")
-        self.cur = self.view = self.free.get()
+        self.cur = self.free.get()
         self.n = 0  # bytes staged in ``cur``
         self.flushed = self.start  # file offset of ``cur``'s first byte
         self.done = False
@@ -440,7 +442,7 @@ class DirectWriter:
             nxt[:keep] = b[n : n + keep]
         self.worker.jobs.put(lambda: self._pwrite(b, n, at))
         self.flushed += n
-        self.cur = self.view = nxt
+        self.cur = nxt
         self.n = keep
 
     def reserve(self, size: int) -> tuple[memoryview, int]:
@@ -452,7 +454,7 @@ class DirectWriter:
             keep = self.n % BLOCK if self.direct else 0
             self._submit(self.n - keep, keep)
         self.reserved = size
-        return self.view, self.n
+        return self.cur, self.n
 
     def writable(self) -> bool:
         return True
@@ -473,7 +475,7 @@ class DirectWriter:
         p = 0
         while p < total:
             take = min(total - p, self.size - self.n)
-            self.view[self.n : self.n + take] = src[p : p + take]
+            self.cur[self.n : self.n + take] = src[p : p + take]
             self.n += take
             p += take
             if self.n == self.size:
@@ -487,7 +489,7 @@ class DirectWriter:
         self.done = True
         end = self.flushed + self.n
         padded = self.n + (-self.n % BLOCK if self.direct else 0)
-        self.view[self.n : padded] = bytes(padded - self.n)
+        self.cur[self.n : padded] = bytes(padded - self.n)
         if padded:
             self._submit(padded)
         self.worker.stop()
