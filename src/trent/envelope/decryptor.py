@@ -188,6 +188,9 @@ def _frames(
     aads = [aadmv[i * A : (i + 1) * A] for i in range(k)]
     pack_aads = struct.Struct(">" + f"{len(prefix)}sIQ" * k).pack_into
     aad_args: list[object] = [prefix, 0, F] * k
+    # every AAD's constant parts (prefix, length) written once, here: the strided path below
+    # writes only the seq words into this template (issue 15)
+    pack_aads(aadmv, 0, *aad_args)
     unpack_seqs = struct.Struct(">" + f"I{R - 4}x" * k).unpack_from
     # sequence numbers checked and AADs written with strided word copies (_seqwords.py)
     words = SeqWords(k) if R % 4 == 0 and len(prefix) % 4 == 0 else None

@@ -137,6 +137,9 @@ def _body(
     pack_aads = struct.Struct(">" + f"{len(prefix)}sIQ" * k).pack_into
     head_args: list[int] = [0] * (2 * k)
     aad_args: list[object] = [prefix, 0, F] * k
+    # every AAD's constant parts (prefix, length) written once, here: the strided path below
+    # writes only the seq words into this template (issue 15)
+    pack_aads(aadmv, 0, *aad_args)
     # the same with strided word writes where the layout allows (_seqwords.py)
     words = SeqWords(k) if R % 4 == 0 and len(prefix) % 4 == 0 else None
     Rw, Aw, Pw = R // 4, A // 4, len(prefix) // 4
