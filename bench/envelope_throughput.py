@@ -328,6 +328,7 @@ def _row(a: argparse.Namespace, suite: str, frame: int, cpus: str, impls: dict[s
                 r["busy"].extend(OTHER_BUSY)
                 if op == "decrypt" and rep == a.reps - 1:
                     assert _digest(out) == _digest(pt), f"{name}: round trip mismatch"
+    _check_interop(suite, frame, impls, cts, pt, d, s)
     med = statistics.median
     sdk = res.get("sdk")
     for name, r in res.items():
@@ -341,6 +342,47 @@ def _row(a: argparse.Namespace, suite: str, frame: int, cpus: str, impls: dict[s
     for p in [*cts.values(), out]:
         if p.exists():
             p.unlink()
+
+
+class InteropFailure(SystemExit):
+    """A measured configuration whose bytes the other implementation cannot read: the figures
+    of that row are void (a speed-up that changes bytes is a regression, issue 15)."""
+
+
+def _check_interop(suite: str, frame: int, impls: dict[str, tuple[str, dict[str, str] | None]],
+                   cts: dict[str, Path], pt: Path, d: Path, s: str) -> None:
+    """After timing, untimed: the SDK decrypts the message each Trent implementation wrote, and
+    each Trent implementation decrypts a message the SDK wrote, both compared by SHA-256 with
+    the plaintext. Runs whether or not the SDK was part of the row (2-core rows, --skip-sdk)."""
+    want = _digest(pt)
+    out = d / "interop-out.bin"
+    sdk_ct = cts["sdk"] if "sdk" in impls else d / "interop-sdk.bin"
+    if "sdk" not in impls:
+        _run_child(["sdk", "encrypt", suite, str(frame), str(pt), str(sdk_ct), s, "2"])
+    checks = []
+    for name, (kind, env) in impls.items():
+        if kind == "sdk":
+            continue
+        for who, args, run_env in (("SDK reads " + name, ["sdk", "decrypt", suite, str(frame), str(cts[name])], None),
+                                   (name + " reads SDK", [kind, "decrypt", suite, str(frame), str(sdk_ct)], env)):
+            if out.exists():
+                out.unlink()
+            try:
+                _run_child([*args, str(out), s, "2"], run_env)
+                ok = _digest(out) == want
+            except subprocess.CalledProcessError as exc:
+                ok = False
+                who += f" (exit {exc.returncode}: {exc.stderr.strip().splitlines()[-1] if exc.stderr.strip() else ''})"
+            checks.append((who, ok))
+    for p in (out, d / "interop-sdk.bin"):
+        if p.exists():
+            p.unlink()
+    bad = [who for who, ok in checks if not ok]
+    if bad:
+        raise InteropFailure(f"INTEROP FAILURE 0x{suite}/{frame}: " + "; ".join(bad)
+                             + " -- the figures of this row are void")
+    print(f"|   | interop 0x{suite} / {frame // 1024} KiB: " + ", ".join(who for who, _ in checks)
+          + ": SHA-256 equal |", flush=True)
 
 
 def _pct(ratios: list[float]) -> str:
