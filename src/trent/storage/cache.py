@@ -34,10 +34,13 @@ Adding a method to ``Storage`` means adding it here explicitly: there is deliber
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from trent.domain.audit_chain import AuditRecord, StoredEvent, TrailHead, TrailKey
+from trent.domain.audit_delivery import DeliveryState, DigestRecord, LogFileRecord, LookupQuery, SigningKeyRecord
 from trent.domain.clock import Clock
 from trent.domain.custom_key_stores import CustomKeyStore
 from trent.domain.grants import GrantRecord
@@ -111,6 +114,8 @@ class CachedStorage:
         generation = self._generation
         started = self._now()
         value = load()
+        if self._inner.in_write_transaction():
+            return value  # uncommitted (issue 16: atomic scopes): may yet roll back
         lifetime = self._negative_ttl if value is None else self._ttl
         with self._lock:
             if generation == self._generation:
@@ -126,10 +131,23 @@ class CachedStorage:
             table.clear()
 
     def _invalidate(self, table: _Table, *cache_keys: Any) -> None:
+        self._drop(table, cache_keys)
+        if self._inner.in_atomic():
+            # Inside an atomic scope the write commits later; a reader may cache the old
+            # row meanwhile, so drop the entries again once the transaction has ended.
+            self._inner.after_transaction(lambda: self._drop(table, cache_keys))
+
+    def _drop(self, table: _Table, cache_keys: tuple[Any, ...]) -> None:
         with self._lock:
             self._generation += 1
             for cache_key in cache_keys:
                 table.pop(cache_key, None)
+
+    def _replay_all(self) -> None:
+        """After a write whose entries were dropped by hand: forget everything once the
+        surrounding atomic scope ends (if any)."""
+        if self._inner.in_atomic():
+            self._inner.after_transaction(self.invalidate_all)
 
     def invalidate_all(self) -> None:
         """Forget everything (``reset``; also handy after an out-of-band change)."""
@@ -177,6 +195,7 @@ class CachedStorage:
         try:
             self._inner.delete_key(region, key_id)
         finally:
+            self._replay_all()
             with self._lock:
                 self._generation += 1
                 self._keys.pop((region, key_id), None)
@@ -215,6 +234,7 @@ class CachedStorage:
         try:
             self._inner.rotate_material(key, material)
         finally:
+            self._replay_all()
             with self._lock:
                 self._generation += 1
                 self._keys.pop((key.region, key.key_id), None)
@@ -417,6 +437,7 @@ class CachedStorage:
         try:
             self._inner.delete_role(arn)
         finally:
+            self._replay_all()
             with self._lock:
                 self._generation += 1
                 for table in (self._roles, self._principals, self._access_keys, self._identity_policies):
@@ -429,6 +450,7 @@ class CachedStorage:
         try:
             return self._inner.delete_expired_access_keys(now)
         finally:
+            self._replay_all()
             with self._lock:
                 self._generation += 1
                 self._access_keys.clear()
@@ -461,6 +483,7 @@ class CachedStorage:
         try:
             self._inner.delete_grant(grant_id)
         finally:
+            self._replay_all()
             with self._lock:
                 self._generation += 1
                 self._grants.pop(grant_id, None)
@@ -519,6 +542,72 @@ class CachedStorage:
             self._inner.reset()
         finally:
             self.invalidate_all()
+
+    # -- one transaction for several calls (issue 16) ------------------------------------
+
+    def atomic(self) -> contextlib.AbstractContextManager[None]:
+        return self._inner.atomic()
+
+    def in_write_transaction(self) -> bool:
+        return self._inner.in_write_transaction()
+
+    def in_atomic(self) -> bool:
+        return self._inner.in_atomic()
+
+    def after_transaction(self, hook: Callable[[], None], *, committed_only: bool = False) -> bool:
+        return self._inner.after_transaction(hook, committed_only=committed_only)
+
+    # -- the audit trail (issue 16): never cached ------------------------------------------
+
+    def append_audit_events(self, records: Sequence[AuditRecord]) -> list[tuple[int, bytes]]:
+        return self._inner.append_audit_events(records)
+
+    def trail_heads(self) -> list[TrailHead]:
+        return self._inner.trail_heads()
+
+    def get_trail_head(self, trail: TrailKey) -> TrailHead | None:
+        return self._inner.get_trail_head(trail)
+
+    def read_audit_events(self, trail: TrailKey, after_sequence: int, limit: int) -> list[StoredEvent]:
+        return self._inner.read_audit_events(trail, after_sequence, limit)
+
+    def lookup_audit_events(self, query: LookupQuery) -> tuple[list[StoredEvent], bool]:
+        return self._inner.lookup_audit_events(query)
+
+    def record_log_file(self, record: LogFileRecord) -> None:
+        self._inner.record_log_file(record)
+
+    def mark_log_file_delivered(self, bucket: str, object_key: str) -> None:
+        self._inner.mark_log_file_delivered(bucket, object_key)
+
+    def log_files(self, trail: TrailKey | None = None, *, state: DeliveryState | None = None,
+                  undigested: bool = False) -> list[LogFileRecord]:
+        return self._inner.log_files(trail, state=state, undigested=undigested)
+
+    def record_digest(self, digest: DigestRecord, log_file_keys: Sequence[str]) -> None:
+        self._inner.record_digest(digest, log_file_keys)
+
+    def mark_digest_delivered(self, trail: TrailKey, number: int) -> None:
+        self._inner.mark_digest_delivered(trail, number)
+
+    def digests(self, trail: TrailKey | None = None, *, state: DeliveryState | None = None,
+                newest_only: bool = False) -> list[DigestRecord]:
+        return self._inner.digests(trail, state=state, newest_only=newest_only)
+
+    def signing_keys(self) -> list[SigningKeyRecord]:
+        return self._inner.signing_keys()
+
+    def add_signing_key(self, key: SigningKeyRecord, expected_current: str | None) -> bool:
+        return self._inner.add_signing_key(key, expected_current)
+
+    def acquire_lease(self, name: str, holder: str, now: float, ttl_seconds: float) -> bool:
+        return self._inner.acquire_lease(name, holder, now, ttl_seconds)
+
+    def release_lease(self, name: str, holder: str) -> None:
+        self._inner.release_lease(name, holder)
+
+    def prune_audit_events(self, trail: TrailKey, before: float) -> int:
+        return self._inner.prune_audit_events(trail, before)
 
     def close(self) -> None:
         self.invalidate_all()

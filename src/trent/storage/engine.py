@@ -35,6 +35,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
+from trent.storage import transaction
 from trent.storage.repositories import Duplicate, StorageError
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -108,20 +109,52 @@ def translate(exc: sa.exc.SQLAlchemyError) -> StorageError:
 
 
 class UnitOfWork:
-    """Runs each repository method in exactly one transaction on ``engine``.
+    """Runs each repository method in exactly one transaction on ``engine`` — or, inside
+    :meth:`atomic`, in the scope's one transaction (``storage/transaction.py``).
 
     ``:memory:`` SQLite shares one connection between threads, so its units of work are
     serialized with a lock; every other engine relies on its (thread-safe) pool.
     """
+
+    write_option = WRITE_OPTION
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._serial: contextlib.AbstractContextManager[Any] = (
             threading.RLock() if is_memory_sqlite(engine.url) else contextlib.nullcontext()
         )
+        self._savepoints = engine.dialect.name == "postgresql"
+
+    def serial(self) -> contextlib.AbstractContextManager[Any]:
+        return self._serial
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[transaction.Scope]:
+        """One transaction for every call of this thread inside the block (see the module)."""
+        try:
+            with transaction.atomic(self) as scope:
+                yield scope
+        except sa.exc.SQLAlchemyError as exc:
+            raise translate(exc) from exc
+
+    def scope(self) -> transaction.Scope | None:
+        """This thread's open ``atomic`` block, if any."""
+        return transaction.current(self)
 
     @contextlib.contextmanager
     def __call__(self, *, write: bool) -> Iterator[Connection]:
+        scope = transaction.current(self)
+        if scope is not None and (write or scope.wrote):
+            try:
+                conn = scope.begin()
+                if write and self._savepoints:
+                    with conn.begin_nested():
+                        yield conn
+                else:
+                    yield conn
+            except sa.exc.SQLAlchemyError as exc:
+                raise translate(exc) from exc
+            return
         try:
             with self._serial, self.engine.connect() as conn:
                 if write:

@@ -17,7 +17,8 @@ Semantics the conformance suite pins (tests/conformance/storage):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
@@ -37,6 +38,8 @@ from trent.storage.markers import (
 )
 from trent.storage.migrate import migrate, upgrade_to_head
 from trent.storage.repositories import Page
+from trent.storage.sql_audit import AuditSql
+from trent.storage.sql_audit_delivery import AuditDeliverySql
 from trent.storage.sql_authz import AuthzSql, delete_key_grants
 from trent.storage.sql_lifecycle import LifecycleSql, delete_key_lifecycle_rows
 from trent.storage.sql_custom_key_stores import CustomKeyStoreSql, RootRewrapSql
@@ -49,6 +52,13 @@ from trent.storage.tables import (
     metadata,
     principals,
     tags,
+)
+
+# The audit trail outlives a --dev reset: the reset itself is history, and delivered
+# files in the bucket already name these events (issue 16).
+AUDIT_TABLES = frozenset(
+    {"audit_trails", "audit_events", "audit_event_resources", "audit_log_files", "audit_digests",
+     "audit_signing_keys", "audit_delivery_lease"}
 )
 
 __all__ = ["SqlStorage", "migrate", "upgrade_to_head"]
@@ -83,7 +93,7 @@ _GET_ACCESS_KEY = sa.select(access_keys).where(
 )
 
 
-class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql):
+class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql, AuditSql, AuditDeliverySql):
     """The SQL implementation of ``Storage``.
 
     ``url`` is any SQLAlchemy URL for SQLite (``sqlite:///path``; ``sqlite://`` for a
@@ -91,11 +101,37 @@ class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql):
     is migrated separately (:func:`migrate`, at server start) unless ``upgrade=True``.
     """
 
-    def __init__(self, url: str | URL, *, upgrade: bool = False) -> None:
+    def __init__(self, url: str | URL, *, upgrade: bool = False, trail_name: str = "trent") -> None:
         self._engine = create_engine(url)
         self._unit = UnitOfWork(self._engine)
+        self.trail_name = trail_name  # the name a new audit trail gets (issue 16)
         if upgrade:
             upgrade_to_head(self._engine)
+
+    # -- several calls, one transaction (issue 16, storage/transaction.py) ------------------
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Every call of this thread inside the block commits together, or none does."""
+        with self._unit.atomic():
+            yield
+
+    def in_write_transaction(self) -> bool:
+        """Inside ``atomic()`` and past its first write: reads see uncommitted rows."""
+        scope = self._unit.scope()
+        return scope is not None and scope.wrote
+
+    def in_atomic(self) -> bool:
+        return self._unit.scope() is not None
+
+    def after_transaction(self, hook: Callable[[], None], *, committed_only: bool = False) -> bool:
+        """Run ``hook`` when this thread's ``atomic()`` block ends (or only if it commits).
+        False (and nothing registered) outside a block."""
+        scope = self._unit.scope()
+        if scope is None:
+            return False
+        (scope.after_commit if committed_only else scope.after_end).append(hook)
+        return True
 
     @property
     def engine(self) -> Engine:
@@ -345,10 +381,12 @@ class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql):
     # -- lifecycle --------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Delete every row of every table in ``tables.metadata`` (children first)."""
+        """Delete every row of every table in ``tables.metadata`` (children first), except
+        the audit trail's."""
         with self._unit(write=True) as conn:
             for table in reversed(metadata.sorted_tables):
-                conn.execute(table.delete())
+                if table.name not in AUDIT_TABLES:
+                    conn.execute(table.delete())
 
     def close(self) -> None:
         self._engine.dispose()

@@ -25,7 +25,7 @@ cascades material, aliases and tags explicitly in one transaction.
 
 Later issues added tables of their own below (rotation schedules, last usage, custom key
 stores, roles, identity policies, grants); key policies live in ``keys.policy``. The
-audit chain, when it comes, gets its own too.
+audit trail (issue 16) has its own: trails, chained events, delivered files, digests.
 """
 
 from __future__ import annotations
@@ -299,4 +299,118 @@ grants = sa.Table(
     sa.Index("ix_grants_key", "region", "key_id", "id"),
     sa.Index("ix_grants_retiring_principal", "retiring_principal", "id"),
     sa.Index("ix_grants_name", "region", "key_id", "name"),  # CreateGrant idempotency
+)
+
+# Issue 16 (revision 0004_audit): the audit trail. One trail per (account, region) holds
+# the chain's tip; events are numbered gaplessly per trail and chained (domain.audit_chain);
+# an event's indexed columns serve LookupEvents, its canonical bytes are ``body``.
+# Delivery remembers every log file and digest it wrote (sql_audit_delivery).
+audit_trails = sa.Table(
+    "audit_trails",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(ACCOUNT), nullable=False),
+    sa.Column("region", sa.String(REGION), nullable=False),
+    sa.Column("name", sa.String(NAME), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("last_hash", sa.LargeBinary, nullable=False),
+    sa.Column("delivered_seq", sa.BigInteger, nullable=False),
+    sa.Column("pruned_seq", sa.BigInteger, nullable=False),
+    sa.Column("pruned_hash", sa.LargeBinary, nullable=False),
+    sa.UniqueConstraint("account_id", "region", name="uq_audit_trails_account_id_region"),
+)
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("trail_id", sa.Integer, primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("event_time", sa.Double, nullable=False),
+    sa.Column("event_id", sa.String(64), nullable=False),
+    sa.Column("event_name", sa.String(ENUM), nullable=False),
+    sa.Column("event_source", sa.String(ENUM), nullable=False),
+    sa.Column("read_only", sa.Boolean, nullable=False),
+    sa.Column("username", sa.String(NAME), nullable=True),
+    sa.Column("access_key_id", sa.String(ID), nullable=True),
+    sa.Column("resource_type", sa.String(ENUM), nullable=True),
+    sa.Column("resource_name", sa.String(ARN), nullable=True),
+    sa.Column("chain_hash", sa.LargeBinary, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Index("ix_audit_events_time", "trail_id", "event_time", "seq"),
+    sa.Index("ix_audit_events_name", "trail_id", "event_name", "event_time", "seq"),
+    sa.Index("ix_audit_events_username", "trail_id", "username", "event_time", "seq"),
+    sa.Index("ix_audit_events_access_key", "trail_id", "access_key_id", "event_time", "seq"),
+    sa.Index("ix_audit_events_resource", "trail_id", "resource_name", "event_time", "seq"),
+    sa.Index("ix_audit_events_event_id", "event_id"),
+)
+
+# The second and later resources of an event (the first is on its audit_events row).
+audit_event_resources = sa.Table(
+    "audit_event_resources",
+    metadata,
+    sa.Column("trail_id", sa.Integer, primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("event_time", sa.Double, nullable=False),
+    sa.Column("resource_type", sa.String(ENUM), nullable=True),
+    sa.Column("resource_name", sa.String(ARN), nullable=True),
+    sa.Index("ix_audit_event_resources_name", "trail_id", "resource_name", "event_time", "seq"),
+)
+
+audit_log_files = sa.Table(
+    "audit_log_files",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("trail_id", sa.Integer, nullable=False),
+    sa.Column("bucket", sa.String(NAME), nullable=False),
+    sa.Column("object_key", sa.String(1024), nullable=False),
+    sa.Column("first_seq", sa.BigInteger, nullable=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("oldest_event_time", sa.Double, nullable=False),
+    sa.Column("newest_event_time", sa.Double, nullable=False),
+    sa.Column("delivered_at", sa.Double, nullable=False),
+    sa.Column("state", sa.String(ENUM), nullable=False),
+    sa.Column("digest_number", sa.Integer, nullable=True),
+    sa.UniqueConstraint("bucket", "object_key", name="uq_audit_log_files_bucket_object_key"),
+    sa.Index("ix_audit_log_files_trail", "trail_id", "first_seq"),
+)
+
+audit_digests = sa.Table(
+    "audit_digests",
+    metadata,
+    sa.Column("trail_id", sa.Integer, primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("bucket", sa.String(NAME), nullable=False),
+    sa.Column("object_key", sa.String(1024), nullable=False),
+    sa.Column("start_time", sa.Double, nullable=False),
+    sa.Column("end_time", sa.Double, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("signature", sa.Text, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(ENUM), nullable=False),
+)
+
+# Digest signing keys: the private half wrapped under the root of trust (or a reference to
+# a key inside the HSM); rotation closes the old key's validity and keeps it listed.
+audit_signing_keys = sa.Table(
+    "audit_signing_keys",
+    metadata,
+    sa.Column("fingerprint", sa.String(64), primary_key=True),
+    sa.Column("public_der", sa.LargeBinary, nullable=False),
+    sa.Column("private_blob", sa.LargeBinary, nullable=False),
+    sa.Column("signer", sa.String(ENUM), nullable=False),
+    sa.Column("valid_from", sa.Double, nullable=False),
+    sa.Column("valid_to", sa.Double, nullable=True),
+)
+
+# One node delivers at a time.
+audit_delivery_lease = sa.Table(
+    "audit_delivery_lease",
+    metadata,
+    sa.Column("name", sa.String(NAME), primary_key=True),
+    sa.Column("holder", sa.String(NAME), nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
 )
