@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from trent.audit.events import service_event
-from trent.audit.sink import AuditSink, AuditWriteError, JsonlFileSink
+from trent.audit.records import AuditEntry, TrailPlacement
+from trent.audit.sink import JsonlFileSink
 from trent.config import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, DEV_USER_NAME, ConfigError, Settings
 from trent.errors import KMSInvalidState, TrentError
 from trent.domain.clock import Clock, ControllableClock, SystemClock
@@ -34,6 +35,7 @@ from trent.server.app import DevControls, TrentApp
 from trent.server.http11 import HttpServer
 from trent.server.root_controls import RootControls
 from trent.service import custom_key_stores, identity, seed
+from trent.service.audit_outbox import AuditOutbox
 from trent.service.deps import ServiceDeps
 from trent.service.imports import expire_due_material
 from trent.service.keys import delete_due_keys
@@ -75,7 +77,7 @@ class Sweeper:
     """Carries out what time decides: key deletion at the end of its window (spec §5.3)."""
 
     def __init__(
-        self, deps: ServiceDeps, audit: AuditSink, interval_seconds: float, wall_clock: Clock | None = None
+        self, deps: ServiceDeps, audit: AuditOutbox, interval_seconds: float, wall_clock: Clock | None = None
     ) -> None:
         self._deps = deps
         self._wall_clock = wall_clock or SystemClock()
@@ -109,34 +111,22 @@ class Sweeper:
             return deleted
 
     def _record_service_event(self, operation: str, key: Key) -> None:
+        """In the service step's transaction (issue 16): if the event cannot be recorded,
+        AuditWriteError rolls the change back and the next sweep tries again."""
+        now = self._deps.clock.now()
         event = service_event(
             event_id=new_uuid4(),
-            event_time=self._deps.clock.now(),
+            event_time=now,
             operation=operation,
             region=key.region,
             account_id=key.account_id,
             key_arn=key.arn,
             key_id=key.key_id,
         )
-        try:
-            self._audit.write(event)
-        except AuditWriteError:
-            log.error("could not record %s of %s in the audit log", operation, key.arn)
+        self._audit.record([AuditEntry(event, now)])
 
     def _record_deletion(self, key: Key) -> None:
-        event = service_event(
-            event_id=new_uuid4(),
-            event_time=self._deps.clock.now(),
-            operation="DeleteKey",
-            region=key.region,
-            account_id=key.account_id,
-            key_arn=key.arn,
-            key_id=key.key_id,
-        )
-        try:
-            self._audit.write(event)
-        except AuditWriteError:
-            log.error("could not record the deletion of %s in the audit log", key.arn)
+        self._record_service_event("DeleteKey", key)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop())
@@ -168,7 +158,7 @@ class Runtime:
     app: TrentApp  # the ASGI face, for any ASGI server
     http: HttpServer  # Trent's own HTTP/1.1 front door (the default)
     sweeper: Sweeper
-    audit: AuditSink
+    audit: AuditOutbox
     dev_principal: Principal | None
 
 
@@ -195,7 +185,8 @@ def build_deps(settings: Settings, clock: Clock | None = None) -> ServiceDeps:
     clock = clock or (ControllableClock() if settings.dev else SystemClock())
     url = settings.effective_database_url
     migrate(url)
-    storage = CachedStorage(SqlStorage(url), clock, ttl_seconds=settings.cache_ttl_seconds)
+    storage = CachedStorage(SqlStorage(url, trail_name=settings.audit_trail_name), clock,
+                            ttl_seconds=settings.cache_ttl_seconds)
     # Issue 7: the root of trust by mode (file for --dev, Shamir-sealed, or inside an HSM).
     root = open_root(
         settings.root_mode, settings.data_dir, settings.effective_root_key_file,
@@ -214,7 +205,7 @@ def build(settings: Settings) -> Runtime:
     deps = build_deps(settings)
     sealed_root = deps.root_key if isinstance(deps.root_key, SealedRootKey) else None
     dev_principal = _start_with_root(deps, settings) if sealed_root is None else _dev_user(deps, settings)
-    audit = JsonlFileSink(settings.effective_audit_log, durable=settings.audit_fsync)
+    audit = build_outbox(deps, settings)
     authenticator = identity.Authenticator(deps)
     pipeline = KmsPipeline(
         deps,
@@ -237,6 +228,13 @@ def build(settings: Settings) -> Runtime:
     if sealed_root is not None:
         http.root_controls = _seal_controls(deps, settings, sealed_root, pipeline)
     return Runtime(settings, deps, app, http, sweeper, audit, dev_principal)
+
+
+def build_outbox(deps: ServiceDeps, settings: Settings) -> AuditOutbox:
+    """The audit trail's one write path (issue 16), with the optional JSON-lines mirror."""
+    mirror = JsonlFileSink(settings.audit_log, durable=settings.audit_fsync) if settings.audit_log else None
+    placement = TrailPlacement(settings.effective_audit_account_id, settings.effective_audit_home_region)
+    return AuditOutbox(deps.storage, placement, mirror)
 
 
 def apply_seed(deps: ServiceDeps, settings: Settings) -> None:

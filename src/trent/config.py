@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,10 @@ DEFAULT_DEV_ACCOUNT_ID = "123456789012"
 DEV_ACCESS_KEY_ID = "test"
 DEV_SECRET_ACCESS_KEY = "test"  # well known on purpose: --dev only
 DEV_USER_NAME = "dev"
+
+
+# CloudTrail's trail name rule: letters, digits, periods, underscores, dashes; 3-128.
+_TRAIL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]$")
 
 
 class ConfigError(ValueError):
@@ -31,8 +36,15 @@ class Settings:
     database_url: str | None = None
     dev_account_id: str = DEFAULT_DEV_ACCOUNT_ID
     regions: frozenset[str] | None = None
+    # Issue 16: the audit trail lives in the database (chained, transactional); this is an
+    # optional JSON-lines copy of committed events, for log shippers.
     audit_log: Path | None = None
     audit_fsync: bool = False
+    # The trail (one per account and region): its name, and where events without an
+    # account (failed authentication) are recorded.
+    audit_trail_name: str = "trent"
+    audit_account_id: str | None = None  # default: the --dev account id
+    audit_home_region: str | None = None  # default: the first of --regions, else us-east-1
     root_key_file: Path | None = None
     max_body_bytes: int = 1 << 20
     sweep_interval_seconds: float = 5.0
@@ -57,8 +69,14 @@ class Settings:
         return self.database_url or f"sqlite:///{(self.data_dir / 'trent.db').resolve()}"
 
     @property
-    def effective_audit_log(self) -> Path:
-        return self.audit_log or self.data_dir / "audit.jsonl"
+    def effective_audit_account_id(self) -> str:
+        return self.audit_account_id or self.dev_account_id
+
+    @property
+    def effective_audit_home_region(self) -> str:
+        if self.audit_home_region:
+            return self.audit_home_region
+        return min(self.regions) if self.regions else "us-east-1"
 
     @property
     def effective_root_key_file(self) -> Path:
@@ -69,6 +87,10 @@ class Settings:
             raise ConfigError(f"port {self.port} is out of range")
         if not ACCOUNT_ID_RE.match(self.dev_account_id):
             raise ConfigError(f"dev account id {self.dev_account_id!r} must be 12 digits")
+        if not ACCOUNT_ID_RE.match(self.effective_audit_account_id):
+            raise ConfigError(f"audit account id {self.effective_audit_account_id!r} must be 12 digits")
+        if not _TRAIL_NAME_RE.match(self.audit_trail_name):
+            raise ConfigError(f"trail name {self.audit_trail_name!r}: 3-128 letters, digits, '.', '-', '_'")
         if self.http_server not in ("trent", "uvicorn"):
             raise ConfigError(f"unknown --http-server {self.http_server!r} (trent or uvicorn)")
         if self.permissive and not self.dev:

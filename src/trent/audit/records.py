@@ -21,6 +21,14 @@ from trent.domain.audit_chain import AuditRecord, TrailKey
 
 
 @dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One event to record and the epoch it happened at (its ``eventTime`` is that second)."""
+
+    event: dict[str, Any]
+    time: float
+
+
+@dataclass(frozen=True, slots=True)
 class TrailPlacement:
     """Where events without an owner go (the audit account, in its home region)."""
 

@@ -66,7 +66,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"Trent {__version__} {'(dev mode) ' if settings.dev else ''}serving the AWS KMS API at {endpoint}")
     print(f"  data dir:   {settings.data_dir.resolve()}")
     print(f"  database:   {settings.effective_database_url.split('@')[-1]}")
-    print(f"  audit log:  {settings.effective_audit_log.resolve()}")
+    print(f"  audit:      trail {settings.audit_trail_name!r} in the database"
+          + (f" (JSON-lines copy: {settings.audit_log.resolve()})" if settings.audit_log else ""))
     if settings.seed_file is not None:
         print(f"  seed:       {settings.seed_file} (applied at start{', unseal' if settings.root_mode == 'sealed' else ''}"
               f"{' and after every reset' if settings.dev else ''})")
@@ -179,8 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_storage_options(serve)
     serve.add_argument("--permissive", action="store_true", help="--dev: accept unknown access key ids without a signature check")
     serve.add_argument("--regions", help="comma list of regions to serve (env TRENT_REGIONS; default any)")
-    serve.add_argument("--audit-log", type=Path, help="JSON-lines audit log (env TRENT_AUDIT_LOG; default <data-dir>/audit.jsonl)")
-    serve.add_argument("--audit-fsync", action="store_true", help="fsync the audit log after every event")
+    serve.add_argument("--audit-log", type=Path,
+                       help="also copy committed audit events to this JSON-lines file (env TRENT_AUDIT_LOG; default: none)")
+    serve.add_argument("--audit-fsync", action="store_true", help="fsync the JSON-lines copy after every batch")
     serve.add_argument("--http-server", choices=("trent", "uvicorn"),
                        help="trent: built-in HTTP/1.1 with audit group commit (default); uvicorn: the ASGI app")
     serve.add_argument("--hsm-cluster", action="append", metavar="ID=MODULE:token=LABEL",

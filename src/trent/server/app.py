@@ -121,15 +121,16 @@ class TrentApp:
             return
         pipeline = self.pipeline
         prepared = pipeline.prepare(method, path, query, scope["headers"], body, source_ip)
-        outcome = error = None
-        if prepared.error is None:
-            if prepared.operation is not None and prepared.operation.inline:
-                outcome, error = run_handler(pipeline.deps, prepared)
-            else:
-                loop = asyncio.get_running_loop()
-                outcome, error = await loop.run_in_executor(self._executor, run_handler, pipeline.deps, prepared)
-        # The audit append is one write(2): cheap enough to do on the loop for every call.
-        await _send_response(send, pipeline.finish(prepared, outcome, error))
+        loop = asyncio.get_running_loop()
+        if prepared.error is None and prepared.operation is not None and prepared.operation.inline:
+            outcome, error = run_handler(pipeline.deps, prepared)
+            # One transaction per event here (no group commit): off the loop.
+            response = await loop.run_in_executor(self._executor, pipeline.finish, prepared, outcome, error)
+        else:
+            # A change and its event commit together (issue 16); then any unrecorded event.
+            concluded = await loop.run_in_executor(self._executor, pipeline.execute, prepared)
+            response = await loop.run_in_executor(self._executor, pipeline.finish_concluded, prepared, concluded)
+        await _send_response(send, response)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         for name, value in scope["headers"]:

@@ -4,12 +4,12 @@ Why not uvicorn for the KMS port: a KMS request is small and its work is ~50 µs
 so the server's own per-request cost decides throughput. uvicorn spends a task,
 two socket writes and the ASGI message dance per request. Here a request parsed
 in ``data_received`` is handled right there (crypto on cached keys never blocks),
-its audit event joins the loop tick's batch, and once per tick the whole batch is
-written to the audit log in one ``write(2)`` (group commit) before any of its
-responses is released, each in one socket write. Fail-closed follows by
-construction: if the batch write fails, every response in it becomes
-KMSInternalException. Management calls (database writes) run on a thread pool and
-join the batch of the tick in which they finish.
+its audit event joins a batch that one writer thread commits to the chained trail in
+one transaction (group commit, ``audit_batcher.py``) before any of its responses is
+released, each in one socket write. Fail-closed follows by construction: if the batch
+commit fails, every response in it becomes KMSInternalException. Management calls run
+on a thread pool and commit their changes and their event in one transaction (issue 16);
+only a call that changed nothing joins the batch.
 
 Responses on a connection leave in request order (HTTP/1.1 pipelining): each
 request takes a slot in the connection's queue; a slot is written when it and
@@ -28,7 +28,7 @@ import signal
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -36,13 +36,13 @@ import httptools
 import orjson
 
 from trent import errors
-from trent.audit.sink import AuditSink, AuditWriteError
 from trent.domain.ids import new_uuid4
 from trent.protocol.errors import error_body
 from trent.protocol.pipeline import KmsPipeline, Prepared, Response, run_handler
 from trent.protocol import explain_endpoint
 from trent.protocol.sts import StsFrontDoor, is_sts_request
 from trent.server.app import DevControls, dev_endpoint
+from trent.server.audit_batcher import AuditBatcher, Pending
 from trent.server.root_controls import RootControls
 
 log = logging.getLogger("trent.server")
@@ -66,6 +66,13 @@ def encode_response(response: Response, keep_alive: bool) -> bytes:
     return head + response.body
 
 
+def _refuse_kms(response: Response) -> Response:
+    """Fail closed (KMS JSON): the call's event could not be recorded."""
+    log.error("audit write failed; refusing request %s", response.request_id)
+    status, body = error_body(errors.KMSInternal())
+    return Response(status, orjson.dumps(body), response.request_id)
+
+
 def _plain(status: int, payload: dict[str, Any]) -> Response:
     return Response(status, orjson.dumps(payload), new_uuid4())
 
@@ -80,49 +87,6 @@ class _Slot:
 
     keep_alive: bool
     data: bytes | None = None
-
-
-@dataclass(slots=True)
-class _Pending:
-    """A finished call waiting for its audit event to be committed."""
-
-    prepared: Prepared
-    event: dict[str, Any] = field(repr=False)
-    response: Response
-    connection: KmsHttpProtocol
-    slot: _Slot
-
-
-class AuditBatcher:
-    """Collects the events of one loop tick and commits them with one write."""
-
-    def __init__(self, sink: AuditSink, pipeline: KmsPipeline) -> None:
-        self._sink = sink
-        self._pipeline = pipeline
-        self._batch: list[_Pending] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def add(self, pending: _Pending) -> None:
-        if not self._batch:
-            loop = self._loop or asyncio.get_running_loop()
-            self._loop = loop
-            loop.call_soon(self._commit)
-        self._batch.append(pending)
-
-    def _commit(self) -> None:
-        batch, self._batch = self._batch, []
-        try:
-            self._sink.write_many([p.event for p in batch])
-            failed = False
-        except AuditWriteError:
-            failed = True
-        touched: dict[int, KmsHttpProtocol] = {}
-        for p in batch:
-            response = self._pipeline.refuse_unaudited(p.prepared) if failed else p.response
-            p.slot.data = encode_response(response, p.slot.keep_alive)
-            touched[id(p.connection)] = p.connection
-        for connection in touched.values():
-            connection.flush()
 
 
 class KmsHttpProtocol(asyncio.Protocol):
@@ -214,6 +178,9 @@ class KmsHttpProtocol(asyncio.Protocol):
         slot.data = encode_response(response, slot.keep_alive)
         self.flush()
 
+    def fill(self, slot: _Slot, response: Response) -> None:
+        slot.data = encode_response(response, slot.keep_alive)
+
     def _fail(self, response: Response) -> None:
         slot = _Slot(False)
         self._slots.append(slot)
@@ -256,7 +223,7 @@ class HttpServer:
         self.executor = executor
         self.dev = dev
         self.max_body_bytes = max_body_bytes
-        self.audit = AuditBatcher(pipeline.audit, pipeline)
+        self.audit = AuditBatcher(pipeline.outbox)
         self.sts = StsFrontDoor(pipeline)  # issue 5: STS query-protocol calls on the same port
         self.explain = explain_endpoint.ExplainFrontDoor(pipeline)  # issue 5: POST /_trent/authz/explain
         # Sealed root (issue 7): /_trent/seal-status, /_trent/unseal, /_trent/seal.
@@ -291,26 +258,31 @@ class HttpServer:
             outcome, error = run_handler(pipeline.deps, prepared)
             self._conclude(conn, slot, prepared, outcome, error)
         else:
+            # May write: the use case and its event commit in one transaction (issue 16).
             loop = asyncio.get_running_loop()
-            future = loop.run_in_executor(self.executor, run_handler, pipeline.deps, prepared)
-            future.add_done_callback(lambda f: self._after_thread(conn, slot, prepared, f))
+            future = loop.run_in_executor(self.executor, pipeline.execute, prepared)
+            future.add_done_callback(lambda f: self._after_execute(conn, slot, prepared, f))
 
-    def _after_thread(self, conn: KmsHttpProtocol, slot: _Slot, prepared: Prepared, future: asyncio.Future) -> None:
+    def _after_execute(self, conn: KmsHttpProtocol, slot: _Slot, prepared: Prepared, future: asyncio.Future) -> None:
         try:
-            outcome, error = future.result()
+            concluded = future.result()
         except BaseException:  # noqa: BLE001 - cancelled at shutdown, or a bug: never a traceback on the wire
             log.exception("operation %s failed outside the pipeline", prepared.operation_name)
-            outcome, error = None, errors.KMSInternal()
-        self._conclude(conn, slot, prepared, outcome, error)
+            self._conclude(conn, slot, prepared, None, errors.KMSInternal())
+            return
+        if concluded.recorded:
+            conn._ready(slot, concluded.response)
+        else:
+            self.audit.add(Pending(concluded.entry, concluded.response, conn, slot, _refuse_kms))
 
     def _conclude(self, conn: KmsHttpProtocol, slot: _Slot, prepared: Prepared, outcome, error) -> None:
         try:
-            event, response = self.pipeline.conclude(prepared, outcome, error)
+            entry, response = self.pipeline.conclude(prepared, outcome, error)
         except Exception:  # noqa: BLE001 - an event we cannot even build is an unrecorded call
             log.exception("could not build the audit event for %s", prepared.request_id)
             conn._ready(slot, self.pipeline.refuse_unaudited(prepared))
             return
-        self.audit.add(_Pending(prepared, event, response, conn, slot))
+        self.audit.add(Pending(entry, response, conn, slot, _refuse_kms))
 
     def _blocking(
         self, conn: KmsHttpProtocol, slot: _Slot, handle: Callable[..., Response], method: str, path: str,
@@ -404,5 +376,6 @@ async def serve(
         await stop.wait()
     finally:
         listener.close()
+        await server.audit.drain()  # every answered call's event is in the trail
         if on_shutdown is not None:
             await on_shutdown()

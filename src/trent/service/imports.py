@@ -282,6 +282,7 @@ def expire_due_material(deps: ServiceDeps, now: float, on_expired: Callable[[Key
         if not due:
             return expired
         for key, material in due:
-            _remove(deps, key, material)
-            on_expired(key, material)
+            with deps.storage.atomic():  # the expiry and its DeleteExpiredKeyMaterial event (issue 16)
+                _remove(deps, key, material)
+                on_expired(key, material)
             expired += 1

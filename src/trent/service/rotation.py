@@ -177,7 +177,8 @@ def rotate_due_keys(deps: ServiceDeps, now: float, on_rotated: Callable[[Key, Ke
             if key is None or key.origin is not Origin.AWS_KMS or key.key_spec is not KeySpec.SYMMETRIC_DEFAULT:
                 deps.storage.put_rotation_schedule(replace(schedule, enabled=False, next_rotation_at=None))
                 continue
-            material = rotate(deps, key, now, AUTOMATIC)
-            deps.storage.put_rotation_schedule(replace(schedule, next_rotation_at=now + schedule.period_days * DAY))
-            on_rotated(key, material)
+            with deps.storage.atomic():  # the rotation and its RotateKey event (issue 16)
+                material = rotate(deps, key, now, AUTOMATIC)
+                deps.storage.put_rotation_schedule(replace(schedule, next_rotation_at=now + schedule.period_days * DAY))
+                on_rotated(key, material)
             rotated += 1

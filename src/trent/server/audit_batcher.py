@@ -1,0 +1,117 @@
+"""Group commit of audit events for the built-in HTTP server (issue 16).
+
+Calls that changed nothing (crypto, reads, denials, failures) finish on the event loop
+with their event built but not yet recorded. Their responses wait here. One writer
+thread commits the waiting events in ONE transaction into the chained trail
+(``AuditOutbox.record``), then hands the batch back to the loop, which releases the
+responses in their connections' order. While a batch is being written the next one
+gathers, so the batch size follows the database's commit latency (classic group
+commit): ~one transaction per loop tick when idle, larger batches under load, never a
+database round trip of its own per request.
+
+Fail-closed by construction: if the commit fails, every response of the batch becomes
+the front door's internal error instead (its ``refuse``), and nothing was recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from trent.audit.records import AuditEntry
+from trent.audit.sink import AuditWriteError
+from trent.protocol.pipeline import Response
+from trent.service.audit_outbox import AuditOutbox
+
+log = logging.getLogger("trent.server")
+
+
+class Connection(Protocol):
+    """What the batcher needs of a client connection (``http11.KmsHttpProtocol``)."""
+
+    def fill(self, slot: Any, response: Response) -> None:
+        """Put ``response`` in ``slot`` (not sent yet)."""
+
+    def flush(self) -> None:
+        """Send every ready response at the head of the connection's queue, in order."""
+
+
+@dataclass(slots=True)
+class Pending:
+    entry: AuditEntry = field(repr=False)
+    response: Response
+    connection: Connection
+    slot: Any
+    # The response to send instead if the event cannot be recorded (the front door's
+    # internal error, in its own wire format).
+    refuse: Callable[[Response], Response]
+
+
+class AuditBatcher:
+    def __init__(self, outbox: AuditOutbox) -> None:
+        self._outbox = outbox
+        self._batch: list[Pending] = []
+        self._in_flight = False
+        self._scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trent-audit")
+        self._idle: asyncio.Event | None = None
+
+    def add(self, pending: Pending) -> None:
+        self._batch.append(pending)
+        if not self._in_flight and not self._scheduled:
+            loop = self._loop or asyncio.get_running_loop()
+            self._loop = loop
+            self._scheduled = True
+            loop.call_soon(self._start)  # the rest of this tick's calls join the batch
+
+    def _start(self) -> None:
+        self._scheduled = False
+        if self._in_flight or not self._batch:
+            return
+        batch, self._batch = self._batch, []
+        self._in_flight = True
+        self._writer.submit(self._write, batch)
+
+    def _write(self, batch: list[Pending]) -> None:
+        """Writer thread: one transaction for the whole batch."""
+        failed = False
+        try:
+            self._outbox.record([p.entry for p in batch])
+        except AuditWriteError as exc:
+            log.error("audit batch of %d events not recorded: %s", len(batch), exc)
+            failed = True
+        except BaseException:  # noqa: BLE001 - whatever it was, these calls are unrecorded
+            log.exception("audit batch of %d events not recorded", len(batch))
+            failed = True
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._release, batch, failed)
+
+    def _release(self, batch: list[Pending], failed: bool) -> None:
+        self._in_flight = False
+        touched: dict[int, Connection] = {}
+        for p in batch:
+            p.connection.fill(p.slot, p.refuse(p.response) if failed else p.response)
+            touched[id(p.connection)] = p.connection
+        for connection in touched.values():
+            connection.flush()
+        if self._batch:
+            self._start()
+        elif self._idle is not None:
+            self._idle.set()
+
+    async def drain(self) -> None:
+        """Wait until every event handed in so far is recorded (shutdown)."""
+        while self._batch or self._in_flight or self._scheduled:
+            self._idle = asyncio.Event()
+            if not self._in_flight and not self._scheduled:
+                self._start()
+            try:
+                await asyncio.wait_for(self._idle.wait(), timeout=1.0)
+            except asyncio.TimeoutError:
+                pass
+        self._writer.shutdown(wait=True)
