@@ -10,16 +10,22 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from trent.audit.events import service_event
-from trent.audit.records import AuditEntry, TrailPlacement
-from trent.audit.sink import JsonlFileSink
-from trent.config import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, DEV_USER_NAME, ConfigError, Settings
+from trent.audit.records import AuditEntry
+from trent.bootstrap_audit import build_delivery, build_outbox
+from trent.config import (
+    DEV_ACCESS_KEY_ID,
+    DEV_SECRET_ACCESS_KEY,
+    DEV_USER_NAME,
+    ConfigError,
+    Settings,
+    parse_duration,
+)
 from trent.errors import KMSInvalidState, TrentError
 from trent.domain.clock import Clock, ControllableClock, SystemClock
 from trent.domain.ids import new_uuid4
@@ -33,8 +39,10 @@ from trent.keystores.router import KeyStoreRouter
 from trent.protocol.pipeline import AuthPolicy, KmsPipeline
 from trent.server.app import DevControls, TrentApp
 from trent.server.http11 import HttpServer
+from trent.server.periodic import Periodic
 from trent.server.root_controls import RootControls
 from trent.service import custom_key_stores, identity, seed
+from trent.service.audit_delivery import TrailDelivery
 from trent.service.audit_outbox import AuditOutbox
 from trent.service.deps import ServiceDeps
 from trent.service.imports import expire_due_material
@@ -52,26 +60,6 @@ EXPIRED_SESSION_GRACE_SECONDS = 3600.0
 # (the default key policy delegates to IAM, spec §7.1/§7.3).
 DEV_POLICY_NAME = "TrentDevAdministratorAccess"
 DEV_POLICY_DOCUMENT = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
-
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(value: str | float | int) -> float:
-    """'400d', '12h', '30m', '45s' or a number of seconds."""
-    if isinstance(value, bool):
-        raise ValueError("not a duration")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        m = _DURATION_RE.match(value)
-        if m is None:
-            raise ValueError(f"not a duration: {value!r} (use e.g. 400d, 12h, 30m, 45s)")
-        seconds = float(m[1]) * _UNIT_SECONDS[m[2]]
-    if seconds < 0:
-        raise ValueError("durations are not negative")
-    return seconds
-
 
 class Sweeper:
     """Carries out what time decides: key deletion at the end of its window (spec §5.3)."""
@@ -160,6 +148,16 @@ class Runtime:
     sweeper: Sweeper
     audit: AuditOutbox
     dev_principal: Principal | None
+    delivery: TrailDelivery  # issue 16: log files and signed digests to the trail's bucket
+    delivery_loop: Periodic
+
+    async def start(self) -> None:
+        await self.sweeper.start()
+        await self.delivery_loop.start()
+
+    async def stop(self) -> None:
+        await self.delivery_loop.stop()
+        await self.sweeper.stop()
 
 
 def ensure_dev_identity(deps: ServiceDeps, settings: Settings) -> Principal:
@@ -214,27 +212,23 @@ def build(settings: Settings) -> Runtime:
         AuthPolicy(regions=settings.regions, permissive=settings.permissive, dev_principal=dev_principal),
     )
     sweeper = Sweeper(deps, audit, settings.sweep_interval_seconds)
-    dev = _dev_controls(deps, settings, authenticator, sweeper) if settings.dev else None
+    delivery = build_delivery(deps, settings)
+    delivery_loop = Periodic("audit delivery", settings.audit_delivery_interval_seconds, delivery.run)
+    dev = _dev_controls(deps, settings, authenticator, sweeper, delivery) if settings.dev else None
     executor = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="trent-op")
     app = TrentApp(
         pipeline,
         dev=dev,
         max_body_bytes=settings.max_body_bytes,
         executor=executor,
-        on_startup=sweeper.start,
-        on_shutdown=sweeper.stop,
+        on_startup=lambda: runtime.start(),
+        on_shutdown=lambda: runtime.stop(),
     )
     http = HttpServer(pipeline, executor, dev=dev, max_body_bytes=settings.max_body_bytes)
     if sealed_root is not None:
-        http.root_controls = _seal_controls(deps, settings, sealed_root, pipeline)
-    return Runtime(settings, deps, app, http, sweeper, audit, dev_principal)
-
-
-def build_outbox(deps: ServiceDeps, settings: Settings) -> AuditOutbox:
-    """The audit trail's one write path (issue 16), with the optional JSON-lines mirror."""
-    mirror = JsonlFileSink(settings.audit_log, durable=settings.audit_fsync) if settings.audit_log else None
-    placement = TrailPlacement(settings.effective_audit_account_id, settings.effective_audit_home_region)
-    return AuditOutbox(deps.storage, placement, mirror)
+        http.root_controls = _seal_controls(deps, settings, sealed_root, pipeline, delivery)
+    runtime = Runtime(settings, deps, app, http, sweeper, audit, dev_principal, delivery, delivery_loop)
+    return runtime
 
 
 def apply_seed(deps: ServiceDeps, settings: Settings) -> None:
@@ -266,7 +260,9 @@ def _dev_user(deps: ServiceDeps, settings: Settings) -> Principal | None:
     return deps.storage.get_principal(Principal.user_arn(settings.dev_account_id, DEV_USER_NAME))
 
 
-def _seal_controls(deps: ServiceDeps, settings: Settings, root: SealedRootKey, pipeline: KmsPipeline) -> RootControls:
+def _seal_controls(
+    deps: ServiceDeps, settings: Settings, root: SealedRootKey, pipeline: KmsPipeline, delivery: TrailDelivery
+) -> RootControls:
     """Sealed root (issue 7): refuse KMS calls while sealed; start up / wipe on change."""
 
     def gate() -> TrentError | None:
@@ -283,6 +279,9 @@ def _seal_controls(deps: ServiceDeps, settings: Settings, root: SealedRootKey, p
     def after_change(sealed: bool) -> None:
         if sealed:
             pipeline.forget_secrets()
+            forget_signing = getattr(delivery.signer, "forget", None)
+            if forget_signing is not None:
+                forget_signing()  # unwrapped digest signing keys
             if deps.key_stores is not None:
                 deps.key_stores.close()  # HSM logins used PINs unwrapped under the root
                 forget_all = getattr(deps.key_stores.default, "forget_all", None)
@@ -296,7 +295,8 @@ def _seal_controls(deps: ServiceDeps, settings: Settings, root: SealedRootKey, p
 
 
 def _dev_controls(
-    deps: ServiceDeps, settings: Settings, authenticator: identity.Authenticator, sweeper: Sweeper
+    deps: ServiceDeps, settings: Settings, authenticator: identity.Authenticator, sweeper: Sweeper,
+    delivery: TrailDelivery,
 ) -> DevControls:
     clock = deps.clock
     assert isinstance(clock, ControllableClock)
@@ -318,4 +318,8 @@ def _dev_controls(
         sweeper.run_once()
         return {**clock_status(), **sweeper.last_sweep}
 
-    return DevControls(reset=reset, clock_status=clock_status, advance_clock=advance)
+    def audit_flush() -> dict[str, Any]:
+        """Deliver every pending event and sign a digest now (`trent dev audit flush`)."""
+        return delivery.run(force_digest=True).to_json()
+
+    return DevControls(reset=reset, clock_status=clock_status, advance_clock=advance, audit_flush=audit_flush)

@@ -30,7 +30,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     base = Settings(**env_defaults())  # type: ignore[arg-type]
     changes: dict[str, object] = {}
     for name in ("host", "port", "data_dir", "database_url", "dev_account_id", "audit_log", "root_key_file", "http_server",
-                 "root_mode", "hsm_root", "hsm_root_pin_file", "seed_file"):
+                 "root_mode", "hsm_root", "hsm_root_pin_file", "seed_file", *AUDIT_SETTINGS):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
@@ -46,6 +46,34 @@ def _settings(args: argparse.Namespace) -> Settings:
     if regions:
         changes["regions"] = frozenset(r.strip() for r in regions.split(",") if r.strip())
     return replace(base, **changes)  # type: ignore[arg-type]
+
+
+# issue 16: `serve` flags of the audit trail (Settings field names)
+AUDIT_SETTINGS = ("audit_trail_name", "audit_account_id", "audit_home_region", "audit_bucket", "audit_bucket_url",
+                  "audit_s3_endpoint_url", "audit_key_prefix", "audit_delivery_interval_seconds",
+                  "audit_digest_interval_seconds", "audit_retention_days")
+
+
+def _add_audit_options(serve: argparse.ArgumentParser) -> None:
+    from trent.config import parse_duration
+
+    g = serve.add_argument_group("audit trail (issue 16)")
+    g.add_argument("--audit-trail-name", help="the trail's name (env TRENT_AUDIT_TRAIL_NAME; default trent)")
+    g.add_argument("--audit-account-id", help="account whose trail records calls without one, e.g. failed "
+                   "signatures (env TRENT_AUDIT_ACCOUNT_ID; default the --dev account id)")
+    g.add_argument("--audit-home-region", help="region of that trail (default: first of --regions, else us-east-1)")
+    g.add_argument("--audit-bucket", help="bucket name in digests and on the S3 API (env TRENT_AUDIT_BUCKET; "
+                   "default trent-audit-logs)")
+    g.add_argument("--audit-bucket-url", help="where the bucket lives: file:///DIR or s3://BUCKET "
+                   "(env TRENT_AUDIT_BUCKET_URL; default file://<data-dir>/audit-buckets/<bucket>)")
+    g.add_argument("--audit-s3-endpoint-url", help="endpoint of an S3-compatible service for s3:// buckets")
+    g.add_argument("--audit-key-prefix", help="S3KeyPrefix for every log and digest key (default none)")
+    g.add_argument("--audit-delivery-interval", dest="audit_delivery_interval_seconds", type=parse_duration,
+                   help="deliver log files this often, e.g. 5m (env TRENT_AUDIT_DELIVERY_INTERVAL; default 5m)")
+    g.add_argument("--audit-digest-interval", dest="audit_digest_interval_seconds", type=parse_duration,
+                   help="sign a digest file this often, e.g. 1h (env TRENT_AUDIT_DIGEST_INTERVAL; default 1h)")
+    g.add_argument("--audit-retention-days", type=float, help="keep delivered, digested events in the database "
+                   "this many days, 0 = forever (env TRENT_AUDIT_RETENTION_DAYS; default 90)")
 
 
 def _add_storage_options(p: argparse.ArgumentParser) -> None:
@@ -88,7 +116,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from trent.server.http11 import serve
 
         runner = asyncio.run if uvloop is None else uvloop.run
-        runner(serve(runtime.http, settings.host, settings.port, runtime.sweeper.start, runtime.sweeper.stop))
+        runner(serve(runtime.http, settings.host, settings.port, runtime.start, runtime.stop))
     return 0
 
 
@@ -158,6 +186,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
     url = args.endpoint_url.rstrip("/") + "/_trent/"
     if args.dev_command == "reset":
         request = urllib.request.Request(url + "reset", data=b"{}", method="POST")
+    elif args.dev_command == "audit":
+        request = urllib.request.Request(url + "audit/flush", data=b"{}", method="POST")
     elif args.clock_command == "advance":
         parse_duration(args.duration)  # fail here, not on the server
         body = json.dumps({"advance": args.duration}).encode()
@@ -189,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a PKCS#11 token custom key stores can use, named by its CloudHsmClusterId "
                        "(repeatable; env TRENT_HSM_CLUSTERS, comma-separated)")
     root.add_serve_options(serve)
+    _add_audit_options(serve)
     serve.add_argument("--seed", dest="seed_file", type=Path, metavar="FILE.json",
                        help="apply a seed file (accounts, users, roles, policies; idempotent) at start, at unseal "
                        "and after a --dev reset (env TRENT_SEED)")
@@ -219,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--endpoint-url", default="http://127.0.0.1:8080")
     dev_sub = dev.add_subparsers(dest="dev_command", required=True)
     dev_sub.add_parser("reset", help="delete every key, alias and tag")
+    dev_audit = dev_sub.add_parser("audit", help="the audit trail of a running --dev server")
+    dev_audit_sub = dev_audit.add_subparsers(dest="audit_command", required=True)
+    dev_audit_sub.add_parser("flush", help="deliver every pending event and sign a digest now")
     clock = dev_sub.add_parser("clock", help="show or move the server's clock")
     clock_sub = clock.add_subparsers(dest="clock_command", required=True)
     clock_sub.add_parser("show")

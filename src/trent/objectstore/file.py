@@ -13,7 +13,8 @@ its ETag computed and no metadata — which is what a moved digest looks like to
 validator (spec cloudtrail.md §2).
 
 Keys must map to safe relative paths: no empty, ``.`` or ``..`` segment, no leading
-``/``, no NUL, nothing under the metadata directory. Listing collects the keys under the
+``/``, no NUL, nothing under the metadata directory — and, unlike S3, one key cannot be
+a "directory" of another (``a/b`` and ``a/b/c``); CloudTrail's layout never does that. Listing collects the keys under the
 deepest directory the prefix names and sorts them as UTF-8 bytes (S3's order).
 """
 
@@ -93,6 +94,9 @@ class FileObjectStore:
             self._write_atomically(meta_path, orjson.dumps(meta))
             self._write_atomically(data_path, body)
             mtime = data_path.stat().st_mtime
+        except (FileExistsError, NotADirectoryError, IsADirectoryError):
+            # S3 may hold "a/b" and "a/b/c"; a directory tree cannot (a documented limit).
+            raise InvalidObjectKey(f"{key!r} collides with another key used as a directory") from None
         except OSError as exc:
             raise ObjectStoreError(f"cannot store {key!r}: {exc.strerror}") from None
         return ObjectInfo(key, len(body), etag, mtime, dict(metadata or {}))

@@ -29,7 +29,7 @@ from trent import errors
 from trent.audit.events import Caller, api_call_event
 from trent.audit.records import AuditEntry
 from trent.domain.clock import Clock, SystemClock
-from trent.domain.ids import new_uuid4
+from trent.domain.ids import new_uuid4, partition_of_region
 from trent.domain.principals import Principal, PrincipalKind
 from trent.protocol import sigv4, validation
 from trent.protocol.errors import error_body, wire_error
@@ -45,17 +45,11 @@ log = logging.getLogger("trent.request")
 TARGET_PREFIX = "TrentService."
 JSON_CONTENT_TYPE = b"application/x-amz-json-1.1"
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
-_CHINA_PREFIX = "cn-"
-_GOV_PREFIX = "us-gov-"
 _DEV_ACCOUNT_AKID = re.compile(r"^[0-9]{12}$")
 
 
 def partition_for(region: str) -> str:
-    if region.startswith(_CHINA_PREFIX):
-        return "aws-cn"
-    if region.startswith(_GOV_PREFIX):
-        return "aws-us-gov"
-    return "aws"
+    return partition_of_region(region)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@
     POST /_trent/reset           --dev only: delete every key, alias and tag
     GET  /_trent/clock           --dev only: the server's time and offset
     POST /_trent/clock           --dev only: {"advance": "400d" | seconds} moves time forward
+    POST /_trent/audit/flush     --dev only: deliver the audit trail and sign a digest now
 
 Request bodies are bounded (``max_body_bytes``): a larger body is refused with a
 SerializationException before it is read to the end, so a client cannot make the
@@ -44,6 +45,8 @@ class DevControls:
     reset: Callable[[], None]
     clock_status: Callable[[], dict[str, Any]]
     advance_clock: Callable[[str | float], dict[str, Any]]
+    # issue 16: deliver the audit trail and sign a digest now
+    audit_flush: Callable[[], dict[str, Any]] | None = None
 
 
 class TrentApp:
@@ -177,6 +180,9 @@ def dev_endpoint(dev: DevControls, method: str, path: str, body: bytes) -> tuple
             return 200, {"reset": True}
         if path == "/_trent/clock" and method == "GET":
             return 200, dev.clock_status()
+        if path == "/_trent/audit/flush" and method == "POST" and dev.audit_flush is not None:
+            report = dev.audit_flush()
+            return (500 if report.get("errors") else 200), report
         if path == "/_trent/clock" and method == "POST":
             request = orjson.loads(body or b"{}")
             if not isinstance(request, dict) or "advance" not in request:
