@@ -17,7 +17,7 @@ from typing import Any
 
 from trent.audit.events import service_event
 from trent.audit.records import AuditEntry
-from trent.bootstrap_audit import build_delivery, build_outbox
+from trent.bootstrap_audit import attach_front_doors, build_delivery, build_outbox
 from trent.config import (
     DEV_ACCESS_KEY_ID,
     DEV_SECRET_ACCESS_KEY,
@@ -225,6 +225,7 @@ def build(settings: Settings) -> Runtime:
         on_shutdown=lambda: runtime.stop(),
     )
     http = HttpServer(pipeline, executor, dev=dev, max_body_bytes=settings.max_body_bytes)
+    attach_front_doors(http, app, pipeline, settings, delivery, deps.clock.now())
     if sealed_root is not None:
         http.root_controls = _seal_controls(deps, settings, sealed_root, pipeline, delivery)
     runtime = Runtime(settings, deps, app, http, sweeper, audit, dev_principal, delivery, delivery_loop)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 from trent.audit.records import TrailPlacement
 from trent.audit.sink import JsonlFileSink
@@ -19,8 +20,13 @@ from trent.keystores.audit_signing import DigestSigner, HsmDigestSigner, RootWra
 from trent.keystores.root_key import RootKey
 from trent.objectstore import ObjectStore
 from trent.objectstore.file import FileObjectStore
+from trent.protocol.cloudtrail.front_door import CloudTrailFrontDoor
+from trent.protocol.pipeline import KmsPipeline
+from trent.protocol.s3.front_door import S3FrontDoor
 from trent.service.audit_delivery import DeliverySettings, TrailDelivery
 from trent.service.audit_outbox import AuditOutbox
+from trent.service.cloudtrail import TrailSettings
+from trent.service.s3.buckets import Bucket, BucketRegistry
 from trent.service.deps import ServiceDeps
 
 
@@ -62,3 +68,25 @@ def build_delivery(deps: ServiceDeps, settings: Settings, store: ObjectStore | N
     )
     return TrailDelivery(deps.storage, store or open_bucket(settings), digest_signer(deps.root_key), deps.clock,
                          SystemClock(), delivery_settings, deps.rng)
+
+
+def attach_front_doors(http: Any, app: Any, pipeline: KmsPipeline, settings: Settings, delivery: TrailDelivery,
+                       now: float) -> None:
+    """The CloudTrail API and the trail bucket (read-only, over S3) on the same endpoint."""
+    trail = TrailSettings(settings.audit_trail_name, settings.effective_audit_bucket, settings.audit_key_prefix,
+                          settings.audit_retention_days or 90.0)
+    bucket = Bucket(
+        name=settings.effective_audit_bucket,
+        owner_account_id=settings.effective_audit_account_id,
+        region=settings.effective_audit_home_region,
+        store=delivery.store,
+        created_at=now,
+        read_only=True,
+        shared_by_account=True,
+        key_prefix=settings.audit_key_prefix,
+    )
+    cloudtrail = CloudTrailFrontDoor(pipeline, trail)
+    s3 = S3FrontDoor(pipeline, BucketRegistry([bucket]))
+    for face in (http, app):
+        face.cloudtrail = cloudtrail
+        face.s3 = s3

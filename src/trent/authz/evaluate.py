@@ -74,6 +74,9 @@ class AuthzRequest:
     # The action prefix: "kms" for KMS calls; "sts" when STS evaluates a role's trust
     # policy as the resource policy of `sts:AssumeRole` (``key_arn`` is then the role ARN).
     service: str = "kms"
+    # Services with no resource policy here (issue 16: cloudtrail reads, the trail bucket
+    # on S3): only identity policies decide, whatever the resource.
+    iam_only: bool = False
     # derived once at construction (hot path): the ARNs a policy may name this caller by
     # (its own, and its role's for an assumed-role session), and its account principal.
     caller_arns: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -112,7 +115,7 @@ class AuthzRequest:
         ``key_arn``, and the key half separately). A key request whose key policy is
         missing (None) is *not* identity-only: it is denied unless a grant allows."""
         resource = self.resource
-        return resource == "*" or ":alias/" in resource
+        return self.iam_only or resource == "*" or ":alias/" in resource
 
     @property
     def resource(self) -> str:

@@ -43,6 +43,7 @@ from trent.service.identity import Authenticator
 log = logging.getLogger("trent.request")
 
 TARGET_PREFIX = "TrentService."
+S3_SERVICE = "s3"
 JSON_CONTENT_TYPE = b"application/x-amz-json-1.1"
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
 _DEV_ACCOUNT_AKID = re.compile(r"^[0-9]{12}$")
@@ -95,6 +96,9 @@ class Response:
     body: bytes
     request_id: str
     content_type: bytes = JSON_CONTENT_TYPE  # STS answers text/xml (protocol/sts.py)
+    # issue 16, S3: ETag, Last-Modified, x-amz-meta-*, Content-Range, x-amz-request-id, ...
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+    content_length: int | None = None  # a HEAD answer: the object's size, and no body
 
 
 def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str | None:
@@ -198,7 +202,13 @@ class KmsPipeline:
             if not policy.permissive:
                 raise
             return self._permissive_principal(auth.access_key_id), auth.access_key_id, auth.region
-        sigv4.verify_signature(parsed, who.secret, method, path, query, parsed.headers, body, cache=self._signing_keys)
+        if service == S3_SERVICE:  # S3 signs a declared payload hash and the literal path (issue 16)
+            payload = sigv4.s3_payload_hash(parsed.headers, body)
+            sigv4.verify_signature(parsed, who.secret, method, path, query, parsed.headers, body,
+                                   cache=self._signing_keys, payload_sha256_hex=payload, literal_path=True)
+        else:
+            sigv4.verify_signature(parsed, who.secret, method, path, query, parsed.headers, body,
+                                   cache=self._signing_keys)
         return who.principal, auth.access_key_id, auth.region
 
     def forget_secrets(self) -> None:

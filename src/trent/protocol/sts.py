@@ -78,24 +78,6 @@ _KNOWN_MEMBERS = {
 }
 
 
-# --- routing --------------------------------------------------------------------------------
-
-
-def is_sts_request(headers: Sequence[tuple[bytes, bytes]]) -> bool:
-    """An STS call: no ``X-Amz-Target`` and a form-urlencoded body (query protocol), or a
-    SigV4 credential scope for the ``sts`` service. KMS calls always carry X-Amz-Target."""
-    content_type = b""
-    authorization = b""
-    for name, value in headers:
-        if name == b"x-amz-target":
-            return False
-        if name == b"content-type":
-            content_type = value
-        elif name == b"authorization":
-            authorization = value
-    return content_type.startswith(FORM_CONTENT_TYPE) or b"/sts/aws4_request" in authorization
-
-
 # --- request parsing -------------------------------------------------------------------------
 
 

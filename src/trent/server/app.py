@@ -27,7 +27,9 @@ from trent import errors
 from trent.protocol.errors import error_body
 from trent.protocol.pipeline import KmsPipeline, Response, run_handler
 from trent.protocol import explain_endpoint
-from trent.protocol.sts import StsFrontDoor, is_sts_request
+from trent.protocol.recording import record_now
+from trent.protocol.router import Service, route
+from trent.protocol.sts import StsFrontDoor
 
 log = logging.getLogger("trent.server")
 
@@ -62,6 +64,9 @@ class TrentApp:
     ) -> None:
         self.pipeline = pipeline
         self.sts = StsFrontDoor(pipeline)  # issue 5: STS query-protocol calls on the same port
+        # issue 16: the CloudTrail API and the trail bucket over S3 (set by bootstrap)
+        self.cloudtrail: Any = None
+        self.s3: Any = None
         self.explain = explain_endpoint.ExplainFrontDoor(pipeline)  # issue 5: POST /_trent/authz/explain
         self.dev = dev
         self.max_body_bytes = max_body_bytes
@@ -108,19 +113,37 @@ class TrentApp:
             )
             await _send_response(send, response)
             return
-        if method != "POST" or path != "/":
-            # spec §1.1: KMS is only ever POST /.
-            status, payload = error_body(errors.UnknownOperation())
-            await _send_json(send, status if method == "POST" else 405, payload, None)
-            return
         client = scope.get("client")
         source_ip = client[0] if client else "127.0.0.1"
-        query = scope.get("query_string", b"").decode("latin-1")
-        if is_sts_request(scope["headers"]):
+        raw_query = scope.get("query_string", b"")
+        query = raw_query.decode("latin-1")
+        service = route(method, path, raw_query, scope["headers"])  # issue 16: one router
+        if service is Service.STS:
             response = await asyncio.get_running_loop().run_in_executor(
                 self._executor, self.sts.handle, method, path, query, scope["headers"], body, source_ip
             )
             await _send_response(send, response)
+            return
+        if service is not Service.KMS:
+            front = self.cloudtrail if service is Service.CLOUDTRAIL else self.s3
+            if front is None:
+                await _send_json(send, 400, error_body(errors.UnknownOperation())[1], None)
+                return
+            # S3 signs the path as sent: the raw (still percent-encoded) one.
+            raw_path = scope.get("raw_path", path.encode()).decode("latin-1")
+            loop = asyncio.get_running_loop()
+            concluded = await loop.run_in_executor(
+                self._executor, front.handle, method, raw_path, query, scope["headers"], body, source_ip
+            )
+            response = await loop.run_in_executor(
+                self._executor, record_now, self.pipeline.outbox, concluded, lambda: front.refuse(concluded.response)
+            )
+            await _send_response(send, response)
+            return
+        if method != "POST" or path != "/":
+            # spec §1.1: KMS is only ever POST /.
+            status, payload = error_body(errors.UnknownOperation())
+            await _send_json(send, status if method == "POST" else 405, payload, None)
             return
         pipeline = self.pipeline
         prepared = pipeline.prepare(method, path, query, scope["headers"], body, source_ip)
@@ -194,6 +217,7 @@ def dev_endpoint(dev: DevControls, method: str, path: str, body: bytes) -> tuple
 
 
 async def _send_response(send: Send, response: Response) -> None:
+    length = len(response.body) if response.content_length is None else response.content_length
     await send(
         {
             "type": "http.response.start",
@@ -201,7 +225,8 @@ async def _send_response(send: Send, response: Response) -> None:
             "headers": [
                 (b"content-type", response.content_type),
                 (b"x-amzn-requestid", response.request_id.encode()),
-                (b"content-length", str(len(response.body)).encode()),
+                (b"content-length", str(length).encode()),
+                *response.headers,
             ],
         }
     )

@@ -40,7 +40,10 @@ from trent.domain.ids import new_uuid4
 from trent.protocol.errors import error_body
 from trent.protocol.pipeline import KmsPipeline, Prepared, Response, run_handler
 from trent.protocol import explain_endpoint
-from trent.protocol.sts import StsFrontDoor, is_sts_request
+from trent.protocol.cloudtrail.front_door import CloudTrailFrontDoor
+from trent.protocol.router import Service, route
+from trent.protocol.s3.front_door import S3FrontDoor
+from trent.protocol.sts import StsFrontDoor
 from trent.server.app import DevControls, dev_endpoint
 from trent.server.audit_batcher import AuditBatcher, Pending
 from trent.server.root_controls import RootControls
@@ -52,14 +55,16 @@ _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 
 
 def encode_response(response: Response, keep_alive: bool) -> bytes:
+    extra = b"".join(b"%s: %s\r\n" % h for h in response.headers) if response.headers else b""
     head = (
-        b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\nx-amzn-requestid: %s\r\ncontent-length: %d\r\n%s\r\n"
+        b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\nx-amzn-requestid: %s\r\ncontent-length: %d\r\n%s%s\r\n"
         % (
             response.status,
             _REASONS.get(response.status, b"Unknown"),
             response.content_type,
             response.request_id.encode(),
-            len(response.body),
+            len(response.body) if response.content_length is None else response.content_length,
+            extra,
             b"" if keep_alive else b"connection: close\r\n",
         )
     )
@@ -225,6 +230,9 @@ class HttpServer:
         self.max_body_bytes = max_body_bytes
         self.audit = AuditBatcher(pipeline.outbox)
         self.sts = StsFrontDoor(pipeline)  # issue 5: STS query-protocol calls on the same port
+        # issue 16: the CloudTrail API and the trail bucket over S3 (set by bootstrap)
+        self.cloudtrail: CloudTrailFrontDoor | None = None
+        self.s3: S3FrontDoor | None = None
         self.explain = explain_endpoint.ExplainFrontDoor(pipeline)  # issue 5: POST /_trent/authz/explain
         # Sealed root (issue 7): /_trent/seal-status, /_trent/unseal, /_trent/seal.
         self.root_controls: RootControls | None = None
@@ -243,12 +251,13 @@ class HttpServer:
         if path_text.startswith("/_trent/"):
             self._trent_endpoint(conn, slot, method, path_text, body)
             return
+        service = route(method, path_text, query, headers)  # issue 16: one router for every service
+        if service is not Service.KMS:
+            self._other_service(conn, slot, service, method, path_text, query.decode("latin-1"), headers, body)
+            return
         if method != "POST" or path_text != "/":
             # spec §1.1: KMS is only ever POST /.
             conn._ready(slot, _error(405 if method != "POST" else 400, errors.UnknownOperation()))
-            return
-        if is_sts_request(headers):
-            self._blocking(conn, slot, self.sts.handle, method, path_text, query.decode("latin-1"), headers, body)
             return
         pipeline = self.pipeline
         prepared = pipeline.prepare(method, path_text, query.decode("latin-1"), headers, body, conn._peer)
@@ -283,6 +292,34 @@ class HttpServer:
             conn._ready(slot, self.pipeline.refuse_unaudited(prepared))
             return
         self.audit.add(Pending(entry, response, conn, slot, _refuse_kms))
+
+    def _other_service(
+        self, conn: KmsHttpProtocol, slot: _Slot, service: Service, method: str, path: str, query: str,
+        headers: list[tuple[bytes, bytes]], body: bytes,
+    ) -> None:
+        if service is Service.STS:
+            self._blocking(conn, slot, self.sts.handle, method, path, query, headers, body)
+            return
+        front = self.cloudtrail if service is Service.CLOUDTRAIL else self.s3
+        if front is None:
+            conn._ready(slot, _error(400, errors.UnknownOperation()))
+            return
+
+        def done(future: asyncio.Future) -> None:
+            try:
+                concluded = future.result()
+            except BaseException:  # noqa: BLE001 - never a traceback on the wire
+                log.exception("%s request failed outside its handler", service.value)
+                conn._ready(slot, _error(500, errors.KMSInternal()))
+                return
+            if concluded.recorded:
+                conn._ready(slot, concluded.response)
+            else:  # group commit with the loop's other events
+                self.audit.add(Pending(concluded.entry, concluded.response, conn, slot, front.refuse))
+
+        asyncio.get_running_loop().run_in_executor(
+            self.executor, front.handle, method, path, query, headers, body, conn._peer
+        ).add_done_callback(done)
 
     def _blocking(
         self, conn: KmsHttpProtocol, slot: _Slot, handle: Callable[..., Response], method: str, path: str,

@@ -87,12 +87,14 @@ def canonical_request(
     headers: HeaderInput | HeaderIndex,
     signed_headers: Sequence[str],
     payload_sha256_hex: str,
+    *,
+    literal_path: bool = False,
 ) -> str:
-    """Spec §1.6 step 4."""
+    """Spec §1.6 step 4. ``literal_path``: the path as sent (S3's rule)."""
     return "\n".join(
         (
             method.upper(),
-            canonical_path(path),
+            (path or "/") if literal_path else canonical_path(path),
             canonical_query(query),
             canonical_headers(headers, signed_headers) + "\n",
             ";".join(signed_headers),

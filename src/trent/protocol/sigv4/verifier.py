@@ -1,8 +1,12 @@
 """Verification: recompute the signature over the exact request, compare in constant time
 (spec §1.6, all steps; mismatch text from §1.5).
 
-The payload hash is always computed from the exact body bytes received; an
+The payload hash is computed from the exact body bytes received; an
 ``X-Amz-Content-SHA256`` header is never trusted in its place (KMS signs the payload).
+S3 (issue 16) is the exception AWS makes: its signer signs the header's value, so
+:func:`s3_payload_hash` takes it — after checking that a hex value *is* the body's hash
+— or ``UNSIGNED-PAYLOAD``; streaming payloads (aws-chunked) are refused for now. S3 also
+signs the request path exactly as sent (no normalizing, no second encoding).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from trent.protocol.sigv4.constants import (
     ENCODE_ERRORS,
     MAX_SKEW_SECONDS,
 )
-from trent.protocol.sigv4.headers import HeaderIndex, HeaderInput
+from trent.protocol.sigv4.headers import HeaderIndex, HeaderInput, index_headers
 from trent.protocol.sigv4.scope import RegionCheck, check_scope_and_time
 from trent.protocol.sigv4.signing_keys import SigningKeyCache
 
@@ -37,15 +41,18 @@ def verify_signature(
     body: bytes,
     *,
     cache: SigningKeyCache | None = None,
+    payload_sha256_hex: str | None = None,
+    literal_path: bool = False,
 ) -> None:
     """Recompute the signature over the exact request and compare in constant time.
 
+    ``payload_sha256_hex`` replaces the body's hash (S3: :func:`s3_payload_hash`);
+    ``literal_path`` signs ``path`` as sent (S3) instead of encoding it again.
     Mismatch -> :class:`errors.InvalidSignature` with AWS's default text (spec §1.5).
     """
     auth = parsed.authorization
-    creq = canonical_request(
-        method, path, query, headers, auth.signed_headers, hashlib.sha256(body).hexdigest()
-    )
+    payload = payload_sha256_hex if payload_sha256_hex is not None else hashlib.sha256(body).hexdigest()
+    creq = canonical_request(method, path, query, headers, auth.signed_headers, payload, literal_path=literal_path)
     sts = string_to_sign(parsed.amz_date, auth.scope, creq)
     prepared = (cache or _DEFAULT_CACHE).prepared(
         auth.access_key_id, secret, auth.date, auth.region, auth.service
@@ -54,6 +61,28 @@ def verify_signature(
     # habits §5: constant-time compare; bytes so that non-ASCII input cannot raise TypeError
     if not hmac.compare_digest(expected.encode("ascii"), auth.signature.encode("utf-8", ENCODE_ERRORS)):
         raise errors.InvalidSignature(audit_reason="signature mismatch")
+
+
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+
+
+def s3_payload_hash(headers: HeaderInput | HeaderIndex, body: bytes) -> str:
+    """What an S3 request's signature covers as its payload: the ``X-Amz-Content-SHA256``
+    header — the body's SHA-256 (checked) or UNSIGNED-PAYLOAD. Missing, or a streaming
+    mode: IncompleteSignature / InvalidSignature."""
+    declared = index_headers(headers).first("x-amz-content-sha256")
+    if declared is None:
+        raise errors.IncompleteSignature("Missing required header for this request: x-amz-content-sha256")
+    if declared == UNSIGNED_PAYLOAD:
+        return declared
+    if declared.startswith("STREAMING-"):
+        raise errors.InvalidSignature("Streaming payloads (aws-chunked) are not supported by this Trent server yet.")
+    if not hmac.compare_digest(declared.encode("ascii", "replace"), hashlib.sha256(body).hexdigest().encode()):
+        raise errors.InvalidSignature(
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            audit_reason="payload hash mismatch",
+        )
+    return declared
 
 
 @dataclass(frozen=True, slots=True)
