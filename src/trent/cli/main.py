@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from trent import __version__
+from trent.cli import audit as audit_cli
 from trent.cli import authz as authz_cli
 from trent.cli import admin as admin_iam
 from trent.cli import envelope, root
@@ -263,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     envelope.register(sub)
     root.register(sub)
     authz_cli.register(sub, _add_storage_options)
+    audit_cli.register(sub, _add_storage_options)
     return parser
 
 
