@@ -68,8 +68,14 @@ def trail_head_from_row(row: sa.RowMapping) -> TrailHead:
     )
 
 
+def as_bytes(value: Any) -> bytes:
+    """A blob column's bytes; text (someone wrote a string into it) is taken as UTF-8, so a
+    verifier reads what is there instead of failing on it."""
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+
+
 def _stored(row: sa.Row[Any]) -> StoredEvent:
-    return StoredEvent(row[0], row[1], row[2], row[3], bytes(row[4]), bytes(row[5]))
+    return StoredEvent(row[0], row[1], row[2], row[3], as_bytes(row[4]), as_bytes(row[5]))
 
 
 def lock_trail(conn: Connection, trail: TrailKey, name: str, now: float) -> sa.RowMapping:
@@ -178,7 +184,7 @@ class AuditSql:
                 return [], False
             statement = _lookup_statement(tid, query)
             found = [
-                StoredEvent(query.account_id, query.region, r[0], r[1], bytes(r[2]), bytes(r[3]))
+                StoredEvent(query.account_id, query.region, r[0], r[1], as_bytes(r[2]), as_bytes(r[3]))
                 for r in conn.execute(statement)
             ]
         return found[: query.limit], len(found) > query.limit
