@@ -10,7 +10,9 @@ One server delivers a trail with several digests; each case tampers with the liv
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import io
 import json
 import os
 import shutil
@@ -62,13 +64,14 @@ class Trail:
         return done.returncode, done.stdout + done.stderr
 
     def verify(self, *extra: str, database: Path | None = None) -> tuple[int, str]:
+        """``trent audit verify`` (its CLI entry point, in this process)."""
+        from trent.cli.main import main
+
         db = database or self.server.database
-        done = subprocess.run(
-            [sys.executable, "-m", "trent.cli.main", "audit", "verify", "--database-url", f"sqlite:///{db}",
-             "--dir", str(self.bucket_dir), *extra],
-            capture_output=True, text=True, timeout=120,
-        )
-        return done.returncode, done.stdout + done.stderr
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            rc = main(["audit", "verify", "--database-url", f"sqlite:///{db}", "--dir", str(self.bucket_dir), *extra])
+        return rc, out.getvalue()
 
 
 @pytest.fixture(scope="module")
