@@ -19,13 +19,14 @@ from trent.domain.audit_chain import GENESIS_HASH, TrailKey, chain_hash
 from trent.storage.sql import SqlStorage
 
 REFUSE_SQLITE = (
-    "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit store refuses'); END"
+    "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_segments BEGIN SELECT RAISE(ABORT, 'audit store refuses'); END"
 )
 REFUSE_PG = [
     "CREATE OR REPLACE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit store refuses'; "
     "END $$ LANGUAGE plpgsql",
-    "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+    "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_segments FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
 ]
+EVENTS = "SELECT coalesce(sum(last_seq - first_seq + 1), 0) FROM audit_segments"
 
 
 class Backend:
@@ -41,7 +42,7 @@ class Backend:
                 for statement in REFUSE_PG:
                     conn.exec_driver_sql(statement)
             else:
-                conn.exec_driver_sql("DROP TRIGGER refuse_audit ON audit_events")
+                conn.exec_driver_sql("DROP TRIGGER refuse_audit ON audit_segments")
 
     def scalar(self, sql: str) -> object:
         with self.engine.connect() as conn:
@@ -87,7 +88,7 @@ def test_a_refusing_audit_store_fails_every_call_and_changes_nothing(server_and_
     key_id = kms.create_key(Description="before")["KeyMetadata"]["KeyId"]
     kms.tag_resource(KeyId=key_id, Tags=[{"TagKey": "t", "TagValue": "1"}])
     keys_before = db.scalar("SELECT count(*) FROM keys")
-    events_before = db.scalar("SELECT count(*) FROM audit_events")
+    events_before = db.scalar(EVENTS)
 
     db.refuse(True)
     internal = "KMSInternalException"
@@ -100,7 +101,7 @@ def test_a_refusing_audit_store_fails_every_call_and_changes_nothing(server_and_
     expect_error(kms.encrypt, internal, None, 500, KeyId=key_id, Plaintext=b"x")
     expect_error(kms.describe_key, internal, None, 500, KeyId=key_id)
     assert db.scalar("SELECT count(*) FROM keys") == keys_before
-    assert db.scalar("SELECT count(*) FROM audit_events") == events_before
+    assert db.scalar(EVENTS) == events_before
     assert db.scalar("SELECT count(*) FROM aliases") == 0
     assert db.scalar("SELECT count(*) FROM tags WHERE tag_value = '2'") == 0
 
@@ -121,7 +122,7 @@ def test_a_mutation_and_its_event_are_one_transaction(server_and_db) -> None:
     out = kms.create_key(Description="pair", Tags=[{"TagKey": "k", "TagValue": "v"}])
     request_id = out["ResponseMetadata"]["RequestId"]
     with db.engine.connect() as conn:
-        bodies = [bytes(r[0]) for r in conn.exec_driver_sql("SELECT body FROM audit_events")]
+        bodies = [b for r in conn.exec_driver_sql("SELECT bodies FROM audit_segments") for b in bytes(r[0]).split(b"\n")]
     (event,) = [e for e in map(json.loads, bodies) if e.get("requestID") == request_id]
     assert event["eventName"] == "CreateKey" and event["responseElements"]["keyMetadata"]["keyId"] == \
         out["KeyMetadata"]["KeyId"]

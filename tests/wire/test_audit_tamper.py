@@ -229,20 +229,23 @@ def _db(path: Path, *statements: str) -> None:
 
 
 def test_edit_a_row_of_the_event_table(trail: Trail, database_copy: Path) -> None:
-    _db(database_copy, "UPDATE audit_events SET body = replace(body, '\"Encrypt\"', '\"Decrypt\"') WHERE seq = 5")
+    _db(database_copy, "UPDATE audit_segments SET bodies = CAST(replace(CAST(bodies AS TEXT), '\"Encrypt\"', "
+                       "'\"Decrypt\"') AS BLOB) WHERE first_seq = 5")
     rc, out = trail.verify(database=database_copy)
     assert rc == 1 and "event 5 (" in out and "does not chain" in out, out
 
 
 def test_delete_a_row_of_the_event_table(trail: Trail, database_copy: Path) -> None:
-    _db(database_copy, "DELETE FROM audit_events WHERE seq = 7")
+    _db(database_copy, "DELETE FROM audit_segments WHERE first_seq = 7")
     rc, out = trail.verify(database=database_copy)
     assert rc == 1 and "event sequence jumps from 6 to 8" in out, out
 
 
 def test_reorder_rows_of_the_event_table(trail: Trail, database_copy: Path) -> None:
-    _db(database_copy, "UPDATE audit_events SET seq = -1 WHERE seq = 3",
-        "UPDATE audit_events SET seq = 3 WHERE seq = 4", "UPDATE audit_events SET seq = 4 WHERE seq = -1")
+    # two one-event segments trade places
+    _db(database_copy, "UPDATE audit_segments SET first_seq = -1, last_seq = -1 WHERE first_seq = 3",
+        "UPDATE audit_segments SET first_seq = 3, last_seq = 3 WHERE first_seq = 4",
+        "UPDATE audit_segments SET first_seq = 4, last_seq = 4 WHERE first_seq = -1")
     rc, out = trail.verify(database=database_copy)
     assert rc == 1 and "event 3 (" in out and "does not chain" in out, out
 

@@ -5,24 +5,26 @@ in the call's region. A call that never got that far (no valid signature, so no 
 account or region) is recorded in the *audit account's* trail in its home region: every
 response still has its event (spec cloudtrail.md; "no response without its event").
 
-LookupEvents' ``Username`` (spec cloudtrail.md §5) is the IAM user name, the session
-name of an assumed role, ``root`` for an account root, and absent otherwise.
+The LookupEvents attributes each event carries (``domain.audit_chain.tokens_of_event``)
+are computed here, once, with its canonical bytes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
-from trent.domain.audit_chain import AuditRecord, TrailKey
+from trent.domain.audit_chain import AuditRecord, TrailKey, tokens_of_event, username_of
+
+__all__ = ["AuditEntry", "TrailPlacement", "canonical", "to_record", "username_of"]
 
 
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One event to record and the epoch it happened at (its ``eventTime`` is that second)."""
+class AuditEntry(NamedTuple):
+    """One event to record and the epoch it happened at (its ``eventTime`` is that second).
+    A NamedTuple: one per request on the hot path."""
 
     event: dict[str, Any]
     time: float
@@ -46,36 +48,7 @@ def canonical(event: Mapping[str, Any]) -> bytes:
     return orjson.dumps(event)
 
 
-def username_of(identity: Mapping[str, Any] | None) -> str | None:
-    if not identity:
-        return None
-    kind = identity.get("type")
-    if kind == "IAMUser":
-        return identity.get("userName")
-    if kind == "Root":
-        return "root"
-    if kind == "AssumedRole":
-        arn = identity.get("arn") or ""
-        return arn.rsplit("/", 1)[-1] or None
-    return identity.get("userName")
-
-
 def to_record(event: Mapping[str, Any], event_time: float, placement: TrailPlacement) -> AuditRecord:
     """``event_time``: the epoch behind the event's ``eventTime``; stored as that whole
     second, so LookupEvents' StartTime/EndTime agree with the ``eventTime`` shown."""
-    identity = event.get("userIdentity")
-    resources = tuple(
-        (str(r.get("type", "")), str(r.get("ARN", ""))) for r in event.get("resources") or () if isinstance(r, Mapping)
-    )
-    return AuditRecord(
-        trail=placement.trail_of(event),
-        event_time=float(int(event_time)),
-        event_id=event["eventID"],
-        event_name=event["eventName"],
-        event_source=event["eventSource"],
-        read_only=bool(event.get("readOnly")),
-        username=username_of(identity),
-        access_key_id=identity.get("accessKeyId") if identity else None,
-        resources=resources,
-        body=canonical(event),
-    )
+    return AuditRecord(placement.trail_of(event), float(int(event_time)), tokens_of_event(event), orjson.dumps(event))

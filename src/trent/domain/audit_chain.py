@@ -22,8 +22,9 @@ reordering a stored event changes every later hash.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 HASH_LEN = 32
 GENESIS_HASH = bytes(HASH_LEN)
@@ -46,30 +47,77 @@ def chain_over(previous: bytes, bodies: Iterable[bytes]) -> bytes:
     return previous
 
 
-@dataclass(frozen=True, slots=True)
-class TrailKey:
-    """Which trail an event belongs to: one per account and region being audited."""
+class TrailKey(NamedTuple):
+    """Which trail an event belongs to: one per account and region being audited. (A
+    NamedTuple rather than a dataclass: built for every event on the hot path.)"""
 
     account_id: str
     region: str
 
 
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
-    """An event ready to be stored: its canonical bytes and the columns LookupEvents
-    filters on (spec cloudtrail.md §5), extracted once when the event is built."""
+class AuditRecord(NamedTuple):
+    """An event ready to be stored: its trail, the second it happened, its canonical
+    bytes, and the LookupEvents attribute tokens it carries (:func:`tokens_of_event`).
+    A NamedTuple: one is built per audited request on the hot path."""
 
     trail: TrailKey
     event_time: float
-    event_id: str
-    event_name: str
-    event_source: str
-    read_only: bool
-    username: str | None
-    access_key_id: str | None
-    # (ResourceType, ResourceName) of every resource the event names, in order.
-    resources: tuple[tuple[str, str], ...]
+    tokens: frozenset[str]
     body: bytes
+
+
+# LookupEvents attributes (spec cloudtrail.md §5) as tokens: "<prefix><value>".
+TOKEN_PREFIX = {
+    "EventId": "i:", "EventName": "n:", "ReadOnly": "o:", "Username": "u:", "ResourceType": "t:",
+    "ResourceName": "r:", "EventSource": "s:", "AccessKeyId": "k:",
+}
+TOKEN_SEPARATOR = "\x1f"
+
+
+def attribute_token(attribute: str, value: str) -> str:
+    """The token an event carries for ``attribute`` = ``value`` (``attribute`` is a
+    LookupAttributes key)."""
+    return TOKEN_PREFIX[attribute] + value.replace(TOKEN_SEPARATOR, "?")
+
+
+def username_of(identity: Mapping[str, Any] | None) -> str | None:
+    """LookupEvents' Username: the IAM user name, an assumed role's session name, ``root``
+    for an account root; absent otherwise."""
+    if not identity:
+        return None
+    kind = identity.get("type")
+    if kind == "IAMUser":
+        return identity.get("userName")
+    if kind == "Root":
+        return "root"
+    if kind == "AssumedRole":
+        arn = identity.get("arn") or ""
+        return arn.rsplit("/", 1)[-1] or None
+    return identity.get("userName")
+
+
+def tokens_of_event(event: Mapping[str, Any]) -> frozenset[str]:
+    """Every attribute token of a CloudTrail-shaped event (what LookupEvents can filter on)."""
+    sep = TOKEN_SEPARATOR
+    identity = event.get("userIdentity")
+    tokens = [
+        "i:" + str(event.get("eventID", "")),
+        "n:" + str(event.get("eventName", "")),
+        "o:true" if event.get("readOnly") else "o:false",
+        "s:" + str(event.get("eventSource", "")),
+    ]
+    if identity:
+        user = username_of(identity)
+        if user:
+            tokens.append("u:" + user)
+        akid = identity.get("accessKeyId")
+        if akid:
+            tokens.append("k:" + akid)
+    for resource in event.get("resources") or ():
+        if isinstance(resource, Mapping):
+            tokens.append("t:" + str(resource.get("type", "")))
+            tokens.append("r:" + str(resource.get("ARN", "")))
+    return frozenset(t.replace(sep, "?") if sep in t else t for t in tokens)
 
 
 @dataclass(frozen=True, slots=True)

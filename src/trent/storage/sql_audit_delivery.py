@@ -19,15 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from trent.domain.audit_chain import TrailKey
+from trent.domain.audit_chain import HASH_LEN, TrailKey
 from trent.domain.audit_delivery import DeliveryState, DigestRecord, LogFileRecord, SigningKeyRecord
-from trent.storage.sql_audit import _insert, trail_id
+from trent.storage.sql_audit import _insert, as_bytes, trail_id
 from trent.storage.tables import (
     audit_delivery_lease,
     audit_digests,
-    audit_event_resources,
-    audit_events,
     audit_log_files,
+    audit_segments,
     audit_signing_keys,
     audit_trails,
 )
@@ -220,8 +219,10 @@ class AuditDeliverySql:
     # -- retention -----------------------------------------------------------------------------
 
     def prune_audit_events(self, trail: TrailKey, before: float) -> int:
-        """Delete events older than ``before`` that are already in a delivered, digested
-        log file; the chain's anchor moves to the last one deleted. Returns how many."""
+        """Delete the segments of events older than ``before`` that are all in delivered,
+        digested log files; the chain's anchor moves to the last event deleted. Returns how
+        many events went."""
+        seg = audit_segments
         with self._unit(write=True) as conn:
             tid = _require_trail(conn, trail)
             conn.execute(sa.select(_T.c.id).where(_T.c.id == tid).with_for_update())
@@ -233,17 +234,19 @@ class AuditDeliverySql:
             if not digested:
                 return 0
             last = conn.execute(
-                sa.select(audit_events.c.seq, audit_events.c.chain_hash)
-                .where(audit_events.c.trail_id == tid, audit_events.c.seq <= digested)
-                .order_by(audit_events.c.seq.desc()).limit(1)
+                sa.select(seg.c.first_seq, seg.c.last_seq, seg.c.hashes)
+                .where(seg.c.trail_id == tid, seg.c.last_seq <= digested)
+                .order_by(seg.c.first_seq.desc()).limit(1)
             ).first()
             if last is None:
                 return 0
-            conn.execute(audit_event_resources.delete().where(
-                audit_event_resources.c.trail_id == tid, audit_event_resources.c.seq <= last[0]))
-            deleted = conn.execute(audit_events.delete().where(
-                audit_events.c.trail_id == tid, audit_events.c.seq <= last[0])).rowcount
-            conn.execute(_T.update().where(_T.c.id == tid).values(pruned_seq=last[0], pruned_hash=bytes(last[1])))
+            deleted = conn.execute(
+                sa.select(sa.func.sum(seg.c.last_seq - seg.c.first_seq + 1))
+                .where(seg.c.trail_id == tid, seg.c.last_seq <= last[1])
+            ).scalar()
+            conn.execute(seg.delete().where(seg.c.trail_id == tid, seg.c.last_seq <= last[1]))
+            anchor = as_bytes(last[2])[-HASH_LEN:]
+            conn.execute(_T.update().where(_T.c.id == tid).values(pruned_seq=last[1], pruned_hash=anchor))
         return int(deleted or 0)
 
 

@@ -302,9 +302,9 @@ grants = sa.Table(
 )
 
 # Issue 16 (revision 0004_audit): the audit trail. One trail per (account, region) holds
-# the chain's tip; events are numbered gaplessly per trail and chained (domain.audit_chain);
-# an event's indexed columns serve LookupEvents, its canonical bytes are ``body``.
-# Delivery remembers every log file and digest it wrote (sql_audit_delivery).
+# the chain's tip; events are numbered gaplessly per trail and chained (domain.audit_chain)
+# and stored in segments. Delivery remembers every log file and digest it wrote
+# (sql_audit_delivery).
 audit_trails = sa.Table(
     "audit_trails",
     metadata,
@@ -321,41 +321,23 @@ audit_trails = sa.Table(
     sa.UniqueConstraint("account_id", "region", name="uq_audit_trails_account_id_region"),
 )
 
-audit_events = sa.Table(
-    "audit_events",
+# A segment: the events one append stored for one trail (a group-committed batch, or a
+# mutation's event): sequence range, per-event times (8-byte big-endian seconds) and
+# chain hashes (32 bytes each), their canonical bytes joined by "\n", and the set of
+# LookupEvents attribute tokens they carry ("\x1f"-framed). See storage/sql_audit.py.
+audit_segments = sa.Table(
+    "audit_segments",
     metadata,
     sa.Column("trail_id", sa.Integer, primary_key=True),
-    sa.Column("seq", sa.BigInteger, primary_key=True),
-    sa.Column("event_time", sa.Double, nullable=False),
-    sa.Column("event_id", sa.String(64), nullable=False),
-    sa.Column("event_name", sa.String(ENUM), nullable=False),
-    sa.Column("event_source", sa.String(ENUM), nullable=False),
-    sa.Column("read_only", sa.Boolean, nullable=False),
-    sa.Column("username", sa.String(NAME), nullable=True),
-    sa.Column("access_key_id", sa.String(ID), nullable=True),
-    sa.Column("resource_type", sa.String(ENUM), nullable=True),
-    sa.Column("resource_name", sa.String(ARN), nullable=True),
-    sa.Column("chain_hash", sa.LargeBinary, nullable=False),
-    sa.Column("body", sa.LargeBinary, nullable=False),
-    sa.Index("ix_audit_events_time", "trail_id", "event_time", "seq"),
-    sa.Index("ix_audit_events_name", "trail_id", "event_name", "event_time", "seq"),
-    sa.Index("ix_audit_events_username", "trail_id", "username", "event_time", "seq"),
-    sa.Index("ix_audit_events_access_key", "trail_id", "access_key_id", "event_time", "seq"),
-    sa.Index("ix_audit_events_resource", "trail_id", "resource_name", "event_time", "seq"),
-    sa.Index("ix_audit_events_event_id", "event_id"),
-)
-
-# The second and later resources of an event (the first is on its audit_events row).
-audit_event_resources = sa.Table(
-    "audit_event_resources",
-    metadata,
-    sa.Column("trail_id", sa.Integer, primary_key=True),
-    sa.Column("seq", sa.BigInteger, primary_key=True),
-    sa.Column("position", sa.Integer, primary_key=True),
-    sa.Column("event_time", sa.Double, nullable=False),
-    sa.Column("resource_type", sa.String(ENUM), nullable=True),
-    sa.Column("resource_name", sa.String(ARN), nullable=True),
-    sa.Index("ix_audit_event_resources_name", "trail_id", "resource_name", "event_time", "seq"),
+    sa.Column("first_seq", sa.BigInteger, primary_key=True),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("first_time", sa.Double, nullable=False),
+    sa.Column("last_time", sa.Double, nullable=False),
+    sa.Column("attrs", sa.Text, nullable=False),
+    sa.Column("times", sa.LargeBinary, nullable=False),
+    sa.Column("hashes", sa.LargeBinary, nullable=False),
+    sa.Column("bodies", sa.LargeBinary, nullable=False),
+    sa.Index("ix_audit_segments_time", "trail_id", "first_time"),
 )
 
 audit_log_files = sa.Table(

@@ -1,4 +1,4 @@
-"""The audit trail (issue 16): trails, chained events, log files, digests, signing keys, lease.
+"""The audit trail (issue 16): trails, chained event segments, log files, digests, signing keys, lease.
 
 Revision ID: 0004_audit
 Revises: 0001
@@ -35,41 +35,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("account_id", "region", name="uq_audit_trails_account_id_region"),
     )
     op.create_table(
-        "audit_events",
+        "audit_segments",
         sa.Column("trail_id", sa.Integer, nullable=False),
-        sa.Column("seq", sa.BigInteger, nullable=False),
-        sa.Column("event_time", sa.Double, nullable=False),
-        sa.Column("event_id", sa.String(64), nullable=False),
-        sa.Column("event_name", sa.String(64), nullable=False),
-        sa.Column("event_source", sa.String(64), nullable=False),
-        sa.Column("read_only", sa.Boolean, nullable=False),
-        sa.Column("username", sa.String(256), nullable=True),
-        sa.Column("access_key_id", sa.String(128), nullable=True),
-        sa.Column("resource_type", sa.String(64), nullable=True),
-        sa.Column("resource_name", sa.String(2048), nullable=True),
-        sa.Column("chain_hash", sa.LargeBinary, nullable=False),
-        sa.Column("body", sa.LargeBinary, nullable=False),
-        sa.PrimaryKeyConstraint("trail_id", "seq", name="pk_audit_events"),
+        sa.Column("first_seq", sa.BigInteger, nullable=False),
+        sa.Column("last_seq", sa.BigInteger, nullable=False),
+        sa.Column("first_time", sa.Double, nullable=False),
+        sa.Column("last_time", sa.Double, nullable=False),
+        sa.Column("attrs", sa.Text, nullable=False),
+        sa.Column("times", sa.LargeBinary, nullable=False),
+        sa.Column("hashes", sa.LargeBinary, nullable=False),
+        sa.Column("bodies", sa.LargeBinary, nullable=False),
+        sa.PrimaryKeyConstraint("trail_id", "first_seq", name="pk_audit_segments"),
     )
-    op.create_index("ix_audit_events_time", "audit_events", ["trail_id", "event_time", "seq"])
-    op.create_index("ix_audit_events_name", "audit_events", ["trail_id", "event_name", "event_time", "seq"])
-    op.create_index("ix_audit_events_username", "audit_events", ["trail_id", "username", "event_time", "seq"])
-    op.create_index("ix_audit_events_access_key", "audit_events", ["trail_id", "access_key_id", "event_time", "seq"])
-    op.create_index("ix_audit_events_resource", "audit_events", ["trail_id", "resource_name", "event_time", "seq"])
-    op.create_index("ix_audit_events_event_id", "audit_events", ["event_id"])
-    op.create_table(
-        "audit_event_resources",
-        sa.Column("trail_id", sa.Integer, nullable=False),
-        sa.Column("seq", sa.BigInteger, nullable=False),
-        sa.Column("position", sa.Integer, nullable=False),
-        sa.Column("event_time", sa.Double, nullable=False),
-        sa.Column("resource_type", sa.String(64), nullable=True),
-        sa.Column("resource_name", sa.String(2048), nullable=True),
-        sa.PrimaryKeyConstraint("trail_id", "seq", "position", name="pk_audit_event_resources"),
-    )
-    op.create_index(
-        "ix_audit_event_resources_name", "audit_event_resources", ["trail_id", "resource_name", "event_time", "seq"]
-    )
+    op.create_index("ix_audit_segments_time", "audit_segments", ["trail_id", "first_time"])
     op.create_table(
         "audit_log_files",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -124,5 +102,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in ("audit_delivery_lease", "audit_signing_keys", "audit_digests", "audit_log_files",
-                  "audit_event_resources", "audit_events", "audit_trails"):
+                  "audit_segments", "audit_trails"):
         op.drop_table(table)
