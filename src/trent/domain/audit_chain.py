@@ -62,7 +62,7 @@ class AuditRecord(NamedTuple):
 
     trail: TrailKey
     event_time: float
-    tokens: frozenset[str]
+    tokens: tuple[str, ...]
     body: bytes
 
 
@@ -96,15 +96,15 @@ def username_of(identity: Mapping[str, Any] | None) -> str | None:
     return identity.get("userName")
 
 
-def tokens_of_event(event: Mapping[str, Any]) -> frozenset[str]:
-    """Every attribute token of a CloudTrail-shaped event (what LookupEvents can filter on)."""
-    sep = TOKEN_SEPARATOR
+def tokens_of_event(event: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every attribute token of a CloudTrail-shaped event (what LookupEvents can filter on).
+    Runs once per audited request: plain string building, one separator check at the end."""
     identity = event.get("userIdentity")
     tokens = [
-        "i:" + str(event.get("eventID", "")),
-        "n:" + str(event.get("eventName", "")),
+        f"i:{event.get('eventID')}",
+        f"n:{event.get('eventName')}",
         "o:true" if event.get("readOnly") else "o:false",
-        "s:" + str(event.get("eventSource", "")),
+        f"s:{event.get('eventSource')}",
     ]
     if identity:
         user = username_of(identity)
@@ -114,10 +114,11 @@ def tokens_of_event(event: Mapping[str, Any]) -> frozenset[str]:
         if akid:
             tokens.append("k:" + akid)
     for resource in event.get("resources") or ():
-        if isinstance(resource, Mapping):
-            tokens.append("t:" + str(resource.get("type", "")))
-            tokens.append("r:" + str(resource.get("ARN", "")))
-    return frozenset(t.replace(sep, "?") if sep in t else t for t in tokens)
+        tokens.append(f"t:{resource.get('type')}")
+        tokens.append(f"r:{resource.get('ARN')}")
+    if TOKEN_SEPARATOR in "".join(tokens):
+        return tuple(t.replace(TOKEN_SEPARATOR, "?") for t in tokens)
+    return tuple(tokens)
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,7 +52,13 @@ class Pending:
 
 
 class AuditBatcher:
-    def __init__(self, outbox: AuditOutbox) -> None:
+    """``inline``: commit on the event loop thread itself, once per tick (an embedded
+    database, where a commit is a few hundred microseconds of CPU and handing batches to
+    another thread costs more than it saves); otherwise on the writer thread (a database
+    server: the loop keeps serving while a commit waits on the network)."""
+
+    def __init__(self, outbox: AuditOutbox, *, inline: bool = False) -> None:
+        self._inline = inline
         self._outbox = outbox
         self._batch: list[Pending] = []
         self._in_flight = False
@@ -74,20 +80,27 @@ class AuditBatcher:
         if self._in_flight or not self._batch:
             return
         batch, self._batch = self._batch, []
+        if self._inline:
+            self._release(batch, not self._commit(batch))
+            return
         self._in_flight = True
         self._writer.submit(self._write, batch)
 
-    def _write(self, batch: list[Pending]) -> None:
-        """Writer thread: one transaction for the whole batch."""
-        failed = False
+    def _commit(self, batch: list[Pending]) -> bool:
+        """One transaction for the whole batch; False if it was not recorded."""
         try:
             self._outbox.record([p.entry for p in batch])
         except AuditWriteError as exc:
             log.error("audit batch of %d events not recorded: %s", len(batch), exc)
-            failed = True
+            return False
         except BaseException:  # noqa: BLE001 - whatever it was, these calls are unrecorded
             log.exception("audit batch of %d events not recorded", len(batch))
-            failed = True
+            return False
+        return True
+
+    def _write(self, batch: list[Pending]) -> None:
+        """Writer thread."""
+        failed = not self._commit(batch)
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self._release, batch, failed)
 

@@ -228,7 +228,8 @@ class HttpServer:
         self.executor = executor
         self.dev = dev
         self.max_body_bytes = max_body_bytes
-        self.audit = AuditBatcher(pipeline.outbox)
+        # SQLite commits on the loop thread, a database server's on a writer thread.
+        self.audit = AuditBatcher(pipeline.outbox, inline=pipeline.deps.storage.embedded)
         self.sts = StsFrontDoor(pipeline)  # issue 5: STS query-protocol calls on the same port
         # issue 16: the CloudTrail API and the trail bucket over S3 (set by bootstrap)
         self.cloudtrail: CloudTrailFrontDoor | None = None

@@ -554,6 +554,10 @@ class CachedStorage:
     def in_atomic(self) -> bool:
         return self._inner.in_atomic()
 
+    @property
+    def embedded(self) -> bool:
+        return self._inner.embedded
+
     def after_transaction(self, hook: Callable[[], None], *, committed_only: bool = False) -> bool:
         return self._inner.after_transaction(hook, committed_only=committed_only)
 

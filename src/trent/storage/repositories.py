@@ -254,6 +254,11 @@ class Transactions(Protocol):
         """Run ``hook`` when this thread's ``atomic()`` block ends (or only if it commits)."""
         ...
 
+    @property
+    def embedded(self) -> bool:
+        """An in-process database (SQLite) rather than a server (PostgreSQL)."""
+        ...
+
 
 class AuditRepository(Protocol):
     """The audit trail (issue 16): the outbox with its chain, LookupEvents, delivery."""

@@ -28,6 +28,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from trent.domain.keys import Alias, Key, KeyMaterial, KeyState, Tag
 from trent.domain.principals import AccessKey, Account, Principal
 from trent.storage import rows
+from trent.storage.audit_append import DirectAppender
 from trent.storage.engine import UnitOfWork, create_engine
 from trent.storage.markers import (
     MarkerKind,
@@ -105,6 +106,7 @@ class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql, Audit
         self._engine = create_engine(url)
         self._unit = UnitOfWork(self._engine)
         self.trail_name = trail_name  # the name a new audit trail gets (issue 16)
+        self._appender = DirectAppender(self._engine, self._unit.serial())
         if upgrade:
             upgrade_to_head(self._engine)
 
@@ -123,6 +125,11 @@ class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql, Audit
 
     def in_atomic(self) -> bool:
         return self._unit.scope() is not None
+
+    @property
+    def embedded(self) -> bool:
+        """An in-process database (SQLite): a commit is CPU, not a network round trip."""
+        return self._engine.dialect.name == "sqlite"
 
     def after_transaction(self, hook: Callable[[], None], *, committed_only: bool = False) -> bool:
         """Run ``hook`` when this thread's ``atomic()`` block ends (or only if it commits).
@@ -389,6 +396,7 @@ class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql, Audit
                     conn.execute(table.delete())
 
     def close(self) -> None:
+        self._appender.close()
         self._engine.dispose()
 
 

@@ -29,9 +29,7 @@ times lie within ``SEGMENT_SPAN`` seconds of each other: a segment holding an ev
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterator, Sequence
-from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -41,7 +39,6 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection
 
 from trent.domain.audit_chain import (
-    GENESIS_HASH,
     HASH_LEN,
     TOKEN_SEPARATOR,
     AuditRecord,
@@ -49,10 +46,10 @@ from trent.domain.audit_chain import (
     TrailHead,
     TrailKey,
     attribute_token,
-    chain_hash,
     tokens_of_event,
 )
 from trent.domain.audit_delivery import LookupQuery
+from trent.storage.audit_append import TIMES, DirectAppender, append_in
 from trent.storage.tables import audit_segments, audit_trails
 
 if TYPE_CHECKING:
@@ -68,7 +65,6 @@ _SEP = TOKEN_SEPARATOR
 
 _T = audit_trails
 _S = audit_segments
-_TIMES = struct.Struct(">q")
 
 
 def _insert(conn: Connection, table: sa.Table):  # type: ignore[no-untyped-def]
@@ -89,22 +85,6 @@ def trail_head_from_row(row: sa.RowMapping) -> TrailHead:
     )
 
 
-def lock_trail(conn: Connection, trail: TrailKey, name: str, now: float) -> sa.RowMapping:
-    """The trail's row, created if absent, locked until the transaction ends."""
-    where = sa.and_(_T.c.account_id == trail.account_id, _T.c.region == trail.region)
-    query = sa.select(_T.c.id, _T.c.last_seq, _T.c.last_hash).where(where).with_for_update()
-    row = conn.execute(query).mappings().first()
-    if row is None:
-        conn.execute(
-            _insert(conn, _T)
-            .values(account_id=trail.account_id, region=trail.region, name=name, created_at=now, last_seq=0,
-                    last_hash=GENESIS_HASH, delivered_seq=0, pruned_seq=0, pruned_hash=GENESIS_HASH)
-            .on_conflict_do_nothing(index_elements=[_T.c.account_id, _T.c.region])
-        )
-        row = conn.execute(query).mappings().one()
-    return row
-
-
 def trail_id(conn: Connection, trail: TrailKey) -> int | None:
     query = sa.select(_T.c.id).where(_T.c.account_id == trail.account_id, _T.c.region == trail.region)
     return conn.execute(query).scalar_one_or_none()
@@ -123,7 +103,7 @@ def segment_events(account_id: str, region: str, row: Any) -> Iterator[StoredEve
         # a damaged row: hand out what it holds; the verifier reports the mismatch
         count = min(len(parts), len(times) // 8, len(hashes) // HASH_LEN)
     for i in range(count):
-        yield StoredEvent(account_id, region, first + i, float(_TIMES.unpack_from(times, 8 * i)[0]),
+        yield StoredEvent(account_id, region, first + i, float(TIMES.unpack_from(times, 8 * i)[0]),
                           hashes[HASH_LEN * i : HASH_LEN * (i + 1)], parts[i])
 
 
@@ -134,45 +114,21 @@ class AuditSql:
     """Mixed into :class:`trent.storage.sql.SqlStorage`."""
 
     _unit: UnitOfWork
+    _appender: DirectAppender
     trail_name: str = "trent"
 
     # -- the outbox ----------------------------------------------------------------------
 
     def append_audit_events(self, records: Sequence[AuditRecord]) -> list[tuple[int, bytes]]:
-        """Store ``records`` (in the open transaction, if any), one segment per trail;
-        returns each one's (sequence, chain hash), in the order given."""
+        """Store ``records`` (in the open ``atomic()`` transaction, if any; else in one of
+        their own), one segment per trail; returns each one's (sequence, chain hash), in
+        the order given (``storage/audit_append.py``)."""
         if not records:
             return []
-        placed: list[tuple[int, bytes]] = [(0, b"")] * len(records)
-        order = sorted(range(len(records)), key=lambda i: records[i].trail)
-        with self._unit(write=True) as conn:
-            for trail, group in groupby(order, key=lambda i: records[i].trail):
-                indexes = list(group)
-                row = lock_trail(conn, trail, self.trail_name, records[indexes[0]].event_time)
-                tid, first, tip = row["id"], row["last_seq"] + 1, bytes(row["last_hash"])
-                hashes: list[bytes] = []
-                times: list[bytes] = []
-                bodies: list[bytes] = []
-                tokens: set[str] = set()
-                pack = _TIMES.pack
-                seq = first - 1
-                for i in indexes:
-                    record = records[i]
-                    seq += 1
-                    tip = chain_hash(tip, record.body)
-                    placed[i] = (seq, tip)
-                    hashes.append(tip)
-                    times.append(pack(int(record.event_time)))
-                    bodies.append(record.body)
-                    tokens |= record.tokens
-                event_times = [records[i].event_time for i in indexes]
-                conn.execute(_S.insert().values(
-                    trail_id=tid, first_seq=first, last_seq=seq, first_time=float(int(min(event_times))),
-                    last_time=float(int(max(event_times))), attrs=_SEP + _SEP.join(sorted(tokens)) + _SEP,
-                    times=b"".join(times), hashes=b"".join(hashes), bodies=b"\n".join(bodies),
-                ))
-                conn.execute(_T.update().where(_T.c.id == tid).values(last_seq=seq, last_hash=tip))
-        return placed
+        if self._unit.scope() is not None:
+            with self._unit(write=True) as conn:
+                return append_in(conn, records, self.trail_name)
+        return self._appender.append(records, self.trail_name)
 
     # -- trails ------------------------------------------------------------------------------
 
@@ -260,9 +216,9 @@ def _lookup_chunk(conn: Connection, tid: int, query: LookupQuery, token: str | N
     )
 
 
-def event_tokens(body: bytes) -> frozenset[str]:
+def event_tokens(body: bytes) -> tuple[str, ...]:
     """The tokens of one stored event (the exact check behind a segment's ``attrs``)."""
     try:
         return tokens_of_event(orjson.loads(body))
     except (orjson.JSONDecodeError, AttributeError, TypeError):
-        return frozenset()
+        return ()
