@@ -126,26 +126,31 @@ class ChainPosition:
     tip: bytes
 
 
-def check_log_records(parsed: logfiles.ParsedLogFile, position: ChainPosition | None) -> tuple[list[str], ChainPosition | None]:
-    """Recompute the chain over a log file's records; the file must continue ``position``."""
+def file_chain_problems(parsed: logfiles.ParsedLogFile) -> list[str]:
+    """A log file on its own: its records re-hash from its previous hash to its last hash."""
     header = parsed.chain
     if header is None:
-        return ["INVALID: no trentChain member (not written by Trent?)"], position
+        return ["INVALID: no trentChain member (not written by Trent?)"]
     problems: list[str] = []
-    expected_count = header.last_sequence - header.first_sequence + 1
-    if expected_count != len(parsed.records):
+    if header.last_sequence - header.first_sequence + 1 != len(parsed.records):
         problems.append(f"INVALID: holds {len(parsed.records)} records for events {header.first_sequence}.."
                         f"{header.last_sequence}")
-    if position is not None:
-        if header.first_sequence > position.sequence + 1:
-            problems.append(f"INVALID: events {position.sequence + 1}..{header.first_sequence - 1} are missing "
-                            "(no log file holds them)")
-        elif header.first_sequence <= position.sequence:
-            problems.append(f"INVALID: events {header.first_sequence}..{min(position.sequence, header.last_sequence)}"
-                            " appear twice")
-        elif header.previous_hash != position.tip:
-            problems.append(f"INVALID: event {header.first_sequence} does not chain to event {position.sequence}")
     if chain_over(header.previous_hash, parsed.records) != header.last_hash:
         problems.append(f"INVALID: the records do not hash to the file's chain: events {header.first_sequence}.."
                         f"{header.last_sequence} were edited, removed, added or reordered")
-    return problems, ChainPosition(header.last_sequence, header.last_hash)
+    return problems
+
+
+def link_problems(header: logfiles.ChainHeader, position: ChainPosition | None) -> list[str]:
+    """A log file continues the chain where the previous file (in sequence order) left it."""
+    if position is None:
+        return []
+    if header.first_sequence > position.sequence + 1:
+        return [f"INVALID: events {position.sequence + 1}..{header.first_sequence - 1} are missing "
+                "(no log file holds them)"]
+    if header.first_sequence <= position.sequence:
+        return [f"INVALID: events {header.first_sequence}..{min(position.sequence, header.last_sequence)}"
+                " appear twice"]
+    if header.previous_hash != position.tip:
+        return [f"INVALID: event {header.first_sequence} does not chain to event {position.sequence}"]
+    return []

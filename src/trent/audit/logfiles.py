@@ -7,9 +7,17 @@ Key::
 
 Body: gzip of the UTF-8 JSON ``{"Records": [event, ...], "trentChain": {...}}``. The
 records are the events' canonical bytes (``domain.audit_chain``), spliced in verbatim, in
-sequence order. ``trentChain`` — a Trent extension CloudTrail readers ignore — says
-where the file sits in its trail's chain, so the events can be verified from the bucket
-alone::
+sequence order, one per line (JSON allows the newlines; canonical bytes never contain
+one), so a verifier recovers each record's exact bytes by splitting lines instead of
+parsing and re-serializing every event::
+
+    {"Records":[
+    {...event 1...},
+    {...event n...}
+    ],"trentChain":{...}}
+
+``trentChain`` — a Trent extension CloudTrail readers ignore — says where the file sits
+in its trail's chain, so the events can be verified from the bucket alone::
 
     {"trail": "<trail ARN>", "firstSequence": n, "lastSequence": m,
      "previousHash": "<hex hash_{n-1}>", "lastHash": "<hex hash_m>"}
@@ -78,8 +86,11 @@ def build(events: Sequence[StoredEvent], trail: str, previous_hash: bytes) -> by
         raise ValueError("a log file holds at least one event")
     header = ChainHeader(trail, events[0].sequence, events[-1].sequence, previous_hash, events[-1].chain_hash)
     return b"".join((
-        b'{"Records":[', b",".join(e.body for e in events), b'],"trentChain":', orjson.dumps(header.to_json()), b"}",
+        _HEAD, b",\n".join(e.body for e in events), b'\n],"trentChain":', orjson.dumps(header.to_json()), b"}",
     ))
+
+
+_HEAD = b'{"Records":[\n'
 
 
 def compress(body: bytes) -> bytes:
@@ -114,7 +125,12 @@ class ParsedLogFile:
 
 def parse(body: bytes) -> ParsedLogFile:
     """Records (canonical bytes) and chain header of an uncompressed log file; ValueError
-    if it is not a log file."""
+    if it is not a log file. A file in Trent's one-record-per-line form is split, not
+    parsed; anything else (edited by hand, another writer) is parsed and each record
+    re-serialized canonically."""
+    fast = _split_lines(body)
+    if fast is not None:
+        return fast
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -138,3 +154,24 @@ def parse(body: bytes) -> ParsedLogFile:
         header,
         [str(r.get("eventID", "")) if isinstance(r, dict) else "" for r in records],
     )
+
+
+def _split_lines(body: bytes) -> ParsedLogFile | None:
+    if not body.startswith(_HEAD):
+        return None
+    lines = body.split(b"\n")
+    tail = lines[-1]
+    if len(lines) < 3 or not tail.startswith(b'],"trentChain":') or not tail.endswith(b"}"):
+        return None
+    records = lines[1:-1]
+    for i in range(len(records) - 1):
+        if not records[i].endswith(b","):
+            return None
+        records[i] = records[i][:-1]
+    try:
+        chain = orjson.loads(tail[len(b'],"trentChain":') : -1])
+        header = ChainHeader(str(chain["trail"]), int(chain["firstSequence"]), int(chain["lastSequence"]),
+                             bytes.fromhex(chain["previousHash"]), bytes.fromhex(chain["lastHash"]))
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+    return ParsedLogFile(records, header, [])

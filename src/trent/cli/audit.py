@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import calendar
+import os
 import sys
 import time
 from dataclasses import replace
@@ -88,7 +89,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                             _time(args.start_time) if args.start_time else None,
                             _time(args.end_time) if args.end_time else None)
         started = time.perf_counter()
-        report = verify(open_bucket(settings), scope, public_keys, storage)
+        report = verify(open_bucket(settings), scope, public_keys, storage, jobs=args.jobs)
         elapsed = time.perf_counter() - started
     finally:
         if storage is not None:
@@ -231,6 +232,8 @@ def register(sub: argparse._SubParsersAction, add_storage_options: Any) -> None:
     verify.add_argument("--no-database", action="store_true", help="check the bucket only")
     verify.add_argument("--start-time", help="digests ending at or after, e.g. 2026-01-01T00:00:00Z")
     verify.add_argument("--end-time", help="digests ending before (plus one hour, as validate-logs)")
+    verify.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="worker processes checking log files (default: one per CPU)")
     verify.set_defaults(func=cmd_verify)
 
     for name, func, text in (("lookup", cmd_lookup, "search events like LookupEvents"),

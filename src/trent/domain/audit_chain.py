@@ -121,6 +121,18 @@ def tokens_of_event(event: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(tokens)
 
 
+class EventSegment(NamedTuple):
+    """The events one append stored for one trail, as stored (verification reads these
+    directly: no object per event). ``times``: 8-byte big-endian seconds per event;
+    ``hashes``: 32 bytes per event; ``bodies``: canonical bytes per event."""
+
+    first_sequence: int
+    last_sequence: int
+    times: bytes
+    hashes: bytes
+    bodies: list[bytes]
+
+
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
     """An event as the trail holds it: its place in the chain and its bytes."""

@@ -16,20 +16,25 @@ the event; the report's summary counts like validate-logs'.
 from __future__ import annotations
 
 import calendar
+import hashlib
+import multiprocessing
+import pickle
 import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import orjson
 
 from trent.audit import checks, digests, logfiles
-from trent.domain.audit_chain import TrailHead, TrailKey, chain_hash
+from trent.domain.audit_chain import HASH_LEN, TrailHead, TrailKey
 from trent.domain.audit_delivery import DeliveryState
 from trent.objectstore import NoSuchKey, ObjectStore, ObjectStoreError
 from trent.storage.repositories import Storage
 
 HOUR = 3600.0
-_EVENT_BATCH = 20_000
+_SEGMENT_BATCH = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +100,9 @@ class _Trail:
 
 
 def verify(store: ObjectStore, scope: VerifyScope, public_keys: dict[str, bytes],
-           storage: Storage | None = None) -> VerifyReport:
+           storage: Storage | None = None, *, jobs: int = 1) -> VerifyReport:
+    """``jobs`` > 1: log files are checked in that many worker processes (inflating and
+    hashing is the work), overlapping this process's pass over the database."""
     report = VerifyReport()
     root = f"{scope.prefix}/AWSLogs/" if scope.prefix else "AWSLogs/"
     trails: dict[TrailKey, _Trail] = {}
@@ -110,15 +117,30 @@ def verify(store: ObjectStore, scope: VerifyScope, public_keys: dict[str, bytes]
         report.add("bucket", f"cannot list the bucket: {exc}")
         return report
     heads = {h.key: h for h in storage.trail_heads()} if storage is not None else {}
-    for key in sorted(set(trails) | set(heads), key=lambda k: (k.account_id, k.region)):
-        report.trails += 1
-        trail = trails.get(key) or _Trail(key.account_id, key.region)
-        _verify_trail(store, scope, public_keys, storage, heads.get(key), trail, report)
+    pool = _pool(store, jobs)
+    try:
+        for key in sorted(set(trails) | set(heads), key=lambda k: (k.account_id, k.region)):
+            report.trails += 1
+            trail = trails.get(key) or _Trail(key.account_id, key.region)
+            _verify_trail(store, scope, public_keys, storage, heads.get(key), trail, report, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     return report
 
 
+def _pool(store: ObjectStore, jobs: int) -> Executor | None:
+    if jobs <= 1:
+        return None
+    try:
+        pickle.dumps(store)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return None  # a store that cannot travel to another process (an S3 client): check here
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+
+
 def _verify_trail(store: ObjectStore, scope: VerifyScope, public_keys: dict[str, bytes], storage: Storage | None,
-                  head: TrailHead | None, trail: _Trail, report: VerifyReport) -> None:
+                  head: TrailHead | None, trail: _Trail, report: VerifyReport, pool: Executor | None) -> None:
     key = TrailKey(trail.account_id, trail.region)
     in_window = [k for k in sorted(trail.digests, key=digests.key_timestamp) if _digest_in_window(k, scope)]
     present = set(trail.digests)
@@ -148,10 +170,22 @@ def _verify_trail(store: ObjectStore, scope: VerifyScope, public_keys: dict[str,
             report.found_end = str(digest.data.get("digestEndTime"))
         if digest is not None:
             previous = digest
-    files = _verify_log_files(store, scope, trail, valid, head, storage, report)
+    jobs = _log_file_jobs(scope, trail, valid, head, storage, report)
+    collect = _check_log_files(store, jobs, pool)  # workers read the bucket ...
+    hashes_at: dict[int, bytes] = {}
+    if storage is not None and head is not None:  # ... while this process reads the database
+        wanted = {s for f in storage.log_files(head.key) for s in (f.first_sequence - 1, f.last_sequence)}
+        hashes_at = _verify_database(storage, head, wanted, present, report)
+    files = collect()
     _verify_chain(files, valid, report, scope)
-    if storage is not None and head is not None:
-        _verify_database(storage, head, files, present, report)
+    for f in files:
+        if f.header is None:
+            continue
+        for sequence, file_hash in ((f.header.first_sequence - 1, f.header.previous_hash),
+                                    (f.header.last_sequence, f.header.last_hash)):
+            stored = hashes_at.get(sequence)
+            if stored is not None and stored != file_hash:
+                report.add(f.key, f"INVALID: event {sequence} differs from the database's")
 
 
 def _digest_in_window(key: str, scope: VerifyScope) -> bool:
@@ -173,13 +207,53 @@ def _load_digest(store: ObjectStore, key: str) -> tuple[checks.Digest | None, li
 
 
 @dataclass(slots=True)
-class _LogFile:
+class FileResult:
+    """One log file, checked on its own (in a worker process when there are many)."""
+
     key: str
-    parsed: logfiles.ParsedLogFile
+    problems: list[str]
+    header: logfiles.ChainHeader | None = None
+    records: int = 0
+
+    @property
+    def readable(self) -> bool:
+        """Found, inflated, hashed as listed, parsed: it counts as a valid log file."""
+        return self.header is not None or not self.problems
 
 
-def _verify_log_files(store: ObjectStore, scope: VerifyScope, trail: _Trail, valid: list[checks.Digest],
-                      head: TrailHead | None, storage: Storage | None, report: VerifyReport) -> list[_LogFile]:
+def check_log_file(store: ObjectStore, key: str, listed_sha256: str | None) -> FileResult:
+    """Read, inflate, compare with the digest's hash, split and re-hash one log file."""
+    try:
+        raw = store.get(key).body
+    except NoSuchKey:
+        return FileResult(key, ["INVALID: not found"])
+    except ObjectStoreError as exc:
+        return FileResult(key, [f"INVALID: cannot read ({exc})"])
+    try:
+        body = logfiles.decompress(raw)
+    except ValueError as exc:
+        return FileResult(key, [f"INVALID: invalid format ({exc})"])
+    if listed_sha256 is not None and logfiles.sha256_hex(body) != listed_sha256:
+        return FileResult(key, ["INVALID: hash value doesn't match"])
+    try:
+        parsed = logfiles.parse(body)
+    except ValueError as exc:
+        return FileResult(key, [f"INVALID: invalid format ({exc})"])
+    return FileResult(key, checks.file_chain_problems(parsed), parsed.chain, len(parsed.records))
+
+
+def _check_log_files(store: ObjectStore, jobs: list[tuple[str, str | None]], pool: Executor | None
+                     ) -> Callable[[], list[FileResult]]:
+    """Start checking ``jobs`` (in ``pool`` if given); call the result to collect them."""
+    if pool is None or len(jobs) < 2:
+        results = [check_log_file(store, key, sha) for key, sha in jobs]
+        return lambda: results
+    futures = [pool.submit(check_log_file, store, key, sha) for key, sha in jobs]
+    return lambda: [f.result() for f in futures]
+
+
+def _log_file_jobs(scope: VerifyScope, trail: _Trail, valid: list[checks.Digest], head: TrailHead | None,
+                   storage: Storage | None, report: VerifyReport) -> list[tuple[str, str | None]]:
     listed: dict[str, str] = {}
     for digest in valid:
         for entry in digest.data.get("logFiles") or ():
@@ -191,36 +265,10 @@ def _verify_log_files(store: ObjectStore, scope: VerifyScope, trail: _Trail, val
     elif valid:
         newest_end = str(valid[-1].data.get("digestEndTime", ""))
         awaiting = {k for k in trail.logs if k not in listed and _log_time(k) >= newest_end[:16]}
-    files: list[_LogFile] = []
-    for key in sorted(set(listed) | (awaiting & set(trail.logs))):
-        try:
-            raw = store.get(key).body
-        except NoSuchKey:
-            report.logs_invalid += 1
-            report.add(key, "INVALID: not found")
-            continue
-        try:
-            body = logfiles.decompress(raw)
-        except ValueError as exc:
-            report.logs_invalid += 1
-            report.add(key, f"INVALID: invalid format ({exc})")
-            continue
-        if key in listed and logfiles.sha256_hex(body) != listed[key]:
-            report.logs_invalid += 1
-            report.add(key, "INVALID: hash value doesn't match")
-            continue
-        try:
-            parsed = logfiles.parse(body)
-        except ValueError as exc:
-            report.logs_invalid += 1
-            report.add(key, f"INVALID: invalid format ({exc})")
-            continue
-        report.logs_valid += 1
-        files.append(_LogFile(key, parsed))
     if scope.start is None and scope.end is None:
         for key in sorted(set(trail.logs) - set(listed) - awaiting):
             report.add(key, "INVALID: not listed in any digest (moved, copied or planted)")
-    return files
+    return [(key, listed.get(key)) for key in sorted(set(listed) | (awaiting & set(trail.logs)))]
 
 
 def _log_time(key: str) -> str:
@@ -229,23 +277,30 @@ def _log_time(key: str) -> str:
     return f"{stamp[0:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[9:11]}:{stamp[11:13]}"
 
 
-def _verify_chain(files: list[_LogFile], valid: list[checks.Digest], report: VerifyReport,
+def _verify_chain(files: list[FileResult], valid: list[checks.Digest], report: VerifyReport,
                   scope: VerifyScope) -> None:
-    """The event chain through the log files, in sequence order; each digest's
-    trentChain must be a point of it."""
-    files.sort(key=lambda f: f.parsed.chain.first_sequence if f.parsed.chain else -1)
+    """Each file's own problems, then the chain from file to file in sequence order; each
+    digest's trentChain must be a point of it."""
+    for f in files:
+        if f.header is None and f.problems:
+            report.logs_invalid += 1
+        else:
+            report.logs_valid += 1
+        for problem in f.problems:
+            report.add(f.key, problem)
+    chained = sorted((f for f in files if f.header is not None), key=lambda f: f.header.first_sequence)  # type: ignore[union-attr]
     position: checks.ChainPosition | None = None
-    if files and files[0].parsed.chain is not None and files[0].parsed.chain.first_sequence == 1 \
-            and scope.start is None:
+    if chained and chained[0].header.first_sequence == 1 and scope.start is None:  # type: ignore[union-attr]
         position = checks.ChainPosition(0, bytes(32))
     ends: dict[int, bytes] = {0: bytes(32)}
-    for f in files:
-        problems, position = checks.check_log_records(f.parsed, position)
-        for problem in problems:
+    for f in chained:
+        header = f.header
+        assert header is not None
+        for problem in checks.link_problems(header, position):
             report.add(f.key, problem)
-        report.file_events += len(f.parsed.records)
-        if f.parsed.chain is not None:
-            ends[f.parsed.chain.last_sequence] = f.parsed.chain.last_hash
+        position = checks.ChainPosition(header.last_sequence, header.last_hash)
+        report.file_events += f.records
+        ends[header.last_sequence] = header.last_hash
     for digest in valid:
         pinned = digest.data.get("trentChain")
         if not isinstance(pinned, dict):
@@ -255,34 +310,55 @@ def _verify_chain(files: list[_LogFile], valid: list[checks.Digest], report: Ver
             report.add(digest.key, f"INVALID: the signed chain position (event {sequence}) is not the log files'")
 
 
-def _verify_database(storage: Storage, head: TrailHead, files: list[_LogFile], present: set[str],
-                     report: VerifyReport) -> None:
+def verify_database(storage: Storage) -> VerifyReport:
+    """The event table alone: every trail's chain and sequence (no bucket at hand)."""
+    report = VerifyReport()
+    for head in storage.trail_heads():
+        report.trails += 1
+        _verify_database(storage, head, set(), None, report)
+    return report
+
+
+def _verify_database(storage: Storage, head: TrailHead, wanted: set[int], present: set[str] | None,
+                     report: VerifyReport) -> dict[int, bytes]:
+    """The trail's events in the database: sequence and chain, and the tip. Returns the
+    chain hashes at the ``wanted`` sequences (log file boundaries, for the cross-check)."""
     where = f"database trail {head.account_id}/{head.region}"
     hashes_at: dict[int, bytes] = {}
-    wanted = set()
-    for f in files:
-        if f.parsed.chain is not None:
-            wanted.update((f.parsed.chain.first_sequence - 1, f.parsed.chain.last_sequence))
     expected, tip = head.pruned_sequence, head.pruned_hash
     broken = False
+    after = -1
+    sha256 = hashlib.sha256
     while True:
-        batch = storage.read_audit_events(head.key, expected, _EVENT_BATCH)
-        if not batch:
+        segments = storage.audit_segments(head.key, after, _SEGMENT_BATCH)
+        if not segments:
             break
-        for event in batch:
-            if event.sequence != expected + 1:
-                report.add(where, f"event sequence jumps from {expected} to {event.sequence}: "
-                                  f"events {expected + 1}..{event.sequence - 1} are missing")
+        for segment in segments:
+            first, hashes, bodies = segment.first_sequence, segment.hashes, segment.bodies
+            count = segment.last_sequence - first + 1
+            if len(bodies) != count or len(hashes) != HASH_LEN * count or len(segment.times) != 8 * count:
+                report.add(where, f"the row holding events {first}..{segment.last_sequence} is damaged "
+                                  f"({len(bodies)} bodies, {len(hashes) // HASH_LEN} hashes)")
                 broken = True
-            computed = chain_hash(tip, event.body)
-            if computed != event.chain_hash and not broken:
-                report.add(where, f"event {event.sequence} ({_event_id(event.body)}) does not chain: "
-                                  "edited, inserted or reordered")
+                count = min(len(bodies), len(hashes) // HASH_LEN)
+            if first != expected + 1:
+                report.add(where, f"event sequence jumps from {expected} to {first}: "
+                                  f"events {expected + 1}..{first - 1} are missing")
                 broken = True
-            tip, expected = event.chain_hash, event.sequence
-            if event.sequence in wanted:
-                hashes_at[event.sequence] = event.chain_hash
-        report.database_events += len(batch)
+            for i in range(count):
+                digest = sha256(tip)  # domain.audit_chain.chain_hash, inlined: once per event
+                digest.update(bodies[i])
+                stored = hashes[HASH_LEN * i : HASH_LEN * (i + 1)]
+                if digest.digest() != stored and not broken:
+                    report.add(where, f"event {first + i} ({_event_id(bodies[i])}) does not chain: "
+                                      "edited, inserted or reordered")
+                    broken = True
+                tip = stored
+                if first + i in wanted:
+                    hashes_at[first + i] = stored
+            expected = first + count - 1
+            report.database_events += count
+        after = segments[-1].first_sequence
     if head.pruned_sequence in wanted:
         hashes_at[head.pruned_sequence] = head.pruned_hash
     if 0 in wanted:
@@ -290,20 +366,14 @@ def _verify_database(storage: Storage, head: TrailHead, files: list[_LogFile], p
     if expected != head.last_sequence or tip != head.last_hash:
         report.add(where, f"the chain ends at event {expected}, the trail's tip says {head.last_sequence}: "
                           "events removed from the end, or the tip was changed")
-    for f in files:
-        chain = f.parsed.chain
-        if chain is None:
-            continue
-        for sequence, file_hash in ((chain.first_sequence - 1, chain.previous_hash), (chain.last_sequence, chain.last_hash)):
-            stored = hashes_at.get(sequence)
-            if stored is not None and stored != file_hash:
-                report.add(f.key, f"INVALID: event {sequence} differs from the database's")
-    signed = storage.digests(head.key, state=DeliveryState.DELIVERED)
-    for digest in signed:
-        if digest.object_key not in present:
-            newest = digest is signed[-1]
-            report.add(digest.object_key, "INVALID: the server signed this "
-                       + ("newest digest" if newest else "digest") + " but it is not in the bucket (deleted?)")
+    if present is not None:
+        signed = storage.digests(head.key, state=DeliveryState.DELIVERED)
+        for digest in signed:
+            if digest.object_key not in present:
+                newest = digest is signed[-1]
+                report.add(digest.object_key, "INVALID: the server signed this "
+                           + ("newest digest" if newest else "digest") + " but it is not in the bucket (deleted?)")
+    return hashes_at
 
 
 def _event_id(body: bytes) -> str:

@@ -39,7 +39,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from trent.domain.audit_chain import AuditRecord, StoredEvent, TrailHead, TrailKey
+from trent.domain.audit_chain import AuditRecord, EventSegment, StoredEvent, TrailHead, TrailKey
 from trent.domain.audit_delivery import DeliveryState, DigestRecord, LogFileRecord, LookupQuery, SigningKeyRecord
 from trent.domain.clock import Clock
 from trent.domain.custom_key_stores import CustomKeyStore
@@ -577,6 +577,9 @@ class CachedStorage:
 
     def lookup_audit_events(self, query: LookupQuery) -> tuple[list[StoredEvent], bool]:
         return self._inner.lookup_audit_events(query)
+
+    def audit_segments(self, trail: TrailKey, after_first_sequence: int, limit: int) -> list[EventSegment]:
+        return self._inner.audit_segments(trail, after_first_sequence, limit)
 
     def record_log_file(self, record: LogFileRecord) -> None:
         self._inner.record_log_file(record)

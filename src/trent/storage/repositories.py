@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from trent.domain.audit_chain import AuditRecord, StoredEvent, TrailHead, TrailKey
+from trent.domain.audit_chain import AuditRecord, EventSegment, StoredEvent, TrailHead, TrailKey
 from trent.domain.audit_delivery import DeliveryState, DigestRecord, LogFileRecord, LookupQuery, SigningKeyRecord
 from trent.domain.custom_key_stores import CustomKeyStore
 from trent.domain.grants import GrantRecord
@@ -278,6 +278,10 @@ class AuditRepository(Protocol):
 
     def lookup_audit_events(self, query: LookupQuery) -> tuple[list[StoredEvent], bool]:
         """A page newest first, and whether more match."""
+        ...
+
+    def audit_segments(self, trail: TrailKey, after_first_sequence: int, limit: int) -> list[EventSegment]:
+        """The stored segments after ``after_first_sequence``, in order (verification)."""
         ...
 
     def record_log_file(self, record: LogFileRecord) -> None: ...

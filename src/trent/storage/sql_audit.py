@@ -42,6 +42,7 @@ from trent.domain.audit_chain import (
     HASH_LEN,
     TOKEN_SEPARATOR,
     AuditRecord,
+    EventSegment,
     StoredEvent,
     TrailHead,
     TrailKey,
@@ -91,6 +92,11 @@ def trail_id(conn: Connection, trail: TrailKey) -> int | None:
 
 
 # -- segments ------------------------------------------------------------------------------
+
+
+def segment_of(row: Any) -> EventSegment:
+    """A segment row (first_seq, last_seq, times, hashes, bodies) as stored."""
+    return EventSegment(int(row[0]), int(row[1]), as_bytes(row[2]), as_bytes(row[3]), as_bytes(row[4]).split(b"\n"))
 
 
 def segment_events(account_id: str, region: str, row: Any) -> Iterator[StoredEvent]:
@@ -167,6 +173,18 @@ class AuditSql:
                         if len(found) >= limit:
                             return found
         return found
+
+    def audit_segments(self, trail: TrailKey, after_first_sequence: int, limit: int) -> list[EventSegment]:
+        """Segments with first sequence > ``after_first_sequence``, in order (verification)."""
+        with self._unit(write=False) as conn:
+            tid = trail_id(conn, trail)
+            if tid is None:
+                return []
+            query = (
+                sa.select(*_SEGMENT_COLUMNS).where(_S.c.trail_id == tid, _S.c.first_seq > after_first_sequence)
+                .order_by(_S.c.first_seq).limit(limit)
+            )
+            return [segment_of(row) for row in conn.execute(query)]
 
     def lookup_audit_events(self, query: LookupQuery) -> tuple[list[StoredEvent], bool]:
         """One page of LookupEvents, newest (highest sequence) first; True when more match."""
