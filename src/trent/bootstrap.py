@@ -11,12 +11,14 @@ import contextlib
 import logging
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from trent.audit.events import service_event
 from trent.audit.records import AuditEntry
+from trent.audit.sink import AuditWriteError
 from trent.bootstrap_audit import attach_front_doors, build_delivery, build_outbox
 from trent.config import (
     DEV_ACCESS_KEY_ID,
@@ -50,6 +52,7 @@ from trent.service.keys import delete_due_keys
 from trent.service.rotation import rotate_due_keys
 from trent.service.usage import start_tracking
 from trent.storage.cache import CachedStorage
+from trent.storage.repositories import StorageError
 from trent.storage.sql import SqlStorage, migrate
 
 log = logging.getLogger("trent")
@@ -79,14 +82,15 @@ class Sweeper:
     def run_once(self) -> int:
         with self._lock:  # the timer and a dev clock jump never sweep at once
             now = self._deps.clock.now()
-            deleted = delete_due_keys(self._deps, now, self._record_deletion)
+            errors: list[str] = []
+            deleted = self._step(errors, "key deletion", lambda: delete_due_keys(self._deps, now, self._record_deletion))
             # Keys over time (issue 4): automatic rotations that fell due (spec §5.4),
             # imported material past its ValidTo (spec §9), and the last-use records
             # held in memory since the previous sweep (service/usage.py).
-            rotated = rotate_due_keys(self._deps, now, lambda key, _: self._record_service_event("RotateKey", key))
-            expired = expire_due_material(
-                self._deps, now, lambda key, _: self._record_service_event("DeleteExpiredKeyMaterial", key)
-            )
+            rotated = self._step(errors, "rotation", lambda: rotate_due_keys(
+                self._deps, now, lambda key, _: self._record_service_event("RotateKey", key)))
+            expired = self._step(errors, "material expiry", lambda: expire_due_material(
+                self._deps, now, lambda key, _: self._record_service_event("DeleteExpiredKeyMaterial", key)))
             self._deps.usage.flush(self._deps.storage)
             # Issue 5: STS session keys, on the wall clock (as the Authenticator judges them),
             # kept for a grace period after expiry so their holders are told
@@ -96,7 +100,21 @@ class Sweeper:
             )
             self.last_sweep = {"keysDeleted": deleted, "keysRotated": rotated, "keyMaterialsExpired": expired,
                                "expiredSessionKeysDeleted": sessions}
+            if errors:
+                self.last_sweep["errors"] = errors
             return deleted
+
+    @staticmethod
+    def _step(errors: list[str], name: str, step: Callable[[], int]) -> int:
+        """One step of the sweep; one that fails (issue 16: its audit event could not be
+        recorded, so its change was rolled back) is retried by the next sweep and does not
+        stop the others."""
+        try:
+            return step()
+        except (AuditWriteError, StorageError) as exc:
+            log.error("sweep: %s failed and was rolled back: %s", name, exc)
+            errors.append(f"{name}: {exc}")
+            return 0
 
     def _record_service_event(self, operation: str, key: Key) -> None:
         """In the service step's transaction (issue 16): if the event cannot be recorded,
@@ -158,6 +176,7 @@ class Runtime:
     async def stop(self) -> None:
         await self.delivery_loop.stop()
         await self.sweeper.stop()
+        await asyncio.get_running_loop().run_in_executor(None, self.delivery.release)
 
 
 def ensure_dev_identity(deps: ServiceDeps, settings: Settings) -> Principal:

@@ -25,7 +25,7 @@ from trent.protocol.pipeline import KmsPipeline
 from trent.protocol.s3.front_door import S3FrontDoor
 from trent.service.audit_delivery import DeliverySettings, TrailDelivery
 from trent.service.audit_outbox import AuditOutbox
-from trent.service.cloudtrail import TrailSettings
+from trent.service.cloudtrail import LookupThrottle, TrailSettings
 from trent.service.s3.buckets import Bucket, BucketRegistry
 from trent.service.deps import ServiceDeps
 
@@ -73,8 +73,9 @@ def build_delivery(deps: ServiceDeps, settings: Settings, store: ObjectStore | N
 def attach_front_doors(http: Any, app: Any, pipeline: KmsPipeline, settings: Settings, delivery: TrailDelivery,
                        now: float) -> None:
     """The CloudTrail API and the trail bucket (read-only, over S3) on the same endpoint."""
+    throttle = LookupThrottle(settings.audit_lookup_rate) if settings.audit_lookup_rate > 0 else None
     trail = TrailSettings(settings.audit_trail_name, settings.effective_audit_bucket, settings.audit_key_prefix,
-                          settings.audit_retention_days or 90.0)
+                          settings.audit_retention_days or 90.0, throttle)
     bucket = Bucket(
         name=settings.effective_audit_bucket,
         owner_account_id=settings.effective_audit_account_id,

@@ -57,6 +57,7 @@ class Settings:
     audit_delivery_interval_seconds: float = 300.0
     audit_digest_interval_seconds: float = 3600.0
     audit_retention_days: float = 90.0
+    audit_lookup_rate: float = 10.0  # LookupEvents/s per account and region (AWS: 2); 0 = unlimited
     root_key_file: Path | None = None
     max_body_bytes: int = 1 << 20
     sweep_interval_seconds: float = 5.0
@@ -204,9 +205,11 @@ def env_defaults() -> dict[str, object]:
             out[key] = env[var]
     for var, key in (("TRENT_AUDIT_DELIVERY_INTERVAL", "audit_delivery_interval_seconds"),
                      ("TRENT_AUDIT_DIGEST_INTERVAL", "audit_digest_interval_seconds"),
-                     ("TRENT_AUDIT_RETENTION_DAYS", "audit_retention_days")):
+                     ("TRENT_AUDIT_RETENTION_DAYS", "audit_retention_days"),
+                     ("TRENT_AUDIT_LOOKUP_RATE", "audit_lookup_rate")):
         if env.get(var):
-            out[key] = float(env[var]) if key == "audit_retention_days" else parse_duration(env[var])
+            plain = key in ("audit_retention_days", "audit_lookup_rate")
+            out[key] = float(env[var]) if plain else parse_duration(env[var])
     if env.get("TRENT_SEED"):
         out["seed_file"] = Path(env["TRENT_SEED"])
     for name, key in (("TRENT_DEV", "dev"), ("TRENT_PERMISSIVE", "permissive"), ("TRENT_AUDIT_FSYNC", "audit_fsync")):

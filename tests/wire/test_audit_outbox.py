@@ -142,3 +142,24 @@ def test_sqlite_file_is_what_the_fixture_reads(tmp_path: Path) -> None:
         con.close()
     finally:
         stop_trent(server)
+
+
+def test_the_sweepers_service_events_commit_with_their_change(server_and_db) -> None:
+    """DeleteKey at the end of a deletion window is one transaction with its event: while
+    the trail refuses writes the key is not deleted; once it accepts, both happen."""
+    server, db = server_and_db
+    kms = server.client()
+    key_id = kms.create_key(Description="doomed")["KeyMetadata"]["KeyId"]
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    db.refuse(True)
+    server.advance_clock("8d")  # the sweep runs now, and fails
+    assert db.scalar(f"SELECT count(*) FROM keys WHERE key_id = '{key_id}'") == 1
+    db.refuse(False)
+    server.advance_clock("1s")
+    assert db.scalar(f"SELECT count(*) FROM keys WHERE key_id = '{key_id}'") == 0
+    with db.engine.connect() as conn:
+        bodies = [b for r in conn.exec_driver_sql("SELECT bodies FROM audit_segments") for b in bytes(r[0]).split(b"\n")]
+    deletions = [e for e in map(json.loads, bodies) if e["eventName"] == "DeleteKey"]
+    assert [e["serviceEventDetails"]["keyId"] for e in deletions] == [key_id]
+    assert deletions[0]["eventType"] == "AwsServiceEvent"
+    assert_chain_whole(db.url, server.account_id, server.region)

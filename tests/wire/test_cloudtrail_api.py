@@ -57,7 +57,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    with seeded_trent(SEED, prefix="trent-cloudtrail-") as server:
+    with seeded_trent(SEED, prefix="trent-cloudtrail-", extra_args=("--audit-lookup-rate", "0")) as server:
         yield World(server)
 
 
@@ -218,3 +218,19 @@ def test_aws_cli_lookup_events(world: World, tmp_path: Path) -> None:
     events = json.loads(out)["Events"]
     assert events and all(e["EventName"] == "CreateKey" for e in events)
     assert json.loads(events[0]["CloudTrailEvent"])["eventSource"] == "kms.amazonaws.com"
+
+
+def test_lookup_events_is_rate_limited(tmp_path: Path) -> None:
+    """Spec cloudtrail.md §5: AWS allows 2 LookupEvents/s per account and region; Trent's
+    rate is --audit-lookup-rate (here 1/s): the burst is spent, the next call is throttled."""
+    from tests.fixtures.trent_server import start_trent, stop_trent
+
+    server = start_trent(tmp_path / "data", "--audit-lookup-rate", "1")
+    try:
+        client = server.client("cloudtrail")
+        client.lookup_events(MaxResults=1)
+        err = expect_error(client.lookup_events, "ThrottlingException", "Rate exceeded", MaxResults=1)
+        assert err["status"] == 400
+        server.client("cloudtrail", region_name="eu-west-1").lookup_events(MaxResults=1)  # another trail's bucket
+    finally:
+        stop_trent(server)

@@ -52,7 +52,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 # issue 16: `serve` flags of the audit trail (Settings field names)
 AUDIT_SETTINGS = ("audit_trail_name", "audit_account_id", "audit_home_region", "audit_bucket", "audit_bucket_url",
                   "audit_s3_endpoint_url", "audit_key_prefix", "audit_delivery_interval_seconds",
-                  "audit_digest_interval_seconds", "audit_retention_days")
+                  "audit_digest_interval_seconds", "audit_retention_days", "audit_lookup_rate")
 
 
 def _add_audit_options(serve: argparse.ArgumentParser) -> None:
@@ -73,6 +73,8 @@ def _add_audit_options(serve: argparse.ArgumentParser) -> None:
                    help="deliver log files this often, e.g. 5m (env TRENT_AUDIT_DELIVERY_INTERVAL; default 5m)")
     g.add_argument("--audit-digest-interval", dest="audit_digest_interval_seconds", type=parse_duration,
                    help="sign a digest file this often, e.g. 1h (env TRENT_AUDIT_DIGEST_INTERVAL; default 1h)")
+    g.add_argument("--audit-lookup-rate", type=float, help="LookupEvents per second per account and region, "
+                   "0 = unlimited (env TRENT_AUDIT_LOOKUP_RATE; default 10; AWS allows 2)")
     g.add_argument("--audit-retention-days", type=float, help="keep delivered, digested events in the database "
                    "this many days, 0 = forever (env TRENT_AUDIT_RETENTION_DAYS; default 90)")
 

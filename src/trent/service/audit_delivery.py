@@ -96,6 +96,13 @@ class TrailDelivery:
     def trail_arn(self, head: TrailHead) -> str:
         return logfiles.trail_arn(partition_of_region(head.region), head.region, head.account_id, head.name)
 
+    def release(self) -> None:
+        """Shutting down: hand the lease back so another node delivers at once."""
+        try:
+            self.storage.release_lease(LEASE_NAME, self.settings.node_id)
+        except StorageError as exc:
+            log.warning("could not release the audit delivery lease: %s", exc)
+
     # -- one round -------------------------------------------------------------------------
 
     def run(self, *, force_digest: bool = False) -> DeliveryReport:

@@ -12,7 +12,9 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +30,7 @@ from trent.errors import (
     InvalidNextToken,
     InvalidTimeRange,
     InvalidTrailName,
+    Throttling,
     TrailNotFound,
 )
 from trent.service import audit_signing_keys
@@ -42,6 +45,33 @@ _TRAIL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]$")
 _TRAIL_ARN = re.compile(r"^arn:[a-z-]+:cloudtrail:([a-z0-9-]+):(\d{12}):trail/(.+)$")
 
 
+class LookupThrottle:
+    """A token bucket per (account, region) for LookupEvents (spec cloudtrail.md §5: AWS
+    allows 2 requests/s; Trent's rate is ``--audit-lookup-rate``), on a monotonic clock."""
+
+    def __init__(self, rate: float, burst: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._rate = rate
+        self._burst = burst if burst is not None else max(1.0, rate)
+        self._clock = clock
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, account_id: str, region: str) -> None:
+        if self._rate <= 0:
+            return
+        now = self._clock()
+        with self._lock:
+            tokens, at = self._buckets.get((account_id, region), (self._burst, now))
+            tokens = min(self._burst, tokens + (now - at) * self._rate)
+            if tokens < 1.0:
+                self._buckets[(account_id, region)] = (tokens, now)
+                raise Throttling("Rate exceeded")
+            self._buckets[(account_id, region)] = (tokens - 1.0, now)
+            if len(self._buckets) > 100_000:
+                self._buckets.clear()
+
+
 @dataclass(frozen=True, slots=True)
 class TrailSettings:
     """What the server was configured with (``--audit-*``)."""
@@ -50,6 +80,8 @@ class TrailSettings:
     bucket: str
     prefix: str | None
     lookup_days: float = 90.0  # LookupEvents' default window (and the retention default)
+    # LookupEvents per second per account and region (AWS: 2); None = no limit.
+    throttle: LookupThrottle | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +193,8 @@ class LookupPage:
 def lookup_events(deps: ServiceDeps, ctx: RequestContext, settings: TrailSettings,
                   request: LookupRequest) -> LookupPage:
     authorize_iam(deps, ctx, SERVICE, "LookupEvents")
+    if settings.throttle is not None:
+        settings.throttle.take(ctx.account_id, ctx.region)
     attribute, value = _attribute(request.attributes)
     if request.event_category is not None and request.event_category != "insight":
         raise InvalidEventCategory(f"Event category {request.event_category} is not valid.")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from trent.domain.custom_key_stores import ConnectionErrorCode, ConnectionState, CustomKeyStore, CustomKeyStoreType
-from trent.storage.tables import access_keys, custom_key_stores, key_materials, keys
+from trent.storage.tables import access_keys, audit_signing_keys, custom_key_stores, key_materials, keys
 
 if TYPE_CHECKING:
     from trent.storage.engine import UnitOfWork
@@ -102,12 +102,15 @@ class RootRewrapSql:
         """``rewrap(kind, ids, blob)`` returns the new blob, or None to leave the row.
 
         Kinds: ``material`` (key_id, material_id), ``access_key`` (access_key_id,),
-        ``custom_key_store_password`` (custom_key_store_id,). Returns rows changed.
+        ``custom_key_store_password`` (custom_key_store_id,), ``audit_signing_key``
+        (fingerprint, signer) — issue 16's digest signing keys. Returns rows changed.
         """
         plans = (
             ("material", key_materials, (key_materials.c.key_id, key_materials.c.material_id), key_materials.c.wrapped),
             ("access_key", access_keys, (access_keys.c.access_key_id,), access_keys.c.wrapped_secret),
             ("custom_key_store_password", _T, (_T.c.custom_key_store_id,), _T.c.wrapped_password),
+            ("audit_signing_key", audit_signing_keys, (audit_signing_keys.c.fingerprint, audit_signing_keys.c.signer),
+             audit_signing_keys.c.private_blob),
         )
         changed = 0
         with self._unit(write=True) as conn:

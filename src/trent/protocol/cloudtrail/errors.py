@@ -20,6 +20,7 @@ CLOUDTRAIL_ERRORS: dict[type[e.TrentError], WireError] = {
     e.InvalidTrailName: WireError("InvalidTrailNameException"),
     e.CloudTrailArnInvalid: WireError("CloudTrailARNInvalidException"),
     e.UnsupportedOperation: WireError("UnsupportedOperationException"),
+    e.Throttling: WireError("ThrottlingException"),
     # The sealed-root gate: the operation cannot run on this server until it is unsealed.
     e.KMSInvalidState: WireError("OperationNotPermittedException"),
     e.KMSInternal: WireError("InternalFailure", 500),
