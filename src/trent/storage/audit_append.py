@@ -27,12 +27,13 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from trent.domain.audit_chain import GENESIS_HASH, TOKEN_SEPARATOR, AuditRecord, TrailKey
+from trent.domain.audit_chain import GENESIS_HASH, TOKEN_PREFIX, TOKEN_SEPARATOR, AuditRecord, TrailKey
 from trent.storage.repositories import StorageError
 
 log = logging.getLogger("trent.storage")
 
 TIMES = struct.Struct(">q")  # each event's time: 8-byte big-endian seconds
+EVENT_ID_PREFIX = TOKEN_PREFIX["EventId"]  # event ids are kept apart: wide, and searched only by EventId
 
 _HOT_SQL = {
     style: {
@@ -40,8 +41,10 @@ _HOT_SQL = {
         "create": "INSERT INTO audit_trails (account_id, region, name, created_at, last_seq, last_hash, "
                   f"delivered_seq, pruned_seq, pruned_hash) VALUES ({p}, {p}, {p}, {p}, 0, {p}, 0, 0, {p}) "
                   "ON CONFLICT (account_id, region) DO NOTHING",
-        "insert": "INSERT INTO audit_segments (trail_id, first_seq, last_seq, first_time, last_time, attrs, times, "
-                  f"hashes, bodies) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})",
+        "insert": "INSERT INTO audit_segments (trail_id, first_seq, last_seq, times, hashes, bodies) "
+                  f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
+        "index": "INSERT INTO audit_segment_index (trail_id, first_seq, first_time, last_time, attrs, ids) "
+                 f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
         "update": f"UPDATE audit_trails SET last_seq = {p}, last_hash = {p} WHERE id = {p}",
     }
     for style, p, lock in (("qmark", "?", ""), ("format", "%s", " FOR UPDATE"), ("pyformat", "%s", " FOR UPDATE"))
@@ -55,9 +58,10 @@ def by_trail(records: Sequence[AuditRecord]) -> list[tuple[TrailKey, list[int]]]
 
 
 def build_segment(records: Sequence[AuditRecord], indexes: list[int], tid: int, last_seq: int, tip: bytes,
-                  placed: list[tuple[int, bytes]]) -> tuple[tuple[Any, ...], int, bytes]:
-    """Number and chain ``records[indexes]`` after (last_seq, tip): the segment row's
-    parameters, the new last sequence and tip. Fills ``placed[i]`` = (sequence, hash)."""
+                  placed: list[tuple[int, bytes]]) -> tuple[tuple[Any, ...], tuple[Any, ...], int, bytes]:
+    """Number and chain ``records[indexes]`` after (last_seq, tip): the segment row's and
+    its index row's parameters, the new last sequence and tip. Fills ``placed[i]`` =
+    (sequence, hash)."""
     hashes: list[bytes] = []
     times: list[bytes] = []
     bodies: list[bytes] = []
@@ -82,10 +86,13 @@ def build_segment(records: Sequence[AuditRecord], indexes: list[int], tid: int, 
             high = at
         bodies.append(record.body)
         tokens.update(record.tokens)
-    attrs = TOKEN_SEPARATOR + TOKEN_SEPARATOR.join(sorted(tokens)) + TOKEN_SEPARATOR
-    row = (tid, last_seq + 1, seq, float(int(low)), float(int(high)), attrs,
-           b"".join(times), b"".join(hashes), b"\n".join(bodies))
-    return row, seq, tip
+    ids = [t for t in tokens if t.startswith(EVENT_ID_PREFIX)]
+    tokens.difference_update(ids)
+    sep = TOKEN_SEPARATOR
+    row = (tid, last_seq + 1, seq, b"".join(times), b"".join(hashes), b"\n".join(bodies))
+    index = (tid, last_seq + 1, float(int(low)), float(int(high)), sep + sep.join(sorted(tokens)) + sep,
+             sep + sep.join(ids) + sep)
+    return row, index, seq, tip
 
 
 def append_in(conn: Connection, records: Sequence[AuditRecord], trail_name: str) -> list[tuple[int, bytes]]:
@@ -99,8 +106,9 @@ def append_in(conn: Connection, records: Sequence[AuditRecord], trail_name: str)
             now = records[indexes[0]].event_time
             conn.exec_driver_sql(sql["create"], (*key, trail_name, now, GENESIS_HASH, GENESIS_HASH))
             row = conn.exec_driver_sql(sql["select"], key).one()
-        params, seq, tip = build_segment(records, indexes, int(row[0]), int(row[1]), bytes(row[2]), placed)
+        params, index, seq, tip = build_segment(records, indexes, int(row[0]), int(row[1]), bytes(row[2]), placed)
         conn.exec_driver_sql(sql["insert"], params)
+        conn.exec_driver_sql(sql["index"], index)
         conn.exec_driver_sql(sql["update"], (seq, tip, params[0]))
     return placed
 
@@ -140,9 +148,10 @@ class DirectAppender:
                         cursor.execute(sql["create"], (*key, trail_name, now, GENESIS_HASH, GENESIS_HASH))
                         cursor.execute(sql["select"], key)
                         row = cursor.fetchone()
-                    params, seq, tip = build_segment(records, indexes, int(row[0]), int(row[1]), bytes(row[2]),
-                                                     placed)
+                    params, index, seq, tip = build_segment(records, indexes, int(row[0]), int(row[1]),
+                                                            bytes(row[2]), placed)
                     cursor.execute(sql["insert"], params)
+                    cursor.execute(sql["index"], index)
                     cursor.execute(sql["update"], (seq, tip, params[0]))
                 if self._sqlite:
                     cursor.execute("COMMIT")

@@ -18,9 +18,11 @@ are gapless and decided by the database whatever number of processes and nodes w
 Trails are locked in (account, region) order, so batches never deadlock; a mutation
 appends last in its transaction, so it holds the trail lock only for its commit.
 
-Lookups (``lookup_audit_events``) find candidate segments by time (index on
-``first_time``) or newest-first (the primary key), filter them in SQL by the attribute
-token (``instr``/``strpos`` on ``attrs``), then check each event exactly. Newest first
+Lookups (``lookup_audit_events``) find candidate segments in the narrow
+``audit_segment_index`` (one small row per segment: time span, attribute tokens, event
+ids apart) by time (index on ``first_time``) or newest-first (its primary key), filtered
+in SQL by the attribute token (``instr``/``strpos``), then read those segments and check
+each event exactly. Newest first
 means highest sequence first (commit order; event times are request start times, a
 few milliseconds earlier). Events of one segment were recorded in one commit, so their
 times lie within ``SEGMENT_SPAN`` seconds of each other: a segment holding an event of
@@ -50,8 +52,8 @@ from trent.domain.audit_chain import (
     tokens_of_event,
 )
 from trent.domain.audit_delivery import LookupQuery
-from trent.storage.audit_append import TIMES, DirectAppender, append_in
-from trent.storage.tables import audit_segments, audit_trails
+from trent.storage.audit_append import EVENT_ID_PREFIX, TIMES, DirectAppender, append_in
+from trent.storage.tables import audit_segment_index, audit_segments, audit_trails
 
 if TYPE_CHECKING:
     from trent.storage.engine import UnitOfWork
@@ -66,6 +68,7 @@ _SEP = TOKEN_SEPARATOR
 
 _T = audit_trails
 _S = audit_segments
+_I = audit_segment_index
 
 
 def _insert(conn: Connection, table: sa.Table):  # type: ignore[no-untyped-def]
@@ -196,7 +199,12 @@ class AuditSql:
                 return found, False
             below = query.after[1] if query.after is not None else None
             while True:
-                rows = conn.execute(_lookup_chunk(conn, tid, query, token, below)).all()
+                # the narrow index finds candidates; their events come from the segments
+                firsts = [r[0] for r in conn.execute(_lookup_chunk(conn, tid, query, token, below))]
+                rows = conn.execute(
+                    sa.select(*_SEGMENT_COLUMNS).where(_S.c.trail_id == tid, _S.c.first_seq.in_(firsts))
+                    .order_by(_S.c.first_seq.desc())
+                ).all() if firsts else []
                 for row in rows:
                     events = list(segment_events(query.account_id, query.region, row))
                     for event in reversed(events):
@@ -208,30 +216,30 @@ class AuditSql:
                             found.append(event)
                             if len(found) > query.limit:
                                 return found[: query.limit], True
-                if len(rows) < _SCAN_CHUNK:
+                if len(firsts) < _SCAN_CHUNK:
                     return found, False
-                below = rows[-1][0]
+                below = firsts[-1]
 
 
 def _lookup_chunk(conn: Connection, tid: int, query: LookupQuery, token: str | None,
                   below: int | None) -> sa.Select[Any]:
-    """The next (older) segments that may hold matches: by time for narrow windows (the
-    ``first_time`` index), newest-first on the primary key for wide ones."""
+    """The next (older) segments that may hold matches, from the narrow index: by time
+    for narrow windows (its ``first_time`` index), newest-first on its primary key for
+    wide ones; the attribute token is matched in SQL (event ids in their own column)."""
     conditions: list[sa.ColumnElement[bool]] = [
-        _S.c.trail_id == tid,
-        _S.c.first_time <= query.end_time,
-        _S.c.last_time >= query.start_time,
+        _I.c.trail_id == tid,
+        _I.c.first_time <= query.end_time,
+        _I.c.last_time >= query.start_time,
     ]
     if query.end_time - query.start_time <= _WIDE_WINDOW:
-        conditions.append(_S.c.first_time >= query.start_time - SEGMENT_SPAN)
+        conditions.append(_I.c.first_time >= query.start_time - SEGMENT_SPAN)
     if below is not None:
-        conditions.append(_S.c.first_seq < below)
+        conditions.append(_I.c.first_seq < below)
     if token is not None:
         find = sa.func.strpos if conn.dialect.name == "postgresql" else sa.func.instr
-        conditions.append(find(_S.c.attrs, _SEP + token + _SEP) > 0)
-    return (
-        sa.select(*_SEGMENT_COLUMNS).where(*conditions).order_by(_S.c.first_seq.desc()).limit(_SCAN_CHUNK)
-    )
+        column = _I.c.ids if token.startswith(EVENT_ID_PREFIX) else _I.c.attrs
+        conditions.append(find(column, _SEP + token + _SEP) > 0)
+    return sa.select(_I.c.first_seq).where(*conditions).order_by(_I.c.first_seq.desc()).limit(_SCAN_CHUNK)
 
 
 def event_tokens(body: bytes) -> tuple[str, ...]:

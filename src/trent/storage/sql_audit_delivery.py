@@ -26,6 +26,7 @@ from trent.storage.tables import (
     audit_delivery_lease,
     audit_digests,
     audit_log_files,
+    audit_segment_index,
     audit_segments,
     audit_signing_keys,
     audit_trails,
@@ -245,6 +246,8 @@ class AuditDeliverySql:
                 .where(seg.c.trail_id == tid, seg.c.last_seq <= last[1])
             ).scalar()
             conn.execute(seg.delete().where(seg.c.trail_id == tid, seg.c.last_seq <= last[1]))
+            conn.execute(audit_segment_index.delete().where(
+                audit_segment_index.c.trail_id == tid, audit_segment_index.c.first_seq <= last[0]))
             anchor = as_bytes(last[2])[-HASH_LEN:]
             conn.execute(_T.update().where(_T.c.id == tid).values(pruned_seq=last[1], pruned_hash=anchor))
         return int(deleted or 0)

@@ -323,21 +323,31 @@ audit_trails = sa.Table(
 
 # A segment: the events one append stored for one trail (a group-committed batch, or a
 # mutation's event): sequence range, per-event times (8-byte big-endian seconds) and
-# chain hashes (32 bytes each), their canonical bytes joined by "\n", and the set of
-# LookupEvents attribute tokens they carry ("\x1f"-framed). See storage/sql_audit.py.
+# chain hashes (32 bytes each), their canonical bytes joined by "\n". See
+# storage/sql_audit.py.
 audit_segments = sa.Table(
     "audit_segments",
     metadata,
     sa.Column("trail_id", sa.Integer, primary_key=True),
     sa.Column("first_seq", sa.BigInteger, primary_key=True),
     sa.Column("last_seq", sa.BigInteger, nullable=False),
-    sa.Column("first_time", sa.Double, nullable=False),
-    sa.Column("last_time", sa.Double, nullable=False),
-    sa.Column("attrs", sa.Text, nullable=False),
     sa.Column("times", sa.LargeBinary, nullable=False),
     sa.Column("hashes", sa.LargeBinary, nullable=False),
     sa.Column("bodies", sa.LargeBinary, nullable=False),
-    sa.Index("ix_audit_segments_time", "trail_id", "first_time"),
+)
+
+# What LookupEvents searches, one narrow row per segment: its time span, the attribute
+# tokens its events carry ("\x1f"-framed) and, apart, their event ids.
+audit_segment_index = sa.Table(
+    "audit_segment_index",
+    metadata,
+    sa.Column("trail_id", sa.Integer, primary_key=True),
+    sa.Column("first_seq", sa.BigInteger, primary_key=True),
+    sa.Column("first_time", sa.Double, nullable=False),
+    sa.Column("last_time", sa.Double, nullable=False),
+    sa.Column("attrs", sa.Text, nullable=False),
+    sa.Column("ids", sa.Text, nullable=False),
+    sa.Index("ix_audit_segment_index_time", "trail_id", "first_time"),
 )
 
 audit_log_files = sa.Table(

@@ -39,15 +39,22 @@ def upgrade() -> None:
         sa.Column("trail_id", sa.Integer, nullable=False),
         sa.Column("first_seq", sa.BigInteger, nullable=False),
         sa.Column("last_seq", sa.BigInteger, nullable=False),
-        sa.Column("first_time", sa.Double, nullable=False),
-        sa.Column("last_time", sa.Double, nullable=False),
-        sa.Column("attrs", sa.Text, nullable=False),
         sa.Column("times", sa.LargeBinary, nullable=False),
         sa.Column("hashes", sa.LargeBinary, nullable=False),
         sa.Column("bodies", sa.LargeBinary, nullable=False),
         sa.PrimaryKeyConstraint("trail_id", "first_seq", name="pk_audit_segments"),
     )
-    op.create_index("ix_audit_segments_time", "audit_segments", ["trail_id", "first_time"])
+    op.create_table(
+        "audit_segment_index",
+        sa.Column("trail_id", sa.Integer, nullable=False),
+        sa.Column("first_seq", sa.BigInteger, nullable=False),
+        sa.Column("first_time", sa.Double, nullable=False),
+        sa.Column("last_time", sa.Double, nullable=False),
+        sa.Column("attrs", sa.Text, nullable=False),
+        sa.Column("ids", sa.Text, nullable=False),
+        sa.PrimaryKeyConstraint("trail_id", "first_seq", name="pk_audit_segment_index"),
+    )
+    op.create_index("ix_audit_segment_index_time", "audit_segment_index", ["trail_id", "first_time"])
     op.create_table(
         "audit_log_files",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -102,5 +109,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in ("audit_delivery_lease", "audit_signing_keys", "audit_digests", "audit_log_files",
-                  "audit_segments", "audit_trails"):
+                  "audit_segment_index", "audit_segments", "audit_trails"):
         op.drop_table(table)
