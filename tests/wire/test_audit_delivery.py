@@ -146,3 +146,30 @@ def test_two_nodes_one_chain_one_deliverer(tmp_path: Path, postgres_database_url
         stop_trent(b)
     rc, out = trent("audit", "verify", "--database-url", postgres_database_url, "--dir", str(bucket))
     assert rc == 0 and "OK: no problems found" in out, out
+
+
+def test_the_asgi_face_and_bucket_only_verification(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under ``--http-server uvicorn`` the CloudTrail API and the bucket answer too; and
+    ``trent audit verify --no-database`` checks the bucket with the server's public keys."""
+    server = start_trent(tmp_path / "data", "--http-server", "uvicorn")
+    try:
+        some_calls(server)
+        flush(server)
+        events = server.client("cloudtrail").lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "CreateKey"}])["Events"]
+        assert [e["EventName"] for e in events] == ["CreateKey"]
+        listed = server.client("s3").list_objects_v2(Bucket="trent-audit-logs", Prefix="AWSLogs/")["Contents"]
+        assert len(listed) == 2  # one log file, one digest
+        for name, value in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"),
+                            ("AWS_DEFAULT_REGION", server.region)):
+            monkeypatch.setenv(name, value)
+        bucket = tmp_path / "data" / "audit-buckets" / "trent-audit-logs"
+        rc, out = trent("audit", "verify", "--dir", str(bucket), "--no-database", "--endpoint-url",
+                        server.endpoint_url)
+        assert rc == 0 and "1/1 digest files valid" in out and "0 from the database" in out, out
+        (bucket / listed[0]["Key"]).write_bytes(b"\x1f\x8b broken")
+        rc, out = trent("audit", "verify", "--dir", str(bucket), "--no-database", "--endpoint-url",
+                        server.endpoint_url)
+        assert rc == 1 and "INVALID" in out, out
+    finally:
+        stop_trent(server)
