@@ -200,7 +200,13 @@ class AuditSql:
             below = query.after[1] if query.after is not None else None
             while True:
                 # the narrow index finds candidates; their events come from the segments
-                firsts = [r[0] for r in conn.execute(_lookup_chunk(conn, tid, query, token, below))]
+                candidates = conn.execute(_lookup_chunk(conn, tid, query, token, below)).all()
+                # newest first: once segments end before the window (by more than the span
+                # a segment's events can have), every older one does too
+                firsts = [r[0] for r in candidates if r[1] >= query.start_time and r[2] <= query.end_time]
+                exhausted = len(candidates) < _SCAN_CHUNK or (
+                    bool(candidates) and candidates[-1][1] < query.start_time - SEGMENT_SPAN
+                )
                 rows = conn.execute(
                     sa.select(*_SEGMENT_COLUMNS).where(_S.c.trail_id == tid, _S.c.first_seq.in_(firsts))
                     .order_by(_S.c.first_seq.desc())
@@ -216,9 +222,9 @@ class AuditSql:
                             found.append(event)
                             if len(found) > query.limit:
                                 return found[: query.limit], True
-                if len(firsts) < _SCAN_CHUNK:
+                if exhausted:
                     return found, False
-                below = firsts[-1]
+                below = candidates[-1][0]
 
 
 def _lookup_chunk(conn: Connection, tid: int, query: LookupQuery, token: str | None,
@@ -226,20 +232,25 @@ def _lookup_chunk(conn: Connection, tid: int, query: LookupQuery, token: str | N
     """The next (older) segments that may hold matches, from the narrow index: by time
     for narrow windows (its ``first_time`` index), newest-first on its primary key for
     wide ones; the attribute token is matched in SQL (event ids in their own column)."""
-    conditions: list[sa.ColumnElement[bool]] = [
-        _I.c.trail_id == tid,
-        _I.c.first_time <= query.end_time,
-        _I.c.last_time >= query.start_time,
-    ]
+    conditions: list[sa.ColumnElement[bool]] = [_I.c.trail_id == tid]
     if query.end_time - query.start_time <= _WIDE_WINDOW:
-        conditions.append(_I.c.first_time >= query.start_time - SEGMENT_SPAN)
+        # a narrow window: the first_time index's range [start - span, end], then in order
+        conditions += [
+            _I.c.first_time >= query.start_time - SEGMENT_SPAN,
+            _I.c.first_time <= query.end_time,
+            _I.c.last_time >= query.start_time,
+        ]
+    # (a wide one: newest first on the primary key; events outside it are skipped after)
     if below is not None:
         conditions.append(_I.c.first_seq < below)
     if token is not None:
         find = sa.func.strpos if conn.dialect.name == "postgresql" else sa.func.instr
         column = _I.c.ids if token.startswith(EVENT_ID_PREFIX) else _I.c.attrs
         conditions.append(find(column, _SEP + token + _SEP) > 0)
-    return sa.select(_I.c.first_seq).where(*conditions).order_by(_I.c.first_seq.desc()).limit(_SCAN_CHUNK)
+    return (
+        sa.select(_I.c.first_seq, _I.c.last_time, _I.c.first_time).where(*conditions)
+        .order_by(_I.c.first_seq.desc()).limit(_SCAN_CHUNK)
+    )
 
 
 def event_tokens(body: bytes) -> tuple[str, ...]:
