@@ -71,21 +71,18 @@ def build_segment(records: Sequence[AuditRecord], indexes: list[int], tid: int, 
     seq = last_seq
     low = high = records[indexes[0]].event_time
     for i in indexes:
-        record = records[i]
+        _, at, record_tokens, body = records[i]
         seq += 1
-        digest = sha256(tip)  # domain.audit_chain.chain_hash, inlined: once per event
-        digest.update(record.body)
-        tip = digest.digest()
+        tip = sha256(tip + body).digest()  # domain.audit_chain.chain_hash, inlined: once per event
         placed[i] = (seq, tip)
         hashes.append(tip)
-        at = record.event_time
         times.append(pack(int(at)))
         if at < low:
             low = at
         elif at > high:
             high = at
-        bodies.append(record.body)
-        tokens.update(record.tokens)
+        bodies.append(body)
+        tokens.update(record_tokens)
     ids = [t for t in tokens if t.startswith(EVENT_ID_PREFIX)]
     tokens.difference_update(ids)
     sep = TOKEN_SEPARATOR
@@ -139,6 +136,7 @@ class DirectAppender:
                 if self._sqlite:
                     cursor.execute("BEGIN IMMEDIATE")
                 placed: list[tuple[int, bytes]] = [(0, b"")] * len(records)
+                writes: list[tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]] = []
                 for trail, indexes in by_trail(records):
                     key = (trail.account_id, trail.region)
                     cursor.execute(sql["select"], key)
@@ -150,12 +148,20 @@ class DirectAppender:
                         row = cursor.fetchone()
                     params, index, seq, tip = build_segment(records, indexes, int(row[0]), int(row[1]),
                                                             bytes(row[2]), placed)
-                    cursor.execute(sql["insert"], params)
-                    cursor.execute(sql["index"], index)
-                    cursor.execute(sql["update"], (seq, tip, params[0]))
+                    writes.append((params, index, (seq, tip, params[0])))
                 if self._sqlite:
+                    for params, index, update in writes:
+                        cursor.execute(sql["insert"], params)
+                        cursor.execute(sql["index"], index)
+                        cursor.execute(sql["update"], update)
                     cursor.execute("COMMIT")
                 else:
+                    # PostgreSQL: the writes and the commit in one round trip (psycopg pipeline)
+                    with raw.driver_connection.pipeline():
+                        for params, index, update in writes:
+                            cursor.execute(sql["insert"], params)
+                            cursor.execute(sql["index"], index)
+                            cursor.execute(sql["update"], update)
                     raw.commit()
                 return placed
             except Exception as exc:  # noqa: BLE001 - the driver's own errors: stop at this edge
