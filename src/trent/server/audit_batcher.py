@@ -57,19 +57,22 @@ class AuditBatcher:
     another thread costs more than it saves); otherwise on the writer thread (a database
     server: the loop keeps serving while a commit waits on the network)."""
 
-    def __init__(self, outbox: AuditOutbox, *, inline: bool = False) -> None:
+    def __init__(self, outbox: AuditOutbox, *, inline: bool = False, writers: int = 2) -> None:
         self._inline = inline
         self._outbox = outbox
         self._batch: list[Pending] = []
-        self._in_flight = False
+        # Batches being committed; a second one may start while the first waits on the
+        # database (it queues behind the trail row lock: commit order is kept).
+        self._in_flight = 0
+        self._writers = writers
         self._scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trent-audit")
+        self._writer = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="trent-audit")
         self._idle: asyncio.Event | None = None
 
     def add(self, pending: Pending) -> None:
         self._batch.append(pending)
-        if not self._in_flight and not self._scheduled:
+        if self._in_flight < self._writers and not self._scheduled:
             loop = self._loop or asyncio.get_running_loop()
             self._loop = loop
             self._scheduled = True
@@ -77,13 +80,13 @@ class AuditBatcher:
 
     def _start(self) -> None:
         self._scheduled = False
-        if self._in_flight or not self._batch:
+        if self._in_flight >= self._writers or not self._batch:
             return
         batch, self._batch = self._batch, []
         if self._inline:
-            self._release(batch, not self._commit(batch))
+            self._release(batch, not self._commit(batch), threaded=False)
             return
-        self._in_flight = True
+        self._in_flight += 1
         self._writer.submit(self._write, batch)
 
     def _commit(self, batch: list[Pending]) -> bool:
@@ -104,8 +107,9 @@ class AuditBatcher:
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self._release, batch, failed)
 
-    def _release(self, batch: list[Pending], failed: bool) -> None:
-        self._in_flight = False
+    def _release(self, batch: list[Pending], failed: bool, *, threaded: bool = True) -> None:
+        if threaded:
+            self._in_flight -= 1
         touched: dict[int, Connection] = {}
         for p in batch:
             p.connection.fill(p.slot, p.refuse(p.response) if failed else p.response)
@@ -121,7 +125,7 @@ class AuditBatcher:
         """Wait until every event handed in so far is recorded (shutdown)."""
         while self._batch or self._in_flight or self._scheduled:
             self._idle = asyncio.Event()
-            if not self._in_flight and not self._scheduled:
+            if self._in_flight < self._writers and not self._scheduled:
                 self._start()
             try:
                 await asyncio.wait_for(self._idle.wait(), timeout=1.0)

@@ -112,71 +112,94 @@ def append_in(conn: Connection, records: Sequence[AuditRecord], trail_name: str)
 
 class DirectAppender:
     """The group commit's own connection (see the module doc). Thread-safe (a lock); a
-    connection that failed is thrown away and the next batch opens a new one."""
+    connection that failed is thrown away and the next batch opens a new one.
+
+    On SQLite this connection never checkpoints the WAL itself: a checkpoint copies pages
+    back into the database and fsyncs, a stall of milliseconds that would block the event
+    loop (the group commit runs there). A :class:`_Checkpointer` thread does it instead."""
 
     def __init__(self, engine: Engine, serial: Any) -> None:
         self._engine = engine
         self._serial = serial  # the UnitOfWork's lock (shared :memory: SQLite)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # held around SQLite appends, and taken again to open one
         self._sql = _HOT_SQL[engine.dialect.paramstyle]
         self._sqlite = engine.dialect.name == "sqlite"
-        self._raw: Any = None
+        # SQLite: one connection (one writer at a time anyway); a server: one per thread,
+        # so batches of several writer threads overlap (they queue on the trail row lock).
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._checkpointer: _Checkpointer | None = None
+
+    def _connection(self) -> Any:
+        raw = getattr(self._local, "raw", None) if not self._sqlite else (self._all[0] if self._all else None)
+        if raw is not None:
+            return raw
+        try:
+            raw = self._engine.raw_connection()
+            if self._sqlite and self._engine.url.database not in (None, "", ":memory:"):
+                raw.cursor().execute("PRAGMA wal_autocheckpoint=0")
+                if self._checkpointer is None:
+                    self._checkpointer = _Checkpointer(self._engine)
+        except Exception as exc:  # noqa: BLE001 - the driver's own errors: stop at this edge
+            raise StorageError(f"storage operation failed ({type(exc).__name__})") from None
+        with self._lock:
+            self._all.append(raw)
+        self._local.raw = raw
+        return raw
 
     def append(self, records: Sequence[AuditRecord], trail_name: str) -> list[tuple[int, bytes]]:
+        if self._sqlite:
+            with self._lock, self._serial:
+                return self._append_on(self._connection(), records, trail_name)
+        return self._append_on(self._connection(), records, trail_name)
+
+    def _append_on(self, raw: Any, records: Sequence[AuditRecord], trail_name: str) -> list[tuple[int, bytes]]:
         sql = self._sql
-        with self._lock, self._serial:
-            if self._raw is None:
-                try:
-                    self._raw = self._engine.raw_connection()
-                except Exception as exc:  # noqa: BLE001 - the driver's own errors: stop at this edge
-                    raise StorageError(f"storage operation failed ({type(exc).__name__})") from None
-            raw = self._raw
-            cursor = raw.cursor()
-            try:
-                if self._sqlite:
-                    cursor.execute("BEGIN IMMEDIATE")
-                placed: list[tuple[int, bytes]] = [(0, b"")] * len(records)
-                writes: list[tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]] = []
-                for trail, indexes in by_trail(records):
-                    key = (trail.account_id, trail.region)
+        cursor = raw.cursor()
+        try:
+            if self._sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            placed: list[tuple[int, bytes]] = [(0, b"")] * len(records)
+            writes: list[tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]] = []
+            for trail, indexes in by_trail(records):
+                key = (trail.account_id, trail.region)
+                cursor.execute(sql["select"], key)
+                row = cursor.fetchone()
+                if row is None:
+                    now = records[indexes[0]].event_time
+                    cursor.execute(sql["create"], (*key, trail_name, now, GENESIS_HASH, GENESIS_HASH))
                     cursor.execute(sql["select"], key)
                     row = cursor.fetchone()
-                    if row is None:
-                        now = records[indexes[0]].event_time
-                        cursor.execute(sql["create"], (*key, trail_name, now, GENESIS_HASH, GENESIS_HASH))
-                        cursor.execute(sql["select"], key)
-                        row = cursor.fetchone()
-                    params, index, seq, tip = build_segment(records, indexes, int(row[0]), int(row[1]),
-                                                            bytes(row[2]), placed)
-                    writes.append((params, index, (seq, tip, params[0])))
-                if self._sqlite:
+                params, index, seq, tip = build_segment(records, indexes, int(row[0]), int(row[1]), bytes(row[2]),
+                                                        placed)
+                writes.append((params, index, (seq, tip, params[0])))
+            if self._sqlite:
+                for params, index, update in writes:
+                    cursor.execute(sql["insert"], params)
+                    cursor.execute(sql["index"], index)
+                    cursor.execute(sql["update"], update)
+                cursor.execute("COMMIT")
+            else:
+                # PostgreSQL: the writes and the commit in one round trip (psycopg pipeline)
+                with raw.driver_connection.pipeline():
                     for params, index, update in writes:
                         cursor.execute(sql["insert"], params)
                         cursor.execute(sql["index"], index)
                         cursor.execute(sql["update"], update)
-                    cursor.execute("COMMIT")
-                else:
-                    # PostgreSQL: the writes and the commit in one round trip (psycopg pipeline)
-                    with raw.driver_connection.pipeline():
-                        for params, index, update in writes:
-                            cursor.execute(sql["insert"], params)
-                            cursor.execute(sql["index"], index)
-                            cursor.execute(sql["update"], update)
-                    raw.commit()
-                return placed
-            except Exception as exc:  # noqa: BLE001 - the driver's own errors: stop at this edge
-                self._discard()
-                raise StorageError(f"storage operation failed ({type(exc).__name__})") from None
-            finally:
-                if self._raw is not None:
-                    cursor.close()
+                raw.commit()
+            return placed
+        except Exception as exc:  # noqa: BLE001 - the driver's own errors: stop at this edge
+            self._discard(raw)
+            raise StorageError(f"storage operation failed ({type(exc).__name__})") from None
+        finally:
+            try:
+                cursor.close()
+            except Exception:  # noqa: BLE001 - a discarded connection's cursor
+                pass
 
-    def _discard(self) -> None:
+    def _discard(self, raw: Any) -> None:
         """Roll back; a server connection is thrown away (it may be broken), SQLite's kept
         (an in-memory database lives only as long as its one connection)."""
-        raw = self._raw
-        if raw is None:
-            return
         try:
             if self._sqlite:
                 raw.cursor().execute("ROLLBACK")
@@ -184,7 +207,10 @@ class DirectAppender:
             raw.rollback()
         except Exception:  # noqa: BLE001 - the transaction may already be gone
             pass
-        self._raw = None
+        self._local.raw = None
+        with self._lock:
+            if raw in self._all:
+                self._all.remove(raw)
         try:
             raw.invalidate()
         except Exception:  # noqa: BLE001
@@ -192,6 +218,43 @@ class DirectAppender:
 
     def close(self) -> None:
         with self._lock:
-            raw, self._raw = self._raw, None
+            connections, self._all = self._all, []
+        for raw in connections:
+            try:
+                raw.close()
+            except Exception:  # noqa: BLE001 - closing at shutdown
+                pass
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
+
+
+class _Checkpointer:
+    """Checkpoints a SQLite WAL from its own thread and connection (PASSIVE: it never
+    blocks writers), every ``interval`` seconds; the fsync waits happen here."""
+
+    def __init__(self, engine: Engine, interval: float = 0.5) -> None:
+        self._engine = engine
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="trent-wal-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        raw = None
+        try:
+            raw = self._engine.raw_connection()
+            while not self._stop.wait(self._interval):
+                try:
+                    raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except Exception:  # noqa: BLE001 - busy or gone: the next round retries
+                    log.debug("WAL checkpoint skipped")
+        except Exception:  # noqa: BLE001
+            log.exception("WAL checkpointer stopped")
+        finally:
             if raw is not None:
                 raw.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)

@@ -142,12 +142,16 @@ class UnitOfWork:
         return transaction.current(self)
 
     @contextlib.contextmanager
-    def __call__(self, *, write: bool) -> Iterator[Connection]:
+    def __call__(self, *, write: bool, savepoint: bool = False) -> Iterator[Connection]:
+        """``savepoint``: inside an ``atomic()`` scope on PostgreSQL, run this write in a
+        SAVEPOINT, for the writes whose failure the service catches and carries on from
+        (a unique violation that means "someone else created it"): PostgreSQL would
+        otherwise abort the whole transaction. A round trip each way, so only those."""
         scope = transaction.current(self)
         if scope is not None and (write or scope.wrote):
             try:
                 conn = scope.begin()
-                if write and self._savepoints:
+                if write and savepoint and self._savepoints:
                     with conn.begin_nested():
                         yield conn
                 else:

@@ -345,7 +345,8 @@ class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql, Audit
             return [rows.account_from_row(r) for r in conn.execute(query).mappings()]
 
     def create_principal(self, principal: Principal) -> None:
-        with self._unit(write=True) as conn:
+        # savepoint: AssumeRole catches Duplicate (a concurrent session) and carries on
+        with self._unit(write=True, savepoint=True) as conn:
             conn.execute(principals.insert().values(rows.principal_values(principal)))
 
     def get_principal(self, arn: str) -> Principal | None:

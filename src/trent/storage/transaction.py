@@ -12,10 +12,10 @@ That is what lets a mutation and its audit event commit together: the pipeline o
 the scope around the handler, the handler writes, the event is appended last, then
 commit — or nothing happened at all.
 
-On PostgreSQL an error inside a transaction aborts the rest of it, so each write that
-joins the scope runs in a SAVEPOINT: a unique violation the service catches
-(``Duplicate`` -> AlreadyExists, a concurrent AssumeRole) leaves the transaction usable,
-as it would be with one transaction per call. SQLite only aborts the failed statement.
+On PostgreSQL an error inside a transaction aborts the rest of it, so a write whose
+failure the service catches and carries on from (a concurrent AssumeRole's session
+principal) runs in a SAVEPOINT (``UnitOfWork(write=True, savepoint=True)``); any other
+failed write rolls the scope back anyway. SQLite only aborts the failed statement.
 
 Hooks: ``after_end`` callbacks run when the scope ends either way (the cache replays its
 invalidations there: a concurrent reader may have cached the pre-commit row between a

@@ -159,7 +159,8 @@ def test_a_scope_that_only_reads_holds_no_transaction(storage: Storage) -> None:
 
 
 def test_a_caught_duplicate_leaves_the_scope_usable(storage: Storage) -> None:
-    """PostgreSQL aborts a transaction on error; writes in a scope run in savepoints."""
+    """PostgreSQL aborts a transaction on error; the write the service recovers from (a
+    concurrent session principal) runs in a savepoint."""
     account = fresh_account()
     storage.create_account(b.account(account))
     principal = b.principal(account)
