@@ -35,19 +35,21 @@ log = logging.getLogger("trent.storage")
 TIMES = struct.Struct(">q")  # each event's time: 8-byte big-endian seconds
 EVENT_ID_PREFIX = TOKEN_PREFIX["EventId"]  # event ids are kept apart: wide, and searched only by EventId
 
+# ``b``: a binary parameter (psycopg sends bytea as-is with %b; qmark has no such mark).
 _HOT_SQL = {
     style: {
         "select": f"SELECT id, last_seq, last_hash FROM audit_trails WHERE account_id = {p} AND region = {p}{lock}",
         "create": "INSERT INTO audit_trails (account_id, region, name, created_at, last_seq, last_hash, "
-                  f"delivered_seq, pruned_seq, pruned_hash) VALUES ({p}, {p}, {p}, {p}, 0, {p}, 0, 0, {p}) "
+                  f"delivered_seq, pruned_seq, pruned_hash) VALUES ({p}, {p}, {p}, {p}, 0, {b}, 0, 0, {b}) "
                   "ON CONFLICT (account_id, region) DO NOTHING",
         "insert": "INSERT INTO audit_segments (trail_id, first_seq, last_seq, times, hashes, bodies) "
-                  f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
+                  f"VALUES ({p}, {p}, {p}, {b}, {b}, {b})",
         "index": "INSERT INTO audit_segment_index (trail_id, first_seq, first_time, last_time, attrs, ids) "
                  f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
-        "update": f"UPDATE audit_trails SET last_seq = {p}, last_hash = {p} WHERE id = {p}",
+        "update": f"UPDATE audit_trails SET last_seq = {p}, last_hash = {b} WHERE id = {p}",
     }
-    for style, p, lock in (("qmark", "?", ""), ("format", "%s", " FOR UPDATE"), ("pyformat", "%s", " FOR UPDATE"))
+    for style, p, b, lock in (("qmark", "?", "?", ""), ("format", "%s", "%b", " FOR UPDATE"),
+                              ("pyformat", "%s", "%b", " FOR UPDATE"))
 }
 
 
