@@ -133,8 +133,10 @@ def rotate(deps: ServiceDeps, key: Key, now: float, rotation_type: str) -> KeyMa
 
 def rotate_key_on_demand(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> Key:
     key = authorized_key(deps, ctx, key_id, "RotateKeyOnDemand")
-    _require_rotatable(key)
+    # AWS checks the key state before the key type: a Disabled HMAC key is
+    # DisabledException, not UnsupportedOperationException (recorded; issue 19).
     check_state("RotateKeyOnDemand", key)
+    _require_rotatable(key)
     done = sum(1 for m in deps.storage.list_materials(key.key_id) if m.rotation_type == ON_DEMAND)
     if done >= ON_DEMAND_ROTATION_LIMIT:
         raise LimitExceeded(
