@@ -73,6 +73,11 @@ STATE_TABLE: MappingProxyType[str, MappingProxyType[KeyState, Verdict]] = Mappin
             (("GetParametersForImport",), {**_MANAGE, S.CREATING: V.CRE, S.UPDATING: V.UPD}),
             (("ImportKeyMaterial",), {**_MANAGE, S.CREATING: V.CRE}),
             (("DeleteImportedKeyMaterial",), {S.CREATING: V.CRE, S.UPDATING: V.UPD}),
+            # Multi-Region keys (issue 19, spec §4.3 last rows).
+            (("ReplicateKey",), {S.DISABLED: V.DIS, **_MANAGE, S.PENDING_IMPORT: V.PIMP, S.CREATING: V.CRE,
+                                 S.UPDATING: V.UPD}),
+            (("UpdatePrimaryRegion",), {S.DISABLED: V.DIS, **_MANAGE, S.PENDING_IMPORT: V.PIMP,
+                                        S.CREATING: V.CRE}),
         )
         for op in ops
     }

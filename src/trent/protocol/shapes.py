@@ -9,6 +9,7 @@ from typing import Any
 
 from trent.domain.key_specs import KEY_SPECS
 from trent.domain.keys import Alias, Key, KeySpec, KeyState, KeyUsage
+from trent.domain.multi_region import MultiRegionConfiguration
 
 # CustomerMasterKeySpec's enum lacks the newer specs (spec §3.1): emit KeySpec only there.
 _LEGACY_SPECS = frozenset(
@@ -16,8 +17,9 @@ _LEGACY_SPECS = frozenset(
 )
 
 
-def key_metadata(key: Key) -> dict[str, Any]:
-    """DescribeKey's KeyMetadata with the presence rules of spec §5.2."""
+def key_metadata(key: Key, mrk: MultiRegionConfiguration | None = None) -> dict[str, Any]:
+    """DescribeKey's KeyMetadata with the presence rules of spec §5.2; ``mrk`` is the
+    multi-Region configuration of a multi-Region key (service.multi_region.configuration_of)."""
     info = KEY_SPECS[key.key_spec]
     md: dict[str, Any] = {
         "AWSAccountId": key.account_id,
@@ -47,11 +49,11 @@ def key_metadata(key: Key) -> dict[str, Any]:
     }[key.key_usage]
     md[member] = list(algorithms)
     md["MultiRegion"] = key.multi_region
-    if key.multi_region:
+    if key.multi_region and mrk is not None:
         md["MultiRegionConfiguration"] = {
-            "MultiRegionKeyType": "PRIMARY",
-            "PrimaryKey": {"Arn": key.arn, "Region": key.region},
-            "ReplicaKeys": [],
+            "MultiRegionKeyType": mrk.key_type,
+            "PrimaryKey": {"Arn": mrk.primary.arn, "Region": mrk.primary.region},
+            "ReplicaKeys": [{"Arn": r.arn, "Region": r.region} for r in mrk.replicas],
         }
     if key.key_spec is KeySpec.SYMMETRIC_DEFAULT and key.current_material_id is not None:
         md["CurrentKeyMaterialId"] = key.current_material_id
