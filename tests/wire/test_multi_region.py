@@ -6,6 +6,7 @@ Regions from one database; boto3 clients differ only in region_name.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import threading
 import time
@@ -272,3 +273,63 @@ def test_creating_replica_refuses_crypto_until_it_settles(east, west):
     west.tag_resource(KeyId=key["KeyId"], Tags=[{"TagKey": "t", "TagValue": "v"}])
     settle(west, key["KeyId"])
     west.encrypt(KeyId=key["KeyId"], Plaintext=b"x")
+
+
+def test_imported_material_is_imported_into_each_member(east, west):
+    """AWS: replicating a primary with imported material creates the replica with no key
+    material (PendingImport); the same material must be imported into it, and other
+    material is refused (IncorrectKeyMaterialException)."""
+    from tests.wire.import_helpers import import_material
+
+    key = mrk(east, Origin="EXTERNAL")
+    material = os.urandom(32)
+    import_material(east, key["KeyId"], material)
+    replicate(east, key)
+    md = settle(west, key["KeyId"])
+    assert md["KeyState"] == "PendingImport" and md["Origin"] == "EXTERNAL"
+    expect_error(west.encrypt, "KMSInvalidStateException", f"{md['Arn']} is pending import.",
+                 KeyId=key["KeyId"], Plaintext=b"x")
+    expect_error(import_material, "IncorrectKeyMaterialException", kms=west, key_id=key["KeyId"], material=os.urandom(32))
+    import_material(west, key["KeyId"], material)
+    md = west.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+    assert md["KeyState"] == "Enabled" and md["ExpirationModel"] == "KEY_MATERIAL_DOES_NOT_EXPIRE"
+    blob = east.encrypt(KeyId=key["KeyId"], Plaintext=b"imported")["CiphertextBlob"]
+    assert west.decrypt(CiphertextBlob=blob)["Plaintext"] == b"imported"
+
+
+def test_encryption_sdk_mrk_aware_providers_work_across_regions(server, east, west, monkeypatch):
+    """AWS Encryption SDK (MRK-aware strict and discovery providers, the aws-kms-mrk-aware
+    keyring spec): a message encrypted under the primary in us-east-1 decrypts with the
+    replica's ARN in us-west-2, and by discovery in us-west-2 — related keys interoperate."""
+    import aws_encryption_sdk as sdk
+    import botocore.session
+    from aws_encryption_sdk.identifiers import CommitmentPolicy
+    from aws_encryption_sdk.key_providers.kms import (
+        DiscoveryFilter,
+        MRKAwareDiscoveryAwsKmsMasterKeyProvider,
+        MRKAwareStrictAwsKmsMasterKeyProvider,
+    )
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_KMS", server.endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.access_key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.secret_access_key)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    session = botocore.session.Session()
+    key = mrk(east)
+    replicate(east, key)
+    settle(west, key["KeyId"])
+    replica_arn = key["Arn"].replace(EAST, WEST)
+    client = sdk.EncryptionSDKClient(commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT)
+    plaintext = os.urandom(10_000)
+    encrypting = MRKAwareStrictAwsKmsMasterKeyProvider(key_ids=[key["Arn"]], botocore_session=session)
+    message, _ = client.encrypt(source=plaintext, key_provider=encrypting, encryption_context={"purpose": "mrk"})
+    strict_west = MRKAwareStrictAwsKmsMasterKeyProvider(key_ids=[replica_arn], botocore_session=session)
+    out, header = client.decrypt(source=message, key_provider=strict_west)
+    assert out == plaintext and header.encryption_context["purpose"] == "mrk"
+    discovery = MRKAwareDiscoveryAwsKmsMasterKeyProvider(
+        discovery_region=WEST, botocore_session=session,
+        discovery_filter=DiscoveryFilter(account_ids=[server.account_id], partition="aws"))
+    assert client.decrypt(source=message, key_provider=discovery)[0] == plaintext
+    # and the other way round: encrypted under the replica, decrypted by the primary's ARN
+    message, _ = client.encrypt(source=plaintext, key_provider=strict_west)
+    assert client.decrypt(source=message, key_provider=encrypting)[0] == plaintext
