@@ -300,6 +300,12 @@ class CachedStorage:
         finally:
             self._invalidate(self._aliases, (alias.account_id, alias.region, alias.name))
 
+    def claim_alias(self, alias: Alias) -> bool:
+        try:
+            return self._inner.claim_alias(alias)
+        finally:
+            self._invalidate(self._aliases, (alias.account_id, alias.region, alias.name))
+
     def delete_alias(self, account_id: str, region: str, name: str) -> None:
         try:
             self._inner.delete_alias(account_id, region, name)

@@ -110,6 +110,10 @@ class AliasRepository(Protocol):
 
     def get_alias(self, account_id: str, region: str, name: str) -> Alias | None: ...
 
+    def claim_alias(self, alias: Alias) -> bool:
+        """Point an alias that has no target at ``alias.target_key_id``, atomically: True if
+        this call did it, False if the alias is missing or already targets a key."""
+
     def update_alias(self, alias: Alias) -> None: ...
 
     def delete_alias(self, account_id: str, region: str, name: str) -> None: ...

@@ -232,6 +232,15 @@ class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql):
                 .values(values)
             )
 
+    def claim_alias(self, alias: Alias) -> bool:
+        with self._unit(write=True) as conn:
+            done = conn.execute(
+                aliases.update()
+                .where(_alias_is(alias.account_id, alias.region, alias.name), aliases.c.target_key_id.is_(None))
+                .values(target_key_id=alias.target_key_id, updated_at=alias.updated_at)
+            )
+            return done.rowcount == 1
+
     def delete_alias(self, account_id: str, region: str, name: str) -> None:
         with self._unit(write=True) as conn:
             conn.execute(aliases.delete().where(_alias_is(account_id, region, name)))
