@@ -46,6 +46,7 @@ STATE_TABLE: MappingProxyType[str, MappingProxyType[KeyState, Verdict]] = Mappin
                     "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
                     "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext",
                     "Sign", "Verify", "GenerateMac", "VerifyMac", "GetPublicKey", "DeriveSharedSecret",
+                    "Encapsulate", "Decapsulate",
                 ),
                 _CRYPTO,
             ),

@@ -31,6 +31,9 @@ class KeySpec(enum.StrEnum):
     HMAC_384 = "HMAC_384"
     HMAC_512 = "HMAC_512"
     SM2 = "SM2"
+    ML_KEM_512 = "ML_KEM_512"
+    ML_KEM_768 = "ML_KEM_768"
+    ML_KEM_1024 = "ML_KEM_1024"
 
 
 class KeyUsage(enum.StrEnum):
@@ -38,6 +41,7 @@ class KeyUsage(enum.StrEnum):
     SIGN_VERIFY = "SIGN_VERIFY"
     GENERATE_VERIFY_MAC = "GENERATE_VERIFY_MAC"
     KEY_AGREEMENT = "KEY_AGREEMENT"
+    ENCAPSULATE_DECAPSULATE = "ENCAPSULATE_DECAPSULATE"
 
 
 class Origin(enum.StrEnum):

@@ -13,7 +13,9 @@ from trent.domain.multi_region import MultiRegionConfiguration
 
 # CustomerMasterKeySpec's enum lacks the newer specs (spec §3.1): emit KeySpec only there.
 _LEGACY_SPECS = frozenset(
-    s for s in KeySpec if s not in (KeySpec.ECC_NIST_EDWARDS25519, KeySpec.ML_DSA_44, KeySpec.ML_DSA_65, KeySpec.ML_DSA_87)
+    s for s in KeySpec
+    if s not in (KeySpec.ECC_NIST_EDWARDS25519, KeySpec.ML_DSA_44, KeySpec.ML_DSA_65, KeySpec.ML_DSA_87,
+                 KeySpec.ML_KEM_512, KeySpec.ML_KEM_768, KeySpec.ML_KEM_1024)
 )
 
 
@@ -46,6 +48,7 @@ def key_metadata(key: Key, mrk: MultiRegionConfiguration | None = None) -> dict[
         KeyUsage.SIGN_VERIFY: "SigningAlgorithms",
         KeyUsage.GENERATE_VERIFY_MAC: "MacAlgorithms",
         KeyUsage.KEY_AGREEMENT: "KeyAgreementAlgorithms",
+        KeyUsage.ENCAPSULATE_DECAPSULATE: "EncapsulationAlgorithms",
     }[key.key_usage]
     md[member] = list(algorithms)
     md["MultiRegion"] = key.multi_region
