@@ -93,7 +93,11 @@ class ConsoleRequest:
             if not boundary:
                 raise BadRequest("multipart body without a boundary")
             return _parse_multipart(self.body, boundary)
-        return Form(_parse_urlencoded(self.body.decode("utf-8", "strict") if self.body else ""))
+        try:
+            text = self.body.decode("utf-8", "strict")
+        except UnicodeDecodeError:
+            raise BadRequest("undecodable form") from None
+        return Form(_parse_urlencoded(text))
 
 
 def _parse_urlencoded(text: str) -> dict[str, list[str]]:
