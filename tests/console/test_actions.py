@@ -192,13 +192,17 @@ def test_grants_create_revoke_retire(dev: ConsoleClient) -> None:
     dev.follow(dev.post(f"/console/keys/{key_id}/grants", [("grantee", READER_ARN), ("operations", "Decrypt"),
                                                            ("retiring", READER_ARN)]))
     [grant] = api.call("ListGrants", {"KeyId": key_id})["Grants"]
-    # spec §8: not any key user may retire a grant; its retiring principal may.
-    refused = ok(dev.post(f"/console/keys/{key_id}/grants/{grant['GrantId']}/retire"), 403)
-    assert "AccessDeniedException" in refused.by_id("error").text
+    dev.follow(dev.post(f"/console/keys/{key_id}/grants", [("grantee", DEV_ARN), ("operations", "Encrypt")]))
+    other = next(g for g in api.call("ListGrants", {"KeyId": key_id})["Grants"] if g["GrantId"] != grant["GrantId"])
+    # spec §8: the retiring principal may retire its grant; a principal with no part in a grant may not.
     reader = ConsoleClient(dev.console)
     reader.sign_in(READER_KEY, READER_SECRET)
+    refused = reader.post(f"/console/keys/{key_id}/grants/{other['GrantId']}/retire")
+    assert refused.status == 403 and "AccessDeniedException" in refused.by_id("error").text
     retired = reader.follow(reader.post(f"/console/keys/{key_id}/grants/{grant['GrantId']}/retire"))
     assert retired.by_id("notice").text == "The grant was retired."
+    assert [g["GrantId"] for g in api.call("ListGrants", {"KeyId": key_id})["Grants"]] == [other["GrantId"]]
+    dev.follow(dev.post(f"/console/keys/{key_id}/grants/{other['GrantId']}/retire"))  # issue 19: IAM may allow it
     assert api.call("ListGrants", {"KeyId": key_id})["Grants"] == []
     refused = ok(dev.post(f"/console/keys/{key_id}/grants", [("grantee", READER_ARN), ("operations", "Sign")]), 400)
     assert refused.by_id("error").text.startswith("ValidationException")

@@ -13,17 +13,19 @@ SYMMETRIC = "symmetric"
 ASYMMETRIC = "asymmetric"
 KEY_TYPES = {
     SYMMETRIC: "Symmetric — one key that encrypts and decrypts, or computes MACs. Never leaves Trent unencrypted.",
-    ASYMMETRIC: "Asymmetric — a public/private key pair for public-key encryption, signing or key agreement.",
+    ASYMMETRIC: "Asymmetric — a public/private key pair for public-key encryption, signing, key agreement or key "
+                "encapsulation.",
 }
 _FAMILIES = {
     SYMMETRIC: frozenset({KeyFamily.SYMMETRIC, KeyFamily.HMAC}),
-    ASYMMETRIC: frozenset({KeyFamily.RSA, KeyFamily.ECC, KeyFamily.ML_DSA}),
+    ASYMMETRIC: frozenset({KeyFamily.RSA, KeyFamily.ECC, KeyFamily.ML_DSA, KeyFamily.ML_KEM}),
 }
 USAGE_TEXT = {
     KeyUsage.ENCRYPT_DECRYPT: "Encrypt and decrypt",
     KeyUsage.SIGN_VERIFY: "Sign and verify",
     KeyUsage.GENERATE_VERIFY_MAC: "Generate and verify MAC",
     KeyUsage.KEY_AGREEMENT: "Key agreement",
+    KeyUsage.ENCAPSULATE_DECAPSULATE: "Encapsulate and decapsulate (post-quantum key encapsulation)",
 }
 ORIGIN_TEXT = {
     Origin.AWS_KMS: "KMS — Trent generates the key material",
@@ -61,7 +63,7 @@ def specs_for(key_type: str, usage: str) -> list[SpecChoice]:
 def origins_for(spec: str) -> list[Origin]:
     info = KEY_SPECS[KeySpec(spec)]
     origins = [Origin.AWS_KMS]
-    if info.family is not KeyFamily.ML_DSA:  # no PKCS#8 import for ML-DSA in this build
+    if info.family not in (KeyFamily.ML_DSA, KeyFamily.ML_KEM):  # no PKCS#8 import for these in this build
         origins.append(Origin.EXTERNAL)
     if info.spec is KeySpec.SYMMETRIC_DEFAULT:  # spec §10.1: custom key stores hold symmetric keys only
         origins.append(Origin.AWS_CLOUDHSM)

@@ -27,6 +27,7 @@ USER_ACTIONS: dict[KeyUsage, tuple[str, ...]] = {
     KeyUsage.SIGN_VERIFY: ("kms:DescribeKey", "kms:GetPublicKey", "kms:Sign", "kms:Verify"),
     KeyUsage.GENERATE_VERIFY_MAC: ("kms:DescribeKey", "kms:GenerateMac", "kms:VerifyMac"),
     KeyUsage.KEY_AGREEMENT: ("kms:DescribeKey", "kms:GetPublicKey", "kms:DeriveSharedSecret"),
+    KeyUsage.ENCAPSULATE_DECAPSULATE: ("kms:DescribeKey", "kms:GetPublicKey", "kms:Encapsulate", "kms:Decapsulate"),
 }
 SYMMETRIC_USER_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
 GRANT_ACTIONS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")

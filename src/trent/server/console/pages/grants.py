@@ -20,7 +20,8 @@ from trent.service.grants import EQUALS, SUBSET, operations_for
 
 _ORDER = ("Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
           "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "Sign", "Verify", "GetPublicKey",
-          "GenerateMac", "VerifyMac", "DeriveSharedSecret", "DescribeKey", "CreateGrant", "RetireGrant")
+          "GenerateMac", "VerifyMac", "DeriveSharedSecret", "Encapsulate", "Decapsulate", "DescribeKey", "CreateGrant",
+          "RetireGrant")
 
 
 def _operations(md: dict[str, Any]) -> list[str]:
