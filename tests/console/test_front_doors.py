@@ -5,6 +5,7 @@ affected."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from trent import bootstrap
 
@@ -20,7 +21,9 @@ def _asgi(app, method: str, path: str, scheme: str = "http") -> tuple[int, list[
 
     scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": b"",
              "headers": [(b"host", b"trent.test")], "client": ("127.0.0.1", 5000), "scheme": scheme}
-    asyncio.run(app(scope, receive, send))
+    # A thread of its own: the caller's thread may already run an event loop.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     start, body = sent
     return start["status"], start["headers"], body["body"]
 

@@ -47,7 +47,7 @@ def _seed() -> dict:
     return {"accounts": [{"id": ACCOUNT, "users": users}]}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def console_server(softhsm) -> Iterator[TrentServer]:
     with tempfile.TemporaryDirectory(prefix="trent-console-") as tmp:
         seed = Path(tmp) / "seed.json"
@@ -60,8 +60,10 @@ def console_server(softhsm) -> Iterator[TrentServer]:
             stop_trent(server)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    # Module scope: Playwright's sync API keeps an event loop running in this thread while
+    # it is open, which would stop later tests from using asyncio.run.
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
         pytest.fail("Debian's chromium is not installed (scripts/ensure-system-packages.sh installs it)")
     from playwright.sync_api import sync_playwright
