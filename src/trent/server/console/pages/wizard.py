@@ -89,7 +89,7 @@ def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(i.strip() for i in items if i.strip()))
 
 
-def _check(step: str, a: Answers, api: ConsoleCaller) -> list[str]:
+def _check(step: str, a: Answers) -> list[str]:
     """The step's own answers, against the choices it offered."""
     if step == "type" and a["type"] not in KEY_TYPES:
         return ["Choose a key type."]
@@ -170,7 +170,7 @@ def step(page: Page) -> Reply:
     go = form.get("go")
     if go == "back":
         return _render(page, STEPS[max(0, index - 1)], a)
-    a.errors = _check(current, a, page.api)
+    a.errors = _check(current, a)
     if a.errors:
         return _render(page, current, a, status=400)
     if go == "create" and current == "review":
