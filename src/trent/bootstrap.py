@@ -29,9 +29,11 @@ from trent.keystores.pkcs11 import parse_cluster
 from trent.keystores.router import KeyStoreRouter
 from trent.protocol.pipeline import AuthPolicy, KmsPipeline
 from trent.server.app import DevControls, TrentApp
+from trent.server.console import Console
 from trent.server.http11 import HttpServer
 from trent.server.root_controls import RootControls
 from trent.service import custom_key_stores, identity, seed
+from trent.service.console_sign_in import SignInPolicy
 from trent.service.deps import ServiceDeps
 from trent.service.imports import expire_due_material
 from trent.service.keys import delete_due_keys
@@ -210,9 +212,21 @@ def build(settings: Settings) -> Runtime:
         on_shutdown=sweeper.stop,
     )
     http = HttpServer(pipeline, executor, dev=dev, max_body_bytes=settings.max_body_bytes)
+    if settings.console:  # issue 21: /console on both front doors
+        http.console = app.console = _console(pipeline, authenticator, settings)
     if sealed_root is not None:
         http.root_controls = _seal_controls(deps, settings, sealed_root, pipeline)
     return Runtime(settings, deps, app, http, sweeper, audit, dev_principal)
+
+
+def _console(pipeline: KmsPipeline, authenticator: identity.Authenticator, settings: Settings) -> Console:
+    policy = SignInPolicy(lifetime_seconds=settings.console_session_seconds,
+                          idle_seconds=settings.console_idle_seconds)
+    return Console(
+        pipeline, authenticator, region_ok=pipeline.auth_policy.region_ok,
+        regions=sorted(settings.regions) if settings.regions else None,
+        dev_access_key_id=DEV_ACCESS_KEY_ID if settings.dev else None, policy=policy,
+    )
 
 
 def apply_seed(deps: ServiceDeps, settings: Settings) -> None:

@@ -51,6 +51,10 @@ class Settings:
     # Issue 5: a seed file (accounts, users, roles, policies) applied at start, at unseal
     # and after a --dev reset (service/seed.py).
     seed_file: Path | None = None
+    # Issue 21: the web console under /console; its sessions' absolute and idle lifetimes.
+    console: bool = True
+    console_session_seconds: float = 3600.0
+    console_idle_seconds: float = 900.0
 
     @property
     def effective_database_url(self) -> str:
@@ -77,6 +81,8 @@ class Settings:
             raise ConfigError(f"unknown --root {self.root_mode!r} (file, sealed or hsm)")
         if self.root_mode == "sealed" and self.http_server != "trent":
             raise ConfigError("--root sealed needs the built-in HTTP server (it serves /_trent/unseal)")
+        if not (0 < self.console_idle_seconds and 0 < self.console_session_seconds <= 43_200):
+            raise ConfigError("console session lifetimes must be positive, at most 12 hours")
         if self.root_mode == "hsm" and not self.hsm_root:
             raise ConfigError("--root hsm needs --hsm-root MODULE:token=LABEL")
         if not self.dev and self.root_mode == "file" and self.root_key_file is None:
@@ -123,7 +129,12 @@ def env_defaults() -> dict[str, object]:
         out["root_key_file"] = Path(env["TRENT_ROOT_KEY_FILE"])
     if env.get("TRENT_SEED"):
         out["seed_file"] = Path(env["TRENT_SEED"])
-    for name, key in (("TRENT_DEV", "dev"), ("TRENT_PERMISSIVE", "permissive"), ("TRENT_AUDIT_FSYNC", "audit_fsync")):
+    for name, key in (("TRENT_CONSOLE_SESSION_SECONDS", "console_session_seconds"),
+                      ("TRENT_CONSOLE_IDLE_SECONDS", "console_idle_seconds")):
+        if env.get(name):
+            out[key] = float(env[name])
+    for name, key in (("TRENT_DEV", "dev"), ("TRENT_PERMISSIVE", "permissive"), ("TRENT_AUDIT_FSYNC", "audit_fsync"),
+                      ("TRENT_CONSOLE", "console")):
         flag = _env_bool(name)
         if flag is not None:
             out[key] = flag

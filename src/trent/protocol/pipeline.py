@@ -85,6 +85,8 @@ class Response:
     body: bytes
     request_id: str
     content_type: bytes = JSON_CONTENT_TYPE  # STS answers text/xml (protocol/sts.py)
+    # More header lines (the web console's cookies and security headers), already lowercase.
+    headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
 def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str | None:
@@ -142,19 +144,53 @@ class KmsPipeline:
             )
             if not target.startswith(TARGET_PREFIX) or op_name not in validation.operation_names():
                 raise errors.UnknownOperation()
-            raw = self._parse_json(body)
-            prepared.raw_params = raw
-            prepared.request = validation.validate(op_name, raw)
-            tokens = prepared.request.get("GrantTokens")
-            if tokens:
-                prepared.ctx = dataclasses.replace(prepared.ctx, grant_tokens=tuple(tokens))
-            operation = OPERATIONS.get(op_name)
-            if operation is None:
-                raise errors.UnsupportedOperation(f"{op_name} is not supported by this Trent server yet.")
-            prepared.operation = operation
+            self._route(prepared, op_name, self._parse_json(body))
         except errors.TrentError as exc:
             prepared.error = exc
         return prepared
+
+    def prepare_signed_in(
+        self, principal: Principal, access_key_id: str, region: str, op_name: str, params: dict[str, Any],
+        source_ip: str, user_agent: str,
+    ) -> Prepared:
+        """Step 1 for a caller authenticated another way than SigV4 (the web console's
+        session): the same sealed gate, routing and model validation as :meth:`prepare`,
+        so the handler, authorization and audit that follow are the API's own."""
+        now = self.deps.clock.now()
+        prepared = Prepared(self._new_request_id(), op_name, now, source_ip, user_agent, access_key_id=access_key_id)
+        prepared.ctx = RequestContext(
+            principal=principal,
+            access_key_id=access_key_id,
+            region=region,
+            partition=partition_for(region),
+            request_id=prepared.request_id,
+            now=now,
+            source_ip=source_ip,
+            user_agent=user_agent,
+        )
+        try:
+            if self.gate is not None and (closed := self.gate()) is not None:
+                raise closed
+            if op_name not in validation.operation_names():
+                raise errors.UnknownOperation()
+            self._route(prepared, op_name, params)
+        except errors.TrentError as exc:
+            prepared.error = exc
+        return prepared
+
+    @staticmethod
+    def _route(prepared: Prepared, op_name: str, raw: dict[str, Any]) -> None:
+        """A known operation's parameters -> validated request and handler (spec §1.1, §1.7)."""
+        prepared.raw_params = raw
+        prepared.request = validation.validate(op_name, raw)
+        tokens = prepared.request.get("GrantTokens")
+        if tokens:
+            assert prepared.ctx is not None
+            prepared.ctx = dataclasses.replace(prepared.ctx, grant_tokens=tuple(tokens))
+        operation = OPERATIONS.get(op_name)
+        if operation is None:
+            raise errors.UnsupportedOperation(f"{op_name} is not supported by this Trent server yet.")
+        prepared.operation = operation
 
     def new_request_id(self) -> str:
         return self._new_request_id()

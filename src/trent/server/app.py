@@ -27,6 +27,7 @@ from trent.protocol.errors import error_body
 from trent.protocol.pipeline import KmsPipeline, Response, run_handler
 from trent.protocol import explain_endpoint
 from trent.protocol.sts import StsFrontDoor, is_sts_request
+from trent.server.console import Console, is_console_path
 
 log = logging.getLogger("trent.server")
 
@@ -65,6 +66,7 @@ class TrentApp:
         self._executor = executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="trent-op")
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
+        self.console: Console | None = None  # issue 21: the web console under /console
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -96,6 +98,15 @@ class TrentApp:
         body = await self._read_body(scope, receive)
         if body is None:
             await _send_json(send, 413, error_body(errors.SerializationError("Request body is too large."))[1], None)
+            return
+        if self.console is not None and is_console_path(path):
+            client = scope.get("client")
+            response = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self.console.handle, method, (scope.get("raw_path") or path.encode()).decode("latin-1"),
+                scope.get("query_string", b"").decode("latin-1"),
+                scope["headers"], body, client[0] if client else "127.0.0.1", scope.get("scheme") == "https",
+            )
+            await _send_response(send, response)
             return
         if path == explain_endpoint.PATH:
             client = scope.get("client")
@@ -195,6 +206,7 @@ async def _send_response(send: Send, response: Response) -> None:
                 (b"content-type", response.content_type),
                 (b"x-amzn-requestid", response.request_id.encode()),
                 (b"content-length", str(len(response.body)).encode()),
+                *response.headers,
             ],
         }
     )

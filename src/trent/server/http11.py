@@ -43,6 +43,7 @@ from trent.protocol.pipeline import KmsPipeline, Prepared, Response, run_handler
 from trent.protocol import explain_endpoint
 from trent.protocol.sts import StsFrontDoor, is_sts_request
 from trent.server.app import DevControls, dev_endpoint
+from trent.server.console import Console, is_console_path
 from trent.server.root_controls import RootControls
 
 log = logging.getLogger("trent.server")
@@ -53,13 +54,14 @@ _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 
 def encode_response(response: Response, keep_alive: bool) -> bytes:
     head = (
-        b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\nx-amzn-requestid: %s\r\ncontent-length: %d\r\n%s\r\n"
+        b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\nx-amzn-requestid: %s\r\ncontent-length: %d\r\n%s%s\r\n"
         % (
             response.status,
             _REASONS.get(response.status, b"Unknown"),
             response.content_type,
             response.request_id.encode(),
             len(response.body),
+            b"".join(b"%s: %s\r\n" % h for h in response.headers) if response.headers else b"",
             b"" if keep_alive else b"connection: close\r\n",
         )
     )
@@ -261,6 +263,7 @@ class HttpServer:
         self.explain = explain_endpoint.ExplainFrontDoor(pipeline)  # issue 5: POST /_trent/authz/explain
         # Sealed root (issue 7): /_trent/seal-status, /_trent/unseal, /_trent/seal.
         self.root_controls: RootControls | None = None
+        self.console: Console | None = None  # issue 21: the web console under /console
 
     def protocol_factory(self) -> KmsHttpProtocol:
         return KmsHttpProtocol(self)
@@ -275,6 +278,9 @@ class HttpServer:
             return
         if path_text.startswith("/_trent/"):
             self._trent_endpoint(conn, slot, method, path_text, body)
+            return
+        if self.console is not None and is_console_path(path_text):
+            self._blocking(conn, slot, self.console.handle, method, path_text, query.decode("latin-1"), headers, body)
             return
         if method != "POST" or path_text != "/":
             # spec §1.1: KMS is only ever POST /.

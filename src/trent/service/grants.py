@@ -108,9 +108,14 @@ _BY_USAGE: Mapping[KeyUsage, frozenset[str]] = {
 
 def supported_operations(key: Key) -> frozenset[str]:
     """The grant operations ``key`` can be used for (spec §8)."""
-    if key.key_spec is KeySpec.SYMMETRIC_DEFAULT:
+    return operations_for(key.key_spec, key.key_usage)
+
+
+def operations_for(spec: KeySpec, usage: KeyUsage) -> frozenset[str]:
+    """The grant operations a key of this spec and usage can be used for (spec §8)."""
+    if spec is KeySpec.SYMMETRIC_DEFAULT:
         return _SYMMETRIC_OPS
-    return _BY_USAGE.get(key.key_usage, _COMMON)
+    return _BY_USAGE.get(usage, _COMMON)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from trent.domain.clock import Clock
+from trent.domain.console import ConsoleSession
 from trent.domain.custom_key_stores import CustomKeyStore
 from trent.domain.grants import GrantRecord
 from trent.domain.keys import Alias, Key, KeyMaterial, Tag
@@ -538,6 +539,35 @@ class CachedStorage:
 
     def count_keys_in_custom_key_store(self, custom_key_store_id: str) -> int:
         return self._inner.count_keys_in_custom_key_store(custom_key_store_id)
+
+    # -- web console (issue 21): sessions and sign-in counters are shared state, never cached --
+
+    def create_console_session(self, session: ConsoleSession) -> None:
+        self._inner.create_console_session(session)
+
+    def get_console_session(self, token_sha256: str) -> ConsoleSession | None:
+        return self._inner.get_console_session(token_sha256)
+
+    def update_console_session(self, session: ConsoleSession) -> None:
+        self._inner.update_console_session(session)
+
+    def delete_console_session(self, token_sha256: str) -> None:
+        self._inner.delete_console_session(token_sha256)
+
+    def delete_console_sessions_ending(self, before: float) -> int:
+        return self._inner.delete_console_sessions_ending(before)
+
+    def list_console_sessions(self, principal_arn: str) -> Sequence[ConsoleSession]:
+        return self._inner.list_console_sessions(principal_arn)
+
+    def take_sign_in_attempt(self, subject: str, now: float, window_seconds: float, limit: int) -> bool:
+        return self._inner.take_sign_in_attempt(subject, now, window_seconds, limit)
+
+    def give_back_sign_in_attempt(self, subject: str) -> None:
+        self._inner.give_back_sign_in_attempt(subject)
+
+    def clear_sign_in_attempts(self, subject: str) -> None:
+        self._inner.clear_sign_in_attempts(subject)
 
     def rewrap_root_blobs(self, rewrap: Callable[[str, tuple[str, ...], bytes], bytes | None]) -> int:
         try:

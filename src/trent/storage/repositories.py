@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from trent.domain.console import ConsoleSession
 from trent.domain.custom_key_stores import CustomKeyStore
 from trent.domain.grants import GrantRecord
 from trent.domain.keys import Alias, Key, KeyMaterial, Tag
@@ -246,8 +247,34 @@ class CustomKeyStoreRepository(Protocol):
         ...
 
 
+class ConsoleRepository(Protocol):
+    """Web console sign-in (issue 21): sessions by token digest, sign-in attempt counters."""
+
+    def create_console_session(self, session: ConsoleSession) -> None: ...
+
+    def get_console_session(self, token_sha256: str) -> ConsoleSession | None: ...
+
+    def update_console_session(self, session: ConsoleSession) -> None: ...
+
+    def delete_console_session(self, token_sha256: str) -> None: ...
+
+    def delete_console_sessions_ending(self, before: float) -> int:
+        """Remove sessions whose absolute end is at or before ``before``; how many."""
+
+    def list_console_sessions(self, principal_arn: str) -> Sequence[ConsoleSession]: ...
+
+    def take_sign_in_attempt(self, subject: str, now: float, window_seconds: float, limit: int) -> bool:
+        """Atomically count an attempt for ``subject`` unless it already has ``limit`` in the
+        window that started less than ``window_seconds`` ago (then False)."""
+
+    def give_back_sign_in_attempt(self, subject: str) -> None: ...
+
+    def clear_sign_in_attempts(self, subject: str) -> None: ...
+
+
 class Storage(
-    KeyRepository, AliasRepository, TagRepository, IdentityRepository, GrantRepository, CustomKeyStoreRepository, Protocol
+    KeyRepository, AliasRepository, TagRepository, IdentityRepository, GrantRepository, CustomKeyStoreRepository,
+    ConsoleRepository, Protocol
 ):
     """Everything at once; what bootstrap hands the service."""
 

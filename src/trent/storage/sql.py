@@ -40,6 +40,7 @@ from trent.storage.repositories import Page
 from trent.storage.sql_authz import AuthzSql, delete_key_grants
 from trent.storage.sql_lifecycle import LifecycleSql, delete_key_lifecycle_rows
 from trent.storage.sql_custom_key_stores import CustomKeyStoreSql, RootRewrapSql
+from trent.storage.sql_console import ConsoleSql
 from trent.storage.tables import (
     access_keys,
     accounts,
@@ -83,7 +84,7 @@ _GET_ACCESS_KEY = sa.select(access_keys).where(
 )
 
 
-class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql):
+class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql, ConsoleSql):
     """The SQL implementation of ``Storage``.
 
     ``url`` is any SQLAlchemy URL for SQLite (``sqlite:///path``; ``sqlite://`` for a

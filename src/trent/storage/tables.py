@@ -306,3 +306,27 @@ grants = sa.Table(
     sa.Index("ix_grants_retiring_principal", "retiring_principal", "id"),
     sa.Index("ix_grants_name", "region", "key_id", "name"),  # CreateGrant idempotency
 )
+
+# Web console (issue 21): sign-in sessions by the SHA-256 of their cookie token, and the
+# sign-in attempt counters that throttle guessing (per access key id and per source IP),
+# shared by every node so the limit holds however requests are spread.
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column("principal_arn", sa.String(ARN), nullable=False),
+    sa.Column("access_key_id", sa.String(ID), nullable=False),
+    sa.Column("region", sa.String(REGION), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Column("last_seen_at", sa.Double, nullable=False),
+    sa.Index("ix_console_sessions_expires_at", "expires_at"),
+)
+
+console_sign_in_attempts = sa.Table(
+    "console_sign_in_attempts",
+    metadata,
+    sa.Column("subject", sa.String(NAME), primary_key=True),
+    sa.Column("window_start", sa.Double, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+)
