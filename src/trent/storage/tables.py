@@ -300,3 +300,6 @@ grants = sa.Table(
     sa.Index("ix_grants_retiring_principal", "retiring_principal", "id"),
     sa.Index("ix_grants_name", "region", "key_id", "name"),  # CreateGrant idempotency
 )
+
+# S3 (issue 17) keeps its tables in their own module, on this same metadata.
+from trent.storage import s3_tables as _s3_tables  # noqa: E402, F401
