@@ -452,3 +452,17 @@ class InvalidChunkSize(S3Error):
     """S3 code ``InvalidChunkSizeError``: a non-final signed chunk under 8 KiB."""
 
     default_message = "Only the last chunk is allowed to have a size less than 8192 bytes"
+
+
+class InvalidPartNumber(S3Error):
+    """416: GetObject/HeadObject ``partNumber`` beyond the object's parts."""
+
+    default_message = "The requested partnumber is not satisfiable"
+
+
+
+class HeaderNotImplemented(S3Error):
+    """S3 code ``NotImplemented`` (501): a header asks for functionality S3 (or Trent) does
+    not implement, e.g. PutObject ``If-None-Match`` other than ``*``."""
+
+    default_message = "A header you provided implies functionality that is not implemented"

@@ -72,8 +72,9 @@ class S3Repository(Protocol):
     # -- objects --------------------------------------------------------------------
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None: ...
 
-    def put_object(self, record: ObjectRecord) -> ObjectRecord | None:
-        """Insert or replace; returns the replaced record. BucketGone if no bucket."""
+    def put_object(self, record: ObjectRecord, *, only_if_absent: bool = False) -> ObjectRecord | None:
+        """Insert or replace; returns the replaced record. BucketGone if no bucket;
+        ``only_if_absent`` (If-None-Match: *): Duplicate instead of replacing."""
 
     def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
         """Returns the deleted record (None: there was none)."""

@@ -32,7 +32,7 @@ from trent.domain.s3.records import (
     Upload,
 )
 from trent.storage.engine import UnitOfWork
-from trent.storage.repositories import StorageError
+from trent.storage.repositories import Duplicate, StorageError
 from trent.storage.s3_repository import (
     BucketGone,
     BucketState,
@@ -280,17 +280,17 @@ class SqlS3Repository:
             row = conn.execute(sa.select(_O).where(_O.c.bucket == bucket, _O.c.key == key)).mappings().first()
         return None if row is None else _object_from(row)
 
-    def put_object(self, record: ObjectRecord) -> ObjectRecord | None:
+    def put_object(self, record: ObjectRecord, *, only_if_absent: bool = False) -> ObjectRecord | None:
         try:
             with self._unit(write=True) as conn:
-                return self._upsert_object(conn, record)
+                return self._upsert_object(conn, record, only_if_absent)
         except StorageError as exc:
             if _is_integrity_failure(exc):
                 raise BucketGone(record.bucket) from None
             raise
 
     @staticmethod
-    def _upsert_object(conn: Connection, record: ObjectRecord) -> ObjectRecord | None:
+    def _upsert_object(conn: Connection, record: ObjectRecord, only_if_absent: bool = False) -> ObjectRecord | None:
         values = _object_values(record)
         where = (_O.c.bucket == record.bucket, _O.c.key == record.key)
         for _ in range(5):
@@ -299,6 +299,8 @@ class SqlS3Repository:
             ).first()
             if inserted is not None:
                 return None
+            if only_if_absent:
+                raise Duplicate(f"{record.bucket}/{record.key} exists")
             old = conn.execute(sa.select(_O).where(*where).with_for_update()).mappings().first()
             if old is not None:
                 conn.execute(_O.update().where(*where).values(values))
