@@ -86,8 +86,10 @@ def _aad(head: bytes, index: int, final: bool) -> bytes:
 
 @dataclass(slots=True)
 class SegmentEncryptor:
-    """Push plaintext in any pieces; get blob bytes out. One full segment is held back
-    until more data (or :meth:`finish`) says whether it is the last."""
+    """Push plaintext in any pieces; get blob bytes out. One segment's worth is held back
+    until more data (or :meth:`finish`) says whether it is the last. Large pieces are
+    encrypted straight from the caller's buffer into one output buffer per call
+    (``encrypt_into``), without staging copies."""
 
     data_key: bytes = field(repr=False)
     part_number: int
@@ -106,33 +108,56 @@ class SegmentEncryptor:
     def __reduce__(self):  # habits §7: holds a key
         raise TypeError("segment encryptors cannot be pickled")
 
-    def _seal(self, data: bytes | memoryview, final: bool) -> bytes:
-        sealed = self._aes.encrypt(_NONCE.pack(0, self._index), bytes(data), _aad(self._head, self._index, final))
-        self._index += 1
-        return sealed
+    def _seal_into(self, segments_in: list[memoryview], final_last: bool) -> bytearray:
+        """Seal whole segments into one output buffer."""
+        step = SEGMENT_SIZE + TAG_LEN
+        out = bytearray(sum(len(x) for x in segments_in) + TAG_LEN * len(segments_in))
+        view = memoryview(out)
+        enc = self._aes.encrypt_into
+        pos = 0
+        last = len(segments_in) - 1
+        for n, seg in enumerate(segments_in):
+            i = self._index
+            size = len(seg) + TAG_LEN
+            enc(_NONCE.pack(0, i), seg, _aad(self._head, i, final_last and n == last), view[pos : pos + size])
+            self._index = i + 1
+            pos += size
+        assert pos == len(out) and step
+        return out
 
-    def update(self, data: bytes | bytearray | memoryview) -> list[bytes]:
-        out: list[bytes] = []
+    def update(self, data: bytes | bytearray | memoryview) -> list[bytes | bytearray]:
+        out: list[bytes | bytearray] = []
         if not self._started:
             self._started = True
             out.append(self._head)
-        self.length += len(data)
+        n = len(data)
+        self.length += n
         buf = self._buffer
-        buf += data
-        if len(buf) > SEGMENT_SIZE:
-            view = memoryview(buf)
-            pos = 0
-            while len(buf) - pos > SEGMENT_SIZE:
-                out.append(self._seal(view[pos : pos + SEGMENT_SIZE], final=False))
-                pos += SEGMENT_SIZE
-            view.release()
-            del buf[:pos]
+        if len(buf) + n <= SEGMENT_SIZE:
+            buf += data
+            return out
+        src = memoryview(data)
+        pending: list[memoryview] = []
+        pos = 0
+        if buf:  # complete the held-back segment first
+            take = SEGMENT_SIZE - len(buf)
+            buf += src[:take]
+            pos = take
+            pending.append(memoryview(bytes(buf)))
+            buf.clear()
+        # keep 1..S bytes back: the last segment is only known at finish()
+        while n - pos > SEGMENT_SIZE:
+            pending.append(src[pos : pos + SEGMENT_SIZE])
+            pos += SEGMENT_SIZE
+        if pending:
+            out.append(self._seal_into(pending, final_last=False))
+        buf += src[pos:]
         return out
 
-    def finish(self) -> list[bytes]:
-        out = [] if self._started else [self._head]
+    def finish(self) -> list[bytes | bytearray]:
+        out: list[bytes | bytearray] = [] if self._started else [self._head]
         self._started = True
-        out.append(self._seal(self._buffer, final=True))
+        out.append(self._seal_into([memoryview(bytes(self._buffer))], final_last=True))
         self._buffer = bytearray()
         return out
 
@@ -181,25 +206,41 @@ def decrypt_range(
     plaintext_length: int,
     plan: ReadPlan,
     blob_pieces: Iterable[bytes | memoryview],
-) -> Iterator[bytes]:
+) -> Iterator[bytes | memoryview]:
     """Plaintext of ``plan`` from the blob bytes ``plan.blob_start..blob_end`` (in any
     pieces). Nothing is yielded from a segment before its tag has checked; a short or
-    long blob, or any change, raises :class:`SegmentError`."""
+    long blob, or any change, raises :class:`SegmentError`. Whole segments of each piece
+    are opened with one ``decrypt_into`` each into one buffer (wiped if a tag fails)."""
     head = header(part_number, content_id)
-    aes = _aead(data_key, content_id)
+    dec = _aead(data_key, content_id).decrypt_into
     last_index = segment_count(plaintext_length) - 1
     step = SEGMENT_SIZE + TAG_LEN
     index = plan.first_segment
     skip, remaining = plan.skip, plan.length
-    buf = bytearray()
+    carry = b""
 
-    def open_segment(sealed: bytes | memoryview, i: int) -> bytes:
+    def open_all(sealed: memoryview, count: int, sizes_last: int | None) -> memoryview:
+        """Open ``count`` consecutive segments of ``sealed``; the last may be short."""
+        nonlocal index
+        total = count * SEGMENT_SIZE if sizes_last is None else (count - 1) * SEGMENT_SIZE + sizes_last
+        out = bytearray(total)
+        view = memoryview(out)
+        pos = opos = 0
         try:
-            return aes.decrypt(_NONCE.pack(0, i), bytes(sealed), _aad(head, i, i == last_index))
+            for n in range(count):
+                size = step if (sizes_last is None or n < count - 1) else sizes_last + TAG_LEN
+                i = index
+                dec(_NONCE.pack(0, i), sealed[pos : pos + size], _aad(head, i, i == last_index),
+                    view[opos : opos + size - TAG_LEN])
+                index = i + 1
+                pos += size
+                opos += size - TAG_LEN
         except (InvalidTag, ValueError):
+            view[:] = bytes(len(view))  # decrypt_into wrote unverified plaintext: wipe
             raise SegmentError() from None
+        return view
 
-    def emit(plain: bytes) -> bytes:
+    def emit(plain: memoryview) -> memoryview:
         nonlocal skip, remaining
         piece = plain[skip : skip + remaining]
         skip = 0
@@ -207,23 +248,24 @@ def decrypt_range(
         return piece
 
     for piece in blob_pieces:
-        buf += piece
-        while len(buf) >= step and index <= plan.last_segment:
-            plain = open_segment(memoryview(buf)[:step], index)
-            del buf[:step]
-            index += 1
-            out = emit(plain)
-            if out:
+        data = memoryview(carry + bytes(piece)) if carry else memoryview(piece)
+        whole = min(len(data) // step, plan.last_segment - index + 1)
+        if whole > 0:
+            out = emit(open_all(data, whole, None))
+            if len(out):
                 yield out
-    if index <= plan.last_segment:
-        if index != plan.last_segment or index != last_index or not TAG_LEN <= len(buf) < step:
+        carry = bytes(data[whole * step :])
+        if len(carry) > step:
             raise SegmentError()
-        out = emit(open_segment(buf, index))
-        buf = bytearray()
-        index += 1
-        if out:
+    if index <= plan.last_segment:
+        short = len(carry) - TAG_LEN
+        if index != plan.last_segment or index != last_index or not 0 <= short < SEGMENT_SIZE:
+            raise SegmentError()
+        out = emit(open_all(memoryview(carry), 1, short))
+        carry = b""
+        if len(out):
             yield out
-    if buf or remaining:
+    if carry or remaining:
         raise SegmentError()
 
 

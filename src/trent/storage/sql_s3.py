@@ -43,6 +43,9 @@ from trent.storage.s3_repository import (
 from trent.storage.s3_tables import s3_buckets, s3_objects, s3_owned_keys, s3_parts, s3_uploads
 
 _B, _O, _U, _P, _K = s3_buckets, s3_objects, s3_uploads, s3_parts, s3_owned_keys
+# Point reads on the hot path, built once with bind parameters (as sql.py does for keys).
+_GET_BUCKET = sa.select(_B).where(_B.c.name == sa.bindparam("name"))
+_GET_OBJECT = sa.select(_O).where(_O.c.bucket == sa.bindparam("bucket"), _O.c.key == sa.bindparam("key"))
 
 
 def _dumps(value: Any) -> str:
@@ -236,7 +239,7 @@ class SqlS3Repository:
 
     def get_bucket(self, name: str) -> Bucket | None:
         with self._unit(write=False) as conn:
-            row = conn.execute(sa.select(_B).where(_B.c.name == name)).mappings().first()
+            row = conn.execute(_GET_BUCKET, {"name": name}).mappings().first()
         return None if row is None else _bucket_from(row)
 
     def list_buckets(self, account_id: str) -> Sequence[Bucket]:
@@ -277,7 +280,7 @@ class SqlS3Repository:
 
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
         with self._unit(write=False) as conn:
-            row = conn.execute(sa.select(_O).where(_O.c.bucket == bucket, _O.c.key == key)).mappings().first()
+            row = conn.execute(_GET_OBJECT, {"bucket": bucket, "key": key}).mappings().first()
         return None if row is None else _object_from(row)
 
     def put_object(self, record: ObjectRecord, *, only_if_absent: bool = False) -> ObjectRecord | None:

@@ -102,7 +102,7 @@ def _store_part(
     arn = object_arn(ctx.partition, bucket.name, upload.key)
     data_key = open_data_key(deps, ctx, bucket.name, arn, upload.sse, customer_key)
     written = write_blob(deps, data_key, part_number, body, checksum_algorithm=upload.checksum_algorithm,
-                         **checks)  # type: ignore[arg-type]
+                         need_md5=etags.needs_md5(upload.sse.mode), **checks)  # type: ignore[arg-type]
     part = Part(
         upload.upload_id, part_number, etags.single_part(upload.sse.mode, written.md5, written.blob.content_id),
         written.blob.size, deps.kms.clock.now(), written.blob, written.checksum_value,

@@ -99,7 +99,7 @@ def store_object(
     new_key = new_data_key(deps, ctx, bucket, arn, sse)
     written = write_blob(
         deps, new_key.data_key, 0, body, content_md5=md5, checksum_algorithm=checksum_algorithm,
-        checksum_value=checksum_value, declared_length=content_length,
+        checksum_value=checksum_value, declared_length=content_length, need_md5=etags.needs_md5(new_key.sse.mode),
     )
     record = ObjectRecord(
         bucket=bucket.name,
