@@ -90,12 +90,19 @@ def validate_bucket_policy(deps: S3Deps, text: str, bucket_name: str, partition:
     for statement in statements if isinstance(statements, list) else [statements]:
         if isinstance(statement, dict) and "Principal" not in statement and "NotPrincipal" not in statement:
             raise _malformed("Missing required field Principal")
+    exists = kms_authorization.principal_exists(deps.kms, partition)
+    unknown: list[str] = []
+
+    def known(arn: str) -> bool:
+        if exists(arn):
+            return True
+        unknown.append(arn)
+        return False
+
     try:
-        policy = parse_key_policy(
-            text, principal_exists=kms_authorization.principal_exists(deps.kms, partition), partition=partition
-        )
+        policy = parse_key_policy(text, principal_exists=known, partition=partition)
     except errors.MalformedPolicyDocument as exc:
-        if exc.message == "Policy contains a statement with one or more invalid principals.":
+        if unknown:
             raise _malformed("Invalid principal in policy") from None
         raise _malformed(exc.message or "Invalid policy") from None
     except errors.LimitExceeded:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from trent import errors
-from trent.domain.s3.names import bucket_arn, check_bucket_name
+from trent.domain.s3.names import check_bucket_name
 from trent.domain.s3.records import Bucket
 from trent.service.context import RequestContext
 from trent.service.s3 import authorization as authz
@@ -122,6 +122,3 @@ def get_bucket_location(deps: S3Deps, ctx: RequestContext, name: str) -> str | N
     authz.authorize(deps, ctx, authz.GET_BUCKET_LOCATION, bucket)
     return None if bucket.region == LEGACY_REGION else bucket.region
 
-
-def arn_of(ctx: RequestContext, bucket: Bucket) -> str:
-    return bucket_arn(ctx.partition, bucket.name)

@@ -15,6 +15,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -24,6 +25,8 @@ from trent.crypto.checksums import Checksum
 from trent.domain.s3.records import Blob, ObjectRecord
 from trent.service.s3.deps import S3Deps
 from trent.service.s3.store import new_blob_name
+
+log = logging.getLogger("trent.s3")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +122,11 @@ def object_bytes(deps: S3Deps, data_key: bytes, record: ObjectRecord, start: int
 
 
 def delete_blobs(deps: S3Deps, blobs: Iterable[Blob]) -> None:
-    """Content no row points at any more. Best effort: a failure leaves an orphan for
-    the sweeper, never a row without content."""
+    """Content no row points at any more. Best effort: a failure leaves an orphan blob
+    (ciphertext under a key no row keeps), never a row without content. [not yet] an
+    orphan sweep (store names no row references) is phase-2 work."""
     for blob in blobs:
         try:
             deps.store.delete(blob.name)
         except Exception:  # noqa: BLE001 - the write already committed; see docstring
-            continue
+            log.warning("could not delete unreferenced blob %s; left for an orphan sweep", blob.name)

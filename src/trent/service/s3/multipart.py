@@ -21,7 +21,7 @@ from trent.domain.s3.names import check_object_key, object_arn
 from trent.domain.s3.records import Bucket, ObjectMetadata, ObjectRecord, Part, SseMode, Upload
 from trent.service.context import RequestContext
 from trent.service.s3 import authorization as authz
-from trent.service.s3 import etags
+from trent.service.s3 import etags, sse_c
 from trent.service.s3.buckets import require_bucket
 from trent.service.s3.content import decode_content_md5, delete_blobs, object_bytes, write_blob
 from trent.service.s3.copy import open_source
@@ -203,9 +203,7 @@ def complete_multipart_upload(
     authz.authorize(deps, ctx, authz.PUT_OBJECT, bucket, request.key)
     upload = _upload_for(deps, bucket, request.key, request.upload_id)
     if upload.sse.mode is SseMode.SSE_C and request.customer_key is not None:
-        from trent.service.s3 import sse_c  # the key is optional here; when sent it must match
-
-        sse_c.check_request(upload.sse, request.customer_key)
+        sse_c.check_request(upload.sse, request.customer_key)  # optional here; when sent it must match
     if not request.parts:
         raise errors.MalformedXML()
     numbers = [p.part_number for p in request.parts]

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 
 from trent import errors
 from trent.domain.s3.names import check_object_key, object_arn
-from trent.domain.s3.records import Bucket, ObjectMetadata, ObjectRecord, SseRecord
+from trent.domain.s3.records import Bucket, ObjectMetadata, ObjectRecord, SseMode, SseRecord
 from trent.service.context import RequestContext
 from trent.service.s3 import authorization as authz
-from trent.service.s3 import etags
+from trent.service.s3 import etags, sse_c
 from trent.service.s3.buckets import require_bucket
 from trent.service.s3.content import decode_content_md5, delete_blobs, object_bytes, write_blob
 from trent.service.s3.data_keys import new_data_key, open_data_key
@@ -203,8 +203,8 @@ def _part_span(record: ObjectRecord, part_number: int) -> tuple[int, int]:
 
 
 def get_object(deps: S3Deps, ctx: RequestContext, request: GetObjectRequest, *, head: bool = False) -> GetObjectResult:
-    """GetObject (``head=False``) and HeadObject (``head=True``: the same checks, the KMS
-    Decrypt included — S3 needs it to answer HEAD on SSE-KMS objects too — and no body)."""
+    """GetObject (``head=False``) and HeadObject (``head=True``: the same checks and
+    headers, no body and no data key)."""
     bucket = require_bucket(deps, request.bucket)
     authz.authorize(deps, ctx, authz.GET_OBJECT, bucket, request.key)
     record = find_object(deps, ctx, bucket, request.key)
@@ -212,7 +212,15 @@ def get_object(deps: S3Deps, ctx: RequestContext, request: GetObjectRequest, *, 
         raise errors.InvalidRequest("Cannot specify both Range header and partNumber query parameter")
     check_conditions(request.conditions, record.etag, record.last_modified)
     arn = object_arn(ctx.partition, bucket.name, record.key)
-    data_key = open_data_key(deps, ctx, bucket.name, arn, record.sse, request.customer_key)
+    if head:
+        # HEAD needs no data key: SSE-C headers are still checked against the stored HMAC;
+        # [?] no KMS Decrypt for SSE-KMS (S3 answers HEAD from the object's metadata)
+        sse_c.check_request(record.sse, request.customer_key)
+        if record.sse.mode is SseMode.SSE_C:
+            sse_c.require_secure(ctx, deps.settings.sse_c_requires_tls)
+        data_key = b""
+    else:
+        data_key = open_data_key(deps, ctx, bucket.name, arn, record.sse, request.customer_key)
     partial = False
     start, end = 0, record.size - 1
     if request.part_number is not None:

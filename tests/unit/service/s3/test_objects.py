@@ -309,5 +309,14 @@ def test_if_none_match_star_is_create_only(world: World, bucket: str) -> None:
 def test_head_checks_everything_but_returns_no_body(world: World, bucket: str) -> None:
     key_arn = world.create_key()
     put(world, "k", b"abc", SseRequest(SseMode.SSE_KMS, key_arn))
+    calls = len(world.calls())
     result = objects.get_object(world.s3, world.ctx(), GetObjectRequest("bkt", "k"), head=True)
     assert list(result.body) == [] and result.content_length == 3 and result.record.sse.kms_key_arn == key_arn
+    assert len(world.calls()) == calls  # no data key needed for HEAD
+    put(world, "c", b"abc", SseRequest(SseMode.SSE_C, customer_key=customer()))
+    with pytest.raises(errors.InvalidRequest):
+        objects.get_object(world.s3, world.ctx(), GetObjectRequest("bkt", "c"), head=True)
+    with pytest.raises(errors.AccessDenied):
+        objects.get_object(world.s3, world.ctx(), GetObjectRequest("bkt", "c", customer_key=customer(3)), head=True)
+    head = objects.get_object(world.s3, world.ctx(), GetObjectRequest("bkt", "c", customer_key=customer()), head=True)
+    assert head.record.sse.customer_key_md5 == customer().key_md5
