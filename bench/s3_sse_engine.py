@@ -105,7 +105,7 @@ def build(workdir: Path) -> tuple[S3Deps, RequestContext, list[object]]:
     identity.create_account(kms, ACCOUNT, "bench", time.time())
     calls: list[object] = []
     (workdir / "objects").mkdir()
-    s3 = S3Deps(kms=kms, repo=SqlS3Repository(sql.engine), store=DirStore(workdir / "objects"),
+    s3 = S3Deps(kms=kms, repo=SqlS3Repository.for_storage(sql), store=DirStore(workdir / "objects"),
                 kms_audit=calls.append, settings=S3Settings(sse_c_requires_tls=False))
     principal = storage.get_principal(f"arn:aws:iam::{ACCOUNT}:root")
     assert principal is not None

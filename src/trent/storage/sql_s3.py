@@ -32,6 +32,7 @@ from trent.domain.s3.records import (
     Upload,
 )
 from trent.storage.engine import UnitOfWork
+from trent.storage.sql import SqlStorage
 from trent.storage.repositories import Duplicate, StorageError
 from trent.storage.s3_repository import (
     BucketGone,
@@ -208,10 +209,15 @@ def _is_integrity_failure(exc: StorageError) -> bool:
 
 
 class SqlS3Repository:
-    """Construct with the engine of the server's ``SqlStorage`` (one pool for both)."""
+    """Build it with :meth:`for_storage` from the server's ``SqlStorage``: one pool, and
+    for in-memory SQLite (one shared connection) one lock serializing both."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._unit = UnitOfWork(engine)
+    def __init__(self, engine: Engine, unit: UnitOfWork | None = None) -> None:
+        self._unit = unit or UnitOfWork(engine)
+
+    @classmethod
+    def for_storage(cls, storage: SqlStorage) -> SqlS3Repository:
+        return cls(storage.engine, storage._unit)  # noqa: SLF001 - same package, same unit of work
 
     # -- buckets ----------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ def repo(request: pytest.FixtureRequest) -> SqlS3Repository:
         ]
     )
     storage.reset()
-    return SqlS3Repository(storage.engine)
+    return SqlS3Repository.for_storage(storage)
 
 
 SSE = SseRecord(SseMode.SSE_KMS, b"\x01blob", kms_key_arn="arn:aws:kms:us-east-1:111122223333:key/k",

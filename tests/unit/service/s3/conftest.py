@@ -87,7 +87,7 @@ def world() -> Iterator[World]:
             identity.create_user(kms, account, name)
     store = MemoryObjectStore()
     calls: list[KmsCall] = []
-    s3 = S3Deps(kms=kms, repo=SqlS3Repository(storage.engine), store=store, kms_audit=calls.append,
+    s3 = S3Deps(kms=kms, repo=SqlS3Repository.for_storage(storage), store=store, kms_audit=calls.append,
                 settings=S3Settings(sse_c_requires_tls=False))
     w = World(s3, store, calls)
     w.allow_all(ALICE)
