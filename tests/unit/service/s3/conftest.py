@@ -75,10 +75,9 @@ class World:
         return replace(self, s3=replace(self.s3, settings=replace(self.s3.settings, **changes)))
 
 
-@pytest.fixture()
-def world() -> Iterator[World]:
+def make_world(url: str) -> Iterator[World]:
     root = AesRootKey(os.urandom(32))
-    storage = SqlStorage("sqlite://", upgrade=True)
+    storage = SqlStorage(url, upgrade=True)
     clock = ControllableClock(FixedClock(NOW))
     kms = ServiceDeps(storage=storage, keystore=SoftwareKeyStore(root), clock=clock, root_key=root)
     for account, names in ((A, ("alice", "bob")), (B, ("carol",))):
@@ -93,3 +92,14 @@ def world() -> Iterator[World]:
     w.allow_all(ALICE)
     yield w
     storage.close()
+
+
+@pytest.fixture()
+def world() -> Iterator[World]:
+    yield from make_world("sqlite://")
+
+
+@pytest.fixture()
+def pg_world(postgres_database_url: str) -> Iterator[World]:
+    """The same world on a fresh PostgreSQL database: real concurrent connections."""
+    yield from make_world(postgres_database_url)

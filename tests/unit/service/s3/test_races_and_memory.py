@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
 from trent import errors
 from trent.service.s3 import buckets, multipart, objects
 from trent.service.s3.multipart import CompletedPart, CompleteMultipartUploadRequest, CreateMultipartUploadRequest, UploadPartRequest
@@ -115,3 +117,25 @@ def test_put_streams_in_bounded_memory(world: World) -> None:
         tracemalloc.stop()
     assert store.bytes > 64 * 1024 * 1024
     assert peak < 8 * 1024 * 1024, peak  # 64 MiB went through; a few MiB were ever held
+
+
+@pytest.mark.postgres
+def test_postgres_races_through_the_use_cases(pg_world: World) -> None:
+    """On PostgreSQL the writers really run at once (separate connections)."""
+    w = pg_world
+    buckets.create_bucket(w.s3, w.ctx(), "bkt", None)
+    bodies = [bytes([i]) * 70_000 for i in range(8)]
+    results = race(8, lambda i: objects.put_object(w.s3, w.ctx(), PutObjectRequest("bkt", "k"), [bodies[i]]))
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert get(w, "k") in bodies and len(w.store.blobs) == 1
+
+    upload = multipart.create_multipart_upload(w.s3, w.ctx(), CreateMultipartUploadRequest("bkt", "m"))
+    part, _ = multipart.upload_part(w.s3, w.ctx(), UploadPartRequest("bkt", "m", upload.upload_id, 1), [b"p"])
+    outcomes = race(6, lambda i: multipart.complete_multipart_upload(w.s3, w.ctx(), CompleteMultipartUploadRequest(
+        "bkt", "m", upload.upload_id, [CompletedPart(1, part.etag)])) if i % 2 else
+        multipart.abort_multipart_upload(w.s3, w.ctx(), "bkt", "m", upload.upload_id))
+    assert sum(not isinstance(r, Exception) for r in outcomes) == 1, outcomes
+
+    results = race(4, lambda i: buckets.delete_bucket(w.s3, w.ctx(), "bkt") if i == 0 else
+                   objects.put_object(w.s3, w.ctx(), PutObjectRequest("bkt", f"n{i}"), [b"x"]))
+    assert isinstance(results[0], errors.BucketNotEmpty)  # "k" is still there
