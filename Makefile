@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# AWS's aws-encryption-cli, the oracle for `trent encrypt|decrypt` (tests/wire/envelope): it pins
+# aws-encryption-sdk ~= 3.1 while the test extras use 4.x, so it gets a venv of its own
+ESDK_CLI := .venv-esdk-cli/bin/aws-encryption-cli
 
 .PHONY: serve test bench lint clean system-packages
 
@@ -14,6 +17,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+$(ESDK_CLI):
+	$(PYTHON) -m venv .venv-esdk-cli
+	.venv-esdk-cli/bin/pip install --quiet 'aws-encryption-sdk-cli==4.3.0'
+
 serve: $(STAMP)
 	$(BIN)/trent serve --dev --host 127.0.0.1 --port 8080 --data-dir .trent
 
@@ -22,7 +29,7 @@ serve: $(STAMP)
 system-packages:
 	@scripts/ensure-system-packages.sh
 
-test: $(STAMP) system-packages
+test: $(STAMP) $(ESDK_CLI) system-packages
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
@@ -30,4 +37,4 @@ bench: $(STAMP)
 	bench/load.sh
 
 clean:
-	rm -rf $(VENV) .trent .pytest_cache
+	rm -rf $(VENV) .venv-esdk-cli .trent .pytest_cache

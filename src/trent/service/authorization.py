@@ -40,7 +40,7 @@ from trent.authz import (
 )
 from trent.domain.grants import GrantRecord
 from trent.domain.ids import alias_arn, parse_key_ref
-from trent.domain.keys import Key
+from trent.domain.keys import Key, KeySpec, KeyUsage, Origin, Tag
 from trent.domain.principals import ACCOUNT_ID_RE, PrincipalKind
 from trent.errors import AccessDenied, KMSInternal, MalformedPolicyDocument
 from trent.service.authz_cache import ParsedPolicy
@@ -159,9 +159,9 @@ def _facts(
         key_arn=resource_arn,
         now=ctx.now,
         source_ip=ctx.source_ip or None,
+        via_service=ctx.via_service,
         # Trent serves plain HTTP; a TLS terminator in front is not seen (context.py)
         secure_transport=ctx.secure_transport,
-        via_service=ctx.via_service,  # S3 calling for the caller (issue 17)
         **key_facts,
         **extra,
     )
@@ -281,6 +281,26 @@ def authorize_account(
     request, decision = decide(deps, ctx, action, None, resource_arn, **facts)
     if not isinstance(decision, Allow):
         raise AccessDenied(denial_message(ctx, action, resource_arn, request, decision))
+
+
+def authorize_create_key(deps: ServiceDeps, ctx: RequestContext, spec: KeySpec, usage: KeyUsage, origin: Origin,
+                         is_multi_region: bool, tags: Sequence[Tag], bypass_policy_lockout_safety_check: bool) -> None:
+    """CreateKey is IAM-only (spec §7.3), with the requested attributes as kms:KeySpec,
+    kms:KeyUsage, kms:KeyOrigin... (spec §7.4); Tags also need kms:TagResource. ReplicateKey
+    asks the same in the replica's Region (spec §12)."""
+    facts = {
+        "key_spec": str(spec),
+        "key_usage": str(usage),
+        "key_origin": str(origin),
+        "multi_region": is_multi_region,
+        "request_tags": {t.key: t.value for t in tags} if tags else None,
+        "extra": {
+            "kms:BypassPolicyLockoutSafetyCheck": "true" if bypass_policy_lockout_safety_check else "false"
+        },
+    }
+    authorize_account(deps, ctx, "CreateKey", **facts)
+    if tags:
+        authorize_account(deps, ctx, "TagResource", **facts)
 
 
 def authorize_alias(deps: ServiceDeps, ctx: RequestContext, action: str, alias_name: str) -> None:

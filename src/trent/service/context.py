@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from trent.domain.principals import Principal
 
@@ -19,21 +19,14 @@ class RequestContext:
     user_agent: str | None = None
     # GrantTokens of the request (spec §8): grants they name take effect at once.
     grant_tokens: tuple[str, ...] = ()
-    # Another AWS service calling KMS for this caller (issue 17: S3 SSE-KMS): the
-    # kms:ViaService condition value, e.g. "s3.us-east-1.amazonaws.com"; None for direct
-    # calls (spec §7.4: the key is then absent). See ``via_service``.
+    # Set when an integrated Trent service (S3) calls KMS on the caller's behalf:
+    # ``<service>.<region>.amazonaws.com``, the kms:ViaService condition key (spec §7.4).
     via_service: str | None = None
-    # aws:SecureTransport: the request reached Trent over TLS (Trent serves plain HTTP
-    # today, so False unless a front door says otherwise).
+    # aws:SecureTransport (issue 17): the request reached Trent over TLS (Trent serves
+    # plain HTTP today, so False unless a front door says otherwise).
     secure_transport: bool = False
 
     @property
     def account_id(self) -> str:
         return self.principal.account_id
 
-
-def via_service(ctx: RequestContext, service: str) -> RequestContext:
-    """The same caller, acting through ``service`` (``"s3"``): what S3 hands the KMS use
-    cases so the key policy sees kms:ViaService = ``<service>.<region>.amazonaws.com``
-    (s3-sse spec §4) while the principal, account and source stay the caller's."""
-    return replace(ctx, via_service=f"{service}.{ctx.region}.amazonaws.com", grant_tokens=())

@@ -3,7 +3,7 @@
 
 Which mode a write gets: the request's headers, else the bucket's default encryption
 (spec §7: "request headers override the default per object"), else SSE-S3 (spec §3).
-SSE-KMS without a key id uses the AWS managed key (``sse_kms.default_sse_kms_key_id``);
+SSE-KMS without a key id uses the AWS managed key (``sse_kms.default_sse_kms_key``);
 a Bucket Key is used when the request says so or, when it says nothing, when the
 bucket's default enables it (spec §5; never for SSE-S3 or SSE-C).
 """
@@ -53,9 +53,9 @@ def new_data_key(
         return NewDataKey(SseRecord(SseMode.SSE_S3, sealed, owned_key_id=owned_key_id), data_key)
     # SSE-KMS
     if request.mode is SseMode.SSE_KMS:
-        key_id = request.kms_key_id or sse_kms.default_sse_kms_key_id()
+        key_id = request.kms_key_id or sse_kms.default_sse_kms_key(deps, ctx)
     else:
-        key_id = default.kms_master_key_id or sse_kms.default_sse_kms_key_id()
+        key_id = default.kms_master_key_id or sse_kms.default_sse_kms_key(deps, ctx)
     use_bucket_key = request.bucket_key_enabled if request.bucket_key_enabled is not None else (
         default.bucket_key_enabled and default.algorithm is SseMode.SSE_KMS
     )

@@ -2,7 +2,7 @@
 
 Nothing here goes around KMS: GenerateDataKey and Decrypt are ``service.encryption``'s
 own functions, called with the caller's RequestContext marked ``via_service =
-s3.<region>.amazonaws.com`` (``context.via_service``), so the key policy, IAM policies,
+s3.<region>.amazonaws.com`` (``aws_managed_keys.via``), so the key policy, IAM policies,
 grants, key state and usage checks are exactly KMS's, with ``kms:ViaService`` and
 ``kms:CallerAccount`` true to the request. Every call is reported to the audit hook
 (``kms_calls.py``). KMS's errors propagate as they are (the S3 front maps them to
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 from trent import errors
 from trent.authz import Allow
-from trent.service import authorization, encryption
-from trent.service.context import RequestContext, via_service
+from trent.service import authorization, aws_managed_keys, encryption
+from trent.service.context import RequestContext
 from trent.service.s3.bucket_keys import BucketKey, BucketKeyCache
 from trent.service.s3.deps import S3Deps
 from trent.service.s3.kms_calls import KmsCall
@@ -28,17 +28,12 @@ from trent.service.s3.kms_calls import KmsCall
 ARN_CONTEXT_KEY = "aws:s3:arn"
 
 
-def default_sse_kms_key_id() -> str:
+def default_sse_kms_key(deps: S3Deps, ctx: RequestContext) -> str:
     """THE single call site for "the default SSE-KMS key" (spec §4: SSE-KMS without a key
-    id uses the AWS managed key ``aws/s3``).
-
-    TODAY: this resolves ``alias/aws/s3`` through the normal alias lookup, so SSE-KMS
-    without a key id fails with KMS.NotFoundException unless that alias exists.
-    Issue 19 builds the AWS managed key as a service function (created in the account
-    and region on first use, policy limited to kms:ViaService s3 and the account):
-    call it here instead, with the caller's context.
-    """
-    return "alias/aws/s3"
+    id uses the AWS managed key ``aws/s3``): the caller's account's ``alias/aws/s3`` key,
+    created on first use by issue 19's ``aws_managed_keys.managed_key`` (its policy allows
+    use only via S3 by principals of the account). Returns the key ARN."""
+    return aws_managed_keys.managed_key(deps.kms, ctx, "s3").arn
 
 
 def kms_context(arn: str, caller_context: Mapping[str, str] | None) -> dict[str, str]:
@@ -67,7 +62,7 @@ def _report(deps: S3Deps, call: KmsCall) -> None:
 
 
 def generate_data_key(deps: S3Deps, ctx: RequestContext, key_id: str, context: Mapping[str, str]) -> KmsDataKey:
-    via = via_service(ctx, "s3")
+    via = aws_managed_keys.via(ctx, "s3")
     started = deps.kms.clock.now()
     try:
         data_key = encryption.generate_data_key(deps.kms, via, key_id, "AES_256", None, dict(context))
@@ -80,7 +75,7 @@ def generate_data_key(deps: S3Deps, ctx: RequestContext, key_id: str, context: M
 
 
 def decrypt(deps: S3Deps, ctx: RequestContext, key_arn: str, blob: bytes, context: Mapping[str, str]) -> bytes:
-    via = via_service(ctx, "s3")
+    via = aws_managed_keys.via(ctx, "s3")
     started = deps.kms.clock.now()
     try:
         opened = encryption.decrypt(deps.kms, via, blob, key_arn, dict(context), None)

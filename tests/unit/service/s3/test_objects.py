@@ -139,13 +139,21 @@ def test_kms_errors_propagate_as_kms_errors(world: World, bucket: str) -> None:
     assert world.store.blobs == {}  # nothing stored for a refused write
 
 
-def test_default_key_is_alias_aws_s3_through_the_alias_lookup(world: World, bucket: str) -> None:
-    with pytest.raises(errors.NotFound):
-        put(world, "k", b"x", SseRequest(SseMode.SSE_KMS))
-    key_arn = world.create_key()
-    world.alias("alias/aws/s3", key_arn)
-    assert put(world, "k", b"x", SseRequest(SseMode.SSE_KMS)).sse.kms_key_arn == key_arn
-    assert world.calls("GenerateDataKey")[-1].request_key_id == "alias/aws/s3"
+def test_default_key_is_the_aws_managed_key_created_on_first_use(world: World, bucket: str) -> None:
+    """spec §4: SSE-KMS without a key id uses aws/s3, created in the account on first use
+    (issue 19's managed_key); only S3 may use it for the account's principals."""
+    first = put(world, "k", b"x", SseRequest(SseMode.SSE_KMS)).sse.kms_key_arn
+    alias = world.kms.storage.get_alias("111122223333", "us-east-1", "alias/aws/s3")
+    assert alias is not None and first is not None and first.endswith(alias.target_key_id or "?")
+    assert put(world, "k2", b"y", SseRequest(SseMode.SSE_KMS)).sse.kms_key_arn == first
+    assert get(world, "k") == b"x"
+    from trent.domain.keys import KeyManager
+    from trent.service import encryption
+
+    key = world.kms.storage.get_key("us-east-1", first.rsplit("/", 1)[1])
+    assert key is not None and key.key_manager is KeyManager.AWS
+    with pytest.raises(errors.AccessDenied):  # directly, without ViaService s3
+        encryption.generate_data_key(world.kms, world.ctx(), first, "AES_256", None, None)
 
 
 def test_bucket_default_encryption_applies_and_headers_override(world: World, bucket: str) -> None:
