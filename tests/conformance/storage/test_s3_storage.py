@@ -4,11 +4,11 @@ the rules that must hold when requests race (s3_repository.py docstring)."""
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+
+from tests.racing import race
 
 from trent.domain.s3.records import (
     Blob,
@@ -202,25 +202,6 @@ def test_owned_keys(repo: SqlS3Repository) -> None:
 
 
 # --- races ---------------------------------------------------------------------------
-
-
-def race(n: int, fn: Callable[[int], Any]) -> list[Any]:
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = fn(i)
-        except Exception as exc:  # noqa: BLE001 - the outcome is what we check
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def test_racing_create_bucket_one_wins(repo: SqlS3Repository) -> None:

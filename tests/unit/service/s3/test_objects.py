@@ -13,9 +13,9 @@ from trent import errors
 from trent.crypto import segments
 from trent.domain.s3.records import EncryptionConfig, SseMode
 from trent.service.s3 import bucket_config, buckets, objects
-from trent.service.s3.object_headers import ByteRange, Conditions, parse_range
+from trent.service.s3.object_headers import Conditions, parse_range
 from trent.service.s3.objects import GetObjectRequest, PutObjectRequest
-from trent.service.s3.sse_headers import CustomerKey, SseRequest, parse_customer_key, sse_response_headers, Operation
+from trent.service.s3.sse_headers import CustomerKey, Operation, SseRequest, sse_response_headers
 
 from .conftest import ALICE, BOB, NOW, World, doc
 

@@ -4,14 +4,13 @@ bounded memory for a streaming PUT."""
 
 from __future__ import annotations
 
-import threading
 import tracemalloc
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from typing import Any
 
 import pytest
 
+from tests.racing import race
 from trent import errors
 from trent.service.s3 import buckets, multipart, objects
 from trent.service.s3.multipart import CompletedPart, CompleteMultipartUploadRequest, CreateMultipartUploadRequest, UploadPartRequest
@@ -19,25 +18,6 @@ from trent.service.s3.objects import PutObjectRequest
 
 from .conftest import World
 from .test_objects import get
-
-
-def race(n: int, fn: Callable[[int], Any]) -> list[Any]:
-    barrier = threading.Barrier(n)
-    out: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            out[i] = fn(i)
-        except Exception as exc:  # noqa: BLE001 - outcomes are checked
-            out[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out
 
 
 def test_racing_create_bucket(world: World) -> None:
