@@ -160,7 +160,8 @@ def _facts(
         now=ctx.now,
         source_ip=ctx.source_ip or None,
         via_service=ctx.via_service,
-        secure_transport=False,  # Trent serves plain HTTP; a TLS terminator in front is not seen
+        # Trent serves plain HTTP; a TLS terminator in front is not seen (context.py)
+        secure_transport=ctx.secure_transport,
         **key_facts,
         **extra,
     )
@@ -187,7 +188,9 @@ def _request_inputs(
     and — only when a policy asks — the time, the key's tags and aliases. Caller, action,
     key ARN and policies are in the base key; a key's spec, usage and origin never change.
     Cheaper than building the facts and reading each condition key (~2 us vs ~17 us)."""
-    inputs: list[Any] = [ctx.source_ip, ctx.via_service, tuple((name, _hashable(v)) for name, v in facts.items())]
+    inputs: list[Any] = [
+        ctx.source_ip, ctx.via_service, ctx.secure_transport, tuple((name, _hashable(v)) for name, v in facts.items())
+    ]
     if any(k in _TIME_KEYS for k in needed):
         inputs.append(int(ctx.now))
     if key is not None and any(k.startswith("aws:resourcetag/") for k in needed):

@@ -22,7 +22,11 @@ class RequestContext:
     # Set when an integrated Trent service (S3) calls KMS on the caller's behalf:
     # ``<service>.<region>.amazonaws.com``, the kms:ViaService condition key (spec §7.4).
     via_service: str | None = None
+    # aws:SecureTransport (issue 17): the request reached Trent over TLS (Trent serves
+    # plain HTTP today, so False unless a front door says otherwise).
+    secure_transport: bool = False
 
     @property
     def account_id(self) -> str:
         return self.principal.account_id
+

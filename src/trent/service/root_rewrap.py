@@ -19,6 +19,7 @@ from trent.keystores.root_key import RootKey
 from trent.keystores.software import material_aad
 from trent.service.custom_key_stores import password_aad
 from trent.service.identity import secret_aad
+from trent.service.s3.owned_keys import owned_key_aad
 from trent.storage.repositories import Storage
 
 
@@ -40,6 +41,8 @@ def _aad(kind: str, ids: tuple[str, ...]) -> bytes:
         return secret_aad(ids[0])
     if kind == "custom_key_store_password":
         return password_aad(ids[0])
+    if kind == "s3_owned_key":
+        return owned_key_aad(ids[0])
     raise RewrapError(f"unknown wrapped row kind {kind}")
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from trent.domain.custom_key_stores import ConnectionErrorCode, ConnectionState, CustomKeyStore, CustomKeyStoreType
+from trent.storage.s3_tables import s3_owned_keys
 from trent.storage.tables import access_keys, custom_key_stores, key_materials, keys
 
 if TYPE_CHECKING:
@@ -102,12 +103,14 @@ class RootRewrapSql:
         """``rewrap(kind, ids, blob)`` returns the new blob, or None to leave the row.
 
         Kinds: ``material`` (key_id, material_id), ``access_key`` (access_key_id,),
-        ``custom_key_store_password`` (custom_key_store_id,). Returns rows changed.
+        ``custom_key_store_password`` (custom_key_store_id,), ``s3_owned_key`` (key_id,).
+        Returns rows changed.
         """
         plans = (
             ("material", key_materials, (key_materials.c.key_id, key_materials.c.material_id), key_materials.c.wrapped),
             ("access_key", access_keys, (access_keys.c.access_key_id,), access_keys.c.wrapped_secret),
             ("custom_key_store_password", _T, (_T.c.custom_key_store_id,), _T.c.wrapped_password),
+            ("s3_owned_key", s3_owned_keys, (s3_owned_keys.c.key_id,), s3_owned_keys.c.wrapped),  # issue 17
         )
         changed = 0
         with self._unit(write=True) as conn:

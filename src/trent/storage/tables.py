@@ -330,3 +330,5 @@ console_sign_in_attempts = sa.Table(
     sa.Column("window_start", sa.Double, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
 )
+# S3 (issue 17) keeps its tables in their own module, on this same metadata.
+from trent.storage import s3_tables as _s3_tables  # noqa: E402, F401

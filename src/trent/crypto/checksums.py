@@ -1,0 +1,110 @@
+"""S3's flexible checksums (``x-amz-checksum-<algorithm>``): incremental, base64 on output.
+
+A request names one algorithm (``x-amz-sdk-checksum-algorithm`` / ``x-amz-trailer`` /
+an ``x-amz-checksum-*`` header) and carries the checksum of the *decoded* payload,
+base64-encoded big-endian (s3-sse spec §8). CRC32 is zlib's; CRC32C and CRC64NVME come
+from ``awscrt`` (the AWS common runtime botocore itself uses for them); SHA-1 and
+SHA-256 are hashlib's. A mismatch is S3's ``BadDigest`` naming the algorithm.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import zlib
+from collections.abc import Callable
+
+from awscrt import checksums as _crt
+
+from trent import errors
+
+HEADER_PREFIX = "x-amz-checksum-"
+
+
+class _Crc:
+    __slots__ = ("_fn", "_value", "_width")
+
+    def __init__(self, fn: Callable[[bytes, int], int], width: int) -> None:
+        self._fn = fn
+        self._value = 0
+        self._width = width
+
+    def update(self, data: bytes | memoryview) -> None:
+        self._value = self._fn(data, self._value)
+
+    def digest(self) -> bytes:
+        return self._value.to_bytes(self._width, "big")
+
+
+class _Hash:
+    __slots__ = ("_h",)
+
+    def __init__(self, name: str) -> None:
+        self._h = hashlib.new(name)
+
+    def update(self, data: bytes | memoryview) -> None:
+        self._h.update(data)
+
+    def digest(self) -> bytes:
+        return self._h.digest()
+
+
+_FACTORIES: dict[str, Callable[[], _Crc | _Hash]] = {
+    "crc32": lambda: _Crc(zlib.crc32, 4),
+    "crc32c": lambda: _Crc(lambda d, v: _crt.crc32c(d, v), 4),
+    "crc64nvme": lambda: _Crc(lambda d, v: _crt.crc64nvme(d, v), 8),
+    "sha1": lambda: _Hash("sha1"),
+    "sha256": lambda: _Hash("sha256"),
+}
+ALGORITHMS = frozenset(_FACTORIES)
+# How S3 names the algorithm in BadDigest ("The CRC32 you specified did not match ...").
+_DISPLAY = {"crc32": "CRC32", "crc32c": "CRC32C", "crc64nvme": "CRC64NVME", "sha1": "SHA1", "sha256": "SHA256"}
+
+
+def algorithm_of_header(name: str) -> str | None:
+    """``x-amz-checksum-crc32`` -> ``crc32``; None for any other header name."""
+    lowered = name.lower()
+    if not lowered.startswith(HEADER_PREFIX):
+        return None
+    algorithm = lowered[len(HEADER_PREFIX) :]
+    return algorithm if algorithm in _FACTORIES else None
+
+
+class Checksum:
+    """One running checksum of the decoded payload."""
+
+    __slots__ = ("algorithm", "_state")
+
+    def __init__(self, algorithm: str) -> None:
+        factory = _FACTORIES.get(algorithm.lower())
+        if factory is None:
+            raise errors.InvalidRequest(f"Value for x-amz-checksum-{algorithm} header is invalid.")
+        self.algorithm = algorithm.lower()
+        self._state = factory()
+
+    @property
+    def header_name(self) -> str:
+        return HEADER_PREFIX + self.algorithm
+
+    def update(self, data: bytes | memoryview) -> None:
+        self._state.update(data)
+
+    def b64digest(self) -> str:
+        return base64.b64encode(self._state.digest()).decode("ascii")
+
+    def verify(self, expected_b64: str) -> str:
+        """The base64 value when it equals ``expected_b64``; BadDigest otherwise."""
+        actual = self.b64digest()
+        if not hmac.compare_digest(actual.encode("ascii"), expected_b64.strip().encode("latin-1", "replace")):
+            raise errors.BadDigest(
+                f"The {_DISPLAY[self.algorithm]} you specified did not match the calculated checksum."
+            )
+        return actual
+
+
+def checksum_of(algorithm: str, data: bytes) -> str:
+    """The base64 checksum of ``data`` in one call (tests, single-shot bodies)."""
+    c = Checksum(algorithm)
+    c.update(data)
+    return c.b64digest()
