@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# Amazon's S3 Encryption Client, the oracle for trent.s3ec (tests/wire/s3ec, bench/s3ec_throughput.py):
+# it pins cryptography<49 while Trent uses 50.x, so it gets a venv of its own
+S3EC_AMAZON := .venv-s3ec/.installed-stamp
 
 .PHONY: serve test bench lint clean system-packages
 
@@ -14,6 +17,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+$(S3EC_AMAZON):
+	$(PYTHON) -m venv .venv-s3ec
+	.venv-s3ec/bin/pip install --quiet 'amazon-s3-encryption-client-python==4.0.0'
+	touch $(S3EC_AMAZON)
+
 serve: $(STAMP)
 	$(BIN)/trent serve --dev --host 127.0.0.1 --port 8080 --data-dir .trent
 
@@ -22,7 +30,7 @@ serve: $(STAMP)
 system-packages:
 	@scripts/ensure-system-packages.sh
 
-test: $(STAMP) system-packages
+test: $(STAMP) $(S3EC_AMAZON) system-packages
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
@@ -30,4 +38,4 @@ bench: $(STAMP)
 	bench/load.sh
 
 clean:
-	rm -rf $(VENV) .trent .pytest_cache
+	rm -rf $(VENV) .venv-s3ec .trent .pytest_cache
