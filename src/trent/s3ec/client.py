@@ -12,7 +12,9 @@ verified; :meth:`download_file` writes into an unnamed file linked in after veri
 
 from __future__ import annotations
 
+import io
 import os
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +25,18 @@ from botocore.exceptions import ClientError
 from ..envelope.suites import CommitmentPolicy
 from ..envelope.tempout import HiddenOutput
 from . import metadata as md
-from .content import BLOCK, TAG_LEN, ContentDecryptor, CtrDecryptor, GcmEncryptor, for_decryption, for_encryption
+from .content import (
+    BLOCK,
+    TAG_LEN,
+    ContentDecryptor,
+    ContentKey,
+    CtrDecryptor,
+    GcmEncryptor,
+    for_decryption,
+    for_encryption,
+)
 from .download import decrypt_body, decrypt_range
+from .file_parts import ObjectEncryption, upload_file_parts
 from .errors import ConfigurationError, DecryptionFailed, LegacyRefused, NotEncrypted, S3ecError
 from .keyrings.base import S3Keyring, check_caller_context
 from .metadata import ContentMetadata
@@ -44,8 +56,8 @@ class S3ecConfig:
     enable_legacy_unauthenticated_modes: bool = False
     #: multipart part size (S3 needs >= 5 MiB but the last); grown for objects over 10,000 parts
     part_size: int = 8 * MiB
-    #: GetObject read size
-    read_size: int = MiB
+    #: GetObject read size (one buffer, decrypted in place)
+    read_size: int = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +92,7 @@ class S3EncryptionClient:
 
     # ---- writing ------------------------------------------------------------------------
 
-    def _new_object(self, context: Mapping[str, str] | None, length: int | None) -> tuple[GcmEncryptor, ContentMetadata]:
+    def _new_object(self, context: Mapping[str, str] | None, length: int | None) -> tuple[ContentKey, ContentMetadata]:
         ctx = check_caller_context(context)
         dk = self.keyring.generate(self.suite, ctx)
         iv = b"" if self.suite.committing else self._rng(self.suite.iv_len)
@@ -88,7 +100,7 @@ class S3EncryptionClient:
         ck, commitment = for_encryption(self.suite, dk.plaintext, iv=iv, message_id=message_id)
         meta = ContentMetadata(self.suite.format, self.suite, dk.wrap_alg, dk.encrypted, dk.description,
                                iv=iv, message_id=message_id, commitment=commitment, plaintext_length=length)
-        return GcmEncryptor(ck), meta
+        return ck, meta
 
     def _object_args(self, meta: ContentMetadata, user_metadata: Mapping[str, str] | None,
                      extra: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str] | None]:
@@ -107,7 +119,8 @@ class S3EncryptionClient:
     def put_object(self, bucket: str, key: str, body: bytes, *, encryption_context: Mapping[str, str] | None = None,
                    metadata: Mapping[str, str] | None = None, **extra: Any) -> dict[str, Any]:
         """Encrypt ``body`` and store it with one PutObject."""
-        enc, meta = self._new_object(encryption_context, len(body))
+        ck, meta = self._new_object(encryption_context, len(body))
+        enc = GcmEncryptor(ck)
         out = bytearray(len(body) + TAG_LEN)
         view = memoryview(out)
         enc.update_into(memoryview(body), view[:len(body)])
@@ -120,10 +133,21 @@ class S3EncryptionClient:
     def upload_fileobj(self, fileobj: BinaryIO | Any, bucket: str, key: str, *, size: int | None = None,
                        encryption_context: Mapping[str, str] | None = None, metadata: Mapping[str, str] | None = None,
                        progress: Progress | None = None, **extra: Any) -> dict[str, Any]:
-        """Encrypt a stream into one object: PutObject if it fits in one part, else multipart."""
+        """Encrypt a stream into one object: PutObject if it fits in one part, else multipart.
+
+        A regular file of known ``size`` is read with pread and encrypted as botocore reads
+        each part (file_parts.py: memory independent of the part size); any other stream is
+        read part by part into two buffers (upload.py: 2 x part size)."""
         part_size = part_size_for(size, self.config.part_size)
-        enc, meta = self._new_object(encryption_context, size)
+        ck, meta = self._new_object(encryption_context, size)
         args, instruction = self._object_args(meta, metadata, extra)
+        fd = _regular_file_fd(fileobj) if size is not None else None
+        if fd is not None and size is not None:
+            r = upload_file_parts(self.s3, bucket, key, args, fd, fileobj.tell(), ObjectEncryption(ck, size),
+                                  part_size, progress)
+            self._write_instruction_file(bucket, key, instruction)
+            return r
+        enc = GcmEncryptor(ck)
         parts = PartReader(fileobj, size)
         buf = bytearray(part_size + TAG_LEN)
         n, last = parts.fill(memoryview(buf)[:part_size])
@@ -251,6 +275,14 @@ class S3EncryptionClient:
         """Delete the object and its instruction file (if any)."""
         self.s3.delete_object(Bucket=bucket, Key=key)
         self.s3.delete_object(Bucket=bucket, Key=key + self.config.instruction_suffix)
+
+
+def _regular_file_fd(fileobj: Any) -> int | None:
+    try:
+        fd = int(fileobj.fileno())
+        return fd if stat.S_ISREG(os.fstat(fd).st_mode) and fileobj.seekable() else None
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
 
 
 def _write_all(fd: int, view: memoryview) -> None:
