@@ -24,6 +24,7 @@ import time
 import traceback
 
 import boto3
+from botocore.config import Config
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from s3_encryption import S3EncryptionClient, S3EncryptionClientConfig
 from s3_encryption.exceptions import S3EncryptionClientError
@@ -56,8 +57,23 @@ class SpecAesKeyring(S3Keyring):
         return dec_materials
 
 
+def peak_rss() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
+
+
+def s3_config(plan: dict) -> Config | None:
+    """The benchmark's "lean" S3 client (the same for every client it measures): no SHA-256
+    payload signing over http, checksums only where S3 requires them."""
+    if not plan["s3"].get("lean"):
+        return None
+    return Config(s3={"payload_signing_enabled": False}, request_checksum_calculation="when_required",
+                  response_checksum_validation="when_required")
+
+
 def client(plan: dict, op: dict) -> S3EncryptionClient:
-    s3 = boto3.client("s3", endpoint_url=plan["s3"]["endpoint_url"], region_name=plan["s3"]["region"])
+    s3 = boto3.client("s3", endpoint_url=plan["s3"]["endpoint_url"], region_name=plan["s3"]["region"],
+                      config=s3_config(plan))
     v3 = op.get("format", "v3") == "v3"
     suite = (AlgorithmSuite.ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY if v3
              else AlgorithmSuite.ALG_AES_256_GCM_IV12_TAG16_NO_KDF)
@@ -72,8 +88,10 @@ def client(plan: dict, op: dict) -> S3EncryptionClient:
     return S3EncryptionClient(s3, S3EncryptionClientConfig(keyring, encryption_algorithm=suite, commitment_policy=policy))
 
 
-def run(plan: dict, op: dict) -> None:
+def run(plan: dict, op: dict) -> float:
+    """Runs one op; returns the seconds it took (the client is built before the clock starts)."""
     c = client(plan, op)
+    t = time.perf_counter()
     ctx = op.get("context") or None
     if op["op"] == "put":
         if op.get("chunk"):
@@ -92,16 +110,16 @@ def run(plan: dict, op: dict) -> None:
             f.write(data)
     else:
         raise ValueError(op["op"])
+    return time.perf_counter() - t
 
 
 def main() -> None:
     plan = json.load(sys.stdin)
     results = []
     for op in plan["ops"]:
-        t = time.perf_counter()
         try:
-            run(plan, op)
-            results.append({"ok": True, "seconds": time.perf_counter() - t})
+            seconds = run(plan, op)
+            results.append({"ok": True, "seconds": seconds, "peak_rss": peak_rss()})
         except Exception as e:  # reported, not raised: the test decides
             results.append({"ok": False, "error": f"{type(e).__name__}: {e}",
                             "trace": traceback.format_exc(limit=3)})
