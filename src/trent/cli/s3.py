@@ -30,12 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from trent import s3ec
+from trent.cli.envelope import UsageError
+from trent.cli.envelope import _context as parse_context  # K=V pairs, the same rules as trent encrypt
 
 _PROGRESS_MIN_BYTES = 8 << 20
-
-
-class UsageError(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -98,16 +96,6 @@ def _clients(args: argparse.Namespace) -> tuple[Any, Any]:
     s3 = session.client("s3", endpoint_url=args.endpoint_url)
     kms_url = args.kms_endpoint_url or (None if os.environ.get("AWS_ENDPOINT_URL_KMS") else args.endpoint_url)
     return s3, session.client("kms", endpoint_url=kms_url)
-
-
-def _context(pairs: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for p in pairs:
-        k, sep, v = p.partition("=")
-        if not sep or not k:
-            raise UsageError(f"encryption context must be K=V, got {p!r}")
-        out[k] = v
-    return out
 
 
 def _client(args: argparse.Namespace, s3: Any, kms: Any) -> s3ec.S3EncryptionClient:
@@ -201,7 +189,7 @@ def cmd_cp(args: argparse.Namespace) -> int:
         src_url, dst_url = parse_s3_url(args.source), parse_s3_url(args.destination)
         if (src_url is None) == (dst_url is None):
             raise UsageError("copy between a local path and s3://bucket/key (one of each)")
-        ctx = _context(args.encryption_context)
+        ctx = parse_context(args.encryption_context)
         if dst_url is not None and not args.kms_key_id:
             raise UsageError("uploading needs --kms-key-id")
         s3, kms = _clients(args)

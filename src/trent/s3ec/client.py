@@ -197,7 +197,9 @@ class S3EncryptionClient:
             raise DecryptionFailed()
         return bytes(body)
 
-    def _open(self, bucket: str, key: str, context: Mapping[str, str] | None, **get_args: Any) -> tuple[dict[str, Any], ContentMetadata, ContentDecryptor | None, bytes]:
+    def _open(self, bucket: str, key: str, context: Mapping[str, str] | None,
+              **get_args: Any) -> tuple[dict[str, Any], ContentMetadata, bytes]:
+        """GetObject, then the object's metadata checked and its data key unwrapped."""
         r = self.s3.get_object(Bucket=bucket, Key=key, **get_args)
         try:
             meta = self._content_metadata(bucket, key, r.get("Metadata") or {})
@@ -206,7 +208,7 @@ class S3EncryptionClient:
         except BaseException:
             r["Body"].close()
             raise
-        return r, meta, None, data_key
+        return r, meta, data_key
 
     def get_object(self, bucket: str, key: str, *, encryption_context: Mapping[str, str] | None = None,
                    range: tuple[int, int | None] | None = None) -> bytes:
@@ -214,7 +216,7 @@ class S3EncryptionClient:
         is a ranged read: AES-CTR, unauthenticated, legacy flag required."""
         if range is not None:
             return self._get_range(bucket, key, encryption_context, range)
-        r, meta, _, data_key = self._open(bucket, key, encryption_context)
+        r, meta, data_key = self._open(bucket, key, encryption_context)
         dec = ContentDecryptor(for_decryption(meta, data_key))
         out = bytearray()
         decrypt_body(r["Body"], int(r["ContentLength"]), dec, out.extend, chunk=self.config.read_size)
@@ -229,7 +231,7 @@ class S3EncryptionClient:
             raise LegacyRefused("ranged reads are not authenticated (AES-CTR); enable legacy "
                                 "unauthenticated modes to use them")
         start = first - first % BLOCK
-        r, meta, _, data_key = self._open(bucket, key, context,
+        r, meta, data_key = self._open(bucket, key, context,
                                           Range=f"bytes={start}-{'' if last is None else last}")
         if not meta.suite.tag_len:
             r["Body"].close()
@@ -247,7 +249,7 @@ class S3EncryptionClient:
                       encryption_context: Mapping[str, str] | None = None, overwrite: bool = False,
                       progress: Progress | None = None) -> int:
         """Decrypt into ``path``: nothing appears there unless the whole object verified."""
-        r, meta, _, data_key = self._open(bucket, key, encryption_context)
+        r, meta, data_key = self._open(bucket, key, encryption_context)
         dec = ContentDecryptor(for_decryption(meta, data_key))
         out = HiddenOutput(Path(path))
         try:

@@ -16,43 +16,33 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 
-from ...envelope.materials import frozen_context
 from ..errors import ConfigurationError, DecryptionFailed
 from ..metadata import ContentMetadata, WrapAlg
 from ..suites import DATA_KEY_LEN, ContentSuite
 from .base import DataKey, require_legacy
+from .raw import RawKeyring
 
 _IV = 12
 
 
-class RawAesKeyring:
+class RawAesKeyring(RawKeyring):
     def __init__(self, wrapping_key: bytes, *, material_description: Mapping[str, str] | None = None,
                  rng: Callable[[int], bytes] = os.urandom) -> None:
         if len(wrapping_key) not in (16, 24, 32):
             raise ConfigurationError("an AES wrapping key is 16, 24 or 32 bytes")
+        super().__init__(material_description, rng)
         self._key = bytes(wrapping_key)
         self._aead = AESGCM(self._key)
-        self.material_description = frozen_context(material_description or {})
-        self._rng = rng
-
-    def __repr__(self) -> str:
-        return f"RawAesKeyring(material_description={dict(self.material_description)!r})"
-
-    def __reduce__(self) -> object:
-        raise TypeError("keyrings hold key material and cannot be pickled")
 
     def generate(self, suite: ContentSuite, encryption_context: Mapping[str, str]) -> DataKey:
-        if encryption_context:
-            raise ConfigurationError("an encryption context needs a KMS keyring; raw keyrings store a "
-                                     "material description")
+        self.refuse_context(encryption_context)
         data_key, iv = self._rng(DATA_KEY_LEN), self._rng(_IV)
         wrapped = iv + self._aead.encrypt(iv, data_key, suite.cek_alg.encode())
         return DataKey(data_key, WrapAlg.AES_GCM, wrapped, self.material_description)
 
     def decrypt(self, metadata: ContentMetadata, encryption_context: Mapping[str, str], *,
                 legacy: bool = False) -> bytes:
-        if encryption_context:
-            raise ConfigurationError("an encryption context needs a KMS keyring")
+        self.refuse_context(encryption_context)
         edk = metadata.encrypted_data_key
         try:
             if metadata.wrap_alg is WrapAlg.AES_GCM:

@@ -18,37 +18,28 @@ from collections.abc import Callable, Mapping
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ...envelope.materials import frozen_context
 from ..errors import ConfigurationError, DecryptionFailed
 from ..metadata import ContentMetadata, WrapAlg
 from ..suites import DATA_KEY_LEN, ContentSuite
 from .base import DataKey, require_legacy
+from .raw import RawKeyring
 
 _OAEP_SHA1 = padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
 _OAEP_SHA256_MGF1_SHA1 = padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA256(), label=None)
 
 
-class RawRsaKeyring:
+class RawRsaKeyring(RawKeyring):
     def __init__(self, *, public_key: rsa.RSAPublicKey | None = None, private_key: rsa.RSAPrivateKey | None = None,
                  material_description: Mapping[str, str] | None = None,
                  rng: Callable[[int], bytes] = os.urandom) -> None:
         if public_key is None and private_key is None:
             raise ConfigurationError("an RSA keyring needs a public or a private key")
+        super().__init__(material_description, rng)
         self._public = public_key or (private_key.public_key() if private_key else None)
         self._private = private_key
-        self.material_description = frozen_context(material_description or {})
-        self._rng = rng
-
-    def __repr__(self) -> str:
-        return f"RawRsaKeyring(material_description={dict(self.material_description)!r})"
-
-    def __reduce__(self) -> object:
-        raise TypeError("keyrings hold key material and cannot be pickled")
 
     def generate(self, suite: ContentSuite, encryption_context: Mapping[str, str]) -> DataKey:
-        if encryption_context:
-            raise ConfigurationError("an encryption context needs a KMS keyring; raw keyrings store a "
-                                     "material description")
+        self.refuse_context(encryption_context)
         assert self._public is not None
         data_key = self._rng(DATA_KEY_LEN)
         pseudo = bytes((DATA_KEY_LEN,)) + data_key + suite.cek_alg.encode()
@@ -57,8 +48,7 @@ class RawRsaKeyring:
 
     def decrypt(self, metadata: ContentMetadata, encryption_context: Mapping[str, str], *,
                 legacy: bool = False) -> bytes:
-        if encryption_context:
-            raise ConfigurationError("an encryption context needs a KMS keyring")
+        self.refuse_context(encryption_context)
         if self._private is None:
             raise ConfigurationError("this RSA keyring has no private key")
         if metadata.wrap_alg not in (WrapAlg.RSA_OAEP_SHA1, WrapAlg.RSA_OAEP_SHA256):
