@@ -214,7 +214,10 @@ def cmd_cp(args: argparse.Namespace) -> int:
                                        progress=advance)
                 else:
                     job.local.parent.mkdir(parents=True, exist_ok=True)
-                    advance = task(job.remote.key, job.size) if (job.size or _PROGRESS_MIN_BYTES) >= _PROGRESS_MIN_BYTES else None
+                    size = job.size
+                    if show and size is None:  # one HEAD for the bar's total (plaintext length)
+                        size = client.head_object(job.remote.bucket, job.remote.key).plaintext_length
+                    advance = task(job.remote.key, size) if (size or _PROGRESS_MIN_BYTES) >= _PROGRESS_MIN_BYTES else None
                     client.download_file(job.remote.bucket, job.remote.key, job.local, encryption_context=ctx,
                                          overwrite=args.force, progress=advance)
                 if not show and not args.quiet and sys.stdout.isatty():

@@ -105,3 +105,23 @@ def test_recursive_with_instruction_files_and_flags(moto_s3: MotoS3, kms_endpoin
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == ["sub", "sub/empty", "x.txt"]
     r = run(moto_s3, kms_endpoint, "cp", str(tree / "x.txt"), f"s3://{bucket}/y")
     assert r.returncode == 2 and "--kms-key-id" in r.stderr
+
+
+def test_progress_bar_only_on_a_terminal(moto_s3: MotoS3, kms_endpoint: Any, kms_key: KmsKey, bucket: str,
+                                         tmp_path: Path) -> None:
+    import shlex
+    import shutil
+
+    src = tmp_path / "nine.bin"
+    src.write_bytes(os.urandom(9 << 20))  # above the 8 MiB bar threshold
+    r = run(moto_s3, kms_endpoint, "cp", str(src), f"s3://{bucket}/nine", "--kms-key-id", kms_key.arn)
+    assert r.returncode == 0 and r.stderr == "" and r.stdout == ""  # quiet when not a terminal
+    if shutil.which("script") is None:
+        raise AssertionError("util-linux `script` is needed to give the command a terminal")
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION=kms_endpoint.region,
+               AWS_ENDPOINT_URL_S3=moto_s3.endpoint_url, AWS_ENDPOINT_URL_KMS=kms_endpoint.endpoint_url)
+    cmd = shlex.join([sys.executable, "-m", "trent.cli.main", "s3", "cp", f"s3://{bucket}/nine", str(tmp_path / "back")])
+    tty = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, env=env, timeout=120)
+    assert tty.returncode == 0, tty.stdout
+    assert "9.4/9.4 MB".encode() in tty.stdout and "\u2501".encode() in tty.stdout  # rich's bar, the total known
+    assert (tmp_path / "back").read_bytes() == src.read_bytes()
