@@ -24,7 +24,6 @@ import hashlib
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -59,7 +58,7 @@ def _s3(url: str, lean: bool) -> Any:
 def child(args: argparse.Namespace) -> None:
     s3 = _s3(args.s3_url, args.lean)
     if args.child.startswith("null"):
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         if args.child == "null-put":
             _null_put(s3, args.bucket, args.key, args.file)
         else:
@@ -71,12 +70,13 @@ def child(args: argparse.Namespace) -> None:
 
         kms = boto3.client("kms", endpoint_url=args.kms_url, region_name="us-east-1")
         c = S3EncryptionClient(s3, KmsKeyring(args.kms_key, kms), S3ecConfig(part_size=PART))
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         if args.child == "trent-put":
             c.upload_file(args.file, args.bucket, args.key)
         else:
             c.download_file(args.bucket, args.key, args.file, overwrite=True)
-    print(json.dumps({"ok": True, "seconds": time.perf_counter() - t, "peak_rss": _peak_rss()}))
+    print(json.dumps({"ok": True, "seconds": time.perf_counter() - t, "cpu_seconds": time.process_time() - cpu,
+                      "peak_rss": _peak_rss()}))
 
 
 def _null_put(s3: Any, bucket: str, key: str, path: str) -> None:
@@ -157,6 +157,8 @@ def loadavg() -> str:
 
 
 def measure(server: str, args: argparse.Namespace, kms: Any, kms_key: str, src: Path, src_sha: str) -> dict[str, Any]:
+    import statistics  # parent only: the children's RSS is measured
+
     from tests.fixtures.moto_s3 import start_moto, stop_moto
 
     work = args.dir / server
@@ -185,11 +187,13 @@ def measure(server: str, args: argparse.Namespace, kms: Any, kms_key: str, src: 
                 for op in ("put", "get"):
                     out = work / f"{impl}.out"
                     r = bench.run(impl, op, f"{impl}.bin", src if op == "put" else out)
-                    row = rows.setdefault(f"{impl} {op}", {"mbps": [], "rss": []})
+                    row = rows.setdefault(f"{impl} {op}", {"mbps": [], "rss": [], "cpu_mbps": []})
                     row["mbps"].append(size / r["seconds"] / 1e6)
+                    row["cpu_mbps"].append(size / r["cpu_seconds"] / 1e6)
                     row["rss"].append(r["peak_rss"] / 2**20)
                     loads.append(loadavg())
                     print(f"  {server} rep {rep} {impl:6} {op}: {row['mbps'][-1]:7.1f} MB/s  "
+                          f"(per CPU second {row['cpu_mbps'][-1]:7.1f})  "
                           f"RSS {row['rss'][-1]:7.1f} MiB  load {loads[-1]}", flush=True)
                     if op == "get":
                         if sha256_of(out) != src_sha:
@@ -204,6 +208,7 @@ def measure(server: str, args: argparse.Namespace, kms: Any, kms_key: str, src: 
         (work / "cross-t").unlink()
         print(f"  {server}: Amazon's client decrypted Trent's object and Trent's decrypted Amazon's (SHA-256 ok)")
         return {k: {"median_mbps": statistics.median(v["mbps"]), "runs_mbps": [round(x, 1) for x in v["mbps"]],
+                    "median_mb_per_cpu_second": statistics.median(v["cpu_mbps"]),
                     "peak_rss_mib": max(v["rss"])} for k, v in rows.items()} | {"loadavg": loads}
     finally:
         stop()
@@ -288,10 +293,10 @@ def main() -> None:
         print(json.dumps(results, indent=1))
         for server in args.server.split(",") if args.size_mib else ():
             r = results[server]
-            print(f"\n{server}: median MB/s (peak RSS MiB)")
+            print(f"\n{server}: median MB/s [MB per CPU second] (peak RSS MiB)")
             for op in ("put", "get"):
-                cells = "  ".join(f"{i} {r[f'{i} {op}']['median_mbps']:7.1f} ({r[f'{i} {op}']['peak_rss_mib']:.0f})"
-                                  for i in ("null", "trent", "amazon"))
+                cells = "  ".join(f"{i} {r[f'{i} {op}']['median_mbps']:6.1f} [{r[f'{i} {op}']['median_mb_per_cpu_second']:6.1f}]"
+                                  f" ({r[f'{i} {op}']['peak_rss_mib']:.0f})" for i in ("null", "trent", "amazon"))
                 ratio = r[f"trent {op}"]["median_mbps"] / r[f"amazon {op}"]["median_mbps"]
                 print(f"  {op}: {cells}   trent/amazon {ratio:.2f}x")
     finally:

@@ -88,10 +88,10 @@ def client(plan: dict, op: dict) -> S3EncryptionClient:
     return S3EncryptionClient(s3, S3EncryptionClientConfig(keyring, encryption_algorithm=suite, commitment_policy=policy))
 
 
-def run(plan: dict, op: dict) -> float:
-    """Runs one op; returns the seconds it took (the client is built before the clock starts)."""
+def run(plan: dict, op: dict) -> tuple[float, float]:
+    """Runs one op; returns (wall, CPU) seconds (the client is built before the clocks start)."""
     c = client(plan, op)
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     ctx = op.get("context") or None
     if op["op"] == "put":
         if op.get("chunk"):
@@ -110,7 +110,7 @@ def run(plan: dict, op: dict) -> float:
             f.write(data)
     else:
         raise ValueError(op["op"])
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - cpu
 
 
 def main() -> None:
@@ -118,8 +118,8 @@ def main() -> None:
     results = []
     for op in plan["ops"]:
         try:
-            seconds = run(plan, op)
-            results.append({"ok": True, "seconds": seconds, "peak_rss": peak_rss()})
+            seconds, cpu = run(plan, op)
+            results.append({"ok": True, "seconds": seconds, "cpu_seconds": cpu, "peak_rss": peak_rss()})
         except Exception as e:  # reported, not raised: the test decides
             results.append({"ok": False, "error": f"{type(e).__name__}: {e}",
                             "trace": traceback.format_exc(limit=3)})
