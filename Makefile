@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# AWS's aws-encryption-cli, the oracle for `trent encrypt|decrypt` (tests/wire/envelope): it pins
+# aws-encryption-sdk ~= 3.1 while the test extras use 4.x, so it gets a venv of its own
+ESDK_CLI := .venv-esdk-cli/bin/aws-encryption-cli
 # Amazon's S3 Encryption Client, the oracle for trent.s3ec (tests/wire/s3ec, bench/s3ec_throughput.py):
 # it pins cryptography<49 while Trent uses 50.x, so it gets a venv of its own
 S3EC_AMAZON := .venv-s3ec/.installed-stamp
@@ -16,6 +19,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+$(ESDK_CLI):
+	$(PYTHON) -m venv .venv-esdk-cli
+	.venv-esdk-cli/bin/pip install --quiet 'aws-encryption-sdk-cli==4.3.0'
 
 $(S3EC_AMAZON):
 	$(PYTHON) -m venv .venv-s3ec
@@ -30,7 +37,7 @@ serve: $(STAMP)
 system-packages:
 	@scripts/ensure-system-packages.sh
 
-test: $(STAMP) $(S3EC_AMAZON) system-packages
+test: $(STAMP) $(ESDK_CLI) $(S3EC_AMAZON) system-packages
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
@@ -38,4 +45,4 @@ bench: $(STAMP)
 	bench/load.sh
 
 clean:
-	rm -rf $(VENV) .venv-s3ec .trent .pytest_cache
+	rm -rf $(VENV) .venv-esdk-cli .venv-s3ec .trent .pytest_cache

@@ -16,12 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from trent.audit.events import service_event
-from trent.audit.sink import AuditSink, AuditWriteError, JsonlFileSink
+from trent.audit.sink import AuditSink, JsonlFileSink
 from trent.config import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, DEV_USER_NAME, ConfigError, Settings
 from trent.errors import KMSInvalidState, TrentError
 from trent.domain.clock import Clock, ControllableClock, SystemClock
-from trent.domain.ids import new_uuid4
 from trent.domain.keys import Key
 from trent.domain.principals import IdentityPolicy, Principal
 from trent.keystores.roots import open_root
@@ -109,34 +107,10 @@ class Sweeper:
             return deleted
 
     def _record_service_event(self, operation: str, key: Key) -> None:
-        event = service_event(
-            event_id=new_uuid4(),
-            event_time=self._deps.clock.now(),
-            operation=operation,
-            region=key.region,
-            account_id=key.account_id,
-            key_arn=key.arn,
-            key_id=key.key_id,
-        )
-        try:
-            self._audit.write(event)
-        except AuditWriteError:
-            log.error("could not record %s of %s in the audit log", operation, key.arn)
+        self._deps.service_events.emit(operation, key)
 
     def _record_deletion(self, key: Key) -> None:
-        event = service_event(
-            event_id=new_uuid4(),
-            event_time=self._deps.clock.now(),
-            operation="DeleteKey",
-            region=key.region,
-            account_id=key.account_id,
-            key_arn=key.arn,
-            key_id=key.key_id,
-        )
-        try:
-            self._audit.write(event)
-        except AuditWriteError:
-            log.error("could not record the deletion of %s in the audit log", key.arn)
+        self._deps.service_events.emit("DeleteKey", key)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop())
@@ -205,7 +179,8 @@ def build_deps(settings: Settings, clock: Clock | None = None) -> ServiceDeps:
     router = KeyStoreRouter(SoftwareKeyStore(root))
     clusters = dict(parse_cluster(spec) for spec in settings.hsm_clusters)
     return ServiceDeps(
-        storage=storage, keystore=router, clock=clock, root_key=root, key_stores=router, hsm_clusters=clusters
+        storage=storage, keystore=router, clock=clock, root_key=root, key_stores=router, hsm_clusters=clusters,
+        regions=settings.regions,
     )
 
 
@@ -215,6 +190,7 @@ def build(settings: Settings) -> Runtime:
     sealed_root = deps.root_key if isinstance(deps.root_key, SealedRootKey) else None
     dev_principal = _start_with_root(deps, settings) if sealed_root is None else _dev_user(deps, settings)
     audit = JsonlFileSink(settings.effective_audit_log, durable=settings.audit_fsync)
+    deps.service_events.attach(audit, deps.clock)
     authenticator = identity.Authenticator(deps)
     pipeline = KmsPipeline(
         deps,

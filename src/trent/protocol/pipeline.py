@@ -26,6 +26,7 @@ import orjson
 from trent import errors
 from trent.audit.events import Caller, api_call_event
 from trent.audit.sink import AuditSink, AuditWriteError
+from trent.domain.regions import partition_for, region_served
 from trent.domain.clock import Clock, SystemClock
 from trent.domain.ids import new_uuid4
 from trent.domain.principals import Principal, PrincipalKind
@@ -40,18 +41,7 @@ log = logging.getLogger("trent.request")
 
 TARGET_PREFIX = "TrentService."
 JSON_CONTENT_TYPE = b"application/x-amz-json-1.1"
-_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
-_CHINA_PREFIX = "cn-"
-_GOV_PREFIX = "us-gov-"
 _DEV_ACCOUNT_AKID = re.compile(r"^[0-9]{12}$")
-
-
-def partition_for(region: str) -> str:
-    if region.startswith(_CHINA_PREFIX):
-        return "aws-cn"
-    if region.startswith(_GOV_PREFIX):
-        return "aws-us-gov"
-    return "aws"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +59,7 @@ class AuthPolicy:
     dev_principal: Principal | None = None
 
     def region_ok(self, region: str) -> bool:
-        if self.regions is not None:
-            return region in self.regions
-        return bool(_REGION_RE.match(region))
+        return region_served(self.regions, region)
 
 
 @dataclass(slots=True)

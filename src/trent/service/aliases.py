@@ -14,6 +14,7 @@ from trent.errors import (
     NotFound,
     ValidationError,
 )
+from trent.service.aws_managed_keys import ensure_predefined_aliases
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.authorization import authorize, authorize_account, authorize_alias, authorized_key
@@ -118,6 +119,10 @@ def list_aliases(
     filter_key_id = None
     if key_id is not None:
         filter_key_id = resolve_key(deps, ctx, key_id, "ListAliases").key_id
+    else:
+        # AWS lists the predefined alias/aws/<service> aliases of the account and Region
+        # even before the service created its key (no TargetKeyId then) (issue 19).
+        ensure_predefined_aliases(deps, ctx.account_id, ctx.region, ctx.partition, ctx.now)
     try:
         return deps.storage.list_aliases(ctx.account_id, ctx.region, filter_key_id, limit, marker)
     except BadMarker:

@@ -19,6 +19,9 @@ class RequestContext:
     user_agent: str | None = None
     # GrantTokens of the request (spec §8): grants they name take effect at once.
     grant_tokens: tuple[str, ...] = ()
+    # Set when an integrated Trent service (S3) calls KMS on the caller's behalf:
+    # ``<service>.<region>.amazonaws.com``, the kms:ViaService condition key (spec §7.4).
+    via_service: str | None = None
 
     @property
     def account_id(self) -> str:

@@ -102,6 +102,7 @@ _BY_USAGE: Mapping[KeyUsage, frozenset[str]] = {
     KeyUsage.SIGN_VERIFY: _COMMON | {"Sign", "Verify", "GetPublicKey"},
     KeyUsage.GENERATE_VERIFY_MAC: _COMMON | {"GenerateMac", "VerifyMac"},
     KeyUsage.KEY_AGREEMENT: _COMMON | {"DeriveSharedSecret", "GetPublicKey"},
+    KeyUsage.ENCAPSULATE_DECAPSULATE: _COMMON | {"Encapsulate", "Decapsulate", "GetPublicKey"},  # issue 19
 }
 
 
@@ -489,8 +490,8 @@ def retire_grant(
     request, decision = decide(deps, ctx, "RetireGrant", key)
     if isinstance(decision, ExplicitDeny):
         raise AccessDenied(denial_message(ctx, "RetireGrant", key.arn, request, decision))
-    if not may_retire(_caller_arns(ctx), record, ctx.partition):
-        # Policies cannot allow RetireGrant (spec §8): the resource-policy wording. [?: text]
+    if not may_retire(_caller_arns(ctx), record, ctx.partition) and not _retire_delegated(ctx, key, decision):
+        # Nothing lets this caller retire the grant: the resource-policy wording. [?: text]
         raise AccessDenied(
             denial_message(ctx, "RetireGrant", key.arn, request, ImplicitDeny(ImplicitDenyReason.NO_RESOURCE_POLICY))
         )
@@ -498,6 +499,13 @@ def retire_grant(
         raise DryRunOperation()
     deps.storage.delete_grant(record.grant_id)
     return RetiredGrant(key, record)
+
+
+def _retire_delegated(ctx: RequestContext, key: Key, decision: object) -> bool:
+    """An IAM principal of the key's account whose policies allow kms:RetireGrant on the
+    key may retire its grants too: the developer guide's delegation (issue 19). An
+    explicit Deny has already been refused above."""
+    return isinstance(decision, Allow) and ctx.account_id == key.account_id
 
 
 def _caller_arns(ctx: RequestContext) -> tuple[str, ...]:

@@ -209,6 +209,9 @@ def import_key_material(deps: ServiceDeps, ctx: RequestContext, key_id: str, req
         material = replace(previous, wrapped=wrapped, description=req.description or previous.description, **fields)
         deps.storage.update_material(material)
         materials = [material if m.material_id == material_id else m for m in materials]
+        if key.current_material_id is None:  # a multi-Region replica's first import (spec §9, §12)
+            current = next((m.material_id for m in materials if m.state is MaterialState.CURRENT), None)
+            key = key.with_changes(current_material_id=current)
         updated = key_with_import_summary(key, materials)
         if updated != key:
             deps.storage.update_key(updated)

@@ -18,12 +18,12 @@ from trent.errors import (
     ValidationError,
 )
 from trent.keystores.base import KeyStoreError
-from trent.service import custom_key_stores, key_policies
+from trent.service import custom_key_stores, key_policies, multi_region
 from trent.service.context import RequestContext
 from trent.service.key_generation import new_material
 from trent.service.key_material import forget as forget_parsed_material
 from trent.service.deps import ServiceDeps
-from trent.service.authorization import authorize_account, authorized_key
+from trent.service.authorization import authorize_account, authorize_create_key, authorized_key
 from trent.service.tags import check_new_tags
 from trent.storage.repositories import BadMarker, Page
 
@@ -73,29 +73,10 @@ def _validated_spec_and_usage(req: CreateKeyRequest, region: str) -> tuple[KeySp
     return spec, usage
 
 
-def _authorize_create(deps: ServiceDeps, ctx: RequestContext, req: CreateKeyRequest, spec: KeySpec,
-                      usage: KeyUsage, origin: Origin) -> None:
-    """CreateKey is IAM-only (spec §7.3), with the requested attributes as kms:KeySpec,
-    kms:KeyUsage, kms:KeyOrigin... (spec §7.4); Tags also need kms:TagResource."""
-    facts = {
-        "key_spec": str(spec),
-        "key_usage": str(usage),
-        "key_origin": str(origin),
-        "multi_region": req.multi_region,
-        "request_tags": {t.key: t.value for t in req.tags} if req.tags else None,
-        "extra": {
-            "kms:BypassPolicyLockoutSafetyCheck": "true" if req.bypass_policy_lockout_safety_check else "false"
-        },
-    }
-    authorize_account(deps, ctx, "CreateKey", **facts)
-    if req.tags:
-        authorize_account(deps, ctx, "TagResource", **facts)
-
-
 def create_key(deps: ServiceDeps, ctx: RequestContext, req: CreateKeyRequest) -> Key:
     spec, usage = _validated_spec_and_usage(req, ctx.region)
     origin = Origin(req.origin or Origin.AWS_KMS)
-    _authorize_create(deps, ctx, req, spec, usage, origin)
+    authorize_create_key(deps, ctx, spec, usage, origin, req.multi_region, req.tags, req.bypass_policy_lockout_safety_check)
     store_id: str | None = None
     if req.custom_key_store_id is not None or origin in (Origin.AWS_CLOUDHSM, Origin.EXTERNAL_KEY_STORE):
         # spec §10.1: the key is created inside the store's HSM (issue 7).
@@ -135,6 +116,7 @@ def create_key(deps: ServiceDeps, ctx: RequestContext, req: CreateKeyRequest) ->
         created_at=ctx.now,
         description=req.description,
         multi_region=req.multi_region,
+        primary_region=ctx.region if req.multi_region else None,
         current_material_id=material.material_id if material else None,
         policy=req.policy if req.policy is not None else default_key_policy(ctx.account_id, ctx.partition),
         custom_key_store_id=store_id,
@@ -201,9 +183,14 @@ def schedule_key_deletion(deps: ServiceDeps, ctx: RequestContext, key_id: str, w
             f"constraint: Member must have value less than or equal to {MAX_PENDING_WINDOW_DAYS}"
         )
     check_state("ScheduleKeyDeletion", key)
-    key = key.with_changes(
-        state=KeyState.PENDING_DELETION, deletion_date=ctx.now + days * DAY, pending_window_days=days
-    )
+    if multi_region.has_replicas(deps, key):
+        # spec §12: a primary waits in PendingReplicaDeletion until its replicas are gone;
+        # its own window starts then (multi_region.member_deleted).
+        key = key.with_changes(state=KeyState.PENDING_REPLICA_DELETION, deletion_date=None, pending_window_days=days)
+    else:
+        key = key.with_changes(
+            state=KeyState.PENDING_DELETION, deletion_date=ctx.now + days * DAY, pending_window_days=days
+        )
     deps.storage.update_key(key)
     return key
 
@@ -254,4 +241,6 @@ def delete_due_keys(deps: ServiceDeps, now: float, on_deleted: Callable[[Key], N
             forget_parsed_material(key.key_id)
             on_deleted(key)
             deleted += 1
+            if key.multi_region:
+                multi_region.member_deleted(deps, key, now)
 

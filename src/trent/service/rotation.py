@@ -23,6 +23,7 @@ from trent.domain.lifecycle import (
     RotationSchedule,
 )
 from trent.errors import KMSInvalidState, LimitExceeded, UnsupportedOperation, ValidationError
+from trent.service import multi_region
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.imports import key_with_import_summary
@@ -59,6 +60,8 @@ def _require_automatic(key: Key, operation: str) -> None:
     if key.origin is not Origin.AWS_KMS:  # automatic rotation is not for imported material
         raise _origin_error(key)
     check_state(operation, key)
+    if key.is_replica:  # spec §12: a shared property, set on the primary only
+        raise multi_region.not_primary(key)
 
 
 def enable_key_rotation(deps: ServiceDeps, ctx: RequestContext, key_id: str, period_days: int | None) -> Key:
@@ -79,6 +82,7 @@ def enable_key_rotation(deps: ServiceDeps, ctx: RequestContext, key_id: str, per
     else:
         next_at = ctx.now + days * DAY
     deps.storage.put_rotation_schedule(RotationSchedule(key.region, key.key_id, True, days, next_at))
+    multi_region.synchronize(deps, key)
     return key
 
 
@@ -88,6 +92,7 @@ def disable_key_rotation(deps: ServiceDeps, ctx: RequestContext, key_id: str) ->
     current = deps.storage.get_rotation_schedule(key.region, key.key_id)
     period = current.period_days if current is not None else DEFAULT_ROTATION_PERIOD_DAYS
     deps.storage.put_rotation_schedule(RotationSchedule(key.region, key.key_id, False, period, None))
+    multi_region.synchronize(deps, key)
     return key
 
 
@@ -99,7 +104,8 @@ def get_key_rotation_status(deps: ServiceDeps, ctx: RequestContext, key_id: str)
             raise _origin_error(key)  # spec §4.3 row GetKeyRotationStatus, PImp column
         return RotationStatus(key, False)
     check_state("GetKeyRotationStatus", key)
-    schedule = deps.storage.get_rotation_schedule(key.region, key.key_id)
+    # A replica reports its primary's setting: automatic rotation is shared (spec §12).
+    schedule = deps.storage.get_rotation_schedule(multi_region.rotation_region(key), key.key_id)
     # spec §5.3: while pending deletion the status reads false (rotation is suspended).
     if schedule is None or not schedule.enabled or key.state is KeyState.PENDING_DELETION:
         return RotationStatus(key, False)
@@ -128,13 +134,19 @@ def rotate(deps: ServiceDeps, key: Key, now: float, rotation_type: str) -> KeyMa
         material_id, wrapped = deps.keystore.new_symmetric_material(key.key_id)
         material = KeyMaterial(key.key_id, material_id, wrapped, MaterialState.CURRENT, now, rotation_type)
     deps.storage.rotate_material(_rotated_key(deps, key, material), material)
+    if key.multi_region:  # every member now uses the new material (same transaction)
+        multi_region.synchronize(deps, key)
     return material
 
 
 def rotate_key_on_demand(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> Key:
     key = authorized_key(deps, ctx, key_id, "RotateKeyOnDemand")
-    _require_rotatable(key)
+    # AWS checks the key state before the key type: a Disabled HMAC key is
+    # DisabledException, not UnsupportedOperationException (recorded; issue 19).
     check_state("RotateKeyOnDemand", key)
+    _require_rotatable(key)
+    if key.is_replica:  # spec §5.4: on the primary only; the replicas follow
+        raise multi_region.not_primary(key)
     done = sum(1 for m in deps.storage.list_materials(key.key_id) if m.rotation_type == ON_DEMAND)
     if done >= ON_DEMAND_ROTATION_LIMIT:
         raise LimitExceeded(

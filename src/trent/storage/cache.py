@@ -83,7 +83,10 @@ class CachedStorage:
         self._roles: _Table = {}
         self._key_grants: _Table = {}
         self._grants: _Table = {}
+        # issue 19: the members of a multi-Region key (DescribeKey's MultiRegionConfiguration)
+        self._members: _Table = {}
         self._tables = (
+            self._members,
             self._identity_policies,
             self._roles,
             self._key_grants,
@@ -164,6 +167,7 @@ class CachedStorage:
         finally:
             self._invalidate(self._keys, (key.region, key.key_id))
             self._invalidate(self._tags, (key.region, key.key_id))
+            self._invalidate(self._members, key.key_id)
             if material is not None:
                 self._invalidate(self._materials, (material.key_id, material.material_id))
 
@@ -172,6 +176,7 @@ class CachedStorage:
             self._inner.update_key(key)
         finally:
             self._invalidate(self._keys, (key.region, key.key_id))
+            self._invalidate(self._members, key.key_id)
 
     def delete_key(self, region: str, key_id: str) -> None:
         try:
@@ -180,6 +185,7 @@ class CachedStorage:
             with self._lock:
                 self._generation += 1
                 self._keys.pop((region, key_id), None)
+                self._members.pop(key_id, None)
                 self._tags.pop((region, key_id), None)
                 self._key_grants.pop((region, key_id), None)
                 self._grants.clear()  # the key's grants are gone too (spec §8)
@@ -191,6 +197,22 @@ class CachedStorage:
                         key_id,
                     ):
                         del self._aliases[cache_key]
+
+    def list_key_members(self, key_id: str) -> Sequence[Key]:
+        entry = self._members.get(key_id)
+        if entry is not None and entry[0] > self._now():
+            return entry[1]  # type: ignore[no-any-return]
+        return self._load(self._members, key_id, lambda: tuple(self._inner.list_key_members(key_id)))
+
+    def update_keys(self, keys: Sequence[Key]) -> None:
+        try:
+            self._inner.update_keys(keys)
+        finally:
+            with self._lock:
+                self._generation += 1
+                for key in keys:
+                    self._keys.pop((key.region, key.key_id), None)
+                    self._members.pop(key.key_id, None)
 
     def add_material(self, material: KeyMaterial) -> None:
         try:
@@ -217,7 +239,10 @@ class CachedStorage:
         finally:
             with self._lock:
                 self._generation += 1
-                self._keys.pop((key.region, key.key_id), None)
+                # Every regional row of the key id follows the new material (spec §12).
+                for cache_key in [k for k in self._keys if k[1] == key.key_id]:
+                    del self._keys[cache_key]
+                self._members.pop(key.key_id, None)
                 for cache_key in [k for k in self._materials if k[0] == key.key_id]:
                     del self._materials[cache_key]
 
@@ -272,6 +297,12 @@ class CachedStorage:
     def update_alias(self, alias: Alias) -> None:
         try:
             self._inner.update_alias(alias)
+        finally:
+            self._invalidate(self._aliases, (alias.account_id, alias.region, alias.name))
+
+    def claim_alias(self, alias: Alias) -> bool:
+        try:
+            return self._inner.claim_alias(alias)
         finally:
             self._invalidate(self._aliases, (alias.account_id, alias.region, alias.name))
 

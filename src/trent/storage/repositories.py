@@ -58,6 +58,13 @@ class KeyRepository(Protocol):
     def delete_key(self, region: str, key_id: str) -> None:
         """Remove the key with all its material, aliases, tags and grants (spec §5.3, §8)."""
 
+    def list_key_members(self, key_id: str) -> Sequence[Key]:
+        """Every regional row with this key id (a multi-Region key's primary and replicas,
+        spec §12), in creation order; one row for a single-Region key, none if unknown."""
+
+    def update_keys(self, keys: Sequence[Key]) -> None:
+        """Overwrite several key rows' mutable fields in ONE transaction (UpdatePrimaryRegion)."""
+
     def add_material(self, material: KeyMaterial) -> None: ...
 
     def get_material(self, key_id: str, material_id: str) -> KeyMaterial | None: ...
@@ -73,7 +80,9 @@ class KeyRepository(Protocol):
 
     def rotate_material(self, key: Key, material: KeyMaterial) -> None:
         """One transaction: every CURRENT material of the key becomes NON_CURRENT, ``material``
-        is inserted (or, if its row exists, overwritten) as given, and the key row is updated."""
+        is inserted (or, if its row exists, overwritten) as given, and the key row is updated.
+        Material is shared by every regional row of the key id (multi-Region keys, spec §12),
+        so the other rows' current material id follows in the same transaction."""
 
     def materials_expiring(self, now: float, limit: int = 100) -> Sequence[tuple[Key, KeyMaterial]]:
         """Imported (IMPORTED) material whose valid_to <= now, any key, with the key(s) it belongs to."""
@@ -100,6 +109,10 @@ class AliasRepository(Protocol):
         """Duplicate if (account, region, name) exists."""
 
     def get_alias(self, account_id: str, region: str, name: str) -> Alias | None: ...
+
+    def claim_alias(self, alias: Alias) -> bool:
+        """Point an alias that has no target at ``alias.target_key_id``, atomically: True if
+        this call did it, False if the alias is missing or already targets a key."""
 
     def update_alias(self, alias: Alias) -> None: ...
 

@@ -176,6 +176,20 @@ class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql):
             if not _key_id_in_use(conn, key_id):
                 conn.execute(key_materials.delete().where(key_materials.c.key_id == key_id))
 
+    def list_key_members(self, key_id: str) -> Sequence[Key]:
+        query = sa.select(keys).where(keys.c.key_id == key_id).order_by(keys.c.id)
+        with self._unit(write=False) as conn:
+            return [rows.key_from_row(r) for r in conn.execute(query).mappings()]
+
+    def update_keys(self, updated: Sequence[Key]) -> None:
+        with self._unit(write=True) as conn:
+            for key in updated:
+                values = rows.key_values(key)
+                del values["region"], values["key_id"]
+                conn.execute(
+                    keys.update().where(keys.c.region == key.region, keys.c.key_id == key.key_id).values(values)
+                )
+
     def add_material(self, material: KeyMaterial) -> None:
         with self._unit(write=True) as conn:
             conn.execute(key_materials.insert().values(rows.material_values(material)))
@@ -217,6 +231,15 @@ class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql):
                 .where(_alias_is(alias.account_id, alias.region, alias.name))
                 .values(values)
             )
+
+    def claim_alias(self, alias: Alias) -> bool:
+        with self._unit(write=True) as conn:
+            done = conn.execute(
+                aliases.update()
+                .where(_alias_is(alias.account_id, alias.region, alias.name), aliases.c.target_key_id.is_(None))
+                .values(target_key_id=alias.target_key_id, updated_at=alias.updated_at)
+            )
+            return done.rowcount == 1
 
     def delete_alias(self, account_id: str, region: str, name: str) -> None:
         with self._unit(write=True) as conn:

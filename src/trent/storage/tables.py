@@ -129,9 +129,15 @@ keys = sa.Table(
     # Imported material (issue 4, revision 0002_lifecycle): spec §5.2 ExpirationModel/ValidTo.
     sa.Column("expiration_model", sa.String(ENUM), nullable=True),
     sa.Column("valid_to", sa.Double, nullable=True),
+    # Multi-Region keys (issue 19, revision 0004_multi_region; spec §12): the primary's
+    # Region on every member row, and a transient state's end and the state after it.
+    sa.Column("primary_region", sa.String(REGION), nullable=True),
+    sa.Column("transient_until", sa.Double, nullable=True),
+    sa.Column("settled_state", sa.String(ENUM), nullable=True),
     sa.UniqueConstraint("region", "key_id", name="uq_keys_region_key_id"),
     sa.Index("ix_keys_listing", "account_id", "region", "id"),
     sa.Index("ix_keys_deletion_date", "deletion_date"),
+    sa.Index("ix_keys_key_id", "key_id"),  # the members of a multi-Region key
 )
 
 key_materials = sa.Table(
