@@ -202,6 +202,11 @@ def cmd_cp(args: argparse.Namespace) -> int:
     except (UsageError, s3ec.ConfigurationError) as e:
         print(f"trent s3 cp: {e}", file=sys.stderr)
         return 2
+    except Exception as e:  # no region, a bad profile, a missing bucket: botocore says which
+        if not _is_aws_error(e):
+            raise
+        print(f"trent s3 cp: {_explain(e)}", file=sys.stderr)
+        return 1
     show = not args.quiet and sys.stderr.isatty()
     failures = 0
     with _progress(show, 0) as task:
@@ -248,8 +253,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
     except UsageError as e:
         print(f"trent s3 ls: {e}", file=sys.stderr)
         return 2
-    s3, _ = _clients(args)
     try:
+        s3, _ = _clients(args)
         if url is None:
             for b in s3.list_buckets().get("Buckets", []):
                 print(f"{b['CreationDate']:%Y-%m-%d %H:%M:%S} {b['Name']}")

@@ -114,7 +114,7 @@ class S3EncryptionClient:
     def _write_instruction_file(self, bucket: str, key: str, instruction: dict[str, str] | None) -> None:
         if instruction is not None:
             self.s3.put_object(Bucket=bucket, Key=key + self.config.instruction_suffix,
-                               Body=md._json(instruction).encode(), Metadata={md.INSTRUCTION_MARKER: ""})
+                               Body=md.to_json(instruction).encode(), Metadata={md.INSTRUCTION_MARKER: ""})
 
     def put_object(self, bucket: str, key: str, body: bytes, *, encryption_context: Mapping[str, str] | None = None,
                    metadata: Mapping[str, str] | None = None, **extra: Any) -> dict[str, Any]:

@@ -103,13 +103,13 @@ class ContentMetadata:
         if self.version is FormatVersion.V2:
             material = {KEY_V2: b64(self.encrypted_data_key), WRAP_ALG: str(self.wrap_alg),
                         CEK_ALG: self.suite.cipher_name, TAG_LEN: str(self.suite.tag_len * 8),
-                        IV: b64(self.iv), MATDESC: _json(self.description)}
+                        IV: b64(self.iv), MATDESC: to_json(self.description)}
             content: dict[str, str] = {}
         elif self.version is FormatVersion.V3:
             content = {V3_CIPHER: self.suite.cek_alg, V3_COMMITMENT: b64(self.commitment),
                        V3_MESSAGE_ID: b64(self.message_id)}
             material = {KEY_V3: b64(self.encrypted_data_key), V3_WRAP: _V3_CODE_OF[self.wrap_alg]}
-            material[V3_CONTEXT if self.wrap_alg is WrapAlg.KMS_CONTEXT else V3_MATDESC] = _json(self.description)
+            material[V3_CONTEXT if self.wrap_alg is WrapAlg.KMS_CONTEXT else V3_MATDESC] = to_json(self.description)
         else:
             raise ConfigurationError("format v1 is decrypt-only")
         if self.plaintext_length is not None and self.version is FormatVersion.V2:
@@ -123,7 +123,7 @@ def _b64(b: bytes) -> str:
     return base64.b64encode(b).decode("ascii")
 
 
-def _json(m: Mapping[str, str]) -> str:
+def to_json(m: Mapping[str, str]) -> str:
     # ensure_ascii keeps S3 metadata ASCII; compact like Java's writer
     return json.dumps(dict(m), separators=(",", ":"), sort_keys=True)
 

@@ -125,3 +125,28 @@ def test_progress_bar_only_on_a_terminal(moto_s3: MotoS3, kms_endpoint: Any, kms
     assert tty.returncode == 0, tty.stdout
     assert "9.4/9.4 MB".encode() in tty.stdout and "\u2501".encode() in tty.stdout  # rich's bar, the total known
     assert (tmp_path / "back").read_bytes() == src.read_bytes()
+
+
+def test_profile_credentials_and_region(moto_s3: MotoS3, kms_endpoint: Any, kms_key: KmsKey, bucket: str,
+                                        tmp_path: Path) -> None:
+    """--profile: credentials and region come from the shared files, as the AWS CLI finds them."""
+    (tmp_path / "credentials").write_text("[s3ec]\naws_access_key_id = test\naws_secret_access_key = test\n")
+    (tmp_path / "config").write_text(f"[profile s3ec]\nregion = {kms_endpoint.region}\n")
+    src = tmp_path / "p.txt"
+    src.write_bytes(b"from a profile")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "credentials"), AWS_CONFIG_FILE=str(tmp_path / "config"),
+               AWS_ENDPOINT_URL_S3=moto_s3.endpoint_url, AWS_ENDPOINT_URL_KMS=kms_endpoint.endpoint_url)
+    base = [sys.executable, "-m", "trent.cli.main", "s3"]
+    r = subprocess.run([*base, "cp", str(src), f"s3://{bucket}/p", "--kms-key-id", kms_key.arn, "--profile", "s3ec"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([*base, "cp", f"s3://{bucket}/p", str(tmp_path / "back"), "--profile", "s3ec"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "back").read_bytes() == b"from a profile"
+    r = subprocess.run([*base, "ls", f"s3://{bucket}/"], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 1 and r.stderr == "trent s3 ls: You must specify a region.\n"  # no profile: no region
+    r = subprocess.run([*base, "cp", f"s3://{bucket}/p", str(tmp_path / "x"), "--region", "us-east-1"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 1 and "Unable to locate credentials" in r.stderr and "Traceback" not in r.stderr
