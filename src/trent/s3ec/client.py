@@ -112,9 +112,19 @@ class S3EncryptionClient:
         return {**extra, "Metadata": {**user, **obj_meta}}, instruction
 
     def _write_instruction_file(self, bucket: str, key: str, instruction: dict[str, str] | None) -> None:
-        if instruction is not None:
+        """After the object (as Java's client does); if it cannot be written the object, whose
+        data key only the file holds, is deleted again rather than left undecryptable."""
+        if instruction is None:
+            return
+        try:
             self.s3.put_object(Bucket=bucket, Key=key + self.config.instruction_suffix,
                                Body=md.to_json(instruction).encode(), Metadata={md.INSTRUCTION_MARKER: ""})
+        except BaseException:
+            try:
+                self.s3.delete_object(Bucket=bucket, Key=key)
+            except Exception:  # the original error matters more
+                pass
+            raise
 
     def put_object(self, bucket: str, key: str, body: bytes, *, encryption_context: Mapping[str, str] | None = None,
                    metadata: Mapping[str, str] | None = None, **extra: Any) -> dict[str, Any]:
