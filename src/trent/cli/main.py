@@ -17,6 +17,7 @@ from trent import __version__
 from trent.cli import authz as authz_cli
 from trent.cli import admin as admin_iam
 from trent.cli import envelope, root
+from trent.cli import s3 as s3_cli
 
 try:
     import uvloop
@@ -225,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.set_defaults(func=cmd_dev)
 
     envelope.register(sub)
+    s3_cli.register(sub)
     root.register(sub)
     authz_cli.register(sub, _add_storage_options)
     return parser
