@@ -40,6 +40,8 @@ from trent.service.keys import delete_due_keys
 from trent.service.rotation import rotate_due_keys
 from trent.service.usage import start_tracking
 from trent.storage.cache import CachedStorage
+from trent.storage.change_feed import listener_for
+from trent.storage.engine import is_memory_sqlite, normalize_url
 from trent.storage.sql import SqlStorage, migrate
 
 log = logging.getLogger("trent")
@@ -161,6 +163,30 @@ class Sweeper:
             await asyncio.sleep(self._interval)
 
 
+class CacheFeed:
+    """The invalidation feed's listener for this process (issue 20, storage/change_feed.py),
+    wired to the cache: while the feed is up entries live long (every write anywhere is
+    announced); while it is down, the short fallback TTL bounds staleness."""
+
+    def __init__(self, storage: CachedStorage, settings: Settings) -> None:
+        self._storage = storage
+        self._settings = settings
+        url = settings.effective_database_url
+        self.listener = None if is_memory_sqlite(normalize_url(url)) else listener_for(url, storage.apply, self._health)
+
+    def _health(self, up: bool) -> None:
+        s = self._settings
+        self._storage.use_ttl(s.cache_ttl_with_feed_seconds if up else s.cache_ttl_seconds)
+
+    def start(self) -> None:
+        if self.listener is not None:
+            self.listener.start()
+
+    def stop(self) -> None:
+        if self.listener is not None:
+            self.listener.stop()
+
+
 @dataclass(frozen=True, slots=True)
 class Runtime:
     settings: Settings
@@ -170,6 +196,15 @@ class Runtime:
     sweeper: Sweeper
     audit: AuditSink
     dev_principal: Principal | None
+    feed: CacheFeed
+
+    async def start(self) -> None:
+        self.feed.start()
+        await self.sweeper.start()
+
+    async def stop(self) -> None:
+        await self.sweeper.stop()
+        self.feed.stop()
 
 
 def ensure_dev_identity(deps: ServiceDeps, settings: Settings) -> Principal:
@@ -209,9 +244,9 @@ def build_deps(settings: Settings, clock: Clock | None = None) -> ServiceDeps:
     )
 
 
-def build(settings: Settings) -> Runtime:
+def build(settings: Settings, clock: Clock | None = None) -> Runtime:
     settings.validate()
-    deps = build_deps(settings)
+    deps = build_deps(settings, clock)
     sealed_root = deps.root_key if isinstance(deps.root_key, SealedRootKey) else None
     dev_principal = _start_with_root(deps, settings) if sealed_root is None else _dev_user(deps, settings)
     audit = JsonlFileSink(settings.effective_audit_log, durable=settings.audit_fsync)
@@ -223,6 +258,8 @@ def build(settings: Settings) -> Runtime:
         AuthPolicy(regions=settings.regions, permissive=settings.permissive, dev_principal=dev_principal),
     )
     sweeper = Sweeper(deps, audit, settings.sweep_interval_seconds)
+    assert isinstance(deps.storage, CachedStorage)
+    feed = CacheFeed(deps.storage, settings)
     dev = _dev_controls(deps, settings, authenticator, sweeper) if settings.dev else None
     executor = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="trent-op")
     app = TrentApp(
@@ -230,13 +267,29 @@ def build(settings: Settings) -> Runtime:
         dev=dev,
         max_body_bytes=settings.max_body_bytes,
         executor=executor,
-        on_startup=sweeper.start,
-        on_shutdown=sweeper.stop,
+        on_startup=lambda: runtime.start(),
+        on_shutdown=lambda: runtime.stop(),
     )
     http = HttpServer(pipeline, executor, dev=dev, max_body_bytes=settings.max_body_bytes)
     if sealed_root is not None:
         http.root_controls = _seal_controls(deps, settings, sealed_root, pipeline)
-    return Runtime(settings, deps, app, http, sweeper, audit, dev_principal)
+    runtime = Runtime(settings, deps, app, http, sweeper, audit, dev_principal, feed)
+    return runtime
+
+
+def prepare(settings: Settings) -> None:
+    """What a multi-worker start does once, in the parent, before the workers exist:
+    migrate, and (unless sealed) the --dev identity and the seed, so N workers starting
+    together find them in place instead of racing to create them."""
+    settings.validate()
+    deps = build_deps(settings)
+    try:
+        if not isinstance(deps.root_key, SealedRootKey):
+            if settings.dev:
+                ensure_dev_identity(deps, settings)
+            apply_seed(deps, settings)
+    finally:
+        deps.storage.close()
 
 
 def apply_seed(deps: ServiceDeps, settings: Settings) -> None:

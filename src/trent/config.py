@@ -36,7 +36,8 @@ class Settings:
     root_key_file: Path | None = None
     max_body_bytes: int = 1 << 20
     sweep_interval_seconds: float = 5.0
-    cache_ttl_seconds: float = 1.0
+    cache_ttl_seconds: float = 1.0  # issue 20: only while the invalidation feed is down
+    cache_ttl_with_feed_seconds: float = 300.0  # while it is up: every write is announced
     worker_threads: int = 8  # management calls (database writes) run on these
     http_server: str = "trent"  # "trent" (built-in HTTP/1.1) or "uvicorn" (the ASGI app)
     log_level: str = "warning"
@@ -51,6 +52,8 @@ class Settings:
     # Issue 5: a seed file (accounts, users, roles, policies) applied at start, at unseal
     # and after a --dev reset (service/seed.py).
     seed_file: Path | None = None
+    # Issue 20: worker processes sharing the port (SO_REUSEPORT), the database and the root.
+    workers: int = 1
 
     @property
     def effective_database_url(self) -> str:
@@ -77,6 +80,11 @@ class Settings:
             raise ConfigError(f"unknown --root {self.root_mode!r} (file, sealed or hsm)")
         if self.root_mode == "sealed" and self.http_server != "trent":
             raise ConfigError("--root sealed needs the built-in HTTP server (it serves /_trent/unseal)")
+        if self.workers < 1:
+            raise ConfigError(f"--workers must be at least 1 (or auto), not {self.workers}")
+        if self.workers > 1 and self.root_mode == "sealed":
+            # Each worker would hold its own unseal progress; unseal a single worker.
+            raise ConfigError("--root sealed serves one worker process: use --workers 1")
         if self.root_mode == "hsm" and not self.hsm_root:
             raise ConfigError("--root hsm needs --hsm-root MODULE:token=LABEL")
         if not self.dev and self.root_mode == "file" and self.root_key_file is None:
@@ -84,6 +92,19 @@ class Settings:
                 "production mode needs a root of trust: give --root-key-file, or --root sealed (after `trent init`) or --root hsm"
             )
         return self
+
+
+def parse_workers(value: str) -> int:
+    """``--workers``: a count, or ``auto`` for one per CPU the process may run on."""
+    if value.strip().lower() == "auto":
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not Linux
+            return max(1, os.cpu_count() or 1)
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"--workers takes a number or auto, not {value!r}") from None
 
 
 def _env_bool(name: str) -> bool | None:
@@ -121,6 +142,8 @@ def env_defaults() -> dict[str, object]:
         out["hsm_clusters"] = tuple(c.strip() for c in env["TRENT_HSM_CLUSTERS"].split(",") if c.strip())
     if "TRENT_ROOT_KEY_FILE" in env:
         out["root_key_file"] = Path(env["TRENT_ROOT_KEY_FILE"])
+    if "TRENT_WORKERS" in env:
+        out["workers"] = parse_workers(env["TRENT_WORKERS"])
     if env.get("TRENT_SEED"):
         out["seed_file"] = Path(env["TRENT_SEED"])
     for name, key in (("TRENT_DEV", "dev"), ("TRENT_PERMISSIVE", "permissive"), ("TRENT_AUDIT_FSYNC", "audit_fsync")):

@@ -22,7 +22,8 @@ try:
     import uvloop
 except ImportError:  # uvloop has no Windows build; asyncio's loop works, slower
     uvloop = None  # type: ignore[assignment]
-from trent.config import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, ConfigError, Settings, env_defaults
+from trent.config import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, ConfigError, Settings, env_defaults, parse_workers
+from trent.cli.workers import WorkerContext
 from trent.errors import TrentError
 
 
@@ -40,6 +41,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         changes["permissive"] = True
     if getattr(args, "audit_fsync", False):
         changes["audit_fsync"] = True
+    if getattr(args, "workers", None) is not None:
+        changes["workers"] = parse_workers(args.workers)
     if getattr(args, "hsm_cluster", None):
         changes["hsm_clusters"] = tuple(args.hsm_cluster)
     regions = getattr(args, "regions", None)
@@ -56,12 +59,39 @@ def _add_storage_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dev-account-id", help="the --dev account (env TRENT_DEV_ACCOUNT_ID; default 123456789012)")
 
 
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=getattr(logging, settings.log_level.upper()), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    from trent.bootstrap import build
+    from trent.bootstrap import build, prepare
 
     settings = _settings(args).validate()
-    logging.basicConfig(level=getattr(logging, settings.log_level.upper()), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _configure_logging(settings)
+    if settings.workers > 1:
+        from trent.cli.workers import Supervisor
+
+        prepare(settings)  # migrations, the --dev identity, the seed: once, before the workers
+        _print_banner(settings)
+        return Supervisor(settings, serve_worker).run()
     runtime = build(settings)
+    _print_banner(settings)
+    _serve(runtime, settings, reuse_port=False)
+    return 0
+
+
+def serve_worker(settings: Settings, worker: WorkerContext) -> None:
+    """One of ``--workers N`` (runs in a spawned process; see cli/workers.py)."""
+    from trent.bootstrap import build
+    from trent.domain.clock import ControllableClock
+
+    _configure_logging(settings)
+    clock = ControllableClock(cell=worker.clock_offset, lock=worker.clock_lock) if settings.dev else None
+    runtime = build(settings, clock)
+    _serve(runtime, settings, reuse_port=True)
+
+
+def _print_banner(settings: Settings) -> None:
     endpoint = f"http://{settings.host}:{settings.port}"
     print(f"Trent {__version__} {'(dev mode) ' if settings.dev else ''}serving the AWS KMS API at {endpoint}")
     print(f"  data dir:   {settings.data_dir.resolve()}")
@@ -80,18 +110,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  region:     {region} (any region works; keys live per region)")
         print(f"  credentials: AWS_ACCESS_KEY_ID={DEV_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={DEV_SECRET_ACCESS_KEY}")
         print(f"  try:        aws --endpoint-url {endpoint} --region {region} kms create-key")
+    if settings.workers > 1:
+        print(f"  workers:    {settings.workers} processes sharing the port (SO_REUSEPORT)")
     sys.stdout.flush()
+
+
+def _serve(runtime, settings: Settings, *, reuse_port: bool) -> None:
     if settings.http_server == "uvicorn":
-        _serve_uvicorn(runtime, settings)
+        _serve_uvicorn(runtime, settings, reuse_port)
     else:
         from trent.server.http11 import serve
 
         runner = asyncio.run if uvloop is None else uvloop.run
-        runner(serve(runtime.http, settings.host, settings.port, runtime.sweeper.start, runtime.sweeper.stop))
-    return 0
+        runner(serve(runtime.http, settings.host, settings.port, runtime.start, runtime.stop, reuse_port=reuse_port))
 
 
-def _serve_uvicorn(runtime, settings: Settings) -> None:
+def _serve_uvicorn(runtime, settings: Settings, reuse_port: bool) -> None:
+    import socket
+
     import uvicorn
 
     config = uvicorn.Config(
@@ -107,7 +143,15 @@ def _serve_uvicorn(runtime, settings: Settings) -> None:
         date_header=False,
         proxy_headers=False,
     )
-    uvicorn.Server(config).run()
+    if not reuse_port:
+        uvicorn.Server(config).run()
+        return
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((settings.host, settings.port))
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 def _admin_deps(args: argparse.Namespace):
@@ -183,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--audit-fsync", action="store_true", help="fsync the audit log after every event")
     serve.add_argument("--http-server", choices=("trent", "uvicorn"),
                        help="trent: built-in HTTP/1.1 with audit group commit (default); uvicorn: the ASGI app")
+    serve.add_argument("--workers", metavar="N|auto",
+                       help="worker processes sharing the port (env TRENT_WORKERS; default 1; auto = one per CPU)")
     serve.add_argument("--hsm-cluster", action="append", metavar="ID=MODULE:token=LABEL",
                        help="a PKCS#11 token custom key stores can use, named by its CloudHsmClusterId "
                        "(repeatable; env TRENT_HSM_CLUSTERS, comma-separated)")

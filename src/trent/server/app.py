@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from trent.domain.ids import new_uuid4
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -154,7 +155,7 @@ class TrentApp:
 
     async def _trent_endpoint(self, method: str, path: str, receive: Receive, send: Send) -> None:
         if path == "/_trent/health" and method == "GET":
-            await _send_json(send, 200, {"status": "ok"}, None)
+            await _send_json(send, 200, {"status": "ok", "pid": os.getpid()}, None)
             return
         dev = self.dev
         if dev is None:

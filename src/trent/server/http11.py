@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections import deque
 from collections.abc import Callable
@@ -357,8 +358,9 @@ class HttpServer:
         root = self.root_controls
         if path == "/_trent/health" and method == "GET":
             # Up and answering (200) even when sealed; the body says which.
-            health = {"status": "ok"} if root is None else {"status": "sealed" if root.root.sealed else "ok",
-                                                            "sealed": root.root.sealed}
+            health: dict[str, Any] = {"status": "ok"} if root is None else {
+                "status": "sealed" if root.root.sealed else "ok", "sealed": root.root.sealed}
+            health["pid"] = os.getpid()  # which worker answered (issue 20: --workers N)
             conn._ready(slot, _plain(200, health))
             return
         if root is not None and path in ("/_trent/seal-status", "/_trent/unseal", "/_trent/seal"):
@@ -389,13 +391,18 @@ async def serve(
     on_startup: Callable[[], Any] | None = None,
     on_shutdown: Callable[[], Any] | None = None,
     ready: Callable[[], None] | None = None,
+    reuse_port: bool = False,
 ) -> None:
-    """Listen until SIGINT or SIGTERM, then stop cleanly."""
+    """Listen until SIGINT or SIGTERM, then stop cleanly. ``reuse_port``: one of several
+    worker processes listening on the same port (SO_REUSEPORT; the kernel spreads
+    connections over them)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    listener = await loop.create_server(server.protocol_factory, host, port, backlog=2048, reuse_address=True)
+    listener = await loop.create_server(
+        server.protocol_factory, host, port, backlog=2048, reuse_address=True, reuse_port=reuse_port or None
+    )
     if on_startup is not None:
         await on_startup()
     if ready is not None:
