@@ -43,6 +43,7 @@ from trent.storage.tables import cache_changes
 log = logging.getLogger("trent.storage.feed")
 
 CHANNEL = "trent_cache"
+APPLICATION_NAME = "trent-feed"  # how an operator (or a test) finds the listening sessions
 SQLITE_POLL_SECONDS = 0.01
 PRUNE_EVERY = 256  # SQLite: every this many published batches, drop old log rows
 KEEP_SECONDS = 600.0  # ... older than this (a poller further behind than this resyncs)
@@ -106,7 +107,8 @@ class PostgresListener(_Thread):
         backoff = 0.1
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5) as conn:
+                with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5,
+                                     application_name=APPLICATION_NAME) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     # Whatever was announced while we were not listening is lost: start clean.
                     self._apply((change_codec.EVERYTHING,))
