@@ -42,6 +42,7 @@ from trent.service.usage import start_tracking
 from trent.storage.cache import CachedStorage
 from trent.storage.change_feed import listener_for
 from trent.storage.engine import is_memory_sqlite, normalize_url
+from trent.storage.leases import SqlLeases, new_holder_id
 from trent.storage.sql import SqlStorage, migrate
 
 log = logging.getLogger("trent")
@@ -74,10 +75,21 @@ def parse_duration(value: str | float | int) -> float:
 
 
 class Sweeper:
-    """Carries out what time decides: key deletion at the end of its window (spec §5.3)."""
+    """Carries out what time decides: key deletion at the end of its window (spec §5.3).
+
+    Issue 20: of all the processes sharing the database, only the holder of the
+    ``sweeper`` lease (storage/leases.py) runs the cluster-wide steps on its timer; every
+    process flushes its own in-memory key-usage records. The lease is renewed every tick
+    and lasts three ticks, so when its holder dies another process takes over within
+    about three intervals. A --dev clock jump sweeps at once, lease or not (each step
+    re-checks under row locks, so a sweep running elsewhere at the same time is harmless).
+    """
+
+    LEASE_NAME = "sweeper"
 
     def __init__(
-        self, deps: ServiceDeps, audit: AuditSink, interval_seconds: float, wall_clock: Clock | None = None
+        self, deps: ServiceDeps, audit: AuditSink, interval_seconds: float, wall_clock: Clock | None = None,
+        leases: SqlLeases | None = None,
     ) -> None:
         self._deps = deps
         self._wall_clock = wall_clock or SystemClock()
@@ -85,8 +97,24 @@ class Sweeper:
         self._interval = interval_seconds
         self._task: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
+        self._leases = leases
+        self.holder = new_holder_id()
+        self.holds_lease = leases is None
         start_tracking(deps.storage, deps.clock.now())  # GetKeyLastUsage TrackingStartDate
         self.last_sweep: dict[str, int] = {}
+
+    def tick(self) -> None:
+        """One timer round: the cluster-wide steps if this process holds the lease."""
+        if self._leases is not None:
+            lease = self._leases.try_acquire(self.LEASE_NAME, self.holder, max(3 * self._interval, 1.0))
+            if (lease is not None) != self.holds_lease:
+                log.info("%s the sweeper lease", "took" if lease is not None else "lost")
+            self.holds_lease = lease is not None
+        if self.holds_lease:
+            self.run_once()
+        else:
+            with self._lock:
+                self._deps.usage.flush(self._deps.storage)
 
     def run_once(self) -> int:
         with self._lock:  # the timer and a dev clock jump never sweep at once
@@ -152,12 +180,18 @@ class Sweeper:
             self._deps.usage.flush(self._deps.storage)
         except Exception:  # noqa: BLE001 - shutting down; nothing else to do
             log.exception("could not flush key usage at shutdown")
+        if self._leases is not None and self.holds_lease:
+            try:  # hand over now rather than after the TTL
+                self._leases.release(self.LEASE_NAME, self.holder)
+            except Exception:  # noqa: BLE001
+                log.exception("could not release the sweeper lease")
+            self.holds_lease = False
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                await loop.run_in_executor(None, self.run_once)
+                await loop.run_in_executor(None, self.tick)
             except Exception:  # noqa: BLE001 - keep sweeping; the next round retries
                 log.exception("key deletion sweep failed")
             await asyncio.sleep(self._interval)
@@ -257,8 +291,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
         audit,
         AuthPolicy(regions=settings.regions, permissive=settings.permissive, dev_principal=dev_principal),
     )
-    sweeper = Sweeper(deps, audit, settings.sweep_interval_seconds)
     assert isinstance(deps.storage, CachedStorage)
+    sql = deps.storage.inner
+    leases = None if is_memory_sqlite(sql.engine.url) else SqlLeases(sql.engine)  # type: ignore[attr-defined]
+    sweeper = Sweeper(deps, audit, settings.sweep_interval_seconds, leases=leases)
     feed = CacheFeed(deps.storage, settings)
     dev = _dev_controls(deps, settings, authenticator, sweeper) if settings.dev else None
     executor = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="trent-op")
@@ -367,8 +403,10 @@ def _dev_controls(
     def clock_status() -> dict[str, Any]:
         return {"now": clock.now(), "offsetSeconds": clock.offset_seconds}
 
-    def advance(value: str | float) -> dict[str, Any]:
+    def advance(value: str | float, sweep: bool = True) -> dict[str, Any]:
         clock.advance(parse_duration(value))
+        if not sweep:  # leave what fell due to the background sweep (issue 20 tests)
+            return clock_status()
         # Whatever the jump made due happens before the caller's next request.
         sweeper.run_once()
         return {**clock_status(), **sweeper.last_sweep}

@@ -142,6 +142,8 @@ def env_defaults() -> dict[str, object]:
         out["hsm_clusters"] = tuple(c.strip() for c in env["TRENT_HSM_CLUSTERS"].split(",") if c.strip())
     if "TRENT_ROOT_KEY_FILE" in env:
         out["root_key_file"] = Path(env["TRENT_ROOT_KEY_FILE"])
+    if "TRENT_SWEEP_INTERVAL" in env:
+        out["sweep_interval_seconds"] = float(env["TRENT_SWEEP_INTERVAL"])
     if "TRENT_WORKERS" in env:
         out["workers"] = parse_workers(env["TRENT_WORKERS"])
     if env.get("TRENT_SEED"):

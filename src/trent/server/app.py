@@ -4,6 +4,7 @@
     POST /_trent/reset           --dev only: delete every key, alias and tag
     GET  /_trent/clock           --dev only: the server's time and offset
     POST /_trent/clock           --dev only: {"advance": "400d" | seconds} moves time forward
+                                 and sweeps at once ({"sweep": false}: leave it to the timer)
 
 Request bodies are bounded (``max_body_bytes``): a larger body is refused with a
 SerializationException before it is read to the end, so a client cannot make the
@@ -44,7 +45,7 @@ class DevControls:
 
     reset: Callable[[], None]
     clock_status: Callable[[], dict[str, Any]]
-    advance_clock: Callable[[str | float], dict[str, Any]]
+    advance_clock: Callable[[str | float, bool], dict[str, Any]]
 
 
 class TrentApp:
@@ -181,7 +182,7 @@ def dev_endpoint(dev: DevControls, method: str, path: str, body: bytes) -> tuple
             request = orjson.loads(body or b"{}")
             if not isinstance(request, dict) or "advance" not in request:
                 raise ValueError('expected {"advance": "<n>[smhd]" | seconds}')
-            return 200, dev.advance_clock(request["advance"])
+            return 200, dev.advance_clock(request["advance"], request.get("sweep", True) is not False)
     except (ValueError, orjson.JSONDecodeError) as exc:
         return 400, {"message": str(exc)}
     return 404, {"message": "not found"}
