@@ -30,6 +30,7 @@ from trent.keystores.software import SoftwareKeyStore
 from trent.keystores.pkcs11 import parse_cluster
 from trent.keystores.router import KeyStoreRouter
 from trent.protocol.pipeline import AuthPolicy, KmsPipeline
+from trent.protocol.transport import TransportPolicy, parse_networks
 from trent.server.app import DevControls, TrentApp
 from trent.server.http11 import HttpServer
 from trent.server.root_controls import RootControls
@@ -298,6 +299,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
     feed = CacheFeed(deps.storage, settings)
     dev = _dev_controls(deps, settings, authenticator, sweeper) if settings.dev else None
     executor = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="trent-op")
+    # Issue 20: who may speak plain HTTP, and whose X-Forwarded-* headers count.
+    transport = TransportPolicy(
+        allow_plain=settings.dev or settings.insecure_http, trusted_proxies=parse_networks(settings.trusted_proxies)
+    )
     app = TrentApp(
         pipeline,
         dev=dev,
@@ -305,8 +310,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
         executor=executor,
         on_startup=lambda: runtime.start(),
         on_shutdown=lambda: runtime.stop(),
+        transport=transport,
     )
-    http = HttpServer(pipeline, executor, dev=dev, max_body_bytes=settings.max_body_bytes)
+    http = HttpServer(pipeline, executor, dev=dev, max_body_bytes=settings.max_body_bytes, transport=transport)
     if sealed_root is not None:
         http.root_controls = _seal_controls(deps, settings, sealed_root, pipeline)
     runtime = Runtime(settings, deps, app, http, sweeper, audit, dev_principal, feed)

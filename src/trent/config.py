@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,12 @@ class Settings:
     seed_file: Path | None = None
     # Issue 20: worker processes sharing the port (SO_REUSEPORT), the database and the root.
     workers: int = 1
+    # Issue 20: TLS (PEM files, reloaded on SIGHUP); outside --dev plain HTTP is refused
+    # unless --insecure-http, or it comes from a --trusted-proxy (a TLS terminator).
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    insecure_http: bool = False
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def effective_database_url(self) -> str:
@@ -80,6 +87,18 @@ class Settings:
             raise ConfigError(f"unknown --root {self.root_mode!r} (file, sealed or hsm)")
         if self.root_mode == "sealed" and self.http_server != "trent":
             raise ConfigError("--root sealed needs the built-in HTTP server (it serves /_trent/unseal)")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ConfigError("--tls-cert and --tls-key go together")
+        if not self.dev and self.tls_cert is None and not self.insecure_http and not self.trusted_proxies:
+            raise ConfigError(
+                "production mode serves HTTPS: give --tls-cert and --tls-key, or --trusted-proxy CIDR for a "
+                "TLS-terminating proxy in front, or --insecure-http to accept plain HTTP"
+            )
+        for cidr in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ConfigError(f"--trusted-proxy {cidr!r} is not an address or CIDR network") from None
         if self.workers < 1:
             raise ConfigError(f"--workers must be at least 1 (or auto), not {self.workers}")
         if self.workers > 1 and self.root_mode == "sealed":
@@ -142,13 +161,20 @@ def env_defaults() -> dict[str, object]:
         out["hsm_clusters"] = tuple(c.strip() for c in env["TRENT_HSM_CLUSTERS"].split(",") if c.strip())
     if "TRENT_ROOT_KEY_FILE" in env:
         out["root_key_file"] = Path(env["TRENT_ROOT_KEY_FILE"])
+    if "TRENT_TLS_CERT" in env:
+        out["tls_cert"] = Path(env["TRENT_TLS_CERT"])
+    if "TRENT_TLS_KEY" in env:
+        out["tls_key"] = Path(env["TRENT_TLS_KEY"])
+    if "TRENT_TRUSTED_PROXIES" in env:
+        out["trusted_proxies"] = tuple(c.strip() for c in env["TRENT_TRUSTED_PROXIES"].split(",") if c.strip())
     if "TRENT_SWEEP_INTERVAL" in env:
         out["sweep_interval_seconds"] = float(env["TRENT_SWEEP_INTERVAL"])
     if "TRENT_WORKERS" in env:
         out["workers"] = parse_workers(env["TRENT_WORKERS"])
     if env.get("TRENT_SEED"):
         out["seed_file"] = Path(env["TRENT_SEED"])
-    for name, key in (("TRENT_DEV", "dev"), ("TRENT_PERMISSIVE", "permissive"), ("TRENT_AUDIT_FSYNC", "audit_fsync")):
+    for name, key in (("TRENT_DEV", "dev"), ("TRENT_PERMISSIVE", "permissive"), ("TRENT_AUDIT_FSYNC", "audit_fsync"),
+                      ("TRENT_INSECURE_HTTP", "insecure_http")):
         flag = _env_bool(name)
         if flag is not None:
             out[key] = flag

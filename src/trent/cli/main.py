@@ -31,7 +31,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     base = Settings(**env_defaults())  # type: ignore[arg-type]
     changes: dict[str, object] = {}
     for name in ("host", "port", "data_dir", "database_url", "dev_account_id", "audit_log", "root_key_file", "http_server",
-                 "root_mode", "hsm_root", "hsm_root_pin_file", "seed_file"):
+                 "root_mode", "hsm_root", "hsm_root_pin_file", "seed_file", "tls_cert", "tls_key"):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
@@ -41,6 +41,10 @@ def _settings(args: argparse.Namespace) -> Settings:
         changes["permissive"] = True
     if getattr(args, "audit_fsync", False):
         changes["audit_fsync"] = True
+    if getattr(args, "insecure_http", False):
+        changes["insecure_http"] = True
+    if getattr(args, "trusted_proxy", None):
+        changes["trusted_proxies"] = tuple(args.trusted_proxy)
     if getattr(args, "workers", None) is not None:
         changes["workers"] = parse_workers(args.workers)
     if getattr(args, "hsm_cluster", None):
@@ -92,7 +96,7 @@ def serve_worker(settings: Settings, worker: WorkerContext) -> None:
 
 
 def _print_banner(settings: Settings) -> None:
-    endpoint = f"http://{settings.host}:{settings.port}"
+    endpoint = f"{'https' if settings.tls_cert else 'http'}://{settings.host}:{settings.port}"
     print(f"Trent {__version__} {'(dev mode) ' if settings.dev else ''}serving the AWS KMS API at {endpoint}")
     print(f"  data dir:   {settings.data_dir.resolve()}")
     print(f"  database:   {settings.effective_database_url.split('@')[-1]}")
@@ -116,16 +120,21 @@ def _print_banner(settings: Settings) -> None:
 
 
 def _serve(runtime, settings: Settings, *, reuse_port: bool) -> None:
+    from trent.server.tls import TlsFiles
+
+    tls = TlsFiles(settings.tls_cert, settings.tls_key) if settings.tls_cert and settings.tls_key else None
     if settings.http_server == "uvicorn":
-        _serve_uvicorn(runtime, settings, reuse_port)
+        _serve_uvicorn(runtime, settings, reuse_port, tls)
     else:
         from trent.server.http11 import serve
 
         runner = asyncio.run if uvloop is None else uvloop.run
-        runner(serve(runtime.http, settings.host, settings.port, runtime.start, runtime.stop, reuse_port=reuse_port))
+        runner(serve(runtime.http, settings.host, settings.port, runtime.start, runtime.stop, reuse_port=reuse_port,
+                     tls=tls))
 
 
-def _serve_uvicorn(runtime, settings: Settings, reuse_port: bool) -> None:
+def _serve_uvicorn(runtime, settings: Settings, reuse_port: bool, tls) -> None:
+    import signal
     import socket
 
     import uvicorn
@@ -142,7 +151,14 @@ def _serve_uvicorn(runtime, settings: Settings, reuse_port: bool) -> None:
         server_header=False,
         date_header=False,
         proxy_headers=False,
+        ssl_certfile=str(settings.tls_cert) if tls is not None else None,
+        ssl_keyfile=str(settings.tls_key) if tls is not None else None,
     )
+    if tls is not None:
+        # Our context (TLS 1.2+, reloadable) in place of the one uvicorn built from the files.
+        config.load()
+        config.ssl = tls.context
+        signal.signal(signal.SIGHUP, lambda *_: tls.reload())
     if not reuse_port:
         uvicorn.Server(config).run()
         return
@@ -227,6 +243,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--audit-fsync", action="store_true", help="fsync the audit log after every event")
     serve.add_argument("--http-server", choices=("trent", "uvicorn"),
                        help="trent: built-in HTTP/1.1 with audit group commit (default); uvicorn: the ASGI app")
+    serve.add_argument("--tls-cert", type=Path, metavar="PEM",
+                       help="serve HTTPS with this certificate chain (env TRENT_TLS_CERT; reloaded on SIGHUP)")
+    serve.add_argument("--tls-key", type=Path, metavar="PEM", help="the certificate's private key (env TRENT_TLS_KEY)")
+    serve.add_argument("--insecure-http", action="store_true",
+                       help="production: accept plain HTTP (env TRENT_INSECURE_HTTP=1; --dev always does)")
+    serve.add_argument("--trusted-proxy", action="append", metavar="CIDR",
+                       help="a TLS-terminating proxy: its X-Forwarded-Proto / X-Forwarded-For are believed "
+                       "(repeatable; env TRENT_TRUSTED_PROXIES, comma-separated)")
     serve.add_argument("--workers", metavar="N|auto",
                        help="worker processes sharing the port (env TRENT_WORKERS; default 1; auto = one per CPU)")
     serve.add_argument("--hsm-cluster", action="append", metavar="ID=MODULE:token=LABEL",

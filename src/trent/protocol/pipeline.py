@@ -89,6 +89,7 @@ class Prepared:
     raw_params: dict[str, Any] | None = field(default=None, repr=False)
     access_key_id: str | None = None
     error: errors.TrentError | None = None
+    tls_details: dict[str, Any] | None = None  # issue 20: CloudTrail tlsDetails
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,12 +134,14 @@ class KmsPipeline:
     # --- step 1: front end ----------------------------------------------------------
 
     def prepare(
-        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], body: bytes, source_ip: str
+        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], body: bytes, source_ip: str,
+        secure: bool = False, tls_details: dict[str, Any] | None = None,
     ) -> Prepared:
-        now = self.deps.clock.now()
+        prepared = self.begin(headers, source_ip)
+        prepared.tls_details = tls_details
+        now = prepared.started
         target = _header(headers, b"x-amz-target") or ""
-        op_name = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target
-        prepared = Prepared(self._new_request_id(), op_name or "Unknown", now, source_ip, _header(headers, b"user-agent"))
+        op_name = prepared.operation_name
         try:
             principal, access_key_id, region = self.authenticate(method, path, query, headers, body)
             prepared.access_key_id = access_key_id
@@ -151,6 +154,7 @@ class KmsPipeline:
                 now=now,
                 source_ip=source_ip,
                 user_agent=prepared.user_agent,
+                secure_transport=secure,
             )
             if not target.startswith(TARGET_PREFIX) or op_name not in validation.operation_names():
                 raise errors.UnknownOperation()
@@ -166,6 +170,20 @@ class KmsPipeline:
             prepared.operation = operation
         except errors.TrentError as exc:
             prepared.error = exc
+        return prepared
+
+    def begin(self, headers: Sequence[tuple[bytes, bytes]], source_ip: str) -> Prepared:
+        """A request's record before anything about it is checked: its id, time and the
+        operation its X-Amz-Target names (what a refusal at the door is audited as)."""
+        target = _header(headers, b"x-amz-target") or ""
+        op_name = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target
+        return Prepared(self._new_request_id(), op_name or "Unknown", self.deps.clock.now(), source_ip,
+                        _header(headers, b"user-agent"))
+
+    def refuse(self, headers: Sequence[tuple[bytes, bytes]], source_ip: str, error: errors.TrentError) -> Prepared:
+        """A request refused before it is parsed (plain HTTP, ...): audited like any failure."""
+        prepared = self.begin(headers, source_ip)
+        prepared.error = error
         return prepared
 
     def new_request_id(self) -> str:
@@ -309,6 +327,8 @@ class KmsPipeline:
             extra["failureReason"] = error.audit_reason
         if extra:
             event["additionalEventData"] = extra
+        if prepared.tls_details is not None:
+            event["tlsDetails"] = prepared.tls_details
         return event
 
 

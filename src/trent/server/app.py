@@ -29,6 +29,7 @@ from trent.protocol.errors import error_body
 from trent.protocol.pipeline import KmsPipeline, Response, run_handler
 from trent.protocol import explain_endpoint
 from trent.protocol.sts import StsFrontDoor, is_sts_request
+from trent.protocol.transport import Connection, TransportPolicy
 
 log = logging.getLogger("trent.server")
 
@@ -58,8 +59,10 @@ class TrentApp:
         executor: ThreadPoolExecutor | None = None,
         on_startup: Callable[[], Awaitable[None]] | None = None,
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
+        transport: TransportPolicy | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.transport = transport or TransportPolicy()
         self.sts = StsFrontDoor(pipeline)  # issue 5: STS query-protocol calls on the same port
         self.explain = explain_endpoint.ExplainFrontDoor(pipeline)  # issue 5: POST /_trent/authz/explain
         self.dev = dev
@@ -92,6 +95,17 @@ class TrentApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         method = scope["method"]
+        if path in ("/_trent/health", "/_trent/ready"):
+            await self._trent_endpoint(method, path, receive, send)
+            return
+        client = scope.get("client")
+        connection = Connection(client[0] if client else "127.0.0.1", scope.get("scheme") == "https")
+        try:
+            origin = self.transport.origin(connection, scope["headers"])
+        except errors.TrentError as exc:  # plain HTTP where only HTTPS is accepted: audited
+            prepared = self.pipeline.refuse(scope["headers"], connection.peer, exc)
+            await _send_response(send, self.pipeline.finish(prepared, None, exc))
+            return
         if path.startswith("/_trent/") and path != explain_endpoint.PATH:
             await self._trent_endpoint(method, path, receive, send)
             return
@@ -100,10 +114,9 @@ class TrentApp:
             await _send_json(send, 413, error_body(errors.SerializationError("Request body is too large."))[1], None)
             return
         if path == explain_endpoint.PATH:
-            client = scope.get("client")
             response = await asyncio.get_running_loop().run_in_executor(
                 self._executor, self.explain.handle, method, path, scope.get("query_string", b"").decode("latin-1"),
-                scope["headers"], body, client[0] if client else "127.0.0.1",
+                scope["headers"], body, origin.source_ip,
             )
             await _send_response(send, response)
             return
@@ -112,17 +125,18 @@ class TrentApp:
             status, payload = error_body(errors.UnknownOperation())
             await _send_json(send, status if method == "POST" else 405, payload, None)
             return
-        client = scope.get("client")
-        source_ip = client[0] if client else "127.0.0.1"
+        source_ip = origin.source_ip
         query = scope.get("query_string", b"").decode("latin-1")
         if is_sts_request(scope["headers"]):
             response = await asyncio.get_running_loop().run_in_executor(
-                self._executor, self.sts.handle, method, path, query, scope["headers"], body, source_ip
+                self._executor, self.sts.handle, method, path, query, scope["headers"], body, source_ip,
+                origin.secure, origin.tls_details,
             )
             await _send_response(send, response)
             return
         pipeline = self.pipeline
-        prepared = pipeline.prepare(method, path, query, scope["headers"], body, source_ip)
+        prepared = pipeline.prepare(method, path, query, scope["headers"], body, source_ip, origin.secure,
+                                    origin.tls_details)
         outcome = error = None
         if prepared.error is None:
             if prepared.operation is not None and prepared.operation.inline:

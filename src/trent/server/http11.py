@@ -43,12 +43,15 @@ from trent.protocol.errors import error_body
 from trent.protocol.pipeline import KmsPipeline, Prepared, Response, run_handler
 from trent.protocol import explain_endpoint
 from trent.protocol.sts import StsFrontDoor, is_sts_request
+from trent.protocol.transport import Connection, TransportPolicy
 from trent.server.app import DevControls, dev_endpoint
 from trent.server.root_controls import RootControls
+from trent.server.tls import TlsFiles
 
 log = logging.getLogger("trent.server")
 
 _MAX_HEADERS = 100
+PROBES = frozenset({"/_trent/health", "/_trent/ready"})
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 
 
@@ -150,6 +153,10 @@ class KmsHttpProtocol(asyncio.Protocol):
         self._transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername")
         self._peer = peer[0] if isinstance(peer, tuple) else "127.0.0.1"
+        tls = transport.get_extra_info("ssl_object")
+        cipher = tls.cipher() if tls is not None else None
+        self.connection = Connection(self._peer, tls is not None, tls.version() if tls is not None else None,
+                                     cipher[0] if cipher else None)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
@@ -252,11 +259,13 @@ class HttpServer:
         *,
         dev: DevControls | None = None,
         max_body_bytes: int,
+        transport: TransportPolicy | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.executor = executor
         self.dev = dev
         self.max_body_bytes = max_body_bytes
+        self.transport = transport or TransportPolicy()
         self.audit = AuditBatcher(pipeline.audit, pipeline)
         self.sts = StsFrontDoor(pipeline)  # issue 5: STS query-protocol calls on the same port
         self.explain = explain_endpoint.ExplainFrontDoor(pipeline)  # issue 5: POST /_trent/authz/explain
@@ -271,8 +280,18 @@ class HttpServer:
     ) -> None:
         path, _, query = url.partition(b"?")
         path_text = path.decode("latin-1")
+        if path_text in PROBES:  # answered whatever the transport: they reveal nothing
+            self._trent_endpoint(conn, slot, method, path_text, body)
+            return
+        try:
+            origin = self.transport.origin(conn.connection, headers)
+        except errors.TrentError as exc:  # plain HTTP where only HTTPS is accepted: audited
+            prepared = self.pipeline.refuse(headers, conn._peer, exc)
+            self._conclude(conn, slot, prepared, None, exc)
+            return
         if path_text == explain_endpoint.PATH:
-            self._blocking(conn, slot, self.explain.handle, method, path_text, query.decode("latin-1"), headers, body)
+            self._blocking(conn, slot, self.explain.handle, method, path_text, query.decode("latin-1"), headers, body,
+                           origin.source_ip)
             return
         if path_text.startswith("/_trent/"):
             self._trent_endpoint(conn, slot, method, path_text, body)
@@ -282,10 +301,12 @@ class HttpServer:
             conn._ready(slot, _error(405 if method != "POST" else 400, errors.UnknownOperation()))
             return
         if is_sts_request(headers):
-            self._blocking(conn, slot, self.sts.handle, method, path_text, query.decode("latin-1"), headers, body)
+            self._blocking(conn, slot, self.sts.handle, method, path_text, query.decode("latin-1"), headers, body,
+                           origin.source_ip, origin.secure, origin.tls_details)
             return
         pipeline = self.pipeline
-        prepared = pipeline.prepare(method, path_text, query.decode("latin-1"), headers, body, conn._peer)
+        prepared = pipeline.prepare(method, path_text, query.decode("latin-1"), headers, body, origin.source_ip,
+                                    origin.secure, origin.tls_details)
         if prepared.error is not None:
             self._conclude(conn, slot, prepared, None, prepared.error)
         elif prepared.operation is not None and prepared.operation.inline:
@@ -315,7 +336,7 @@ class HttpServer:
 
     def _blocking(
         self, conn: KmsHttpProtocol, slot: _Slot, handle: Callable[..., Response], method: str, path: str,
-        query: str, headers: list[tuple[bytes, bytes]], body: bytes,
+        query: str, headers: list[tuple[bytes, bytes]], body: bytes, *origin: Any,
     ) -> None:
         """STS (protocol/sts.py) and explain (protocol/explain_endpoint.py): blocking (they
         read or write the database), audited synchronously by their handlers."""
@@ -327,9 +348,8 @@ class HttpServer:
                 log.exception("%s request failed outside its handler", path)
                 conn._ready(slot, _error(500, errors.KMSInternal()))
 
-        peer = conn._peer
         asyncio.get_running_loop().run_in_executor(
-            self.executor, handle, method, path, query, headers, body, peer
+            self.executor, handle, method, path, query, headers, body, *origin
         ).add_done_callback(done)
 
     # --- Trent's own endpoints ----------------------------------------------------------------
@@ -392,6 +412,7 @@ async def serve(
     on_shutdown: Callable[[], Any] | None = None,
     ready: Callable[[], None] | None = None,
     reuse_port: bool = False,
+    tls: TlsFiles | None = None,
 ) -> None:
     """Listen until SIGINT or SIGTERM, then stop cleanly. ``reuse_port``: one of several
     worker processes listening on the same port (SO_REUSEPORT; the kernel spreads
@@ -400,8 +421,11 @@ async def serve(
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    if tls is not None:
+        loop.add_signal_handler(signal.SIGHUP, tls.reload)
     listener = await loop.create_server(
-        server.protocol_factory, host, port, backlog=2048, reuse_address=True, reuse_port=reuse_port or None
+        server.protocol_factory, host, port, backlog=2048, reuse_address=True, reuse_port=reuse_port or None,
+        ssl=tls.context if tls is not None else None,
     )
     if on_startup is not None:
         await on_startup()

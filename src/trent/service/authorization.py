@@ -159,7 +159,7 @@ def _facts(
         key_arn=resource_arn,
         now=ctx.now,
         source_ip=ctx.source_ip or None,
-        secure_transport=False,  # Trent serves plain HTTP; a TLS terminator in front is not seen
+        secure_transport=ctx.secure_transport,  # issue 20: TLS here, or at a trusted proxy
         **key_facts,
         **extra,
     )
@@ -186,7 +186,7 @@ def _request_inputs(
     and — only when a policy asks — the time, the key's tags and aliases. Caller, action,
     key ARN and policies are in the base key; a key's spec, usage and origin never change.
     Cheaper than building the facts and reading each condition key (~2 us vs ~17 us)."""
-    inputs: list[Any] = [ctx.source_ip, tuple((name, _hashable(v)) for name, v in facts.items())]
+    inputs: list[Any] = [ctx.source_ip, ctx.secure_transport, tuple((name, _hashable(v)) for name, v in facts.items())]
     if any(k in _TIME_KEYS for k in needed):
         inputs.append(int(ctx.now))
     if key is not None and any(k.startswith("aws:resourcetag/") for k in needed):

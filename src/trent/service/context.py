@@ -19,6 +19,8 @@ class RequestContext:
     user_agent: str | None = None
     # GrantTokens of the request (spec §8): grants they name take effect at once.
     grant_tokens: tuple[str, ...] = ()
+    # Issue 20: the request came over TLS (Trent's own, or a trusted proxy's): aws:SecureTransport.
+    secure_transport: bool = False
 
     @property
     def account_id(self) -> str:

@@ -53,7 +53,7 @@ def check_new_policy(
         key_arn=key_arn,
         now=ctx.now,
         source_ip=ctx.source_ip or None,
-        secure_transport=False,
+        secure_transport=ctx.secure_transport,
         extra={"kms:BypassPolicyLockoutSafetyCheck": "false"},
     )
     caller = Caller(ctx.principal.arn, ctx.account_id)
