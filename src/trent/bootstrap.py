@@ -38,6 +38,7 @@ from trent.service import custom_key_stores, identity, seed
 from trent.service.deps import ServiceDeps
 from trent.service.imports import expire_due_material
 from trent.service.keys import delete_due_keys
+from trent.service.quotas import RequestQuotas, load_limits
 from trent.service.rotation import rotate_due_keys
 from trent.service.usage import start_tracking
 from trent.storage.cache import CachedStorage
@@ -198,6 +199,55 @@ class Sweeper:
             await asyncio.sleep(self._interval)
 
 
+class Membership:
+    """Which processes serve right now (issue 20): each renews a ``member:<holder>`` lease
+    every second (it lasts 5 s) and counts the live ones; the count sizes this process's
+    share of the request quotas (service/quotas.py), and is what /metrics reports."""
+
+    PREFIX = "member:"
+    INTERVAL = 1.0
+
+    def __init__(self, leases: SqlLeases | None, quotas: RequestQuotas | None) -> None:
+        self._leases = leases
+        self._quotas = quotas
+        self.holder = new_holder_id()
+        self.members = 1
+        self._task: asyncio.Task[None] | None = None
+
+    def tick(self) -> None:
+        if self._leases is None:
+            return
+        self._leases.try_acquire(self.PREFIX + self.holder, self.holder, 5 * self.INTERVAL)
+        self.members = max(1, self._leases.count_live(self.PREFIX))
+        if self._quotas is not None:
+            self._quotas.set_share(1.0 / self.members)
+
+    async def start(self) -> None:
+        if self._leases is None:
+            return
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.tick)
+
+        async def run() -> None:
+            while True:
+                await asyncio.sleep(self.INTERVAL)
+                try:
+                    await loop.run_in_executor(None, self.tick)
+                except Exception:  # noqa: BLE001 - the database may be away for a while
+                    log.warning("membership heartbeat failed", exc_info=True)
+
+        self._task = asyncio.create_task(run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._leases is not None:
+            with contextlib.suppress(Exception):
+                self._leases.release(self.PREFIX + self.holder, self.holder)
+
+
 class CacheFeed:
     """The invalidation feed's listener for this process (issue 20, storage/change_feed.py),
     wired to the cache: while the feed is up entries live long (every write anywhere is
@@ -232,13 +282,16 @@ class Runtime:
     audit: AuditSink
     dev_principal: Principal | None
     feed: CacheFeed
+    membership: Membership
 
     async def start(self) -> None:
         self.feed.start()
+        await self.membership.start()
         await self.sweeper.start()
 
     async def stop(self) -> None:
         await self.sweeper.stop()
+        await self.membership.stop()
         self.feed.stop()
 
 
@@ -296,6 +349,12 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
     sql = deps.storage.inner
     leases = None if is_memory_sqlite(sql.engine.url) else SqlLeases(sql.engine)  # type: ignore[attr-defined]
     sweeper = Sweeper(deps, audit, settings.sweep_interval_seconds, leases=leases)
+    try:
+        limits = load_limits(settings.request_quotas, settings.dev)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--request-quotas: {exc}") from None
+    pipeline.quotas = RequestQuotas(limits) if limits is not None else None
+    membership = Membership(leases, pipeline.quotas)
     feed = CacheFeed(deps.storage, settings)
     dev = _dev_controls(deps, settings, authenticator, sweeper) if settings.dev else None
     executor = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="trent-op")
@@ -315,7 +374,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
     http = HttpServer(pipeline, executor, dev=dev, max_body_bytes=settings.max_body_bytes, transport=transport)
     if sealed_root is not None:
         http.root_controls = _seal_controls(deps, settings, sealed_root, pipeline)
-    runtime = Runtime(settings, deps, app, http, sweeper, audit, dev_principal, feed)
+    runtime = Runtime(settings, deps, app, http, sweeper, audit, dev_principal, feed, membership)
     return runtime
 
 

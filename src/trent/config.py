@@ -61,6 +61,9 @@ class Settings:
     tls_key: Path | None = None
     insecure_http: bool = False
     trusted_proxies: tuple[str, ...] = ()
+    # Issue 20: "aws" (AWS KMS's default request quotas), "off", or a JSON file of overrides;
+    # None = aws in production, off in --dev (service/quotas.py).
+    request_quotas: str | None = None
 
     @property
     def effective_database_url(self) -> str:
@@ -167,6 +170,8 @@ def env_defaults() -> dict[str, object]:
         out["tls_key"] = Path(env["TRENT_TLS_KEY"])
     if "TRENT_TRUSTED_PROXIES" in env:
         out["trusted_proxies"] = tuple(c.strip() for c in env["TRENT_TRUSTED_PROXIES"].split(",") if c.strip())
+    if "TRENT_REQUEST_QUOTAS" in env:
+        out["request_quotas"] = env["TRENT_REQUEST_QUOTAS"]
     if "TRENT_SWEEP_INTERVAL" in env:
         out["sweep_interval_seconds"] = float(env["TRENT_SWEEP_INTERVAL"])
     if "TRENT_WORKERS" in env:

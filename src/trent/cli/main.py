@@ -31,7 +31,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     base = Settings(**env_defaults())  # type: ignore[arg-type]
     changes: dict[str, object] = {}
     for name in ("host", "port", "data_dir", "database_url", "dev_account_id", "audit_log", "root_key_file", "http_server",
-                 "root_mode", "hsm_root", "hsm_root_pin_file", "seed_file", "tls_cert", "tls_key"):
+                 "root_mode", "hsm_root", "hsm_root_pin_file", "seed_file", "tls_cert", "tls_key", "request_quotas"):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
@@ -251,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--trusted-proxy", action="append", metavar="CIDR",
                        help="a TLS-terminating proxy: its X-Forwarded-Proto / X-Forwarded-For are believed "
                        "(repeatable; env TRENT_TRUSTED_PROXIES, comma-separated)")
+    serve.add_argument("--request-quotas", metavar="aws|off|FILE.json",
+                       help="per account and Region, like AWS KMS: aws = AWS's default quotas (production default), "
+                       "off (--dev default), or a JSON file of overrides, e.g. {\"symmetric\": 20000} "
+                       "(env TRENT_REQUEST_QUOTAS)")
     serve.add_argument("--workers", metavar="N|auto",
                        help="worker processes sharing the port (env TRENT_WORKERS; default 1; auto = one per CPU)")
     serve.add_argument("--hsm-cluster", action="append", metavar="ID=MODULE:token=LABEL",

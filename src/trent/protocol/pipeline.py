@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ from trent.protocol.operations import OPERATIONS, Operation, Outcome
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.identity import Authenticator
+from trent.service.quotas import RequestQuotas
 
 log = logging.getLogger("trent.request")
 
@@ -130,6 +132,8 @@ class KmsPipeline:
         # Sealed root (issue 7): while this returns an error, every KMS call gets it,
         # before authentication (which itself needs the root to unwrap secrets).
         self.gate: Callable[[], errors.TrentError | None] | None = None
+        # Issue 20: request quotas (service/quotas.py), checked once the caller is known.
+        self.quotas: RequestQuotas | None = None
 
     # --- step 1: front end ----------------------------------------------------------
 
@@ -167,6 +171,8 @@ class KmsPipeline:
             operation = OPERATIONS.get(op_name)
             if operation is None:
                 raise errors.UnsupportedOperation(f"{op_name} is not supported by this Trent server yet.")
+            if self.quotas is not None:
+                self.quotas.check(prepared.ctx.account_id, region, op_name, time.monotonic())
             prepared.operation = operation
         except errors.TrentError as exc:
             prepared.error = exc

@@ -96,6 +96,14 @@ class SqlLeases:
                 leases.update().where(leases.c.name == name, leases.c.holder == holder).values(expires_at=0.0)
             )
 
+    def count_live(self, prefix: str) -> int:
+        """How many unexpired leases have names starting with ``prefix`` (membership)."""
+        with self._unit(write=False) as conn:
+            query = sa.select(sa.func.count()).select_from(leases).where(
+                leases.c.name.startswith(prefix, autoescape=True), leases.c.expires_at > _db_now(conn)
+            )
+            return int(conn.execute(query).scalar_one())
+
     def current(self, name: str) -> Lease | None:
         """Who holds (or last held) ``name``, for status and metrics."""
         with self._unit(write=False) as conn:
