@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,9 @@ from trent.domain.clock import Clock, ControllableClock, SystemClock
 from trent.domain.ids import new_uuid4
 from trent.domain.keys import Key
 from trent.domain.principals import IdentityPolicy, Principal
+from trent.domain.custom_key_stores import ConnectionState
+from trent.keystores.base import KeyStoreError
+from trent.keystores.hsm_root import HsmRootKey
 from trent.keystores.roots import open_root
 from trent.keystores.sealed import SealedRootKey, load_or_create_admin_token
 from trent.keystores.software import SoftwareKeyStore
@@ -32,7 +36,9 @@ from trent.keystores.router import KeyStoreRouter
 from trent.protocol.pipeline import AuthPolicy, KmsPipeline
 from trent.protocol.transport import TransportPolicy, parse_networks
 from trent.server.app import DevControls, TrentApp
+from trent.server.access_log import AccessLog
 from trent.server.http11 import HttpServer
+from trent.server.metrics import Gauges, RequestMetrics
 from trent.server.root_controls import RootControls
 from trent.service import custom_key_stores, identity, seed
 from trent.service.deps import ServiceDeps
@@ -42,6 +48,7 @@ from trent.service.quotas import RequestQuotas, load_limits
 from trent.service.rotation import rotate_due_keys
 from trent.service.usage import start_tracking
 from trent.storage.cache import CachedStorage
+from trent.storage.repositories import StorageError
 from trent.storage.change_feed import listener_for
 from trent.storage.engine import is_memory_sqlite, normalize_url
 from trent.storage.leases import SqlLeases, new_holder_id
@@ -374,6 +381,16 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
     http = HttpServer(pipeline, executor, dev=dev, max_body_bytes=settings.max_body_bytes, transport=transport)
     if sealed_root is not None:
         http.root_controls = _seal_controls(deps, settings, sealed_root, pipeline)
+    http.metrics = RequestMetrics(Gauges(
+        cache_stats=deps.storage.stats, audit_backlog=http.audit.backlog,
+        hsm_sessions=(lambda: deps.key_stores.sessions()) if deps.key_stores is not None else None,
+        quota_rejections=(lambda: pipeline.quotas.rejected) if pipeline.quotas is not None else None,
+        lease_held=lambda: sweeper.holds_lease, members=lambda: membership.members,
+        feed_up=(lambda: feed.listener.healthy.is_set()) if feed.listener is not None else None,
+    ))
+    http.access_log = AccessLog(settings.log_format) if settings.access_log else None
+    http.readiness.checks = readiness_checks(deps, sealed_root)
+    app.metrics, app.access_log, app.readiness = http.metrics, http.access_log, http.readiness
     runtime = Runtime(settings, deps, app, http, sweeper, audit, dev_principal, feed, membership)
     return runtime
 
@@ -391,6 +408,42 @@ def prepare(settings: Settings) -> None:
             apply_seed(deps, settings)
     finally:
         deps.storage.close()
+
+
+def readiness_checks(deps: ServiceDeps, sealed_root: SealedRootKey | None) -> list[Callable[[], str | None]]:
+    """What /_trent/ready asks (issue 20): sealed? database? HSMs?"""
+    checks: list[Callable[[], str | None]] = []
+    if sealed_root is not None:
+        checks.append(lambda: "sealed: the root of trust is unavailable until unsealed" if sealed_root.sealed else None)
+    sql = getattr(deps.storage, "inner", deps.storage)
+
+    def database() -> str | None:
+        try:
+            sql.ping()
+        except StorageError as exc:
+            return f"database unreachable: {exc}"
+        return None
+
+    checks.append(database)
+    root = deps.root_key
+    if isinstance(root, HsmRootKey):
+        def hsm_root() -> str | None:
+            try:
+                root.unwrap(root.wrap(b"ready", b"trent/ready-probe"), b"trent/ready-probe")
+            except KeyStoreError as exc:
+                return f"HSM root of trust unavailable: {exc}"
+            return None
+
+        checks.append(hsm_root)
+    router = deps.key_stores
+    if router is not None:
+        def custom_key_stores() -> str | None:
+            missing = [s.custom_key_store_id for s in deps.storage.list_custom_key_stores()
+                       if s.connection_state is ConnectionState.CONNECTED and not router.connected(s.custom_key_store_id)]
+            return f"HSM not connected in this process for custom key store(s) {', '.join(missing)}" if missing else None
+
+        checks.append(custom_key_stores)
+    return checks
 
 
 def apply_seed(deps: ServiceDeps, settings: Settings) -> None:

@@ -64,6 +64,11 @@ class Settings:
     # Issue 20: "aws" (AWS KMS's default request quotas), "off", or a JSON file of overrides;
     # None = aws in production, off in --dev (service/quotas.py).
     request_quotas: str | None = None
+    # Issue 20, operations: log line format, one access-log line per request, and how long
+    # SIGTERM waits for requests already read before cutting them off.
+    log_format: str = "text"
+    access_log: bool = True
+    shutdown_timeout_seconds: float = 30.0
 
     @property
     def effective_database_url(self) -> str:
@@ -102,6 +107,8 @@ class Settings:
                 ipaddress.ip_network(cidr, strict=False)
             except ValueError:
                 raise ConfigError(f"--trusted-proxy {cidr!r} is not an address or CIDR network") from None
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f"unknown --log-format {self.log_format!r} (text or json)")
         if self.workers < 1:
             raise ConfigError(f"--workers must be at least 1 (or auto), not {self.workers}")
         if self.workers > 1 and self.root_mode == "sealed":
@@ -170,6 +177,12 @@ def env_defaults() -> dict[str, object]:
         out["tls_key"] = Path(env["TRENT_TLS_KEY"])
     if "TRENT_TRUSTED_PROXIES" in env:
         out["trusted_proxies"] = tuple(c.strip() for c in env["TRENT_TRUSTED_PROXIES"].split(",") if c.strip())
+    if "TRENT_LOG_FORMAT" in env:
+        out["log_format"] = env["TRENT_LOG_FORMAT"]
+    if "TRENT_SHUTDOWN_TIMEOUT" in env:
+        out["shutdown_timeout_seconds"] = float(env["TRENT_SHUTDOWN_TIMEOUT"])
+    if env.get("TRENT_ACCESS_LOG", "").strip().lower() in ("0", "false", "no", "off"):
+        out["access_log"] = False
     if "TRENT_REQUEST_QUOTAS" in env:
         out["request_quotas"] = env["TRENT_REQUEST_QUOTAS"]
     if "TRENT_SWEEP_INTERVAL" in env:

@@ -27,8 +27,10 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from trent.config import Settings
+from trent.server.metrics import process_exited
 
 log = logging.getLogger("trent.workers")
 
@@ -76,6 +79,11 @@ class Supervisor:
         self._contexts = [WorkerContext(i, clock_offset, clock_lock) for i in range(self.settings.workers)]
         self._mp = mp
         reserved = _reserve(self.settings.host, self.settings.port)
+        # /metrics across workers (server/metrics.py): prometheus-client's multiprocess mode
+        # keeps each worker's values in files here; the workers inherit the variable.
+        own_metrics_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+        if own_metrics_dir:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="trent-metrics-")
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
         try:
             for ctx in self._contexts:
@@ -85,6 +93,8 @@ class Supervisor:
             for s, handler in previous.items():
                 signal.signal(s, handler)
             reserved.close()
+            if own_metrics_dir:
+                shutil.rmtree(os.environ.pop("PROMETHEUS_MULTIPROC_DIR"), ignore_errors=True)
 
     def _start(self, index: int, early_deaths: int = 0) -> None:
         process = self._mp.Process(
@@ -109,6 +119,7 @@ class Supervisor:
             for worker in list(self.workers.values()):
                 if self.stopping or worker.process.exitcode is None:
                     continue
+                process_exited(worker.process.pid)  # its live gauges no longer count
                 lived = time.monotonic() - worker.started
                 early = worker.early_deaths + 1 if lived < EARLY_DEATH_SECONDS else 0
                 log.error("worker %d (pid %s) exited with %s after %.1fs",

@@ -86,6 +86,9 @@ class CachedStorage:
         # only this int), and this thread's own, with the changes it has written.
         self._open_transactions = 0
         self._local = threading.local()
+        # Issue 20, /metrics: approximate (unlocked) counts of hot-path lookups.
+        self.hits = 0
+        self.misses = 0
         self._keys: _Table = {}
         self._materials: _Table = {}
         self._aliases: _Table = {}
@@ -125,6 +128,7 @@ class CachedStorage:
         """The miss path: read through, and store unless a write raced us."""
         if self._open_transactions and self._in_transaction():
             return load()  # under a transaction: the database's answer, never cached
+        self.misses += 1
         generation = self._generation
         started = self._now()
         value = load()
@@ -148,6 +152,10 @@ class CachedStorage:
             self._generation += 1
             for table in self._tables:
                 table.clear()
+
+    def stats(self) -> tuple[int, int, int]:
+        """(hits, misses, entries) for /metrics."""
+        return self.hits, self.misses, sum(len(t) for t in self._tables)
 
     def use_ttl(self, seconds: float) -> None:
         """Entries loaded from now on live ``seconds`` (the feed's health decides, see
@@ -289,6 +297,7 @@ class CachedStorage:
         if entry is not None and entry[0] > self._now() and not (
             self._open_transactions and self._in_transaction()
         ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         return self._load(
             self._keys, (region, key_id), lambda: self._inner.get_key(region, key_id)
@@ -299,6 +308,7 @@ class CachedStorage:
         if entry is not None and entry[0] > self._now() and not (
             self._open_transactions and self._in_transaction()
         ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         return self._load(
             self._materials,
@@ -372,6 +382,7 @@ class CachedStorage:
         if entry is not None and entry[0] > self._now() and not (
             self._open_transactions and self._in_transaction()
         ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         return self._load(
             self._aliases,
@@ -403,6 +414,7 @@ class CachedStorage:
         if entry is not None and entry[0] > self._now() and not (
             self._open_transactions and self._in_transaction()
         ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         # A tuple, so no caller can mutate what the next caller will be handed.
         return self._load(
@@ -422,6 +434,7 @@ class CachedStorage:
         if entry is not None and entry[0] > self._now() and not (
             self._open_transactions and self._in_transaction()
         ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         return self._load(
             self._accounts, account_id, lambda: self._inner.get_account(account_id)
@@ -432,6 +445,7 @@ class CachedStorage:
         if entry is not None and entry[0] > self._now() and not (
             self._open_transactions and self._in_transaction()
         ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         return self._load(self._principals, arn, lambda: self._inner.get_principal(arn))
 
@@ -440,6 +454,7 @@ class CachedStorage:
         if entry is not None and entry[0] > self._now() and not (
             self._open_transactions and self._in_transaction()
         ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         return self._load(
             self._access_keys, access_key_id, lambda: self._inner.get_access_key(access_key_id)
@@ -473,6 +488,7 @@ class CachedStorage:
         if entry is not None and entry[0] > self._now() and not (
             self._open_transactions and self._in_transaction()
         ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         return self._load(
             self._identity_policies,
@@ -496,6 +512,7 @@ class CachedStorage:
         if entry is not None and entry[0] > self._now() and not (
             self._open_transactions and self._in_transaction()
         ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         return self._load(self._roles, arn, lambda: self._inner.get_role(arn))
 
@@ -526,6 +543,7 @@ class CachedStorage:
         if entry is not None and entry[0] > self._now() and not (
             self._open_transactions and self._in_transaction()
         ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         return self._load(
             self._key_grants, (region, key_id), lambda: tuple(self._inner.grants_for_key(region, key_id))
@@ -536,6 +554,7 @@ class CachedStorage:
         if entry is not None and entry[0] > self._now() and not (
             self._open_transactions and self._in_transaction()
         ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         return self._load(self._grants, grant_id, lambda: self._inner.get_grant(grant_id))
 

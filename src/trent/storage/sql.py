@@ -129,6 +129,11 @@ class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql):
             row = conn.execute(_for_update(conn, _GET_PRINCIPAL), {"arn": arn}).mappings().first()
         return None if row is None else rows.principal_from_row(row)
 
+    def ping(self) -> None:
+        """One round trip (readiness, issue 20); StorageError if the database is away."""
+        with self._unit(write=False) as conn:
+            conn.execute(sa.text("SELECT 1"))
+
     def publish_changes(self, changes: Sequence[Change]) -> None:
         if changes:
             with self._unit(write=True) as conn:
