@@ -16,6 +16,7 @@ from pathlib import Path
 from trent import __version__
 from trent.cli import authz as authz_cli
 from trent.cli import admin as admin_iam
+from trent.cli import backup as backup_cli
 from trent.cli import envelope, root
 
 try:
@@ -41,6 +42,12 @@ def _settings(args: argparse.Namespace) -> Settings:
         changes["permissive"] = True
     if getattr(args, "audit_fsync", False):
         changes["audit_fsync"] = True
+    if getattr(args, "log_format", None):
+        changes["log_format"] = args.log_format
+    if getattr(args, "no_access_log", False):
+        changes["access_log"] = False
+    if getattr(args, "shutdown_timeout", None) is not None:
+        changes["shutdown_timeout_seconds"] = args.shutdown_timeout
     if getattr(args, "insecure_http", False):
         changes["insecure_http"] = True
     if getattr(args, "trusted_proxy", None):
@@ -64,7 +71,9 @@ def _add_storage_options(p: argparse.ArgumentParser) -> None:
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=getattr(logging, settings.log_level.upper()), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from trent.server.access_log import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -130,7 +139,7 @@ def _serve(runtime, settings: Settings, *, reuse_port: bool) -> None:
 
         runner = asyncio.run if uvloop is None else uvloop.run
         runner(serve(runtime.http, settings.host, settings.port, runtime.start, runtime.stop, reuse_port=reuse_port,
-                     tls=tls))
+                     tls=tls, shutdown_timeout=settings.shutdown_timeout_seconds))
 
 
 def _serve_uvicorn(runtime, settings: Settings, reuse_port: bool, tls) -> None:
@@ -255,6 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="per account and Region, like AWS KMS: aws = AWS's default quotas (production default), "
                        "off (--dev default), or a JSON file of overrides, e.g. {\"symmetric\": 20000} "
                        "(env TRENT_REQUEST_QUOTAS)")
+    serve.add_argument("--log-format", choices=("text", "json"),
+                       help="log lines as text (default) or one JSON object each (env TRENT_LOG_FORMAT)")
+    serve.add_argument("--no-access-log", action="store_true",
+                       help="no per-request log line (env TRENT_ACCESS_LOG=0); CloudTrail-shaped audit is separate")
+    serve.add_argument("--shutdown-timeout", type=float, metavar="SECONDS",
+                       help="on SIGTERM, how long requests already read may take (env TRENT_SHUTDOWN_TIMEOUT; default 30)")
     serve.add_argument("--workers", metavar="N|auto",
                        help="worker processes sharing the port (env TRENT_WORKERS; default 1; auto = one per CPU)")
     serve.add_argument("--hsm-cluster", action="append", metavar="ID=MODULE:token=LABEL",
@@ -300,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     envelope.register(sub)
     root.register(sub)
+    backup_cli.register(sub, _add_storage_options, root.add_serve_options)
     authz_cli.register(sub, _add_storage_options)
     return parser
 
