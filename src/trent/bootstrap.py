@@ -388,6 +388,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
         lease_held=lambda: sweeper.holds_lease, members=lambda: membership.members,
         feed_up=(lambda: feed.listener.healthy.is_set()) if feed.listener is not None else None,
     ))
+    if not settings.metrics:
+        http.metrics = None
     http.access_log = AccessLog(settings.log_format) if settings.access_log else None
     http.readiness.checks = readiness_checks(deps, sealed_root)
     app.metrics, app.access_log, app.readiness = http.metrics, http.access_log, http.readiness

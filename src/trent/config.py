@@ -68,6 +68,7 @@ class Settings:
     # SIGTERM waits for requests already read before cutting them off.
     log_format: str = "text"
     access_log: bool = True
+    metrics: bool = True  # /metrics and its per-request counting (TRENT_METRICS=0: off, for A/B benchmarks)
     shutdown_timeout_seconds: float = 30.0
 
     @property
@@ -183,6 +184,8 @@ def env_defaults() -> dict[str, object]:
         out["shutdown_timeout_seconds"] = float(env["TRENT_SHUTDOWN_TIMEOUT"])
     if env.get("TRENT_ACCESS_LOG", "").strip().lower() in ("0", "false", "no", "off"):
         out["access_log"] = False
+    if env.get("TRENT_METRICS", "").strip().lower() in ("0", "false", "no", "off"):
+        out["metrics"] = False
     if "TRENT_REQUEST_QUOTAS" in env:
         out["request_quotas"] = env["TRENT_REQUEST_QUOTAS"]
     if "TRENT_SWEEP_INTERVAL" in env:
