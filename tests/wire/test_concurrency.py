@@ -150,3 +150,28 @@ def test_disable_and_schedule_deletion_race(trent_cluster: TrentCluster) -> None
     converged(lambda: _all_in_state(trent_cluster, key, "PendingDeletion"))
     late_disables = [o for o in outcomes[0::2] if o.code != "ok"]
     assert {o.message for o in late_disables} <= {f"{key['Arn']} is pending deletion."}
+
+
+def test_one_new_key_material_pending_rotation(trent_cluster: TrentCluster) -> None:
+    """32 ImportKeyMaterial(NEW_KEY_MATERIAL) at once into a key that has material: one
+    becomes PENDING_ROTATION, the others are told another one is pending."""
+    import os
+
+    from tests.wire.import_helpers import import_material, wrap
+
+    kms = trent_cluster.client()
+    key = _new_key(trent_cluster, Origin="EXTERNAL")
+    import_material(kms, key["KeyId"], os.urandom(32))
+    # Tokens and wrapped material prepared beforehand: only the imports race.
+    prepared = []
+    for _ in range(32):
+        params = kms.get_parameters_for_import(KeyId=key["KeyId"], WrappingAlgorithm="RSAES_OAEP_SHA_256",
+                                               WrappingKeySpec="RSA_2048")
+        prepared.append((params["ImportToken"], wrap(params["PublicKey"], "RSAES_OAEP_SHA_256", os.urandom(32))))
+    outcomes = race(trent_cluster, 32, lambda c, i: c.import_key_material(
+        KeyId=key["KeyId"], ImportToken=prepared[i][0], EncryptedKeyMaterial=prepared[i][1],
+        ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE", ImportType="NEW_KEY_MATERIAL"))
+    assert _codes(outcomes) == {"ok": 1, "KMSInvalidStateException": 31}
+    assert all("is pending rotation." in o.message for o in outcomes if o.code != "ok")
+    listed = kms.list_key_rotations(KeyId=key["KeyId"], IncludeKeyMaterial="ALL_KEY_MATERIAL")["Rotations"]
+    assert sorted(r["KeyMaterialState"] for r in listed) == ["CURRENT", "PENDING_ROTATION"]
