@@ -410,6 +410,9 @@ def prepare(settings: Settings) -> None:
             apply_seed(deps, settings)
     finally:
         deps.storage.close()
+        close = getattr(deps.root_key, "close", None)
+        if close is not None:  # an HSM root's session: the workers open their own
+            close()
 
 
 def readiness_checks(deps: ServiceDeps, sealed_root: SealedRootKey | None) -> list[Callable[[], str | None]]:
