@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ from trent.protocol.operations import OPERATIONS, Operation, Outcome
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.identity import Authenticator
+from trent.service.quotas import RequestQuotas
 
 log = logging.getLogger("trent.request")
 
@@ -77,6 +79,7 @@ class Prepared:
     raw_params: dict[str, Any] | None = field(default=None, repr=False)
     access_key_id: str | None = None
     error: errors.TrentError | None = None
+    tls_details: dict[str, Any] | None = None  # issue 20: CloudTrail tlsDetails
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,16 +122,20 @@ class KmsPipeline:
         # Sealed root (issue 7): while this returns an error, every KMS call gets it,
         # before authentication (which itself needs the root to unwrap secrets).
         self.gate: Callable[[], errors.TrentError | None] | None = None
+        # Issue 20: request quotas (service/quotas.py), checked once the caller is known.
+        self.quotas: RequestQuotas | None = None
 
     # --- step 1: front end ----------------------------------------------------------
 
     def prepare(
-        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], body: bytes, source_ip: str
+        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], body: bytes, source_ip: str,
+        secure: bool = False, tls_details: dict[str, Any] | None = None,
     ) -> Prepared:
-        now = self.deps.clock.now()
+        prepared = self.begin(headers, source_ip)
+        prepared.tls_details = tls_details
+        now = prepared.started
         target = _header(headers, b"x-amz-target") or ""
-        op_name = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target
-        prepared = Prepared(self._new_request_id(), op_name or "Unknown", now, source_ip, _header(headers, b"user-agent"))
+        op_name = prepared.operation_name
         try:
             principal, access_key_id, region = self.authenticate(method, path, query, headers, body)
             prepared.access_key_id = access_key_id
@@ -141,6 +148,7 @@ class KmsPipeline:
                 now=now,
                 source_ip=source_ip,
                 user_agent=prepared.user_agent,
+                secure_transport=secure,
             )
             if not target.startswith(TARGET_PREFIX) or op_name not in validation.operation_names():
                 raise errors.UnknownOperation()
@@ -178,9 +186,9 @@ class KmsPipeline:
             prepared.error = exc
         return prepared
 
-    @staticmethod
-    def _route(prepared: Prepared, op_name: str, raw: dict[str, Any]) -> None:
-        """A known operation's parameters -> validated request and handler (spec §1.1, §1.7)."""
+    def _route(self, prepared: Prepared, op_name: str, raw: dict[str, Any]) -> None:
+        """A known operation's parameters -> validated request and handler (spec §1.1, §1.7),
+        within the caller's request quota (issue 20: ThrottlingException otherwise)."""
         prepared.raw_params = raw
         prepared.request = validation.validate(op_name, raw)
         tokens = prepared.request.get("GrantTokens")
@@ -190,7 +198,24 @@ class KmsPipeline:
         operation = OPERATIONS.get(op_name)
         if operation is None:
             raise errors.UnsupportedOperation(f"{op_name} is not supported by this Trent server yet.")
+        if self.quotas is not None:
+            assert prepared.ctx is not None
+            self.quotas.check(prepared.ctx.account_id, prepared.ctx.region, op_name, time.monotonic())
         prepared.operation = operation
+
+    def begin(self, headers: Sequence[tuple[bytes, bytes]], source_ip: str) -> Prepared:
+        """A request's record before anything about it is checked: its id, time and the
+        operation its X-Amz-Target names (what a refusal at the door is audited as)."""
+        target = _header(headers, b"x-amz-target") or ""
+        op_name = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target
+        return Prepared(self._new_request_id(), op_name or "Unknown", self.deps.clock.now(), source_ip,
+                        _header(headers, b"user-agent"))
+
+    def refuse(self, headers: Sequence[tuple[bytes, bytes]], source_ip: str, error: errors.TrentError) -> Prepared:
+        """A request refused before it is parsed (plain HTTP, ...): audited like any failure."""
+        prepared = self.begin(headers, source_ip)
+        prepared.error = error
+        return prepared
 
     def new_request_id(self) -> str:
         return self._new_request_id()
@@ -333,6 +358,8 @@ class KmsPipeline:
             extra["failureReason"] = error.audit_reason
         if extra:
             event["additionalEventData"] = extra
+        if prepared.tls_details is not None:
+            event["tlsDetails"] = prepared.tls_details
         return event
 
 

@@ -160,8 +160,7 @@ def _facts(
         now=ctx.now,
         source_ip=ctx.source_ip or None,
         via_service=ctx.via_service,
-        # Trent serves plain HTTP; a TLS terminator in front is not seen (context.py)
-        secure_transport=ctx.secure_transport,
+        secure_transport=ctx.secure_transport,  # issue 20: TLS here, or at a trusted proxy
         **key_facts,
         **extra,
     )

@@ -22,8 +22,8 @@ class RequestContext:
     # Set when an integrated Trent service (S3) calls KMS on the caller's behalf:
     # ``<service>.<region>.amazonaws.com``, the kms:ViaService condition key (spec §7.4).
     via_service: str | None = None
-    # aws:SecureTransport (issue 17): the request reached Trent over TLS (Trent serves
-    # plain HTTP today, so False unless a front door says otherwise).
+    # aws:SecureTransport: the request came over TLS (Trent's own, or a trusted proxy's;
+    # issue 20) — S3's SSE-C and bucket policies read it too (issue 17).
     secure_transport: bool = False
 
     @property

@@ -112,6 +112,11 @@ class UnitOfWork:
 
     ``:memory:`` SQLite shares one connection between threads, so its units of work are
     serialized with a lock; every other engine relies on its (thread-safe) pool.
+
+    :meth:`transaction` opens a write transaction that every unit of work of the same
+    thread joins (as a SAVEPOINT, so a unit that fails — a ``Duplicate`` — undoes only
+    itself) until the outermost block ends: that is how the service makes a
+    check-then-act rule atomic (read under a row lock, decide, write, commit).
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -119,9 +124,23 @@ class UnitOfWork:
         self._serial: contextlib.AbstractContextManager[Any] = (
             threading.RLock() if is_memory_sqlite(engine.url) else contextlib.nullcontext()
         )
+        self._local = threading.local()
+
+    @property
+    def active(self) -> Connection | None:
+        """The connection of this thread's open :meth:`transaction`, if any."""
+        return getattr(self._local, "conn", None)
 
     @contextlib.contextmanager
     def __call__(self, *, write: bool) -> Iterator[Connection]:
+        active = self.active
+        if active is not None:
+            try:
+                with active.begin_nested():
+                    yield active
+            except sa.exc.SQLAlchemyError as exc:
+                raise translate(exc) from exc
+            return
         try:
             with self._serial, self.engine.connect() as conn:
                 if write:
@@ -130,3 +149,26 @@ class UnitOfWork:
                     yield conn
         except sa.exc.SQLAlchemyError as exc:
             raise translate(exc) from exc
+
+    @contextlib.contextmanager
+    def locking(self) -> Iterator[Connection]:
+        """A unit of work that takes row locks: only meaningful inside :meth:`transaction`
+        (a lock taken in a transaction of its own would be released at once)."""
+        if self.active is None:
+            raise RuntimeError("row locks are taken inside storage.transaction()")
+        with self(write=True) as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction for this thread's units of work (re-entrant)."""
+        active = self.active
+        if active is not None:
+            yield active
+            return
+        with self(write=True) as conn:
+            self._local.conn = conn
+            try:
+                yield conn
+            finally:
+                self._local.conn = None

@@ -10,6 +10,7 @@ uniqueness clash becomes :class:`Duplicate`, anything else :class:`StorageError`
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -19,6 +20,7 @@ from trent.domain.grants import GrantRecord
 from trent.domain.keys import Alias, Key, KeyMaterial, Tag
 from trent.domain.lifecycle import KeyUse, RotationSchedule
 from trent.domain.principals import AccessKey, Account, IdentityPolicy, Principal, Role
+from trent.storage.changes import Change
 
 T = TypeVar("T")
 
@@ -272,7 +274,38 @@ class ConsoleRepository(Protocol):
     def clear_sign_in_attempts(self, subject: str) -> None: ...
 
 
+class Transactions(Protocol):
+    """Check-then-act rules made atomic (issue 20).
+
+    Inside ``with storage.transaction():`` every method of this thread joins ONE
+    database transaction, committed when the block ends (rolled back if it raises);
+    the ``lock_*`` reads take a row lock (PostgreSQL ``SELECT ... FOR UPDATE``; on
+    SQLite the write transaction itself excludes every other writer) held until then,
+    so a rule read under the lock ("the key is not already PendingDeletion", "fewer
+    than 25 on-demand rotations", "no grant with this Name yet") still holds when the
+    write commits, whatever other threads, processes and nodes do meanwhile.
+    """
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def lock_key(self, region: str, key_id: str) -> Key | None:
+        """The key row as stored now, locked until the transaction ends."""
+
+    def lock_custom_key_store(self, custom_key_store_id: str) -> CustomKeyStore | None:
+        """The custom key store row as stored now, locked until the transaction ends."""
+
+    def lock_account(self, account_id: str) -> Account | None:
+        """The account row, locked until the transaction ends (per-account limits)."""
+
+    def lock_principal(self, arn: str) -> Principal | None:
+        """The principal row, locked until the transaction ends."""
+
+    def publish_changes(self, changes: Sequence[Change]) -> None:
+        """Announce on the invalidation feed, in the current transaction (change_feed.py)."""
+
+
 class Storage(
+    Transactions,
     KeyRepository, AliasRepository, TagRepository, IdentityRepository, GrantRepository, CustomKeyStoreRepository,
     ConsoleRepository, Protocol
 ):

@@ -17,7 +17,9 @@ Semantics the conformance suite pins (tests/conformance/storage):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import time
+from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
@@ -26,7 +28,8 @@ from sqlalchemy.engine import URL, Connection, Engine
 
 from trent.domain.keys import Alias, Key, KeyMaterial, KeyState, Tag
 from trent.domain.principals import AccessKey, Account, Principal
-from trent.storage import rows
+from trent.storage import change_feed, rows
+from trent.storage.changes import Change
 from trent.storage.engine import UnitOfWork, create_engine
 from trent.storage.markers import (
     MarkerKind,
@@ -104,6 +107,38 @@ class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql, Conso
 
     def __repr__(self) -> str:
         return f"SqlStorage({self._engine.url.render_as_string(hide_password=True)!r})"
+
+    # -- transactions (issue 20) ---------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._unit.transaction():
+            yield
+
+    def lock_key(self, region: str, key_id: str) -> Key | None:
+        with self._unit.locking() as conn:
+            row = conn.execute(_for_update(conn, _GET_KEY), {"region": region, "key_id": key_id}).mappings().first()
+        return None if row is None else rows.key_from_row(row)
+
+    def lock_account(self, account_id: str) -> Account | None:
+        with self._unit.locking() as conn:
+            row = conn.execute(_for_update(conn, _GET_ACCOUNT), {"account_id": account_id}).mappings().first()
+        return None if row is None else rows.account_from_row(row)
+
+    def lock_principal(self, arn: str) -> Principal | None:
+        with self._unit.locking() as conn:
+            row = conn.execute(_for_update(conn, _GET_PRINCIPAL), {"arn": arn}).mappings().first()
+        return None if row is None else rows.principal_from_row(row)
+
+    def ping(self) -> None:
+        """One round trip (readiness, issue 20); StorageError if the database is away."""
+        with self._unit(write=False) as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def publish_changes(self, changes: Sequence[Change]) -> None:
+        if changes:
+            with self._unit(write=True) as conn:
+                change_feed.publish(conn, changes, time.time())
 
     # -- keys -------------------------------------------------------------------------
 
@@ -382,6 +417,13 @@ def _alias_is(account_id: str, region: str, name: str) -> sa.ColumnElement[bool]
     return sa.and_(
         aliases.c.account_id == account_id, aliases.c.region == region, aliases.c.name == name
     )
+
+
+def _for_update(conn: Connection, query: sa.Select) -> sa.Select:
+    """``SELECT ... FOR UPDATE`` on PostgreSQL: the row stays locked until the transaction
+    ends. SQLite has no row locks and needs none: a write transaction (``BEGIN
+    IMMEDIATE``) already holds the database's single write lock."""
+    return query.with_for_update() if conn.dialect.name == "postgresql" else query
 
 
 def _key_id_in_use(conn: Connection, key_id: str) -> bool:

@@ -64,6 +64,16 @@ class CustomKeyStoreSql:
             row = conn.execute(sa.select(_T).where(_T.c.custom_key_store_id == custom_key_store_id)).mappings().first()
         return None if row is None else _from_row(row)
 
+    def lock_custom_key_store(self, custom_key_store_id: str) -> CustomKeyStore | None:
+        """Issue 20: the store row, locked until the caller's transaction ends (PostgreSQL
+        ``FOR UPDATE``; SQLite's write transaction already excludes other writers)."""
+        query = sa.select(_T).where(_T.c.custom_key_store_id == custom_key_store_id)
+        with self._unit.locking() as conn:
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            row = conn.execute(query).mappings().first()
+        return None if row is None else _from_row(row)
+
     def list_custom_key_stores(self, account_id: str | None = None, region: str | None = None) -> Sequence[CustomKeyStore]:
         """In creation order; every store when account and region are None (bootstrap)."""
         query = sa.select(_T).order_by(_T.c.created_at, _T.c.custom_key_store_id)

@@ -330,5 +330,28 @@ console_sign_in_attempts = sa.Table(
     sa.Column("window_start", sa.Double, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
 )
+
+# Issue 20 (revision 0020_production). The invalidation feed's change log on SQLite
+# (storage/change_feed.py: PostgreSQL uses NOTIFY instead, so this stays empty there),
+# and leases: which process runs a cluster-wide background job (storage/leases.py).
+cache_changes = sa.Table(
+    "cache_changes",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Double, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sqlite_autoincrement=True,  # seq never goes back, even after the log is pruned
+)
+
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(NAME), primary_key=True),
+    sa.Column("holder", sa.String(NAME), nullable=False),
+    # Fencing token: bumped whenever the lease changes hands.
+    sa.Column("token", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+)
+
 # S3 (issue 17) keeps its tables in their own module, on this same metadata.
 from trent.storage import s3_tables as _s3_tables  # noqa: E402, F401

@@ -16,6 +16,7 @@ import pytest
 from trent.domain.clock import FixedClock
 from trent.domain.keys import KeyState, Tag
 from trent.storage.cache import CachedStorage
+from trent.storage.changes import Change, ChangeKind
 from trent.storage.repositories import Duplicate
 from trent.storage.sql import SqlStorage
 
@@ -230,7 +231,7 @@ def test_miss_racing_a_write_does_not_store_stale_value(
     def read_old_then_write() -> None:
         racing.inner = type("Stale", (), {"get_key": staticmethod(lambda r, k: stale)})()
         inner.update_key(changed)
-        cache._invalidate(cache._keys, (REGION, key.key_id))  # what update_key does last
+        cache.apply([Change(ChangeKind.KEY, (REGION, key.key_id))])  # what update_key does last
 
     racing.before["get_key"] = read_old_then_write
     assert cache.get_key(REGION, key.key_id) == key  # the racing reader gets what it read
