@@ -9,9 +9,17 @@ import json
 import os
 import sys
 
-import boto3
+# Measure the client as `pip install trent` installs it. The test extras add the AWS common
+# runtime (boto3 needs it to send CRC32C/CRC64NVME checksums in the S3 tests), and botocore
+# imports it into every process where it is installed (+7 MiB) whether anything uses it or
+# not; Trent does not depend on it (trent/crypto/checksums.py says why).
+# Only in the child: the test module imports this file for generate().
+if __name__ == "__main__":
+    sys.modules["awscrt"] = None  # type: ignore[assignment]
 
-from trent.s3ec import KmsKeyring, S3EncryptionClient
+import boto3  # noqa: E402
+
+from trent.s3ec import KmsKeyring, S3EncryptionClient  # noqa: E402
 
 
 def generate(path: str, size: int) -> str:
