@@ -16,8 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from trent.audit.events import service_event
-from trent.audit.records import AuditEntry
 from trent.audit.sink import AuditWriteError
 from trent.bootstrap_audit import attach_front_doors, build_delivery, build_outbox
 from trent.config import (
@@ -30,29 +28,40 @@ from trent.config import (
 )
 from trent.errors import KMSInvalidState, TrentError
 from trent.domain.clock import Clock, ControllableClock, SystemClock
-from trent.domain.ids import new_uuid4
 from trent.domain.keys import Key
 from trent.domain.principals import IdentityPolicy, Principal
+from trent.domain.custom_key_stores import ConnectionState
+from trent.keystores.base import KeyStoreError
+from trent.keystores.hsm_root import HsmRootKey
 from trent.keystores.roots import open_root
 from trent.keystores.sealed import SealedRootKey, load_or_create_admin_token
 from trent.keystores.software import SoftwareKeyStore
 from trent.keystores.pkcs11 import parse_cluster
 from trent.keystores.router import KeyStoreRouter
 from trent.protocol.pipeline import AuthPolicy, KmsPipeline
+from trent.protocol.transport import TransportPolicy, parse_networks
 from trent.server.app import DevControls, TrentApp
+from trent.server.console import Console
+from trent.server.access_log import AccessLog
 from trent.server.http11 import HttpServer
+from trent.server.metrics import Gauges, RequestMetrics
 from trent.server.periodic import Periodic
 from trent.server.root_controls import RootControls
 from trent.service import custom_key_stores, identity, seed
 from trent.service.audit_delivery import TrailDelivery
 from trent.service.audit_outbox import AuditOutbox
+from trent.service.console_sign_in import SignInPolicy
 from trent.service.deps import ServiceDeps
 from trent.service.imports import expire_due_material
 from trent.service.keys import delete_due_keys
+from trent.service.quotas import RequestQuotas, load_limits
 from trent.service.rotation import rotate_due_keys
 from trent.service.usage import start_tracking
 from trent.storage.cache import CachedStorage
 from trent.storage.repositories import StorageError
+from trent.storage.change_feed import listener_for
+from trent.storage.engine import is_memory_sqlite, normalize_url
+from trent.storage.leases import SqlLeases, new_holder_id
 from trent.storage.sql import SqlStorage, migrate
 
 log = logging.getLogger("trent")
@@ -65,10 +74,21 @@ DEV_POLICY_NAME = "TrentDevAdministratorAccess"
 DEV_POLICY_DOCUMENT = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
 
 class Sweeper:
-    """Carries out what time decides: key deletion at the end of its window (spec §5.3)."""
+    """Carries out what time decides: key deletion at the end of its window (spec §5.3).
+
+    Issue 20: of all the processes sharing the database, only the holder of the
+    ``sweeper`` lease (storage/leases.py) runs the cluster-wide steps on its timer; every
+    process flushes its own in-memory key-usage records. The lease is renewed every tick
+    and lasts three ticks, so when its holder dies another process takes over within
+    about three intervals. A --dev clock jump sweeps at once, lease or not (each step
+    re-checks under row locks, so a sweep running elsewhere at the same time is harmless).
+    """
+
+    LEASE_NAME = "sweeper"
 
     def __init__(
-        self, deps: ServiceDeps, audit: AuditOutbox, interval_seconds: float, wall_clock: Clock | None = None
+        self, deps: ServiceDeps, audit: AuditOutbox, interval_seconds: float, wall_clock: Clock | None = None,
+        leases: SqlLeases | None = None,
     ) -> None:
         self._deps = deps
         self._wall_clock = wall_clock or SystemClock()
@@ -76,8 +96,24 @@ class Sweeper:
         self._interval = interval_seconds
         self._task: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
+        self._leases = leases
+        self.holder = new_holder_id()
+        self.holds_lease = leases is None
         start_tracking(deps.storage, deps.clock.now())  # GetKeyLastUsage TrackingStartDate
         self.last_sweep: dict[str, int] = {}
+
+    def tick(self) -> None:
+        """One timer round: the cluster-wide steps if this process holds the lease."""
+        if self._leases is not None:
+            lease = self._leases.try_acquire(self.LEASE_NAME, self.holder, max(3 * self._interval, 1.0))
+            if (lease is not None) != self.holds_lease:
+                log.info("%s the sweeper lease", "took" if lease is not None else "lost")
+            self.holds_lease = lease is not None
+        if self.holds_lease:
+            self.run_once()
+        else:
+            with self._lock:
+                self._deps.usage.flush(self._deps.storage)
 
     def run_once(self) -> int:
         with self._lock:  # the timer and a dev clock jump never sweep at once
@@ -119,17 +155,7 @@ class Sweeper:
     def _record_service_event(self, operation: str, key: Key) -> None:
         """In the service step's transaction (issue 16): if the event cannot be recorded,
         AuditWriteError rolls the change back and the next sweep tries again."""
-        now = self._deps.clock.now()
-        event = service_event(
-            event_id=new_uuid4(),
-            event_time=now,
-            operation=operation,
-            region=key.region,
-            account_id=key.account_id,
-            key_arn=key.arn,
-            key_id=key.key_id,
-        )
-        self._audit.record([AuditEntry(event, now)])
+        self._deps.service_events.emit(operation, key)
 
     def _record_deletion(self, key: Key) -> None:
         self._record_service_event("DeleteKey", key)
@@ -146,15 +172,94 @@ class Sweeper:
             self._deps.usage.flush(self._deps.storage)
         except Exception:  # noqa: BLE001 - shutting down; nothing else to do
             log.exception("could not flush key usage at shutdown")
+        if self._leases is not None and self.holds_lease:
+            try:  # hand over now rather than after the TTL
+                self._leases.release(self.LEASE_NAME, self.holder)
+            except Exception:  # noqa: BLE001
+                log.exception("could not release the sweeper lease")
+            self.holds_lease = False
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                await loop.run_in_executor(None, self.run_once)
+                await loop.run_in_executor(None, self.tick)
             except Exception:  # noqa: BLE001 - keep sweeping; the next round retries
                 log.exception("key deletion sweep failed")
             await asyncio.sleep(self._interval)
+
+
+class Membership:
+    """Which processes serve right now (issue 20): each renews a ``member:<holder>`` lease
+    every second (it lasts 5 s) and counts the live ones; the count sizes this process's
+    share of the request quotas (service/quotas.py), and is what /metrics reports."""
+
+    PREFIX = "member:"
+    INTERVAL = 1.0
+
+    def __init__(self, leases: SqlLeases | None, quotas: RequestQuotas | None) -> None:
+        self._leases = leases
+        self._quotas = quotas
+        self.holder = new_holder_id()
+        self.members = 1
+        self._task: asyncio.Task[None] | None = None
+
+    def tick(self) -> None:
+        if self._leases is None:
+            return
+        self._leases.try_acquire(self.PREFIX + self.holder, self.holder, 5 * self.INTERVAL)
+        self.members = max(1, self._leases.count_live(self.PREFIX))
+        if self._quotas is not None:
+            self._quotas.set_share(1.0 / self.members)
+
+    async def start(self) -> None:
+        if self._leases is None:
+            return
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.tick)
+
+        async def run() -> None:
+            while True:
+                await asyncio.sleep(self.INTERVAL)
+                try:
+                    await loop.run_in_executor(None, self.tick)
+                except Exception:  # noqa: BLE001 - the database may be away for a while
+                    log.warning("membership heartbeat failed", exc_info=True)
+
+        self._task = asyncio.create_task(run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._leases is not None:
+            with contextlib.suppress(Exception):
+                self._leases.release(self.PREFIX + self.holder, self.holder)
+
+
+class CacheFeed:
+    """The invalidation feed's listener for this process (issue 20, storage/change_feed.py),
+    wired to the cache: while the feed is up entries live long (every write anywhere is
+    announced); while it is down, the short fallback TTL bounds staleness."""
+
+    def __init__(self, storage: CachedStorage, settings: Settings) -> None:
+        self._storage = storage
+        self._settings = settings
+        url = settings.effective_database_url
+        self.listener = None if is_memory_sqlite(normalize_url(url)) else listener_for(url, storage.apply, self._health)
+
+    def _health(self, up: bool) -> None:
+        s = self._settings
+        self._storage.use_ttl(s.cache_ttl_with_feed_seconds if up else s.cache_ttl_seconds)
+
+    def start(self) -> None:
+        if self.listener is not None:
+            self.listener.start()
+
+    def stop(self) -> None:
+        if self.listener is not None:
+            self.listener.stop()
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,10 +271,14 @@ class Runtime:
     sweeper: Sweeper
     audit: AuditOutbox
     dev_principal: Principal | None
+    feed: CacheFeed
+    membership: Membership
     delivery: TrailDelivery  # issue 16: log files and signed digests to the trail's bucket
     delivery_loop: Periodic
 
     async def start(self) -> None:
+        self.feed.start()
+        await self.membership.start()
         await self.sweeper.start()
         await self.delivery_loop.start()
 
@@ -177,6 +286,8 @@ class Runtime:
         await self.delivery_loop.stop()
         await self.sweeper.stop()
         await asyncio.get_running_loop().run_in_executor(None, self.delivery.release)
+        await self.membership.stop()
+        self.feed.stop()
 
 
 def ensure_dev_identity(deps: ServiceDeps, settings: Settings) -> Principal:
@@ -213,16 +324,18 @@ def build_deps(settings: Settings, clock: Clock | None = None) -> ServiceDeps:
     router = KeyStoreRouter(SoftwareKeyStore(root))
     clusters = dict(parse_cluster(spec) for spec in settings.hsm_clusters)
     return ServiceDeps(
-        storage=storage, keystore=router, clock=clock, root_key=root, key_stores=router, hsm_clusters=clusters
+        storage=storage, keystore=router, clock=clock, root_key=root, key_stores=router, hsm_clusters=clusters,
+        regions=settings.regions,
     )
 
 
-def build(settings: Settings) -> Runtime:
+def build(settings: Settings, clock: Clock | None = None) -> Runtime:
     settings.validate()
-    deps = build_deps(settings)
+    deps = build_deps(settings, clock)
     sealed_root = deps.root_key if isinstance(deps.root_key, SealedRootKey) else None
     dev_principal = _start_with_root(deps, settings) if sealed_root is None else _dev_user(deps, settings)
     audit = build_outbox(deps, settings)
+    deps.service_events.attach(audit, deps.clock)
     authenticator = identity.Authenticator(deps)
     pipeline = KmsPipeline(
         deps,
@@ -230,11 +343,25 @@ def build(settings: Settings) -> Runtime:
         audit,
         AuthPolicy(regions=settings.regions, permissive=settings.permissive, dev_principal=dev_principal),
     )
-    sweeper = Sweeper(deps, audit, settings.sweep_interval_seconds)
+    assert isinstance(deps.storage, CachedStorage)
+    sql = deps.storage.inner
+    leases = None if is_memory_sqlite(sql.engine.url) else SqlLeases(sql.engine)  # type: ignore[attr-defined]
+    sweeper = Sweeper(deps, audit, settings.sweep_interval_seconds, leases=leases)
+    try:
+        limits = load_limits(settings.request_quotas, settings.dev)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--request-quotas: {exc}") from None
+    pipeline.quotas = RequestQuotas(limits) if limits is not None else None
+    membership = Membership(leases, pipeline.quotas)
+    feed = CacheFeed(deps.storage, settings)
     delivery = build_delivery(deps, settings)
     delivery_loop = Periodic("audit delivery", settings.audit_delivery_interval_seconds, delivery.run)
     dev = _dev_controls(deps, settings, authenticator, sweeper, delivery) if settings.dev else None
     executor = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="trent-op")
+    # Issue 20: who may speak plain HTTP, and whose X-Forwarded-* headers count.
+    transport = TransportPolicy(
+        allow_plain=settings.dev or settings.insecure_http, trusted_proxies=parse_networks(settings.trusted_proxies)
+    )
     app = TrentApp(
         pipeline,
         dev=dev,
@@ -242,13 +369,93 @@ def build(settings: Settings) -> Runtime:
         executor=executor,
         on_startup=lambda: runtime.start(),
         on_shutdown=lambda: runtime.stop(),
+        transport=transport,
     )
-    http = HttpServer(pipeline, executor, dev=dev, max_body_bytes=settings.max_body_bytes)
+    http = HttpServer(pipeline, executor, dev=dev, max_body_bytes=settings.max_body_bytes, transport=transport)
     attach_front_doors(http, app, pipeline, settings, delivery, deps.clock.now())
+    if settings.console:  # issue 21: /console on both front doors
+        http.console = app.console = _console(pipeline, authenticator, settings)
     if sealed_root is not None:
         http.root_controls = _seal_controls(deps, settings, sealed_root, pipeline, delivery)
-    runtime = Runtime(settings, deps, app, http, sweeper, audit, dev_principal, delivery, delivery_loop)
+    http.metrics = RequestMetrics(Gauges(
+        cache_stats=deps.storage.stats, audit_backlog=http.audit.backlog,
+        hsm_sessions=(lambda: deps.key_stores.sessions()) if deps.key_stores is not None else None,
+        quota_rejections=(lambda: pipeline.quotas.rejected) if pipeline.quotas is not None else None,
+        lease_held=lambda: sweeper.holds_lease, members=lambda: membership.members,
+        feed_up=(lambda: feed.listener.healthy.is_set()) if feed.listener is not None else None,
+    ))
+    if not settings.metrics:
+        http.metrics = None
+    http.access_log = AccessLog(settings.log_format) if settings.access_log else None
+    http.readiness.checks = readiness_checks(deps, sealed_root)
+    app.metrics, app.access_log, app.readiness = http.metrics, http.access_log, http.readiness
+    runtime = Runtime(settings, deps, app, http, sweeper, audit, dev_principal, feed, membership, delivery,
+                      delivery_loop)
     return runtime
+
+
+def prepare(settings: Settings) -> None:
+    """What a multi-worker start does once, in the parent, before the workers exist:
+    migrate, and (unless sealed) the --dev identity and the seed, so N workers starting
+    together find them in place instead of racing to create them."""
+    settings.validate()
+    deps = build_deps(settings)
+    try:
+        if not isinstance(deps.root_key, SealedRootKey):
+            if settings.dev:
+                ensure_dev_identity(deps, settings)
+            apply_seed(deps, settings)
+    finally:
+        deps.storage.close()
+        close = getattr(deps.root_key, "close", None)
+        if close is not None:  # an HSM root's session: the workers open their own
+            close()
+
+
+def readiness_checks(deps: ServiceDeps, sealed_root: SealedRootKey | None) -> list[Callable[[], str | None]]:
+    """What /_trent/ready asks (issue 20): sealed? database? HSMs?"""
+    checks: list[Callable[[], str | None]] = []
+    if sealed_root is not None:
+        checks.append(lambda: "sealed: the root of trust is unavailable until unsealed" if sealed_root.sealed else None)
+    sql = getattr(deps.storage, "inner", deps.storage)
+
+    def database() -> str | None:
+        try:
+            sql.ping()
+        except StorageError as exc:
+            return f"database unreachable: {exc}"
+        return None
+
+    checks.append(database)
+    root = deps.root_key
+    if isinstance(root, HsmRootKey):
+        def hsm_root() -> str | None:
+            try:
+                root.unwrap(root.wrap(b"ready", b"trent/ready-probe"), b"trent/ready-probe")
+            except KeyStoreError as exc:
+                return f"HSM root of trust unavailable: {exc}"
+            return None
+
+        checks.append(hsm_root)
+    router = deps.key_stores
+    if router is not None:
+        def custom_key_stores() -> str | None:
+            missing = [s.custom_key_store_id for s in deps.storage.list_custom_key_stores()
+                       if s.connection_state is ConnectionState.CONNECTED and not router.connected(s.custom_key_store_id)]
+            return f"HSM not connected in this process for custom key store(s) {', '.join(missing)}" if missing else None
+
+        checks.append(custom_key_stores)
+    return checks
+
+
+def _console(pipeline: KmsPipeline, authenticator: identity.Authenticator, settings: Settings) -> Console:
+    policy = SignInPolicy(lifetime_seconds=settings.console_session_seconds,
+                          idle_seconds=settings.console_idle_seconds)
+    return Console(
+        pipeline, authenticator, region_ok=pipeline.auth_policy.region_ok,
+        regions=sorted(settings.regions) if settings.regions else None,
+        dev_access_key_id=DEV_ACCESS_KEY_ID if settings.dev else None, policy=policy,
+    )
 
 
 def apply_seed(deps: ServiceDeps, settings: Settings) -> None:
@@ -332,8 +539,10 @@ def _dev_controls(
     def clock_status() -> dict[str, Any]:
         return {"now": clock.now(), "offsetSeconds": clock.offset_seconds}
 
-    def advance(value: str | float) -> dict[str, Any]:
+    def advance(value: str | float, sweep: bool = True) -> dict[str, Any]:
         clock.advance(parse_duration(value))
+        if not sweep:  # leave what fell due to the background sweep (issue 20 tests)
+            return clock_status()
         # Whatever the jump made due happens before the caller's next request.
         sweeper.run_once()
         return {**clock_status(), **sweeper.last_sweep}

@@ -26,7 +26,7 @@ from trent.protocol.s3.front_door import S3FrontDoor
 from trent.service.audit_delivery import DeliverySettings, TrailDelivery
 from trent.service.audit_outbox import AuditOutbox
 from trent.service.cloudtrail import LookupThrottle, TrailSettings
-from trent.service.s3.buckets import Bucket, BucketRegistry
+from trent.service.trail_bucket.buckets import Bucket, BucketRegistry
 from trent.service.deps import ServiceDeps
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass
@@ -61,7 +62,8 @@ class Settings:
     root_key_file: Path | None = None
     max_body_bytes: int = 1 << 20
     sweep_interval_seconds: float = 5.0
-    cache_ttl_seconds: float = 1.0
+    cache_ttl_seconds: float = 1.0  # issue 20: only while the invalidation feed is down
+    cache_ttl_with_feed_seconds: float = 300.0  # while it is up: every write is announced
     worker_threads: int = 8  # management calls (database writes) run on these
     http_server: str = "trent"  # "trent" (built-in HTTP/1.1) or "uvicorn" (the ASGI app)
     log_level: str = "warning"
@@ -76,6 +78,27 @@ class Settings:
     # Issue 5: a seed file (accounts, users, roles, policies) applied at start, at unseal
     # and after a --dev reset (service/seed.py).
     seed_file: Path | None = None
+    # Issue 21: the web console under /console; its sessions' absolute and idle lifetimes.
+    console: bool = True
+    console_session_seconds: float = 3600.0
+    console_idle_seconds: float = 900.0
+    # Issue 20: worker processes sharing the port (SO_REUSEPORT), the database and the root.
+    workers: int = 1
+    # Issue 20: TLS (PEM files, reloaded on SIGHUP); outside --dev plain HTTP is refused
+    # unless --insecure-http, or it comes from a --trusted-proxy (a TLS terminator).
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    insecure_http: bool = False
+    trusted_proxies: tuple[str, ...] = ()
+    # Issue 20: "aws" (AWS KMS's default request quotas), "off", or a JSON file of overrides;
+    # None = aws in production, off in --dev (service/quotas.py).
+    request_quotas: str | None = None
+    # Issue 20, operations: log line format, one access-log line per request, and how long
+    # SIGTERM waits for requests already read before cutting them off.
+    log_format: str = "text"
+    access_log: bool = True
+    metrics: bool = True  # /metrics and its per-request counting (TRENT_METRICS=0: off, for A/B benchmarks)
+    shutdown_timeout_seconds: float = 30.0
 
     @property
     def effective_database_url(self) -> str:
@@ -133,6 +156,27 @@ class Settings:
             raise ConfigError(f"unknown --root {self.root_mode!r} (file, sealed or hsm)")
         if self.root_mode == "sealed" and self.http_server != "trent":
             raise ConfigError("--root sealed needs the built-in HTTP server (it serves /_trent/unseal)")
+        if not (0 < self.console_idle_seconds and 0 < self.console_session_seconds <= 43_200):
+            raise ConfigError("console session lifetimes must be positive, at most 12 hours")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ConfigError("--tls-cert and --tls-key go together")
+        if not self.dev and self.tls_cert is None and not self.insecure_http and not self.trusted_proxies:
+            raise ConfigError(
+                "production mode serves HTTPS: give --tls-cert and --tls-key, or --trusted-proxy CIDR for a "
+                "TLS-terminating proxy in front, or --insecure-http to accept plain HTTP"
+            )
+        for cidr in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ConfigError(f"--trusted-proxy {cidr!r} is not an address or CIDR network") from None
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f"unknown --log-format {self.log_format!r} (text or json)")
+        if self.workers < 1:
+            raise ConfigError(f"--workers must be at least 1 (or auto), not {self.workers}")
+        if self.workers > 1 and self.root_mode == "sealed":
+            # Each worker would hold its own unseal progress; unseal a single worker.
+            raise ConfigError("--root sealed serves one worker process: use --workers 1")
         if self.root_mode == "hsm" and not self.hsm_root:
             raise ConfigError("--root hsm needs --hsm-root MODULE:token=LABEL")
         if not self.dev and self.root_mode == "file" and self.root_key_file is None:
@@ -160,6 +204,19 @@ def parse_duration(value: str | float | int) -> float:
     if seconds < 0:
         raise ValueError("durations are not negative")
     return seconds
+
+
+def parse_workers(value: str) -> int:
+    """``--workers``: a count, or ``auto`` for one per CPU the process may run on."""
+    if value.strip().lower() == "auto":
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not Linux
+            return max(1, os.cpu_count() or 1)
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"--workers takes a number or auto, not {value!r}") from None
 
 
 def _env_bool(name: str) -> bool | None:
@@ -210,9 +267,36 @@ def env_defaults() -> dict[str, object]:
         if env.get(var):
             plain = key in ("audit_retention_days", "audit_lookup_rate")
             out[key] = float(env[var]) if plain else parse_duration(env[var])
+
+
+    if "TRENT_TLS_CERT" in env:
+        out["tls_cert"] = Path(env["TRENT_TLS_CERT"])
+    if "TRENT_TLS_KEY" in env:
+        out["tls_key"] = Path(env["TRENT_TLS_KEY"])
+    if "TRENT_TRUSTED_PROXIES" in env:
+        out["trusted_proxies"] = tuple(c.strip() for c in env["TRENT_TRUSTED_PROXIES"].split(",") if c.strip())
+    if "TRENT_LOG_FORMAT" in env:
+        out["log_format"] = env["TRENT_LOG_FORMAT"]
+    if "TRENT_SHUTDOWN_TIMEOUT" in env:
+        out["shutdown_timeout_seconds"] = float(env["TRENT_SHUTDOWN_TIMEOUT"])
+    if env.get("TRENT_ACCESS_LOG", "").strip().lower() in ("0", "false", "no", "off"):
+        out["access_log"] = False
+    if env.get("TRENT_METRICS", "").strip().lower() in ("0", "false", "no", "off"):
+        out["metrics"] = False
+    if "TRENT_REQUEST_QUOTAS" in env:
+        out["request_quotas"] = env["TRENT_REQUEST_QUOTAS"]
+    if "TRENT_SWEEP_INTERVAL" in env:
+        out["sweep_interval_seconds"] = float(env["TRENT_SWEEP_INTERVAL"])
+    if "TRENT_WORKERS" in env:
+        out["workers"] = parse_workers(env["TRENT_WORKERS"])
     if env.get("TRENT_SEED"):
         out["seed_file"] = Path(env["TRENT_SEED"])
-    for name, key in (("TRENT_DEV", "dev"), ("TRENT_PERMISSIVE", "permissive"), ("TRENT_AUDIT_FSYNC", "audit_fsync")):
+    for name, key in (("TRENT_CONSOLE_SESSION_SECONDS", "console_session_seconds"),
+                      ("TRENT_CONSOLE_IDLE_SECONDS", "console_idle_seconds")):
+        if env.get(name):
+            out[key] = float(env[name])
+    for name, key in (("TRENT_DEV", "dev"), ("TRENT_PERMISSIVE", "permissive"), ("TRENT_AUDIT_FSYNC", "audit_fsync"),
+                      ("TRENT_CONSOLE", "console"), ("TRENT_INSECURE_HTTP", "insecure_http")):
         flag = _env_bool(name)
         if flag is not None:
             out[key] = flag

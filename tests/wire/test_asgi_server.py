@@ -17,7 +17,8 @@ def test_uvicorn_front_door(tmp_path):
         expect_error(kms.describe_key, "NotFoundException", "Invalid keyId 'nope'", KeyId="nope")
         assert server.advance_clock("1h")["offsetSeconds"] == 3600
         events = server.audit_events()
-        assert [e["eventName"] for e in events][-3:] == ["Encrypt", "Decrypt", "DescribeKey"]
+        # the --dev clock jump is audited too (issue 20), after the three calls
+        assert [e["eventName"] for e in events][-4:] == ["Encrypt", "Decrypt", "DescribeKey", "DevClockAdvance"]
         # issue 5 on this front door too: key policies and POST /_trent/authz/explain
         assert kms.list_key_policies(KeyId=key["KeyId"])["PolicyNames"] == ["default"]
         status, answer = explain_call(server, {"Principal": "arn:aws:iam::123456789012:user/dev",

@@ -34,6 +34,10 @@ ALICE_KEY = ("AKIAGRANTALICE000001", "alice-secret")
 BOB_KEY = ("AKIAGRANTBOB00000001", "bob-secret")
 CAROL_KEY = ("AKIAGRANTCAROL000001", "carol-secret")
 DAVE_KEY = ("AKIAGRANTDAVE0000001", "dave-secret")
+ERIN = f"arn:aws:iam::{A}:user/erin"
+FRANK = f"arn:aws:iam::{A}:user/frank"
+ERIN_KEY = ("AKIAGRANTERIN0000001", "erin-secret")
+FRANK_KEY = ("AKIAGRANTFRANK000001", "frank-secret")
 
 
 def policy(*statements: dict[str, object]) -> dict[str, object]:
@@ -47,6 +51,12 @@ SEED = {
             "users": [
                 {"name": "alice", "access_keys": [{"id": ALICE_KEY[0], "secret": ALICE_KEY[1]}]},
                 {"name": "bob", "access_keys": [{"id": BOB_KEY[0], "secret": BOB_KEY[1]}]},
+                # Issue 19: retiring delegated through an identity policy; frank is also denied.
+                {"name": "erin", "access_keys": [{"id": ERIN_KEY[0], "secret": ERIN_KEY[1]}],
+                 "policies": {"Retire": policy({"Effect": "Allow", "Action": "kms:RetireGrant", "Resource": "*"})}},
+                {"name": "frank", "access_keys": [{"id": FRANK_KEY[0], "secret": FRANK_KEY[1]}],
+                 "policies": {"Retire": policy({"Effect": "Allow", "Action": "kms:RetireGrant", "Resource": "*"},
+                                               {"Effect": "Deny", "Action": "kms:RetireGrant", "Resource": "*"})}},
             ],
             "roles": [
                 {"name": "app", "trust_policy": policy(
@@ -325,6 +335,22 @@ def test_who_may_retire_by_key_and_id(dev, alice, bob):
     assert remaining == [plain["GrantId"]]
     expect_error(bob.retire_grant, "NotFoundException", f"Grant ID {retirable['GrantId']} not found",
                  KeyId=key["Arn"], GrantId=retirable["GrantId"])
+
+
+def test_retire_is_delegated_to_iam_principals_whose_identity_policy_allows_it(server, dev):
+    """AWS (developer guide, "Retiring and revoking grants"): besides the retiring principal,
+    the grantee and the account, an IAM principal of the key's account whose identity
+    policy allows kms:RetireGrant on the key may retire the grant; an explicit Deny in
+    that policy still wins (issue 19)."""
+    erin, frank = as_user(server, ERIN_KEY), as_user(server, FRANK_KEY)
+    key = new_key(dev)
+    grant = dev.create_grant(KeyId=key["KeyId"], GranteePrincipal=ALICE, Operations=["Encrypt"])
+    expect_error(frank.retire_grant, "AccessDeniedException",
+                 f"User: {FRANK} is not authorized to perform: kms:RetireGrant on resource: {key['Arn']} "
+                 "with an explicit deny in an identity-based policy",
+                 KeyId=key["Arn"], GrantId=grant["GrantId"])
+    erin.retire_grant(KeyId=key["Arn"], GrantId=grant["GrantId"])
+    assert dev.list_grants(KeyId=key["KeyId"])["Grants"] == []
 
 
 def test_revoke_grant(dev, alice):

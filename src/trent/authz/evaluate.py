@@ -72,11 +72,20 @@ class AuthzRequest:
     context: ConditionContext
     encryption_context: Mapping[str, str] | None = None  # for grant constraints (§8)
     # The action prefix: "kms" for KMS calls; "sts" when STS evaluates a role's trust
-    # policy as the resource policy of `sts:AssumeRole` (``key_arn`` is then the role ARN).
+    # policy as the resource policy of `sts:AssumeRole` (``key_arn`` is then the role ARN);
+    # "s3" for S3 (``key_arn`` is then the bucket or object ARN, issue 17).
     service: str = "kms"
     # Services with no resource policy here (issue 16: cloudtrail reads, the trail bucket
     # on S3): only identity policies decide, whatever the resource.
     iam_only: bool = False
+    # KMS and role trust: the resource policy must allow (spec §7.3). S3 follows IAM's
+    # standard logic instead (IAM User Guide, "Policy evaluation logic"): within one
+    # account an identity-policy Allow suffices without the bucket policy, and so does a
+    # bucket-policy Allow naming the caller without an identity policy.
+    resource_policy_required: bool = True
+    # The resource's account when its ARN does not say (S3 ARNs carry none: the bucket
+    # owner's); None = read it from ``key_arn``.
+    resource_account: str | None = None
     # derived once at construction (hot path): the ARNs a policy may name this caller by
     # (its own, and its role's for an assumed-role session), and its account principal.
     caller_arns: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -90,7 +99,8 @@ class AuthzRequest:
         root = f"arn:{partition_of(self.principal_arn)}:iam::{self.account_id}:root"
         object.__setattr__(self, "root_arn", root)
         parts = self.key_arn.split(":", 5) if self.key_arn is not None else ()
-        object.__setattr__(self, "key_account", parts[4] if len(parts) == 6 else None)
+        account = self.resource_account or (parts[4] if len(parts) == 6 else None)
+        object.__setattr__(self, "key_account", account)
 
     @staticmethod
     def from_facts(facts: RequestFacts) -> AuthzRequest:
@@ -115,7 +125,7 @@ class AuthzRequest:
         ``key_arn``, and the key half separately). A key request whose key policy is
         missing (None) is *not* identity-only: it is denied unless a grant allows."""
         resource = self.resource
-        return self.iam_only or resource == "*" or ":alias/" in resource
+        return self.iam_only or resource == "*" or (self.service == "kms" and ":alias/" in resource)
 
     @property
     def resource(self) -> str:
@@ -140,6 +150,7 @@ class AllowReason(enum.StrEnum):
     IAM_DELEGATION = "the key policy allows the account principal (enables IAM) and an identity policy allows"
     GRANT = "a grant allows"
     IDENTITY_POLICY = "an identity policy allows (IAM-only operation)"
+    SAME_ACCOUNT_IDENTITY = "an identity policy allows, in the resource's own account (no resource policy needed)"
     ROOT_USER = "the account root user has every identity permission of its account"
 
 
@@ -282,6 +293,12 @@ def evaluate(
             return Allow(AllowReason.KEY_POLICY_AND_IAM, ref(key_policy, direct), identity_allow)
     if delegated is not None and key_policy is not None and identity_ok:
         return Allow(AllowReason.IAM_DELEGATION, ref(key_policy, delegated), identity_allow)
+    if not request.resource_policy_required and not cross_account:
+        if identity_allow is not None:
+            return Allow(AllowReason.SAME_ACCOUNT_IDENTITY, identity_allow)
+        if is_root_user:
+            return Allow(AllowReason.ROOT_USER, None)
+        return ImplicitDeny(ImplicitDenyReason.NO_IDENTITY_POLICY)
 
     for grant in grants:
         if (
@@ -304,7 +321,9 @@ def evaluate(
 def access_denied_message(request: AuthzRequest, decision: Decision) -> str:
     """The AccessDeniedException `Message` of spec §7.5 for a denial."""
     action = request.service + ":" + request.action
-    head = f"User: {request.principal_arn} is not authorized to perform: {action} on resource: {request.resource}"
+    # S3 quotes the resource ARN in its messages (S3 User Guide, "Access denied error messages").
+    resource = f'"{request.resource}"' if request.service == "s3" else request.resource
+    head = f"User: {request.principal_arn} is not authorized to perform: {action} on resource: {resource}"
     if isinstance(decision, ExplicitDeny):
         article = "an" if decision.policy_kind is PolicyKind.IDENTITY else "a"
         return f"{head} with an explicit deny in {article} {decision.policy_kind.value} policy"

@@ -17,13 +17,16 @@ from trent import __version__
 from trent.cli import audit as audit_cli
 from trent.cli import authz as authz_cli
 from trent.cli import admin as admin_iam
+from trent.cli import backup as backup_cli
 from trent.cli import envelope, root
+from trent.cli import s3 as s3_cli
 
 try:
     import uvloop
 except ImportError:  # uvloop has no Windows build; asyncio's loop works, slower
     uvloop = None  # type: ignore[assignment]
-from trent.config import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, ConfigError, Settings, env_defaults
+from trent.config import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, ConfigError, Settings, env_defaults, parse_workers
+from trent.cli.workers import WorkerContext
 from trent.errors import TrentError
 
 
@@ -31,7 +34,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     base = Settings(**env_defaults())  # type: ignore[arg-type]
     changes: dict[str, object] = {}
     for name in ("host", "port", "data_dir", "database_url", "dev_account_id", "audit_log", "root_key_file", "http_server",
-                 "root_mode", "hsm_root", "hsm_root_pin_file", "seed_file", *AUDIT_SETTINGS):
+                 "root_mode", "hsm_root", "hsm_root_pin_file", "seed_file", "tls_cert", "tls_key", "request_quotas",
+                 *AUDIT_SETTINGS):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
@@ -41,6 +45,18 @@ def _settings(args: argparse.Namespace) -> Settings:
         changes["permissive"] = True
     if getattr(args, "audit_fsync", False):
         changes["audit_fsync"] = True
+    if getattr(args, "log_format", None):
+        changes["log_format"] = args.log_format
+    if getattr(args, "no_access_log", False):
+        changes["access_log"] = False
+    if getattr(args, "shutdown_timeout", None) is not None:
+        changes["shutdown_timeout_seconds"] = args.shutdown_timeout
+    if getattr(args, "insecure_http", False):
+        changes["insecure_http"] = True
+    if getattr(args, "trusted_proxy", None):
+        changes["trusted_proxies"] = tuple(args.trusted_proxy)
+    if getattr(args, "workers", None) is not None:
+        changes["workers"] = parse_workers(args.workers)
     if getattr(args, "hsm_cluster", None):
         changes["hsm_clusters"] = tuple(args.hsm_cluster)
     regions = getattr(args, "regions", None)
@@ -87,13 +103,42 @@ def _add_storage_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dev-account-id", help="the --dev account (env TRENT_DEV_ACCOUNT_ID; default 123456789012)")
 
 
+def _configure_logging(settings: Settings) -> None:
+    from trent.server.access_log import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    from trent.bootstrap import build
+    from trent.bootstrap import build, prepare
 
     settings = _settings(args).validate()
-    logging.basicConfig(level=getattr(logging, settings.log_level.upper()), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _configure_logging(settings)
+    if settings.workers > 1:
+        from trent.cli.workers import Supervisor
+
+        prepare(settings)  # migrations, the --dev identity, the seed: once, before the workers
+        _print_banner(settings)
+        return Supervisor(settings, serve_worker).run()
     runtime = build(settings)
-    endpoint = f"http://{settings.host}:{settings.port}"
+    _print_banner(settings)
+    _serve(runtime, settings, reuse_port=False)
+    return 0
+
+
+def serve_worker(settings: Settings, worker: WorkerContext) -> None:
+    """One of ``--workers N`` (runs in a spawned process; see cli/workers.py)."""
+    from trent.bootstrap import build
+    from trent.domain.clock import ControllableClock
+
+    _configure_logging(settings)
+    clock = ControllableClock(cell=worker.clock_offset, lock=worker.clock_lock) if settings.dev else None
+    runtime = build(settings, clock)
+    _serve(runtime, settings, reuse_port=True)
+
+
+def _print_banner(settings: Settings) -> None:
+    endpoint = f"{'https' if settings.tls_cert else 'http'}://{settings.host}:{settings.port}"
     print(f"Trent {__version__} {'(dev mode) ' if settings.dev else ''}serving the AWS KMS API at {endpoint}")
     print(f"  data dir:   {settings.data_dir.resolve()}")
     print(f"  database:   {settings.effective_database_url.split('@')[-1]}")
@@ -112,18 +157,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  region:     {region} (any region works; keys live per region)")
         print(f"  credentials: AWS_ACCESS_KEY_ID={DEV_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={DEV_SECRET_ACCESS_KEY}")
         print(f"  try:        aws --endpoint-url {endpoint} --region {region} kms create-key")
+    if settings.workers > 1:
+        print(f"  workers:    {settings.workers} processes sharing the port (SO_REUSEPORT)")
     sys.stdout.flush()
+
+
+def _serve(runtime, settings: Settings, *, reuse_port: bool) -> None:
+    from trent.server.tls import TlsFiles
+
+    tls = TlsFiles(settings.tls_cert, settings.tls_key) if settings.tls_cert and settings.tls_key else None
     if settings.http_server == "uvicorn":
-        _serve_uvicorn(runtime, settings)
+        _serve_uvicorn(runtime, settings, reuse_port, tls)
     else:
         from trent.server.http11 import serve
 
         runner = asyncio.run if uvloop is None else uvloop.run
-        runner(serve(runtime.http, settings.host, settings.port, runtime.start, runtime.stop))
-    return 0
+        runner(serve(runtime.http, settings.host, settings.port, runtime.start, runtime.stop, reuse_port=reuse_port,
+                     tls=tls, shutdown_timeout=settings.shutdown_timeout_seconds))
 
 
-def _serve_uvicorn(runtime, settings: Settings) -> None:
+def _serve_uvicorn(runtime, settings: Settings, reuse_port: bool, tls) -> None:
+    import signal
+    import socket
+
     import uvicorn
 
     config = uvicorn.Config(
@@ -138,8 +194,23 @@ def _serve_uvicorn(runtime, settings: Settings) -> None:
         server_header=False,
         date_header=False,
         proxy_headers=False,
+        ssl_certfile=str(settings.tls_cert) if tls is not None else None,
+        ssl_keyfile=str(settings.tls_key) if tls is not None else None,
     )
-    uvicorn.Server(config).run()
+    if tls is not None:
+        # Our context (TLS 1.2+, reloadable) in place of the one uvicorn built from the files.
+        config.load()
+        config.ssl = tls.context
+        signal.signal(signal.SIGHUP, lambda *_: tls.reload())
+    if not reuse_port:
+        uvicorn.Server(config).run()
+        return
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((settings.host, settings.port))
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 def _admin_deps(args: argparse.Namespace):
@@ -218,6 +289,26 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--audit-fsync", action="store_true", help="fsync the JSON-lines copy after every batch")
     serve.add_argument("--http-server", choices=("trent", "uvicorn"),
                        help="trent: built-in HTTP/1.1 with audit group commit (default); uvicorn: the ASGI app")
+    serve.add_argument("--tls-cert", type=Path, metavar="PEM",
+                       help="serve HTTPS with this certificate chain (env TRENT_TLS_CERT; reloaded on SIGHUP)")
+    serve.add_argument("--tls-key", type=Path, metavar="PEM", help="the certificate's private key (env TRENT_TLS_KEY)")
+    serve.add_argument("--insecure-http", action="store_true",
+                       help="production: accept plain HTTP (env TRENT_INSECURE_HTTP=1; --dev always does)")
+    serve.add_argument("--trusted-proxy", action="append", metavar="CIDR",
+                       help="a TLS-terminating proxy: its X-Forwarded-Proto / X-Forwarded-For are believed "
+                       "(repeatable; env TRENT_TRUSTED_PROXIES, comma-separated)")
+    serve.add_argument("--request-quotas", metavar="aws|off|FILE.json",
+                       help="per account and Region, like AWS KMS: aws = AWS's default quotas (production default), "
+                       "off (--dev default), or a JSON file of overrides, e.g. {\"symmetric\": 20000} "
+                       "(env TRENT_REQUEST_QUOTAS)")
+    serve.add_argument("--log-format", choices=("text", "json"),
+                       help="log lines as text (default) or one JSON object each (env TRENT_LOG_FORMAT)")
+    serve.add_argument("--no-access-log", action="store_true",
+                       help="no per-request log line (env TRENT_ACCESS_LOG=0); CloudTrail-shaped audit is separate")
+    serve.add_argument("--shutdown-timeout", type=float, metavar="SECONDS",
+                       help="on SIGTERM, how long requests already read may take (env TRENT_SHUTDOWN_TIMEOUT; default 30)")
+    serve.add_argument("--workers", metavar="N|auto",
+                       help="worker processes sharing the port (env TRENT_WORKERS; default 1; auto = one per CPU)")
     serve.add_argument("--hsm-cluster", action="append", metavar="ID=MODULE:token=LABEL",
                        help="a PKCS#11 token custom key stores can use, named by its CloudHsmClusterId "
                        "(repeatable; env TRENT_HSM_CLUSTERS, comma-separated)")
@@ -264,7 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.set_defaults(func=cmd_dev)
 
     envelope.register(sub)
+    s3_cli.register(sub)
     root.register(sub)
+    backup_cli.register(sub, _add_storage_options, root.add_serve_options)
     authz_cli.register(sub, _add_storage_options)
     audit_cli.register(sub, _add_storage_options)
     return parser

@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa, mlkem, rsa
 
 _NO_ENCRYPTION = serialization.NoEncryption()
 _PKCS8 = serialization.PrivateFormat.PKCS8
@@ -38,8 +38,15 @@ class UnsupportedSpec(Exception):
     """This build cannot generate keys of that spec."""
 
 
+# FIPS 203 through pyca (OpenSSL); pyca has no ML-KEM-512. PKCS#8 is AWS's seed format
+# (the 64-byte seed d||z), so every ML-KEM private key is the same length (model docs).
+_ML_KEM: MappingProxyType[str, Any] = MappingProxyType(
+    {"ML_KEM_768": mlkem.MLKEM768PrivateKey, "ML_KEM_1024": mlkem.MLKEM1024PrivateKey}
+)
+
+
 def supported_specs() -> frozenset[str]:
-    return frozenset(RSA_BITS) | frozenset(CURVES) | frozenset(_ML_DSA) | {"ECC_NIST_EDWARDS25519"}
+    return frozenset(RSA_BITS) | frozenset(CURVES) | frozenset(_ML_DSA) | frozenset(_ML_KEM) | {"ECC_NIST_EDWARDS25519"}
 
 
 def generate(spec: str) -> bytes:
@@ -53,6 +60,8 @@ def generate(spec: str) -> bytes:
         key = ed25519.Ed25519PrivateKey.generate()
     elif spec in _ML_DSA:
         key = _ML_DSA[spec].generate()
+    elif spec in _ML_KEM:
+        key = _ML_KEM[spec].generate()
     else:
         raise UnsupportedSpec(spec)
     return bytes(key.private_bytes(_DER, _PKCS8, _NO_ENCRYPTION))

@@ -12,7 +12,7 @@ GRANT_OPERATIONS = frozenset(
         "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom",
         "ReEncryptTo", "Sign", "Verify", "GetPublicKey", "CreateGrant", "RetireGrant", "DescribeKey",
         "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "VerifyMac",
-        "DeriveSharedSecret",
+        "DeriveSharedSecret", "Encapsulate", "Decapsulate",
     }
 )
 

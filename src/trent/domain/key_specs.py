@@ -21,6 +21,7 @@ class KeyFamily(enum.StrEnum):
     ECC = "ECC"
     HMAC = "HMAC"
     ML_DSA = "ML_DSA"
+    ML_KEM = "ML_KEM"
     SM2 = "SM2"
 
 
@@ -33,6 +34,7 @@ class KeySpecInfo:
     signing_algorithms: tuple[str, ...] = ()
     mac_algorithms: tuple[str, ...] = ()
     key_agreement_algorithms: tuple[str, ...] = ()
+    encapsulation_algorithms: tuple[str, ...] = ()
     # SM2 exists only in China Regions (spec §3.1); elsewhere it is refused.
     china_regions_only: bool = False
     # RSA modulus size in bytes (for OAEP plaintext limits), HMAC material length range.
@@ -46,6 +48,7 @@ class KeySpecInfo:
             KeyUsage.SIGN_VERIFY: self.signing_algorithms,
             KeyUsage.GENERATE_VERIFY_MAC: self.mac_algorithms,
             KeyUsage.KEY_AGREEMENT: self.key_agreement_algorithms,
+            KeyUsage.ENCAPSULATE_DECAPSULATE: self.encapsulation_algorithms,
         }
         object.__setattr__(self, "algorithms_by_usage", MappingProxyType(by_usage))
 
@@ -82,6 +85,11 @@ def _hmac(spec: KeySpec, alg: str, lengths: tuple[int, int]) -> KeySpecInfo:
     return KeySpecInfo(
         spec, KeyFamily.HMAC, (KeyUsage.GENERATE_VERIFY_MAC,), mac_algorithms=(alg,), material_length_range=lengths
     )
+
+
+def _ml_kem(spec: KeySpec) -> KeySpecInfo:
+    """FIPS 203 key pairs for Encapsulate/Decapsulate (issue 19; model KeySpec docs)."""
+    return KeySpecInfo(spec, KeyFamily.ML_KEM, (KeyUsage.ENCAPSULATE_DECAPSULATE,), encapsulation_algorithms=("ML_KEM",))
 
 
 def _ml_dsa(spec: KeySpec) -> KeySpecInfo:
@@ -130,6 +138,9 @@ _TABLE = (
     _ml_dsa(KeySpec.ML_DSA_44),
     _ml_dsa(KeySpec.ML_DSA_65),
     _ml_dsa(KeySpec.ML_DSA_87),
+    _ml_kem(KeySpec.ML_KEM_512),
+    _ml_kem(KeySpec.ML_KEM_768),
+    _ml_kem(KeySpec.ML_KEM_1024),
     _hmac(KeySpec.HMAC_224, "HMAC_SHA_224", (28, 64)),
     _hmac(KeySpec.HMAC_256, "HMAC_SHA_256", (32, 64)),
     _hmac(KeySpec.HMAC_384, "HMAC_SHA_384", (48, 128)),
@@ -152,13 +163,16 @@ DATA_KEY_SPEC_BYTES: MappingProxyType[str, int] = MappingProxyType({"AES_256": 3
 
 # Specs this build can actually create. The rest are validated fully (spec §3.1) but
 # answered with UnsupportedOperationException. SM2 is China-Regions only (refused
-# before this check, spec §3.1) and has no implementation here.
-IMPLEMENTED_SPECS: frozenset[KeySpec] = frozenset(s for s in KeySpec if s is not KeySpec.SM2)
+# before this check, spec §3.1) and has no implementation here. ML_KEM_512: pyca
+# cryptography implements ML-KEM-768/1024 only, and no maintained binding offers the
+# seed-based key generation AWS's seed-format PKCS#8 needs (issue 19, see README).
+NOT_IMPLEMENTED_SPECS: frozenset[KeySpec] = frozenset({KeySpec.SM2, KeySpec.ML_KEM_512})
+IMPLEMENTED_SPECS: frozenset[KeySpec] = frozenset(s for s in KeySpec if s not in NOT_IMPLEMENTED_SPECS)
 
 # GenerateDataKeyPair's KeyPairSpec values (spec §3.6); SM2 only in China Regions.
 KEY_PAIR_SPECS: frozenset[str] = frozenset(
     {"RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1",
-     "ECC_NIST_EDWARDS25519", "SM2"}
+     "ECC_NIST_EDWARDS25519", "SM2", "ML_KEM_512", "ML_KEM_768", "ML_KEM_1024"}
 )
 
 CHINA_REGION_PREFIX = "cn-"

@@ -46,6 +46,7 @@ STATE_TABLE: MappingProxyType[str, MappingProxyType[KeyState, Verdict]] = Mappin
                     "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
                     "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext",
                     "Sign", "Verify", "GenerateMac", "VerifyMac", "GetPublicKey", "DeriveSharedSecret",
+                    "Encapsulate", "Decapsulate",
                 ),
                 _CRYPTO,
             ),
@@ -73,6 +74,11 @@ STATE_TABLE: MappingProxyType[str, MappingProxyType[KeyState, Verdict]] = Mappin
             (("GetParametersForImport",), {**_MANAGE, S.CREATING: V.CRE, S.UPDATING: V.UPD}),
             (("ImportKeyMaterial",), {**_MANAGE, S.CREATING: V.CRE}),
             (("DeleteImportedKeyMaterial",), {S.CREATING: V.CRE, S.UPDATING: V.UPD}),
+            # Multi-Region keys (issue 19, spec §4.3 last rows).
+            (("ReplicateKey",), {S.DISABLED: V.DIS, **_MANAGE, S.PENDING_IMPORT: V.PIMP, S.CREATING: V.CRE,
+                                 S.UPDATING: V.UPD}),
+            (("UpdatePrimaryRegion",), {S.DISABLED: V.DIS, **_MANAGE, S.PENDING_IMPORT: V.PIMP,
+                                        S.CREATING: V.CRE}),
         )
         for op in ops
     }

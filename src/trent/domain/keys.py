@@ -31,6 +31,9 @@ class KeySpec(enum.StrEnum):
     HMAC_384 = "HMAC_384"
     HMAC_512 = "HMAC_512"
     SM2 = "SM2"
+    ML_KEM_512 = "ML_KEM_512"
+    ML_KEM_768 = "ML_KEM_768"
+    ML_KEM_1024 = "ML_KEM_1024"
 
 
 class KeyUsage(enum.StrEnum):
@@ -38,6 +41,7 @@ class KeyUsage(enum.StrEnum):
     SIGN_VERIFY = "SIGN_VERIFY"
     GENERATE_VERIFY_MAC = "GENERATE_VERIFY_MAC"
     KEY_AGREEMENT = "KEY_AGREEMENT"
+    ENCAPSULATE_DECAPSULATE = "ENCAPSULATE_DECAPSULATE"
 
 
 class Origin(enum.StrEnum):
@@ -116,10 +120,22 @@ class Key:
     # ValidTo (earliest expiry of the associated material), kept here for the hot path.
     expiration_model: str | None = None
     valid_to: float | None = None
+    # Multi-Region keys (spec §12): every member row (one per Region, same key id) names
+    # the Region of the current primary. None for single-Region keys.
+    primary_region: str | None = None
+    # A transient state (Creating after ReplicateKey, Updating during UpdatePrimaryRegion,
+    # spec §4.1) lasts until ``transient_until`` on the service clock; then the key reads
+    # as ``settled_state`` (service/availability.py lays this over the stored row).
+    transient_until: float | None = None
+    settled_state: KeyState | None = None
 
     @property
     def arn(self) -> str:
         return f"arn:{self.partition}:kms:{self.region}:{self.account_id}:key/{self.key_id}"
+
+    @property
+    def is_replica(self) -> bool:
+        return self.multi_region and self.primary_region is not None and self.primary_region != self.region
 
     @property
     def enabled(self) -> bool:

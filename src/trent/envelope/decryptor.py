@@ -40,7 +40,7 @@ from .format import header as hdr
 from .kdf import derive
 from .materials import DecryptionMaterials
 
-#: v1 non-framed bodies are decrypted in one piece; refuse beyond this (bounded memory)
+#: non-framed bodies are decrypted in one piece; refuse beyond this (bounded memory)
 MAX_NON_FRAMED_IN_MEMORY = 32 << 20
 _HEADER_WINDOW = 256 << 10
 
@@ -115,7 +115,7 @@ def decrypt_chunks(
 
 
 def _non_framed(win: Window, aead: AESGCM, message_id: bytes) -> bytes:
-    # §4.1 v1 non-framed body: IV ‖ uint64 length ‖ ciphertext ‖ tag
+    # §4.1 non-framed body (v1 or v2): IV ‖ uint64 length ‖ ciphertext ‖ tag
     iv = win.read_exact(fr.IV_LEN)
     (n,) = fr.U64.unpack(win.read_exact(8))
     if n > fr.MAX_NON_FRAMED:
@@ -154,14 +154,15 @@ class LendingSource(Protocol):
 def _frames(
     win: Window, readinto: Callable[[memoryview], int], aead: AESGCM,
     header: hdr.MessageHeader, hasher: Hasher | None, sink: ReservingSink | None = None,
-    lender: LendingSource | None = None,
+    lender: LendingSource | None = None, *, first_seq: int = 1,
 ) -> Generator[memoryview, None, tuple[Window, int]]:
     """Yield regular frames' plaintext; return (window at the final frame, its seq).
 
     With ``sink``, plaintext is decrypted straight into the sink's buffer (_sink.py); with
     ``lender``, ciphertext is decrypted where the reader read it (no copy): once the bytes
     the header window read ahead are used up, the reader lays its buffers out in whole
-    chunks (``stride``) and lends each one."""
+    chunks (``stride``) and lends each one. ``first_seq`` is 1 in every message (§4.1) and
+    larger only in tests that drive the engine up to the 2^32 - 1 frame limit."""
     dec = aead.decrypt_into
     message_id = header.message_id
     F = header.frame_length
@@ -202,7 +203,7 @@ def _frames(
     carry = win.take_rest()
     eof = win.eof
     strided = False
-    seq = 1
+    seq = first_seq
     slot = 0
     while True:
         if hasher is not None:
@@ -261,7 +262,9 @@ def _frames(
         o = p = 0
         i = 0
         try:
-            while o + R <= total and u32(mv, o)[0] == seq:
+            # a regular frame's seq is below 2^32 - 1: at that number only the final frame may
+            # follow, and its marker 0xFFFFFFFF would otherwise read as "regular frame 2^32 - 1"
+            while o + R <= total and seq < fr.MAX_SEQ and u32(mv, o)[0] == seq:
                 aad = fr.frame_aad(message_id, fr.FRAME_STR, seq, F)
                 dec(chunk_ivs[i], chunk_cts[i], aad, outs[i])
                 o += R

@@ -101,8 +101,10 @@ def encrypt_chunks(
 
 def _body(
     source: BinaryIO, aead: AESGCM, message_id: bytes, F: int, hasher: Hasher | None,
-    sink: ReservingSink | None = None,
+    sink: ReservingSink | None = None, *, first_seq: int = 1,
 ) -> Iterator[memoryview]:
+    """Yield the framed body; ``first_seq`` is 1 in every message (§4.1) and larger only in
+    tests that drive the engine up to the 2^32 - 1 frame limit."""
     enc = aead.encrypt_into
     R = F + fr.REGULAR_OVERHEAD
     k = frames_per_chunk(F)
@@ -147,7 +149,7 @@ def _body(
     ivw = ivmv.cast("I")
     aadw = aadmv.cast("I")
     readinto = readinto_fn(source)
-    seq = 1
+    seq = first_seq
     slot = 0
     eof = False
     while not eof:

@@ -56,6 +56,10 @@ class KeyStoreRouter:
     def connected(self, store_id: str) -> bool:
         return store_id in self._stores
 
+    def sessions(self) -> int:
+        """Logged-in custom key stores in this process (/metrics, issue 20)."""
+        return len(self._stores)
+
     def store(self, store_id: str) -> Pkcs11KeyStore:
         store = self._stores.get(store_id)
         if store is None:

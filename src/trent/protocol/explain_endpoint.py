@@ -17,7 +17,7 @@ Errors use the KMS JSON error envelope.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -27,6 +27,7 @@ from trent.audit.events import api_call_event
 from trent.audit.records import AuditEntry
 from trent.audit.sink import AuditWriteError
 from trent.domain.ids import new_uuid4
+from trent.domain.principals import Principal
 from trent.protocol.errors import error_body, wire_error
 from trent.protocol.pipeline import KmsPipeline, Response, partition_for
 from trent.service import explain
@@ -92,6 +93,9 @@ def parse_query(body: bytes, region: str, partition: str) -> explain.ExplainQuer
     )
 
 
+Caller = tuple[Principal, str, str]  # (principal, access key id, region)
+
+
 class ExplainFrontDoor:
     """Authenticate -> parse -> who may explain -> explain -> audit -> JSON. Blocking
     (storage reads on misses): both front doors run it on a worker thread."""
@@ -102,6 +106,20 @@ class ExplainFrontDoor:
     def handle(
         self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], body: bytes, source_ip: str
     ) -> Response:
+        def sigv4() -> Caller:
+            if method != "POST":
+                raise errors.UnknownOperation()
+            return self.pipeline.authenticate(method, path, query, headers, body)
+
+        return self.answer(sigv4, body, source_ip)
+
+    def answer(
+        self, authenticate: Callable[[], Caller], body: bytes, source_ip: str, user_agent: str | None = None,
+        event_extra: Mapping[str, Any] | None = None,
+    ) -> Response:
+        """The explanation for a caller ``authenticate`` vouches for (SigV4 here; the web
+        console passes its signed-in session), audited like every call; ``event_extra``
+        adds top-level members to the audit event (the console's marker)."""
         pipeline = self.pipeline
         deps = pipeline.deps
         request_id = pipeline.new_request_id()
@@ -111,11 +129,9 @@ class ExplainFrontDoor:
         params: dict[str, Any] | None = None
         resources: tuple[tuple[str, str], ...] = ()
         try:
-            if method != "POST":
-                raise errors.UnknownOperation()
-            principal, access_key_id, region = pipeline.authenticate(method, path, query, headers, body)
+            principal, access_key_id, region = authenticate()
             ctx = RequestContext(principal, access_key_id, region, partition_for(region), request_id, started,
-                                 source_ip)
+                                 source_ip, user_agent)
             request = parse_query(body, region, ctx.partition)
             params = {"principal": request.principal_arn, "action": request.action, "keyId": request.key_id}
             explain.who_may_explain(deps, ctx, request)
@@ -138,7 +154,7 @@ class ExplainFrontDoor:
             region=ctx.region if ctx else "",
             caller=pipeline.caller(ctx.principal if ctx else None, access_key_id),
             source_ip=source_ip,
-            user_agent=None,
+            user_agent=user_agent,
             request_parameters=params,
             response_elements=None,
             error_code=wire_error(error).type_name if error is not None else None,
@@ -147,6 +163,8 @@ class ExplainFrontDoor:
             recipient_account_id=ctx.account_id if ctx else None,
             event_source=EVENT_SOURCE,
         )
+        if event_extra:
+            event.update(event_extra)
         try:
             pipeline.outbox.record([AuditEntry(event, started)])
         except AuditWriteError:

@@ -16,7 +16,7 @@ from typing import Any
 
 from trent.domain.keys import Key, Tag
 from trent.protocol.shapes import alias_entry, key_metadata, lower_camel
-from trent.service import aliases, encryption, keys, tags
+from trent.service import aliases, encryption, keys, multi_region, tags
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 
@@ -73,13 +73,13 @@ def _create_key(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
             bypass_policy_lockout_safety_check=bool(r.get("BypassPolicyLockoutSafetyCheck", False)),
         ),
     )
-    md = key_metadata(key)
+    md = key_metadata(key, multi_region.configuration_of(deps, key))
     return Outcome({"KeyMetadata": md}, (key,), {"keyMetadata": lower_camel(md)})
 
 
 def _describe_key(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
     key = keys.describe_key(deps, ctx, r["KeyId"])
-    return Outcome({"KeyMetadata": key_metadata(key)}, (key,))
+    return Outcome({"KeyMetadata": key_metadata(key, multi_region.configuration_of(deps, key))}, (key,))
 
 
 def _list_keys(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
@@ -109,13 +109,16 @@ def _update_key_description(deps: ServiceDeps, ctx: RequestContext, r: Request) 
 
 def _schedule_key_deletion(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
     key = keys.schedule_key_deletion(deps, ctx, r["KeyId"], r.get("PendingWindowInDays"))
-    body = {
-        "KeyId": key.arn,
-        "DeletionDate": key.deletion_date,
-        "KeyState": str(key.state),
-        "PendingWindowInDays": key.pending_window_days,
-    }
-    return Outcome(body, (key,), {"keyId": key.arn, "keyState": str(key.state), "deletionDate": key.deletion_date})
+    body: dict[str, Any] = {"KeyId": key.arn}
+    elements: dict[str, Any] = {"keyId": key.arn, "keyState": str(key.state)}
+    if key.deletion_date is not None:  # not for a primary waiting in PendingReplicaDeletion (spec §12)
+        body["DeletionDate"] = key.deletion_date
+        elements["deletionDate"] = key.deletion_date
+    else:
+        elements["pendingWindowInDays"] = key.pending_window_days  # spec §11
+    body["KeyState"] = str(key.state)
+    body["PendingWindowInDays"] = key.pending_window_days
+    return Outcome(body, (key,), elements)
 
 
 def _cancel_key_deletion(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
@@ -301,5 +304,10 @@ _register_key_policies(OPERATIONS)
 from trent.protocol.operations_grants import register as _register_grants  # noqa: E402
 
 _register_grants(OPERATIONS)
+
+# Multi-Region keys (issue 19, spec §12).
+from trent.protocol.operations_multi_region import register as _register_multi_region  # noqa: E402
+
+_register_multi_region(OPERATIONS)
 
 _register_lifecycle(OPERATIONS)

@@ -14,7 +14,7 @@ from trent.domain.key_specs import KEY_SPECS
 from trent.domain.keys import KeyUsage
 from trent.protocol.operations import Operation, Outcome, Request, b64
 from trent.protocol.shapes import key_metadata
-from trent.service import data_key_pairs, key_agreement, mac, signing
+from trent.service import data_key_pairs, key_agreement, key_encapsulation, mac, signing
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 
@@ -22,6 +22,7 @@ _ALGORITHM_MEMBERS = {
     KeyUsage.ENCRYPT_DECRYPT: "EncryptionAlgorithms",
     KeyUsage.SIGN_VERIFY: "SigningAlgorithms",
     KeyUsage.KEY_AGREEMENT: "KeyAgreementAlgorithms",
+    KeyUsage.ENCAPSULATE_DECAPSULATE: "EncapsulationAlgorithms",
 }
 
 
@@ -99,6 +100,21 @@ def _generate_data_key_pair(with_plaintext: bool) -> Any:
     return handler
 
 
+def _encapsulate(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
+    done = key_encapsulation.encapsulate(deps, ctx, r["KeyId"], r["EncapsulationAlgorithm"], r.get("DryRun", False))
+    body = {"KeyId": done.key.arn, "SharedSecret": b64(done.secret), "SharedSecretCiphertextBlob": b64(done.ciphertext),
+            "EncapsulationAlgorithm": done.algorithm}
+    return Outcome(body, (done.key,))
+
+
+def _decapsulate(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
+    done = key_encapsulation.decapsulate(
+        deps, ctx, r["KeyId"], r["SharedSecretCiphertextBlob"], r["EncapsulationAlgorithm"], r.get("DryRun", False)
+    )
+    body = {"KeyId": done.key.arn, "SharedSecret": b64(done.secret), "EncapsulationAlgorithm": done.algorithm}
+    return Outcome(body, (done.key,))
+
+
 ASYMMETRIC_OPERATIONS: tuple[Operation, ...] = (
     Operation("Sign", _sign, inline=True),
     Operation("Verify", _verify, inline=True),
@@ -106,6 +122,8 @@ ASYMMETRIC_OPERATIONS: tuple[Operation, ...] = (
     Operation("GenerateMac", _generate_mac, inline=True),
     Operation("VerifyMac", _verify_mac, inline=True),
     Operation("DeriveSharedSecret", _derive_shared_secret, inline=True),
+    Operation("Encapsulate", _encapsulate, inline=True),  # issue 19: ML-KEM (FIPS 203)
+    Operation("Decapsulate", _decapsulate, inline=True),
     Operation("GenerateDataKeyPair", _generate_data_key_pair(True)),
     Operation("GenerateDataKeyPairWithoutPlaintext", _generate_data_key_pair(False)),
 )

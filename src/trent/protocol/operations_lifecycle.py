@@ -28,8 +28,8 @@ def _disable_key_rotation(deps: ServiceDeps, ctx: RequestContext, r: Request) ->
 
 def _get_key_rotation_status(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
     status = rotation.get_key_rotation_status(deps, ctx, r["KeyId"])
-    # spec §2.3: GetKeyRotationStatus and GetKeyLastUsage answer with the bare key id.
-    body: dict[str, Any] = {"KeyId": status.key.key_id, "KeyRotationEnabled": status.enabled}
+    # AWS answers with the key ARN, as RotateKeyOnDemand does (recorded; issue 19).
+    body: dict[str, Any] = {"KeyId": status.key.arn, "KeyRotationEnabled": status.enabled}
     if status.enabled:
         body["RotationPeriodInDays"] = status.period_days
         body["NextRotationDate"] = status.next_rotation_at

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ import orjson
 from trent import errors
 from trent.audit.events import Caller, api_call_event
 from trent.audit.records import AuditEntry
+from trent.domain.regions import partition_for, region_served
 from trent.domain.clock import Clock, SystemClock
 from trent.domain.ids import new_uuid4, partition_of_region
 from trent.domain.principals import Principal, PrincipalKind
@@ -39,18 +41,14 @@ from trent.service.audit_outbox import AuditOutbox
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.identity import Authenticator
+from trent.service.quotas import RequestQuotas
 
 log = logging.getLogger("trent.request")
 
 TARGET_PREFIX = "TrentService."
 S3_SERVICE = "s3"
 JSON_CONTENT_TYPE = b"application/x-amz-json-1.1"
-_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
 _DEV_ACCOUNT_AKID = re.compile(r"^[0-9]{12}$")
-
-
-def partition_for(region: str) -> str:
-    return partition_of_region(region)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +66,7 @@ class AuthPolicy:
     dev_principal: Principal | None = None
 
     def region_ok(self, region: str) -> bool:
-        if self.regions is not None:
-            return region in self.regions
-        return bool(_REGION_RE.match(region))
+        return region_served(self.regions, region)
 
 
 @dataclass(slots=True)
@@ -88,6 +84,7 @@ class Prepared:
     raw_params: dict[str, Any] | None = field(default=None, repr=False)
     access_key_id: str | None = None
     error: errors.TrentError | None = None
+    tls_details: dict[str, Any] | None = None  # issue 20: CloudTrail tlsDetails
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +93,8 @@ class Response:
     body: bytes
     request_id: str
     content_type: bytes = JSON_CONTENT_TYPE  # STS answers text/xml (protocol/sts.py)
-    # issue 16, S3: ETag, Last-Modified, x-amz-meta-*, Content-Range, x-amz-request-id, ...
+    # More header lines, already lowercase: the web console's cookies and security headers;
+    # S3 (issue 16): ETag, Last-Modified, x-amz-meta-*, Content-Range, x-amz-request-id, ...
     headers: tuple[tuple[bytes, bytes], ...] = ()
     content_length: int | None = None  # a HEAD answer: the object's size, and no body
 
@@ -131,16 +129,20 @@ class KmsPipeline:
         # Sealed root (issue 7): while this returns an error, every KMS call gets it,
         # before authentication (which itself needs the root to unwrap secrets).
         self.gate: Callable[[], errors.TrentError | None] | None = None
+        # Issue 20: request quotas (service/quotas.py), checked once the caller is known.
+        self.quotas: RequestQuotas | None = None
 
     # --- step 1: front end ----------------------------------------------------------
 
     def prepare(
-        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], body: bytes, source_ip: str
+        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], body: bytes, source_ip: str,
+        secure: bool = False, tls_details: dict[str, Any] | None = None,
     ) -> Prepared:
-        now = self.deps.clock.now()
+        prepared = self.begin(headers, source_ip)
+        prepared.tls_details = tls_details
+        now = prepared.started
         target = _header(headers, b"x-amz-target") or ""
-        op_name = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target
-        prepared = Prepared(self._new_request_id(), op_name or "Unknown", now, source_ip, _header(headers, b"user-agent"))
+        op_name = prepared.operation_name
         try:
             principal, access_key_id, region = self.authenticate(method, path, query, headers, body)
             prepared.access_key_id = access_key_id
@@ -153,21 +155,73 @@ class KmsPipeline:
                 now=now,
                 source_ip=source_ip,
                 user_agent=prepared.user_agent,
+                secure_transport=secure,
             )
             if not target.startswith(TARGET_PREFIX) or op_name not in validation.operation_names():
                 raise errors.UnknownOperation()
-            raw = self._parse_json(body)
-            prepared.raw_params = raw
-            prepared.request = validation.validate(op_name, raw)
-            tokens = prepared.request.get("GrantTokens")
-            if tokens:
-                prepared.ctx = dataclasses.replace(prepared.ctx, grant_tokens=tuple(tokens))
-            operation = OPERATIONS.get(op_name)
-            if operation is None:
-                raise errors.UnsupportedOperation(f"{op_name} is not supported by this Trent server yet.")
-            prepared.operation = operation
+            self._route(prepared, op_name, self._parse_json(body))
         except errors.TrentError as exc:
             prepared.error = exc
+        return prepared
+
+    def prepare_signed_in(
+        self, principal: Principal, access_key_id: str, region: str, op_name: str, params: dict[str, Any],
+        source_ip: str, user_agent: str,
+    ) -> Prepared:
+        """Step 1 for a caller authenticated another way than SigV4 (the web console's
+        session): the same sealed gate, routing and model validation as :meth:`prepare`,
+        so the handler, authorization and audit that follow are the API's own."""
+        now = self.deps.clock.now()
+        prepared = Prepared(self._new_request_id(), op_name, now, source_ip, user_agent, access_key_id=access_key_id)
+        prepared.ctx = RequestContext(
+            principal=principal,
+            access_key_id=access_key_id,
+            region=region,
+            partition=partition_for(region),
+            request_id=prepared.request_id,
+            now=now,
+            source_ip=source_ip,
+            user_agent=user_agent,
+        )
+        try:
+            if self.gate is not None and (closed := self.gate()) is not None:
+                raise closed
+            if op_name not in validation.operation_names():
+                raise errors.UnknownOperation()
+            self._route(prepared, op_name, params)
+        except errors.TrentError as exc:
+            prepared.error = exc
+        return prepared
+
+    def _route(self, prepared: Prepared, op_name: str, raw: dict[str, Any]) -> None:
+        """A known operation's parameters -> validated request and handler (spec §1.1, §1.7),
+        within the caller's request quota (issue 20: ThrottlingException otherwise)."""
+        prepared.raw_params = raw
+        prepared.request = validation.validate(op_name, raw)
+        tokens = prepared.request.get("GrantTokens")
+        if tokens:
+            assert prepared.ctx is not None
+            prepared.ctx = dataclasses.replace(prepared.ctx, grant_tokens=tuple(tokens))
+        operation = OPERATIONS.get(op_name)
+        if operation is None:
+            raise errors.UnsupportedOperation(f"{op_name} is not supported by this Trent server yet.")
+        if self.quotas is not None:
+            assert prepared.ctx is not None
+            self.quotas.check(prepared.ctx.account_id, prepared.ctx.region, op_name, time.monotonic())
+        prepared.operation = operation
+
+    def begin(self, headers: Sequence[tuple[bytes, bytes]], source_ip: str) -> Prepared:
+        """A request's record before anything about it is checked: its id, time and the
+        operation its X-Amz-Target names (what a refusal at the door is audited as)."""
+        target = _header(headers, b"x-amz-target") or ""
+        op_name = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target
+        return Prepared(self._new_request_id(), op_name or "Unknown", self.deps.clock.now(), source_ip,
+                        _header(headers, b"user-agent"))
+
+    def refuse(self, headers: Sequence[tuple[bytes, bytes]], source_ip: str, error: errors.TrentError) -> Prepared:
+        """A request refused before it is parsed (plain HTTP, ...): audited like any failure."""
+        prepared = self.begin(headers, source_ip)
+        prepared.error = error
         return prepared
 
     def new_request_id(self) -> str:
@@ -205,7 +259,7 @@ class KmsPipeline:
         if service == S3_SERVICE:  # S3 signs a declared payload hash and the literal path (issue 16)
             payload = sigv4.s3_payload_hash(parsed.headers, body)
             sigv4.verify_signature(parsed, who.secret, method, path, query, parsed.headers, body,
-                                   cache=self._signing_keys, payload_sha256_hex=payload, literal_path=True)
+                                   cache=self._signing_keys, payload_hash=payload, path_as_sent=True)
         else:
             sigv4.verify_signature(parsed, who.secret, method, path, query, parsed.headers, body,
                                    cache=self._signing_keys)
@@ -336,6 +390,8 @@ class KmsPipeline:
             extra["failureReason"] = error.audit_reason
         if extra:
             event["additionalEventData"] = extra
+        if prepared.tls_details is not None:
+            event["tlsDetails"] = prepared.tls_details
         return event
 
 

@@ -9,15 +9,19 @@ from typing import Any
 
 from trent.domain.key_specs import KEY_SPECS
 from trent.domain.keys import Alias, Key, KeySpec, KeyState, KeyUsage
+from trent.domain.multi_region import MultiRegionConfiguration
 
 # CustomerMasterKeySpec's enum lacks the newer specs (spec §3.1): emit KeySpec only there.
 _LEGACY_SPECS = frozenset(
-    s for s in KeySpec if s not in (KeySpec.ECC_NIST_EDWARDS25519, KeySpec.ML_DSA_44, KeySpec.ML_DSA_65, KeySpec.ML_DSA_87)
+    s for s in KeySpec
+    if s not in (KeySpec.ECC_NIST_EDWARDS25519, KeySpec.ML_DSA_44, KeySpec.ML_DSA_65, KeySpec.ML_DSA_87,
+                 KeySpec.ML_KEM_512, KeySpec.ML_KEM_768, KeySpec.ML_KEM_1024)
 )
 
 
-def key_metadata(key: Key) -> dict[str, Any]:
-    """DescribeKey's KeyMetadata with the presence rules of spec §5.2."""
+def key_metadata(key: Key, mrk: MultiRegionConfiguration | None = None) -> dict[str, Any]:
+    """DescribeKey's KeyMetadata with the presence rules of spec §5.2; ``mrk`` is the
+    multi-Region configuration of a multi-Region key (service.multi_region.configuration_of)."""
     info = KEY_SPECS[key.key_spec]
     md: dict[str, Any] = {
         "AWSAccountId": key.account_id,
@@ -44,14 +48,15 @@ def key_metadata(key: Key) -> dict[str, Any]:
         KeyUsage.SIGN_VERIFY: "SigningAlgorithms",
         KeyUsage.GENERATE_VERIFY_MAC: "MacAlgorithms",
         KeyUsage.KEY_AGREEMENT: "KeyAgreementAlgorithms",
+        KeyUsage.ENCAPSULATE_DECAPSULATE: "EncapsulationAlgorithms",
     }[key.key_usage]
     md[member] = list(algorithms)
     md["MultiRegion"] = key.multi_region
-    if key.multi_region:
+    if key.multi_region and mrk is not None:
         md["MultiRegionConfiguration"] = {
-            "MultiRegionKeyType": "PRIMARY",
-            "PrimaryKey": {"Arn": key.arn, "Region": key.region},
-            "ReplicaKeys": [],
+            "MultiRegionKeyType": mrk.key_type,
+            "PrimaryKey": {"Arn": mrk.primary.arn, "Region": mrk.primary.region},
+            "ReplicaKeys": [{"Arn": r.arn, "Region": r.region} for r in mrk.replicas],
         }
     if key.key_spec is KeySpec.SYMMETRIC_DEFAULT and key.current_material_id is not None:
         md["CurrentKeyMaterialId"] = key.current_material_id

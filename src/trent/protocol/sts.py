@@ -281,7 +281,8 @@ class StsFrontDoor:
         self.pipeline = pipeline
 
     def handle(
-        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], body: bytes, source_ip: str
+        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], body: bytes, source_ip: str,
+        secure: bool = False, tls_details: dict[str, Any] | None = None,
     ) -> Response:
         pipeline = self.pipeline
         deps = pipeline.deps
@@ -303,6 +304,7 @@ class StsFrontDoor:
             call.ctx = RequestContext(
                 principal=principal, access_key_id=access_key_id, region=region, partition=partition_for(region),
                 request_id=call.request_id, now=call.started, source_ip=source_ip, user_agent=user_agent,
+                secure_transport=secure,
             )
             call.operation = operation_of(params)
             unknown = set(params) - {"Action", "Version"} - _KNOWN_MEMBERS[call.operation]
@@ -339,7 +341,10 @@ class StsFrontDoor:
             else:
                 assert fields is not None
                 status, payload, code, message = 200, result_xml(call.operation, fields, call.request_id), None, None
-            entry = AuditEntry(self._event(call, source_ip, user_agent, code, message), call.started)
+            event = self._event(call, source_ip, user_agent, code, message)
+            if tls_details is not None:
+                event["tlsDetails"] = tls_details
+            entry = AuditEntry(event, call.started)
             return entry, Response(status, payload, call.request_id, XML_CONTENT_TYPE)
 
         # AssumeRole's session key and its event commit together (issue 16).

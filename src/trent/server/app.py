@@ -4,6 +4,8 @@
     POST /_trent/reset           --dev only: delete every key, alias and tag
     GET  /_trent/clock           --dev only: the server's time and offset
     POST /_trent/clock           --dev only: {"advance": "400d" | seconds} moves time forward
+    POST /_trent/clock           --dev only: {"advance": "400d" | seconds} moves time forward
+                                 and sweeps at once ({"sweep": false}: leave it to the timer)
     POST /_trent/audit/flush     --dev only: deliver the audit trail and sign a digest now
 
 Request bodies are bounded (``max_body_bytes``): a larger body is refused with a
@@ -15,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import time
 from trent.domain.ids import new_uuid4
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,12 +28,16 @@ from typing import Any
 import orjson
 
 from trent import errors
+from trent.audit.sink import AuditWriteError
+from trent.server.edge_audit import EdgeAudit, dev_params
 from trent.protocol.errors import error_body
 from trent.protocol.pipeline import KmsPipeline, Response, run_handler
 from trent.protocol import explain_endpoint
 from trent.protocol.recording import record_now
 from trent.protocol.router import Service, route
 from trent.protocol.sts import StsFrontDoor
+from trent.server.console import Console, is_console_path
+from trent.protocol.transport import Connection, TransportPolicy
 
 log = logging.getLogger("trent.server")
 
@@ -46,7 +54,7 @@ class DevControls:
 
     reset: Callable[[], None]
     clock_status: Callable[[], dict[str, Any]]
-    advance_clock: Callable[[str | float], dict[str, Any]]
+    advance_clock: Callable[[str | float, bool], dict[str, Any]]
     # issue 16: deliver the audit trail and sign a digest now
     audit_flush: Callable[[], dict[str, Any]] | None = None
 
@@ -61,8 +69,16 @@ class TrentApp:
         executor: ThreadPoolExecutor | None = None,
         on_startup: Callable[[], Awaitable[None]] | None = None,
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
+        transport: TransportPolicy | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.transport = transport or TransportPolicy()
+        # Issue 20: set by bootstrap (the same objects as the built-in server's).
+        self.metrics: Any = None  # server.metrics.RequestMetrics
+        self.access_log: Any = None  # server.access_log.AccessLog
+        self.readiness: Any = None  # server.readiness.Readiness
+        self.edge_audit = EdgeAudit(pipeline)
+        self._flusher: asyncio.Task[None] | None = None
         self.sts = StsFrontDoor(pipeline)  # issue 5: STS query-protocol calls on the same port
         # issue 16: the CloudTrail API and the trail bucket over S3 (set by bootstrap)
         self.cloudtrail: Any = None
@@ -73,6 +89,7 @@ class TrentApp:
         self._executor = executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="trent-op")
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
+        self.console: Console | None = None  # issue 21: the web console under /console
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -87,8 +104,16 @@ class TrentApp:
             if message["type"] == "lifespan.startup":
                 if self._on_startup is not None:
                     await self._on_startup()
+                if self.metrics is not None:
+                    self._flusher = asyncio.create_task(self._flush_metrics())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self._flusher is not None:
+                    self._flusher.cancel()
+                if self.metrics is not None:
+                    self.metrics.flush()
+                if self.access_log is not None:
+                    self.access_log.flush()
                 if self._on_shutdown is not None:
                     await self._on_shutdown()
                 self._executor.shutdown(wait=False, cancel_futures=True)
@@ -98,36 +123,64 @@ class TrentApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         method = scope["method"]
-        if path.startswith("/_trent/") and path != explain_endpoint.PATH:
+        received = time.monotonic()
+        if path == "/_trent/ready" and method == "GET" and self.readiness is not None:
+            status, payload = await asyncio.get_running_loop().run_in_executor(self._executor, self.readiness.answer)
+            await _send_json(send, status, payload, None)
+            return
+        if path == "/_trent/health":
             await self._trent_endpoint(method, path, receive, send)
+            return
+        client = scope.get("client")
+        connection = Connection(client[0] if client else "127.0.0.1", scope.get("scheme") == "https")
+        try:
+            origin = self.transport.origin(connection, scope["headers"])
+        except errors.TrentError as exc:  # plain HTTP where only HTTPS is accepted: audited
+            prepared = self.pipeline.refuse(scope["headers"], connection.peer, exc)
+            await _send_response(send, self.pipeline.finish(prepared, None, exc))
+            return
+        if path == "/metrics" and method == "GET":
+            await self._metrics(send)
+            return
+        if path.startswith("/_trent/") and path != explain_endpoint.PATH:
+            await self._trent_endpoint(method, path, receive, send, scope, origin.source_ip)
             return
         body = await self._read_body(scope, receive)
         if body is None:
-            await _send_json(send, 413, error_body(errors.SerializationError("Request body is too large."))[1], None)
+            await self._refuse(send, scope, origin.source_ip, errors.SerializationError("Request body is too large."),
+                               413)
             return
-        if path == explain_endpoint.PATH:
+        if self.console is not None and is_console_path(path):
             client = scope.get("client")
             response = await asyncio.get_running_loop().run_in_executor(
-                self._executor, self.explain.handle, method, path, scope.get("query_string", b"").decode("latin-1"),
-                scope["headers"], body, client[0] if client else "127.0.0.1",
+                self._executor, self.console.handle, method, (scope.get("raw_path") or path.encode()).decode("latin-1"),
+                scope.get("query_string", b"").decode("latin-1"),
+                scope["headers"], body, origin.source_ip, origin.secure,
             )
             await _send_response(send, response)
             return
-        client = scope.get("client")
-        source_ip = client[0] if client else "127.0.0.1"
+        if path == explain_endpoint.PATH:
+            response = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self.explain.handle, method, path, scope.get("query_string", b"").decode("latin-1"),
+                scope["headers"], body, origin.source_ip,
+            )
+            await _send_response(send, response)
+            return
+        source_ip = origin.source_ip
         raw_query = scope.get("query_string", b"")
         query = raw_query.decode("latin-1")
         service = route(method, path, raw_query, scope["headers"])  # issue 16: one router
         if service is Service.STS:
             response = await asyncio.get_running_loop().run_in_executor(
-                self._executor, self.sts.handle, method, path, query, scope["headers"], body, source_ip
+                self._executor, self.sts.handle, method, path, query, scope["headers"], body, source_ip,
+                origin.secure, origin.tls_details,
             )
             await _send_response(send, response)
             return
         if service is not Service.KMS:
             front = self.cloudtrail if service is Service.CLOUDTRAIL else self.s3
-            if front is None:
-                await _send_json(send, 400, error_body(errors.UnknownOperation())[1], None)
+            if front is None:  # a service this server does not run: refused at the door, audited
+                await self._refuse(send, scope, source_ip, errors.UnknownOperation(), 400)
                 return
             # S3 signs the path as sent: the raw (still percent-encoded) one.
             raw_path = scope.get("raw_path", path.encode()).decode("latin-1")
@@ -141,12 +194,12 @@ class TrentApp:
             await _send_response(send, response)
             return
         if method != "POST" or path != "/":
-            # spec §1.1: KMS is only ever POST /.
-            status, payload = error_body(errors.UnknownOperation())
-            await _send_json(send, status if method == "POST" else 405, payload, None)
+            # spec §1.1: KMS is only ever POST /. (Audited: a refusal at the door.)
+            await self._refuse(send, scope, source_ip, errors.UnknownOperation(), 405 if method != "POST" else 400)
             return
         pipeline = self.pipeline
-        prepared = pipeline.prepare(method, path, query, scope["headers"], body, source_ip)
+        prepared = pipeline.prepare(method, path, query, scope["headers"], body, source_ip, origin.secure,
+                                    origin.tls_details)
         loop = asyncio.get_running_loop()
         if prepared.error is None and prepared.operation is not None and prepared.operation.inline:
             outcome, error = run_handler(pipeline.deps, prepared)
@@ -157,6 +210,47 @@ class TrentApp:
             concluded = await loop.run_in_executor(self._executor, pipeline.execute, prepared)
             response = await loop.run_in_executor(self._executor, pipeline.finish_concluded, prepared, concluded)
         await _send_response(send, response)
+        self._answered(prepared, response, received)
+
+    def _answered(self, prepared: Any, response: Response, received: float) -> None:
+        seconds = time.monotonic() - received
+        code = error_code_of(response)
+        if self.metrics is not None:
+            self.metrics.record(prepared.operation_name, code or "ok", seconds)
+        if self.access_log is not None:
+            ctx = prepared.ctx
+            self.access_log.record(
+                request_id=response.request_id, operation=prepared.operation_name, status=response.status, code=code,
+                seconds=seconds, principal=ctx.principal.arn if ctx is not None else None,
+                access_key_id=prepared.access_key_id, source_ip=prepared.source_ip, user_agent=prepared.user_agent,
+            )
+
+    async def _refuse(self, send: Send, scope: Scope, source_ip: str, error: errors.TrentError, status: int) -> None:
+        """Refused at the door: audited through the one seam (edge_audit.py), fail-closed."""
+        received = time.monotonic()
+        prepared, entry, response = self.edge_audit.refused(scope["headers"], source_ip, error, status)
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self.edge_audit.record, entry)
+        except AuditWriteError:
+            response = self.pipeline.refuse_unaudited(prepared)
+        await _send_response(send, response)
+        self._answered(prepared, response, received)
+
+    async def _flush_metrics(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                self.metrics.flush()
+            except Exception:  # noqa: BLE001 - metrics never take the server down
+                log.exception("metrics flush failed")
+
+    async def _metrics(self, send: Send) -> None:
+        from trent.server.metrics import CONTENT_TYPE, render
+
+        if self.metrics is not None:
+            self.metrics.flush()
+        body = await asyncio.get_running_loop().run_in_executor(self._executor, render)
+        await _send_response(send, Response(200, body, new_uuid4(), CONTENT_TYPE))
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         for name, value in scope["headers"]:
@@ -179,18 +273,31 @@ class TrentApp:
                 break
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-    async def _trent_endpoint(self, method: str, path: str, receive: Receive, send: Send) -> None:
+    async def _trent_endpoint(
+        self, method: str, path: str, receive: Receive, send: Send, scope: Scope | None = None,
+        source_ip: str = "127.0.0.1",
+    ) -> None:
         if path == "/_trent/health" and method == "GET":
-            await _send_json(send, 200, {"status": "ok"}, None)
+            await _send_json(send, 200, {"status": "ok", "pid": os.getpid()}, None)
             return
         dev = self.dev
         if dev is None:
-            await _send_json(send, 404, {"message": "not found"}, None)
+            await self._refuse(send, scope or {"headers": []}, source_ip, errors.UnknownOperation(), 404)
             return
-        body = await self._read_body({"headers": []}, receive)
-        status, payload = await asyncio.get_running_loop().run_in_executor(
-            self._executor, dev_endpoint, dev, method, path, body or b""
-        )
+        body = await self._read_body({"headers": []}, receive) or b""
+        user_agent = next((v.decode("latin-1") for k, v in (scope or {}).get("headers", []) if k == b"user-agent"), None)
+
+        def control() -> tuple[int, dict[str, Any]]:
+            status, payload = dev_endpoint(dev, method, path, body)
+            event = self.edge_audit.dev_control(method, path, dev_params(path, body), source_ip, user_agent, status,
+                                                payload.get("message"))
+            try:
+                self.edge_audit.record(event)
+            except AuditWriteError:
+                return 500, {"message": "internal error"}
+            return status, payload
+
+        status, payload = await asyncio.get_running_loop().run_in_executor(self._executor, control)
         await _send_json(send, status, payload, None)
 
 
@@ -210,10 +317,21 @@ def dev_endpoint(dev: DevControls, method: str, path: str, body: bytes) -> tuple
             request = orjson.loads(body or b"{}")
             if not isinstance(request, dict) or "advance" not in request:
                 raise ValueError('expected {"advance": "<n>[smhd]" | seconds}')
-            return 200, dev.advance_clock(request["advance"])
+            return 200, dev.advance_clock(request["advance"], request.get("sweep", True) is not False)
     except (ValueError, orjson.JSONDecodeError) as exc:
         return 400, {"message": str(exc)}
     return 404, {"message": "not found"}
+
+
+def error_code_of(response: Response) -> str | None:
+    """The AWS error code of a JSON error response (metrics, access log), else None."""
+    if response.status < 400:
+        return None
+    try:
+        body = orjson.loads(response.body)
+    except orjson.JSONDecodeError:
+        return f"HTTP{response.status}"
+    return str(body.get("__type", f"HTTP{response.status}")) if isinstance(body, dict) else f"HTTP{response.status}"
 
 
 async def _send_response(send: Send, response: Response) -> None:

@@ -49,6 +49,10 @@ class Pending:
     # The response to send instead if the event cannot be recorded (the front door's
     # internal error, in its own wire format).
     refuse: Callable[[Response], Response]
+    # For metrics and the access log (issue 20): the KMS call, when it was one, and
+    # time.monotonic() when its request was read.
+    prepared: Any = field(default=None, repr=False)
+    received: float = 0.0
 
 
 class AuditBatcher:
@@ -57,19 +61,28 @@ class AuditBatcher:
     another thread costs more than it saves); otherwise on the writer thread (a database
     server: the loop keeps serving while a commit waits on the network)."""
 
-    def __init__(self, outbox: AuditOutbox, *, inline: bool = False, writers: int = 1) -> None:
+    def __init__(
+        self, outbox: AuditOutbox, *, inline: bool = False, writers: int = 1,
+        answered: Callable[[Pending, Response], None] | None = None,
+    ) -> None:
         self._inline = inline
+        self._answered = answered  # issue 20: metrics and the access log, per released response
         self._outbox = outbox
         self._batch: list[Pending] = []
         # Batches being committed (``writers`` > 1: a second one may start while the first
         # waits on the database; it queues behind the trail row lock, commit order is kept;
         # measured: one writer's bigger batches cost less than the extra thread handoffs).
         self._in_flight = 0
+        self._writing = 0  # events in those batches
         self._writers = writers
         self._scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writer = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="trent-audit")
         self._idle: asyncio.Event | None = None
+
+    def backlog(self) -> int:
+        """Events handed in and not yet recorded (the audit backlog metric, issue 20)."""
+        return len(self._batch) + self._writing
 
     def add(self, pending: Pending) -> None:
         self._batch.append(pending)
@@ -88,6 +101,7 @@ class AuditBatcher:
             self._release(batch, not self._commit(batch), threaded=False)
             return
         self._in_flight += 1
+        self._writing += len(batch)
         self._writer.submit(self._write, batch)
 
     def _commit(self, batch: list[Pending]) -> bool:
@@ -111,10 +125,15 @@ class AuditBatcher:
     def _release(self, batch: list[Pending], failed: bool, *, threaded: bool = True) -> None:
         if threaded:
             self._in_flight -= 1
+            self._writing -= len(batch)
         touched: dict[int, Connection] = {}
+        answered = self._answered
         for p in batch:
-            p.connection.fill(p.slot, p.refuse(p.response) if failed else p.response)
+            response = p.refuse(p.response) if failed else p.response
+            p.connection.fill(p.slot, response)
             touched[id(p.connection)] = p.connection
+            if answered is not None:
+                answered(p, response)
         for connection in touched.values():
             connection.flush()
         if self._batch:

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -40,17 +42,27 @@ from trent.domain.ids import new_uuid4
 from trent.protocol.errors import error_body
 from trent.protocol.pipeline import KmsPipeline, Prepared, Response, run_handler
 from trent.protocol import explain_endpoint
+from trent.audit.sink import AuditWriteError
 from trent.protocol.cloudtrail.front_door import CloudTrailFrontDoor
 from trent.protocol.router import Service, route
 from trent.protocol.s3.front_door import S3FrontDoor
 from trent.protocol.sts import StsFrontDoor
+from trent.protocol.transport import Connection, Origin, TransportPolicy
+from trent.server.access_log import AccessLog
 from trent.server.app import DevControls, dev_endpoint
 from trent.server.audit_batcher import AuditBatcher, Pending
+from trent.server.console import Console, is_console_path
+from trent.server.edge_audit import EdgeAudit, dev_params
+from trent.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, RequestMetrics, render as render_metrics
+from trent.server.readiness import Readiness
 from trent.server.root_controls import RootControls
+from trent.server.tls import TlsFiles
 
 log = logging.getLogger("trent.server")
 
 _MAX_HEADERS = 100
+PROBES = frozenset({"/_trent/health", "/_trent/ready"})
+METRICS_PATH = "/metrics"
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 
 
@@ -115,21 +127,36 @@ class KmsHttpProtocol(asyncio.Protocol):
     # --- asyncio.Protocol --------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._server.connections.add(self)
         self._transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername")
         self._peer = peer[0] if isinstance(peer, tuple) else "127.0.0.1"
+        tls = transport.get_extra_info("ssl_object")
+        cipher = tls.cipher() if tls is not None else None
+        self.connection = Connection(self._peer, tls is not None, tls.version() if tls is not None else None,
+                                     cipher[0] if cipher else None)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
+        self._server.in_flight -= len(self._slots)
         self._slots.clear()
+        self._server.connections.discard(self)
+
+    @property
+    def idle(self) -> bool:
+        return not self._slots
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
 
     def data_received(self, data: bytes) -> None:
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            self._fail(_plain(400, {"message": "upgrades are not supported"}))
+            self._fail(errors.SerializationError("Upgrades are not supported."))
         except httptools.HttpParserError:
-            self._fail(_error(400, errors.SerializationError("Malformed HTTP request.")))
+            self._fail(errors.SerializationError("Malformed HTTP request."))
 
     # --- httptools callbacks -----------------------------------------------------------
 
@@ -163,16 +190,16 @@ class KmsHttpProtocol(asyncio.Protocol):
             self._body.append(body)
 
     def on_message_complete(self) -> None:
-        keep_alive = self._parser.should_keep_alive() and not self._closing
-        slot = _Slot(keep_alive)
-        self._slots.append(slot)
+        server = self._server
+        keep_alive = self._parser.should_keep_alive() and not self._closing and not server.draining
+        slot = self._new_slot(keep_alive)
         if not keep_alive:
             self._closing = True
         if self._too_large:
-            # The rest of a too-large body is not read: answer and close.
+            # The rest of a too-large body is not read: answer (audited) and close.
             slot.keep_alive = False
             self._closing = True
-            self._ready(slot, _error(413, errors.SerializationError("Request body is too large.")))
+            server.refuse(self, slot, self._headers, errors.SerializationError("Request body is too large."), 413)
             return
         body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
         self._server.dispatch(self, slot, self._parser.get_method().decode("latin-1"), self._url, self._headers, body)
@@ -184,13 +211,20 @@ class KmsHttpProtocol(asyncio.Protocol):
         self.flush()
 
     def fill(self, slot: _Slot, response: Response) -> None:
+        """Put ``response`` in ``slot`` (sent by :meth:`flush`, in order)."""
         slot.data = encode_response(response, slot.keep_alive)
 
-    def _fail(self, response: Response) -> None:
-        slot = _Slot(False)
+    def _new_slot(self, keep_alive: bool) -> _Slot:
+        slot = _Slot(keep_alive)
         self._slots.append(slot)
+        self._server.in_flight += 1
+        return slot
+
+    def _fail(self, error: errors.TrentError) -> None:
+        """llhttp could not parse the request: answer 400 (audited) and close."""
+        slot = self._new_slot(False)
         self._closing = True
-        self._ready(slot, response)
+        self._server.refuse(self, slot, self._headers, error, 400)
 
     def flush(self) -> None:
         """Write every ready response at the head of the queue, in order."""
@@ -201,9 +235,11 @@ class KmsHttpProtocol(asyncio.Protocol):
         close = False
         while self._slots and self._slots[0].data is not None:
             slot = self._slots.popleft()
+            self._server.in_flight -= 1
             out.append(slot.data)  # type: ignore[arg-type]
             if not slot.keep_alive:
                 close = True
+                self._server.in_flight -= len(self._slots)
                 self._slots.clear()
                 break
         if out:
@@ -223,13 +259,23 @@ class HttpServer:
         *,
         dev: DevControls | None = None,
         max_body_bytes: int,
+        transport: TransportPolicy | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.executor = executor
         self.dev = dev
         self.max_body_bytes = max_body_bytes
+        self.transport = transport or TransportPolicy()
         # SQLite commits on the loop thread, a database server's on a writer thread.
-        self.audit = AuditBatcher(pipeline.outbox, inline=pipeline.deps.storage.embedded)
+        self.audit = AuditBatcher(pipeline.outbox, inline=pipeline.deps.storage.embedded, answered=self._answered)
+        self.edge_audit = EdgeAudit(pipeline)  # issue 20: refusals at the door, --dev controls
+        self.metrics: RequestMetrics | None = None
+        self.access_log: AccessLog | None = None
+        self.readiness = Readiness()
+        # Issue 20, graceful shutdown: open connections, requests read but not yet answered.
+        self.connections: set[KmsHttpProtocol] = set()
+        self.in_flight = 0
+        self.draining = False
         self.sts = StsFrontDoor(pipeline)  # issue 5: STS query-protocol calls on the same port
         # issue 16: the CloudTrail API and the trail bucket over S3 (set by bootstrap)
         self.cloudtrail: CloudTrailFrontDoor | None = None
@@ -237,6 +283,7 @@ class HttpServer:
         self.explain = explain_endpoint.ExplainFrontDoor(pipeline)  # issue 5: POST /_trent/authz/explain
         # Sealed root (issue 7): /_trent/seal-status, /_trent/unseal, /_trent/seal.
         self.root_controls: RootControls | None = None
+        self.console: Console | None = None  # issue 21: the web console under /console
 
     def protocol_factory(self) -> KmsHttpProtocol:
         return KmsHttpProtocol(self)
@@ -244,66 +291,107 @@ class HttpServer:
     def dispatch(
         self, conn: KmsHttpProtocol, slot: _Slot, method: str, url: bytes, headers: list[tuple[bytes, bytes]], body: bytes
     ) -> None:
+        received = time.monotonic()
         path, _, query = url.partition(b"?")
         path_text = path.decode("latin-1")
+        if path_text in PROBES:  # answered whatever the transport: they reveal nothing
+            self._trent_endpoint(conn, slot, method, path_text, body, headers)
+            return
+        try:
+            origin = self.transport.origin(conn.connection, headers)
+        except errors.TrentError as exc:  # plain HTTP where only HTTPS is accepted: audited
+            self.refuse(conn, slot, headers, exc)
+            return
         if path_text == explain_endpoint.PATH:
-            self._blocking(conn, slot, self.explain.handle, method, path_text, query.decode("latin-1"), headers, body)
+            self._blocking(conn, slot, self.explain.handle, method, path_text, query.decode("latin-1"), headers, body,
+                           origin.source_ip, label="AuthzExplain", received=received)
+            return
+        if path_text == METRICS_PATH and method == "GET":
+            self._metrics(conn, slot)
             return
         if path_text.startswith("/_trent/"):
-            self._trent_endpoint(conn, slot, method, path_text, body)
+            self._trent_endpoint(conn, slot, method, path_text, body, headers, origin.source_ip)
+            return
+        if self.console is not None and is_console_path(path_text):
+            self._blocking(conn, slot, self.console.handle, method, path_text, query.decode("latin-1"), headers, body,
+                           origin.source_ip, origin.secure, label="Console", received=received)
             return
         service = route(method, path_text, query, headers)  # issue 16: one router for every service
         if service is not Service.KMS:
-            self._other_service(conn, slot, service, method, path_text, query.decode("latin-1"), headers, body)
+            self._other_service(conn, slot, service, method, path_text, query.decode("latin-1"), headers, body,
+                                origin, received)
             return
         if method != "POST" or path_text != "/":
-            # spec §1.1: KMS is only ever POST /.
-            conn._ready(slot, _error(405 if method != "POST" else 400, errors.UnknownOperation()))
+            # spec §1.1: KMS is only ever POST /. (Audited: a refusal at the door.)
+            self.refuse(conn, slot, headers, errors.UnknownOperation(), 405 if method != "POST" else 400,
+                        origin.source_ip)
             return
         pipeline = self.pipeline
-        prepared = pipeline.prepare(method, path_text, query.decode("latin-1"), headers, body, conn._peer)
+        prepared = pipeline.prepare(method, path_text, query.decode("latin-1"), headers, body, origin.source_ip,
+                                    origin.secure, origin.tls_details)
         if prepared.error is not None:
-            self._conclude(conn, slot, prepared, None, prepared.error)
+            self._conclude(conn, slot, prepared, None, prepared.error, received)
         elif prepared.operation is not None and prepared.operation.inline:
             outcome, error = run_handler(pipeline.deps, prepared)
-            self._conclude(conn, slot, prepared, outcome, error)
+            self._conclude(conn, slot, prepared, outcome, error, received)
         else:
             # May write: the use case and its event commit in one transaction (issue 16).
             loop = asyncio.get_running_loop()
             future = loop.run_in_executor(self.executor, pipeline.execute, prepared)
-            future.add_done_callback(lambda f: self._after_execute(conn, slot, prepared, f))
+            future.add_done_callback(lambda f: self._after_execute(conn, slot, prepared, f, received))
 
-    def _after_execute(self, conn: KmsHttpProtocol, slot: _Slot, prepared: Prepared, future: asyncio.Future) -> None:
+    def refuse(
+        self, conn: KmsHttpProtocol, slot: _Slot, headers: list[tuple[bytes, bytes]], error: errors.TrentError,
+        status: int | None = None, source_ip: str | None = None,
+    ) -> None:
+        """A request refused at the door (413, malformed, no such route, plain HTTP):
+        audited through the one seam (edge_audit.py), answered after its event is recorded."""
+        try:
+            prepared, entry, response = self.edge_audit.refused(headers, source_ip or conn._peer, error, status)
+        except Exception:  # noqa: BLE001 - never a traceback on the wire
+            log.exception("could not build the audit event of a refused request")
+            conn._ready(slot, _error(status or 400, error))
+            return
+        self.audit.add(Pending(entry, response, conn, slot, _refuse_kms, prepared, time.monotonic()))
+
+    def _after_execute(
+        self, conn: KmsHttpProtocol, slot: _Slot, prepared: Prepared, future: asyncio.Future, received: float
+    ) -> None:
         try:
             concluded = future.result()
         except BaseException:  # noqa: BLE001 - cancelled at shutdown, or a bug: never a traceback on the wire
             log.exception("operation %s failed outside the pipeline", prepared.operation_name)
-            self._conclude(conn, slot, prepared, None, errors.KMSInternal())
+            self._conclude(conn, slot, prepared, None, errors.KMSInternal(), received)
             return
         if concluded.recorded:
             conn._ready(slot, concluded.response)
+            self._answered(Pending(concluded.entry, concluded.response, conn, slot, _refuse_kms, prepared, received),
+                           concluded.response)
         else:
-            self.audit.add(Pending(concluded.entry, concluded.response, conn, slot, _refuse_kms))
+            self.audit.add(Pending(concluded.entry, concluded.response, conn, slot, _refuse_kms, prepared, received))
 
-    def _conclude(self, conn: KmsHttpProtocol, slot: _Slot, prepared: Prepared, outcome, error) -> None:
+    def _conclude(
+        self, conn: KmsHttpProtocol, slot: _Slot, prepared: Prepared, outcome, error, received: float = 0.0
+    ) -> None:
         try:
             entry, response = self.pipeline.conclude(prepared, outcome, error)
         except Exception:  # noqa: BLE001 - an event we cannot even build is an unrecorded call
             log.exception("could not build the audit event for %s", prepared.request_id)
             conn._ready(slot, self.pipeline.refuse_unaudited(prepared))
             return
-        self.audit.add(Pending(entry, response, conn, slot, _refuse_kms))
+        self.audit.add(Pending(entry, response, conn, slot, _refuse_kms, prepared, received or time.monotonic()))
 
     def _other_service(
         self, conn: KmsHttpProtocol, slot: _Slot, service: Service, method: str, path: str, query: str,
-        headers: list[tuple[bytes, bytes]], body: bytes,
+        headers: list[tuple[bytes, bytes]], body: bytes, origin: Origin, received: float,
     ) -> None:
         if service is Service.STS:
-            self._blocking(conn, slot, self.sts.handle, method, path, query, headers, body)
+            self._blocking(conn, slot, self.sts.handle, method, path, query, headers, body,
+                           origin.source_ip, origin.secure, origin.tls_details, label="STS", received=received)
             return
         front = self.cloudtrail if service is Service.CLOUDTRAIL else self.s3
-        if front is None:
-            conn._ready(slot, _error(400, errors.UnknownOperation()))
+        if front is None:  # a service this server does not run: refused at the door, audited
+            self.refuse(conn, slot, headers, errors.UnknownOperation(), 400, origin.source_ip)
             return
 
         def done(future: asyncio.Future) -> None:
@@ -315,30 +403,76 @@ class HttpServer:
                 return
             if concluded.recorded:
                 conn._ready(slot, concluded.response)
+                self._observe(service.value, concluded.response, received, origin.source_ip)
             else:  # group commit with the loop's other events
-                self.audit.add(Pending(concluded.entry, concluded.response, conn, slot, front.refuse))
+                self.audit.add(Pending(concluded.entry, concluded.response, conn, slot, front.refuse, None, received))
 
         asyncio.get_running_loop().run_in_executor(
-            self.executor, front.handle, method, path, query, headers, body, conn._peer
+            self.executor, front.handle, method, path, query, headers, body, origin.source_ip
         ).add_done_callback(done)
+
+    def _answered(self, pending: Pending, response: Response) -> None:
+        """Every response released after its event was recorded: metrics and the access log."""
+        prepared = pending.prepared
+        if prepared is None:  # CloudTrail, S3: their own labels
+            self._observe(str(pending.entry.event.get("eventSource", "")).split(".")[0], response,
+                          pending.received, str(pending.entry.event.get("sourceIPAddress", "")))
+            return
+        seconds = time.monotonic() - pending.received
+        code = pending.entry.event.get("errorCode")
+        if self.metrics is not None:
+            self.metrics.record(prepared.operation_name, code or "ok", seconds)
+        if self.access_log is not None:
+            ctx = prepared.ctx
+            self.access_log.record(
+                request_id=response.request_id, operation=prepared.operation_name, status=response.status, code=code,
+                seconds=seconds, principal=ctx.principal.arn if ctx is not None else None,
+                access_key_id=prepared.access_key_id, source_ip=prepared.source_ip, user_agent=prepared.user_agent,
+            )
+
+    def _observe(self, label: str, response: Response, received: float, source_ip: str) -> None:
+        """Responses of the other front doors (STS, explain, CloudTrail, S3): metrics and access log."""
+        seconds = time.monotonic() - received
+        code = "ok" if response.status < 400 else f"HTTP{response.status}"
+        if self.metrics is not None:
+            self.metrics.record(label, code, seconds)
+        if self.access_log is not None:
+            self.access_log.record(request_id=response.request_id, operation=label, status=response.status,
+                                   code=None if code == "ok" else code, seconds=seconds, source_ip=source_ip)
+
+    def _metrics(self, conn: KmsHttpProtocol, slot: _Slot) -> None:
+        """GET /metrics: every worker's values (read from files: off the loop)."""
+        if self.metrics is not None:
+            self.metrics.flush()
+
+        def done(future: asyncio.Future) -> None:
+            try:
+                body = future.result()
+                conn._ready(slot, Response(200, body, new_uuid4(), METRICS_CONTENT_TYPE))
+            except Exception:  # noqa: BLE001
+                log.exception("could not render /metrics")
+                conn._ready(slot, _plain(500, {"message": "internal error"}))
+
+        asyncio.get_running_loop().run_in_executor(self.executor, render_metrics).add_done_callback(done)
 
     def _blocking(
         self, conn: KmsHttpProtocol, slot: _Slot, handle: Callable[..., Response], method: str, path: str,
-        query: str, headers: list[tuple[bytes, bytes]], body: bytes,
+        query: str, headers: list[tuple[bytes, bytes]], body: bytes, *origin: Any, label: str = "", received: float = 0.0,
     ) -> None:
         """STS (protocol/sts.py) and explain (protocol/explain_endpoint.py): blocking (they
         read or write the database), audited synchronously by their handlers."""
 
         def done(future: asyncio.Future) -> None:
             try:
-                conn._ready(slot, future.result())
+                response = future.result()
             except BaseException:  # noqa: BLE001 - never a traceback on the wire
                 log.exception("%s request failed outside its handler", path)
-                conn._ready(slot, _error(500, errors.KMSInternal()))
+                response = _error(500, errors.KMSInternal())
+            conn._ready(slot, response)
+            self._observe(label, response, received, str(origin[0]) if origin else conn._peer)
 
-        peer = conn._peer
         asyncio.get_running_loop().run_in_executor(
-            self.executor, handle, method, path, query, headers, body, peer
+            self.executor, handle, method, path, query, headers, body, *origin
         ).add_done_callback(done)
 
     # --- Trent's own endpoints ----------------------------------------------------------------
@@ -363,33 +497,81 @@ class HttpServer:
 
         asyncio.get_running_loop().run_in_executor(self.executor, action, body).add_done_callback(done)
 
-    def _trent_endpoint(self, conn: KmsHttpProtocol, slot: _Slot, method: str, path: str, body: bytes) -> None:
+    def _trent_endpoint(
+        self, conn: KmsHttpProtocol, slot: _Slot, method: str, path: str, body: bytes,
+        headers: list[tuple[bytes, bytes]], source_ip: str | None = None,
+    ) -> None:
         root = self.root_controls
         if path == "/_trent/health" and method == "GET":
-            # Up and answering (200) even when sealed; the body says which.
-            health = {"status": "ok"} if root is None else {"status": "sealed" if root.root.sealed else "ok",
-                                                            "sealed": root.root.sealed}
+            # Liveness: up and answering (200) even when sealed; the body says which.
+            health: dict[str, Any] = {"status": "ok"} if root is None else {
+                "status": "sealed" if root.root.sealed else "ok", "sealed": root.root.sealed}
+            health["pid"] = os.getpid()  # which worker answered (issue 20: --workers N)
             conn._ready(slot, _plain(200, health))
+            return
+        if path == "/_trent/ready" and method == "GET":
+            self._run_blocking(conn, slot, lambda: _plain(*self.readiness.answer()))
             return
         if root is not None and path in ("/_trent/seal-status", "/_trent/unseal", "/_trent/seal"):
             self._root_endpoint(conn, slot, method, path, body, root)
             return
         dev = self.dev
         if dev is None:
-            conn._ready(slot, _plain(404, {"message": "not found"}))
+            self.refuse(conn, slot, headers, errors.UnknownOperation(), 404, source_ip)
             return
+        user_agent = next((v.decode("latin-1") for k, v in headers if k == b"user-agent"), None)
 
+        def control() -> Response:
+            """Run the --dev control and record it (issue 20); fail closed like any call."""
+            status, payload = dev_endpoint(dev, method, path, body)
+            event = self.edge_audit.dev_control(method, path, dev_params(path, body), source_ip or conn._peer,
+                                                user_agent, status, payload.get("message"))
+            try:
+                self.edge_audit.record(event)
+            except AuditWriteError:
+                log.error("audit write failed; refusing dev control %s", path)
+                return _plain(500, {"message": "internal error"})
+            return _plain(status, payload)
+
+        self._run_blocking(conn, slot, control)
+
+    def _run_blocking(self, conn: KmsHttpProtocol, slot: _Slot, work: Callable[[], Response]) -> None:
         def done(future: asyncio.Future) -> None:
             try:
-                status, payload = future.result()
+                response = future.result()
             except Exception:  # noqa: BLE001
-                log.exception("dev endpoint %s failed", path)
-                status, payload = 500, {"message": "internal error"}
-            conn._ready(slot, _plain(status, payload))
+                log.exception("Trent endpoint failed")
+                response = _plain(500, {"message": "internal error"})
+            conn._ready(slot, response)
 
-        asyncio.get_running_loop().run_in_executor(self.executor, dev_endpoint, dev, method, path, body).add_done_callback(
-            done
-        )
+        asyncio.get_running_loop().run_in_executor(self.executor, work).add_done_callback(done)
+
+    # --- graceful shutdown (issue 20) ---------------------------------------------------------
+
+    async def drain(self, timeout: float) -> bool:
+        """Stop taking requests and answer every request already read, within ``timeout``.
+
+        Keep-alive connections get ``connection: close`` on their next response; idle
+        ones are closed now. Returns False if requests were still unanswered at the
+        deadline (they are then cut off with their connections)."""
+        self.draining = True
+        self.readiness.draining = True
+        deadline = time.monotonic() + timeout
+        while True:
+            for connection in [c for c in self.connections if c.idle]:
+                connection.close()
+            if self.in_flight <= 0:
+                break
+            if time.monotonic() > deadline:
+                log.error("shutdown: %d requests still unanswered after %.0fs", self.in_flight, timeout)
+                break
+            await asyncio.sleep(0.005)
+        await self.audit.drain()
+        if self.access_log is not None:
+            self.access_log.flush()
+        for connection in list(self.connections):
+            connection.close()
+        return self.in_flight <= 0
 
 
 async def serve(
@@ -399,21 +581,48 @@ async def serve(
     on_startup: Callable[[], Any] | None = None,
     on_shutdown: Callable[[], Any] | None = None,
     ready: Callable[[], None] | None = None,
+    reuse_port: bool = False,
+    tls: TlsFiles | None = None,
+    shutdown_timeout: float = 30.0,
 ) -> None:
-    """Listen until SIGINT or SIGTERM, then stop cleanly."""
+    """Listen until SIGINT or SIGTERM, then stop cleanly: stop accepting, answer every
+    request already read (within ``shutdown_timeout``), write the audit, run
+    ``on_shutdown``. ``reuse_port``: one of several worker processes listening on the
+    same port (SO_REUSEPORT; the kernel spreads connections over them)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    listener = await loop.create_server(server.protocol_factory, host, port, backlog=2048, reuse_address=True)
+    if tls is not None:
+        loop.add_signal_handler(signal.SIGHUP, tls.reload)
+    listener = await loop.create_server(
+        server.protocol_factory, host, port, backlog=2048, reuse_address=True, reuse_port=reuse_port or None,
+        ssl=tls.context if tls is not None else None,
+    )
     if on_startup is not None:
         await on_startup()
+    flusher = asyncio.create_task(_flush_metrics(server)) if server.metrics is not None else None
     if ready is not None:
         ready()
     try:
         await stop.wait()
     finally:
-        listener.close()
-        await server.audit.drain()  # every answered call's event is in the trail
+        listener.close()  # stop accepting
+        await server.drain(shutdown_timeout)  # every answered call's event is in the trail
+        if flusher is not None:
+            flusher.cancel()
+        if server.metrics is not None:
+            server.metrics.flush()
         if on_shutdown is not None:
             await on_shutdown()
+
+
+async def _flush_metrics(server: HttpServer) -> None:
+    """Counts move into the shared (multiprocess) metric values once a second."""
+    assert server.metrics is not None
+    while True:
+        await asyncio.sleep(1.0)
+        try:
+            server.metrics.flush()
+        except Exception:  # noqa: BLE001 - metrics must never take the server down
+            log.exception("metrics flush failed")

@@ -14,9 +14,12 @@ from trent.errors import (
     NotFound,
     ValidationError,
 )
+from trent.service.aws_managed_keys import ensure_predefined_aliases
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.authorization import authorize, authorize_account, authorize_alias, authorized_key
+from trent.service.availability import effective
+from trent.service.locking import locked_key
 from trent.service.resolve import resolve_key
 from trent.storage.repositories import BadMarker, Duplicate, Page
 
@@ -53,13 +56,19 @@ def create_alias(deps: ServiceDeps, ctx: RequestContext, name: str, target_key_i
     authorize_alias(deps, ctx, "CreateAlias", name)
     key = _target(deps, ctx, target_key_id, "CreateAlias")
     check_state("CreateAlias", key)
-    if deps.storage.count_aliases_for_key(key.region, key.key_id) >= MAX_ALIASES_PER_KEY:
-        raise LimitExceeded(f"The request would exceed the limit of {MAX_ALIASES_PER_KEY} aliases for the key {key.arn}.")
-    alias = Alias(ctx.account_id, ctx.region, ctx.partition, name, key.key_id, ctx.now, ctx.now)
-    try:
-        deps.storage.create_alias(alias)
-    except Duplicate:
-        raise AlreadyExists(f"An alias with the name {_alias_arn(ctx, name)} already exists") from None
+    # Counted and inserted under the target key's row lock (issue 20): the per-key limit
+    # holds, and no alias is made for a key that was scheduled for deletion meanwhile.
+    with locked_key(deps, key) as stored:
+        check_state("CreateAlias", effective(deps, stored))
+        if deps.storage.count_aliases_for_key(key.region, key.key_id) >= MAX_ALIASES_PER_KEY:
+            raise LimitExceeded(
+                f"The request would exceed the limit of {MAX_ALIASES_PER_KEY} aliases for the key {key.arn}."
+            )
+        alias = Alias(ctx.account_id, ctx.region, ctx.partition, name, key.key_id, ctx.now, ctx.now)
+        try:
+            deps.storage.create_alias(alias)
+        except Duplicate:
+            raise AlreadyExists(f"An alias with the name {_alias_arn(ctx, name)} already exists") from None
     return key
 
 
@@ -73,9 +82,17 @@ def _existing_alias(deps: ServiceDeps, ctx: RequestContext, name: str) -> Alias:
 def update_alias(deps: ServiceDeps, ctx: RequestContext, name: str, target_key_id: str) -> tuple[Key, Key | None]:
     """Returns (new target, old target)."""
     _check_alias_name(name)
-    alias = _existing_alias(deps, ctx, name)
+    _existing_alias(deps, ctx, name)
     authorize_alias(deps, ctx, "UpdateAlias", name)
     new = _target(deps, ctx, target_key_id, "UpdateAlias")
+    # Decided on the alias and the new target as stored, under the new target's row lock
+    # (issue 20): a ScheduleKeyDeletion of the new target cannot slip in between.
+    with locked_key(deps, new) as stored:
+        return _update_alias_locked(deps, ctx, name, effective(deps, stored))
+
+
+def _update_alias_locked(deps: ServiceDeps, ctx: RequestContext, name: str, new: Key) -> tuple[Key, Key | None]:
+    alias = _existing_alias(deps, ctx, name)
     # spec §2.1: the *new* target may not be pending deletion; the current one may.
     if new.state in (KeyState.PENDING_DELETION, KeyState.PENDING_REPLICA_DELETION):
         raise state_error(Verdict.PDEL, new)
@@ -118,6 +135,10 @@ def list_aliases(
     filter_key_id = None
     if key_id is not None:
         filter_key_id = resolve_key(deps, ctx, key_id, "ListAliases").key_id
+    else:
+        # AWS lists the predefined alias/aws/<service> aliases of the account and Region
+        # even before the service created its key (no TargetKeyId then) (issue 19).
+        ensure_predefined_aliases(deps, ctx.account_id, ctx.region, ctx.partition, ctx.now)
     try:
         return deps.storage.list_aliases(ctx.account_id, ctx.region, filter_key_id, limit, marker)
     except BadMarker:

@@ -40,7 +40,7 @@ from trent.authz import (
 )
 from trent.domain.grants import GrantRecord
 from trent.domain.ids import alias_arn, parse_key_ref
-from trent.domain.keys import Key
+from trent.domain.keys import Key, KeySpec, KeyUsage, Origin, Tag
 from trent.domain.principals import ACCOUNT_ID_RE, PrincipalKind
 from trent.errors import AccessDenied, KMSInternal, MalformedPolicyDocument
 from trent.service.authz_cache import ParsedPolicy
@@ -159,7 +159,8 @@ def _facts(
         key_arn=resource_arn,
         now=ctx.now,
         source_ip=ctx.source_ip or None,
-        secure_transport=False,  # Trent serves plain HTTP; a TLS terminator in front is not seen
+        via_service=ctx.via_service,
+        secure_transport=ctx.secure_transport,  # issue 20: TLS here, or at a trusted proxy
         **key_facts,
         **extra,
     )
@@ -186,7 +187,9 @@ def _request_inputs(
     and — only when a policy asks — the time, the key's tags and aliases. Caller, action,
     key ARN and policies are in the base key; a key's spec, usage and origin never change.
     Cheaper than building the facts and reading each condition key (~2 us vs ~17 us)."""
-    inputs: list[Any] = [ctx.source_ip, tuple((name, _hashable(v)) for name, v in facts.items())]
+    inputs: list[Any] = [
+        ctx.source_ip, ctx.via_service, ctx.secure_transport, tuple((name, _hashable(v)) for name, v in facts.items())
+    ]
     if any(k in _TIME_KEYS for k in needed):
         inputs.append(int(ctx.now))
     if key is not None and any(k.startswith("aws:resourcetag/") for k in needed):
@@ -299,6 +302,26 @@ def authorize_iam(
         deps.authz.remember_decision(cache_key, decision)
     if not isinstance(decision, Allow):
         raise AccessDenied(access_denied_message(request, decision))
+
+
+def authorize_create_key(deps: ServiceDeps, ctx: RequestContext, spec: KeySpec, usage: KeyUsage, origin: Origin,
+                         is_multi_region: bool, tags: Sequence[Tag], bypass_policy_lockout_safety_check: bool) -> None:
+    """CreateKey is IAM-only (spec §7.3), with the requested attributes as kms:KeySpec,
+    kms:KeyUsage, kms:KeyOrigin... (spec §7.4); Tags also need kms:TagResource. ReplicateKey
+    asks the same in the replica's Region (spec §12)."""
+    facts = {
+        "key_spec": str(spec),
+        "key_usage": str(usage),
+        "key_origin": str(origin),
+        "multi_region": is_multi_region,
+        "request_tags": {t.key: t.value for t in tags} if tags else None,
+        "extra": {
+            "kms:BypassPolicyLockoutSafetyCheck": "true" if bypass_policy_lockout_safety_check else "false"
+        },
+    }
+    authorize_account(deps, ctx, "CreateKey", **facts)
+    if tags:
+        authorize_account(deps, ctx, "TagResource", **facts)
 
 
 def authorize_alias(deps: ServiceDeps, ctx: RequestContext, action: str, alias_name: str) -> None:

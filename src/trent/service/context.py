@@ -19,7 +19,14 @@ class RequestContext:
     user_agent: str | None = None
     # GrantTokens of the request (spec §8): grants they name take effect at once.
     grant_tokens: tuple[str, ...] = ()
+    # Set when an integrated Trent service (S3) calls KMS on the caller's behalf:
+    # ``<service>.<region>.amazonaws.com``, the kms:ViaService condition key (spec §7.4).
+    via_service: str | None = None
+    # aws:SecureTransport: the request came over TLS (Trent's own, or a trusted proxy's;
+    # issue 20) — S3's SSE-C and bucket policies read it too (issue 17).
+    secure_transport: bool = False
 
     @property
     def account_id(self) -> str:
         return self.principal.account_id
+

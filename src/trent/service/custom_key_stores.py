@@ -38,6 +38,7 @@ from trent.errors import (
     ValidationError,
 )
 from trent.keystores.base import KeyStoreError
+from trent.service.locking import locked_account, locked_store
 from trent.keystores.pkcs11 import LoginFailed, Pkcs11KeyStore, TokenNotFound, find_token
 from trent.service.authorization import authorize_account
 from trent.service.context import RequestContext
@@ -128,8 +129,6 @@ def create(deps: ServiceDeps, ctx: RequestContext, req: CreateRequest) -> Custom
         if value is None:
             raise ValidationError(f"{member} is required for a custom key store of type AWS_CLOUDHSM.")
     assert req.cloud_hsm_cluster_id and req.trust_anchor_certificate and req.key_store_password
-    if len(deps.storage.list_custom_key_stores(ctx.account_id, ctx.region)) >= MAX_STORES_PER_REGION:
-        raise LimitExceeded(f"The request was rejected because you have reached the limit of {MAX_STORES_PER_REGION} custom key stores.")
     _require_cluster(deps, req.cloud_hsm_cluster_id)
     check_trust_anchor(req.trust_anchor_certificate)
     store_id = _new_store_id(deps)
@@ -144,10 +143,16 @@ def create(deps: ServiceDeps, ctx: RequestContext, req: CreateRequest) -> Custom
         wrapped_password=deps.root_key.wrap(req.key_store_password.encode(), _password_aad(store_id)),
         created_at=ctx.now,
     )
-    try:
-        deps.storage.create_custom_key_store(store)
-    except Duplicate:
-        raise CustomKeyStoreNameInUse(f"Custom key store name {req.name} is already in use.") from None
+    # The per-Region limit is counted under the account's row lock (issue 20).
+    with locked_account(deps, ctx.account_id):
+        if len(deps.storage.list_custom_key_stores(ctx.account_id, ctx.region)) >= MAX_STORES_PER_REGION:
+            raise LimitExceeded(
+                f"The request was rejected because you have reached the limit of {MAX_STORES_PER_REGION} custom key stores."
+            )
+        try:
+            deps.storage.create_custom_key_store(store)
+        except Duplicate:
+            raise CustomKeyStoreNameInUse(f"Custom key store name {req.name} is already in use.") from None
     return store
 
 
@@ -176,17 +181,20 @@ def describe(
 
 def connect(deps: ServiceDeps, ctx: RequestContext, store_id: str) -> None:
     authorize_account(deps, ctx, "ConnectCustomKeyStore")  # IAM-only (spec §7.3)
-    store = _get(deps, ctx, store_id)
-    if store.connection_state is ConnectionState.CONNECTED:
-        return  # already connected: AWS answers success
-    if store.connection_state is not ConnectionState.DISCONNECTED:
-        raise CustomKeyStoreInvalidState(
-            f"Custom key store {store_id} is in the {store.connection_state} state; "
-            "disconnect it before connecting it again."
+    _get(deps, ctx, store_id)
+    # DISCONNECTED -> CONNECTING under the row lock (issue 20): of racing Connect calls one
+    # logs in; the others see CONNECTING (or CONNECTED) and answer accordingly.
+    with locked_store(deps, store_id) as store:
+        if store.connection_state is ConnectionState.CONNECTED:
+            return  # already connected: AWS answers success
+        if store.connection_state is not ConnectionState.DISCONNECTED:
+            raise CustomKeyStoreInvalidState(
+                f"Custom key store {store_id} is in the {store.connection_state} state; "
+                "disconnect it before connecting it again."
+            )
+        deps.storage.update_custom_key_store(
+            store.with_changes(connection_state=ConnectionState.CONNECTING, connection_error_code=None)
         )
-    deps.storage.update_custom_key_store(
-        store.with_changes(connection_state=ConnectionState.CONNECTING, connection_error_code=None)
-    )
     outcome = store.with_changes(connection_state=ConnectionState.CONNECTED, connection_error_code=None)
     try:
         attach(deps, store)
@@ -228,7 +236,12 @@ def disconnect(deps: ServiceDeps, ctx: RequestContext, store_id: str) -> None:
 
 def update(deps: ServiceDeps, ctx: RequestContext, req: UpdateRequest) -> None:
     authorize_account(deps, ctx, "UpdateCustomKeyStore")  # IAM-only (spec §7.3)
-    store = _get(deps, ctx, req.custom_key_store_id)
+    _get(deps, ctx, req.custom_key_store_id)
+    with locked_store(deps, req.custom_key_store_id) as store:
+        _update_locked(deps, req, store)
+
+
+def _update_locked(deps: ServiceDeps, req: UpdateRequest, store: CustomKeyStore) -> None:
     changed = store
     if req.cloud_hsm_cluster_id is not None or req.key_store_password is not None:
         # spec §10.1: only the name may change while the store is not DISCONNECTED.
@@ -254,16 +267,18 @@ def update(deps: ServiceDeps, ctx: RequestContext, req: UpdateRequest) -> None:
 
 def delete(deps: ServiceDeps, ctx: RequestContext, store_id: str) -> None:
     authorize_account(deps, ctx, "DeleteCustomKeyStore")  # IAM-only (spec §7.3)
-    store = _get(deps, ctx, store_id)
-    if store.connection_state is not ConnectionState.DISCONNECTED:
-        raise CustomKeyStoreInvalidState(
-            f"Custom key store {store_id} must be disconnected before it can be deleted."
-        )
-    if deps.storage.count_keys_in_custom_key_store(store_id):
-        raise CustomKeyStoreHasCMKs(
-            f"Custom key store {store_id} still holds KMS keys; delete them before deleting the store."
-        )
-    deps.storage.delete_custom_key_store(store_id)
+    _get(deps, ctx, store_id)
+    # Under the store's row lock, which CreateKey in this store also takes (issue 20).
+    with locked_store(deps, store_id) as store:
+        if store.connection_state is not ConnectionState.DISCONNECTED:
+            raise CustomKeyStoreInvalidState(
+                f"Custom key store {store_id} must be disconnected before it can be deleted."
+            )
+        if deps.storage.count_keys_in_custom_key_store(store_id):
+            raise CustomKeyStoreHasCMKs(
+                f"Custom key store {store_id} still holds KMS keys; delete them before deleting the store."
+            )
+        deps.storage.delete_custom_key_store(store_id)
 
 
 def store_for_new_key(
@@ -284,12 +299,19 @@ def store_for_new_key(
         raise UnsupportedOperation(f"KeySpec {spec} is not supported for KMS keys in a custom key store.")
     if multi_region:
         raise UnsupportedOperation("Multi-Region keys cannot be created in a custom key store.")
-    if store.connection_state is not ConnectionState.CONNECTED or deps.key_stores is None:
+    require_connected(store)
+    if deps.key_stores is None:
         raise CustomKeyStoreInvalidState(f"Custom key store {store_id} is not connected.")
     if not deps.key_stores.connected(store_id):
         # Connected according to the database, but not in this process (another node).
         raise KMSInternal(audit_reason="custom key store not attached in this process")
     return store_id
+
+
+def require_connected(store: CustomKeyStore) -> None:
+    """CreateKey's rule (spec §10.1); checked again under the store's row lock (issue 20)."""
+    if store.connection_state is not ConnectionState.CONNECTED:
+        raise CustomKeyStoreInvalidState(f"Custom key store {store.custom_key_store_id} is not connected.")
 
 
 def new_key_material(deps: ServiceDeps, store_id: str, key_id: str) -> tuple[str, bytes]:

@@ -12,6 +12,7 @@ from trent.keystores.pkcs11 import TokenConfig
 from trent.keystores.router import KeyStoreRouter
 from trent.keystores.root_key import RootKey
 from trent.service.authz_cache import AuthzCache
+from trent.service.service_events import ServiceEvents
 from trent.service.usage_tracker import UsageTracker
 from trent.storage.repositories import Storage
 
@@ -33,3 +34,8 @@ class ServiceDeps:
     hsm_clusters: Mapping[str, TokenConfig] = field(default_factory=dict)
     # Parsed key/identity policies and condition-free decisions (service/authorization.py).
     authz: AuthzCache = field(default_factory=AuthzCache)
+    # Regions this server serves (``--regions``; None = any well-formed Region): where
+    # multi-Region replicas may live (issue 19, spec §12).
+    regions: frozenset[str] | None = None
+    # AwsServiceEvents (SynchronizeMultiRegionKey, DeleteKey, ...) into the audit log.
+    service_events: ServiceEvents = field(default_factory=ServiceEvents)

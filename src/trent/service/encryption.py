@@ -29,7 +29,7 @@ from trent.errors import (
 from trent.keystores.base import KeyStoreError
 from trent.service import authorization, rsa_encryption
 from trent.service.authorization import authorize, authorize_account, request_alias
-from trent.service.availability import effective
+from trent.service.availability import effective, needs_overlay
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.resolve import resolve_key
@@ -220,8 +220,8 @@ def _open(
             raise IncorrectKey() from None
         raise InvalidCiphertext(audit_reason="blob does not parse") from None
     key = deps.storage.get_key(ctx.region, header.key_id)
-    if key is not None and key.custom_key_store_id is not None:
-        key = effective(deps, key)  # Unavailable while its store is disconnected (spec §4.1)
+    if key is not None and needs_overlay(key):
+        key = effective(deps, key)  # Unavailable / transient states (spec §4.1)
     if key is None:
         raise AccessDenied(_UNUSABLE_CIPHERTEXT_KEY)
     action = "Decrypt" if operation == "Decrypt" else "ReEncryptFrom"

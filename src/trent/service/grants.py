@@ -77,7 +77,9 @@ from trent.service.authorization import (
     principal_exists,
     validate_tokens,
 )
+from trent.service.availability import effective
 from trent.service.context import RequestContext
+from trent.service.locking import locked_key
 from trent.service.deps import ServiceDeps
 from trent.service.grant_tokens import grant_id_of, issue
 from trent.service.resolve import resolve_key
@@ -102,14 +104,20 @@ _BY_USAGE: Mapping[KeyUsage, frozenset[str]] = {
     KeyUsage.SIGN_VERIFY: _COMMON | {"Sign", "Verify", "GetPublicKey"},
     KeyUsage.GENERATE_VERIFY_MAC: _COMMON | {"GenerateMac", "VerifyMac"},
     KeyUsage.KEY_AGREEMENT: _COMMON | {"DeriveSharedSecret", "GetPublicKey"},
+    KeyUsage.ENCAPSULATE_DECAPSULATE: _COMMON | {"Encapsulate", "Decapsulate", "GetPublicKey"},  # issue 19
 }
 
 
 def supported_operations(key: Key) -> frozenset[str]:
     """The grant operations ``key`` can be used for (spec §8)."""
-    if key.key_spec is KeySpec.SYMMETRIC_DEFAULT:
+    return operations_for(key.key_spec, key.key_usage)
+
+
+def operations_for(spec: KeySpec, usage: KeyUsage) -> frozenset[str]:
+    """The grant operations a key of this spec and usage can be used for (spec §8)."""
+    if spec is KeySpec.SYMMETRIC_DEFAULT:
         return _SYMMETRIC_OPS
-    return _BY_USAGE.get(key.key_usage, _COMMON)
+    return _BY_USAGE.get(usage, _COMMON)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,20 +257,33 @@ def create_grant(deps: ServiceDeps, ctx: RequestContext, request: CreateGrantReq
     if request.retiring_principal is not None:
         _check_principal(deps, ctx, request.retiring_principal)
 
-    if request.name is not None:
-        for existing in deps.storage.find_grant_by_name(key.region, key.key_id, request.name):
-            if _same_parameters(existing, ctx, request, operations, constraint):
-                if request.dry_run:
-                    raise DryRunOperation()
-                return CreatedGrant(key, existing.grant_id, issue(deps, existing.grant_id))
+    # The Name lookup, the count and the insert happen under the key's row lock (issue 20):
+    # racing CreateGrant calls with one Name and the same parameters make ONE grant and
+    # all answer its GrantId, and the per-key limit holds.
+    with locked_key(deps, key) as stored:
+        check_state("CreateGrant", effective(deps, stored))
+        if request.name is not None:
+            for existing in deps.storage.find_grant_by_name(key.region, key.key_id, request.name):
+                if _same_parameters(existing, ctx, request, operations, constraint):
+                    if request.dry_run:
+                        raise DryRunOperation()
+                    return CreatedGrant(key, existing.grant_id, issue(deps, existing.grant_id))
+        if deps.storage.count_grants(key.region, key.key_id) >= MAX_GRANTS_PER_KEY:
+            raise LimitExceeded(
+                f"The request would exceed the limit of {MAX_GRANTS_PER_KEY} grants for the key {key.arn}."  # [?: text]
+            )
+        if request.dry_run:
+            raise DryRunOperation()
+        record = _new_record(deps, ctx, key, request, operations, constraint)
+        deps.storage.create_grant(record)
+    return CreatedGrant(key, record.grant_id, issue(deps, record.grant_id))
 
-    if deps.storage.count_grants(key.region, key.key_id) >= MAX_GRANTS_PER_KEY:
-        raise LimitExceeded(
-            f"The request would exceed the limit of {MAX_GRANTS_PER_KEY} grants for the key {key.arn}."  # [?: text]
-        )
-    if request.dry_run:
-        raise DryRunOperation()
-    record = GrantRecord(
+
+def _new_record(
+    deps: ServiceDeps, ctx: RequestContext, key: Key, request: CreateGrantRequest, operations: tuple[str, ...],
+    constraint: Constraint | None,
+) -> GrantRecord:
+    return GrantRecord(
         grant_id=deps.rng(32).hex(),
         region=key.region,
         key_id=key.key_id,
@@ -277,8 +298,6 @@ def create_grant(deps: ServiceDeps, ctx: RequestContext, request: CreateGrantReq
         encryption_context_equals=constraint.context if constraint is not None and constraint.kind == EQUALS else None,
         encryption_context_subset=constraint.context if constraint is not None and constraint.kind == SUBSET else None,
     )
-    deps.storage.create_grant(record)
-    return CreatedGrant(key, record.grant_id, issue(deps, record.grant_id))
 
 
 def _same_parameters(
@@ -489,15 +508,31 @@ def retire_grant(
     request, decision = decide(deps, ctx, "RetireGrant", key)
     if isinstance(decision, ExplicitDeny):
         raise AccessDenied(denial_message(ctx, "RetireGrant", key.arn, request, decision))
-    if not may_retire(_caller_arns(ctx), record, ctx.partition):
-        # Policies cannot allow RetireGrant (spec §8): the resource-policy wording. [?: text]
+    if not may_retire(_caller_arns(ctx), record, ctx.partition) and not _retire_delegated(ctx, key, decision):
+        # Nothing lets this caller retire the grant: the resource-policy wording. [?: text]
         raise AccessDenied(
             denial_message(ctx, "RetireGrant", key.arn, request, ImplicitDeny(ImplicitDenyReason.NO_RESOURCE_POLICY))
         )
     if dry_run:
         raise DryRunOperation()
-    deps.storage.delete_grant(record.grant_id)
+    _delete_locked(deps, key, record)
     return RetiredGrant(key, record)
+
+
+def _retire_delegated(ctx: RequestContext, key: Key, decision: object) -> bool:
+    """An IAM principal of the key's account whose policies allow kms:RetireGrant on the
+    key may retire its grants too: the developer guide's delegation (issue 19). An
+    explicit Deny has already been refused above."""
+    return isinstance(decision, Allow) and ctx.account_id == key.account_id
+
+
+def _delete_locked(deps: ServiceDeps, key: Key, record: GrantRecord) -> None:
+    """Delete the grant under its key's row lock, if it is still there (issue 20): of two
+    racing Retire/Revoke calls for one grant, one deletes it, the other is told NotFound."""
+    with locked_key(deps, key):
+        if deps.storage.get_grant(record.grant_id) is None:
+            raise NotFound(f"Grant ID {record.grant_id} not found")
+        deps.storage.delete_grant(record.grant_id)
 
 
 def _caller_arns(ctx: RequestContext) -> tuple[str, ...]:
@@ -515,5 +550,5 @@ def revoke_grant(
     record = _grant_on_key(deps, key, grant_id)
     if dry_run:
         raise DryRunOperation()
-    deps.storage.delete_grant(record.grant_id)
+    _delete_locked(deps, key, record)
     return RetiredGrant(key, record)

@@ -46,6 +46,7 @@ from trent.errors import (
     ValidationError,
 )
 from trent.service.deps import ServiceDeps
+from trent.service.locking import locked_account, locked_principal
 from trent.storage.repositories import Duplicate
 
 MIN_SESSION_DURATION = 3600  # CreateRole MaxSessionDuration bounds (IAM API reference)
@@ -141,8 +142,6 @@ def create_role(
     _check_duration(max_session_duration)
     text = policy_text(trust_policy)
     validate_trust_policy(deps, text, partition)
-    if any(r.name.lower() == name.lower() for r in deps.storage.list_roles(account_id)):
-        raise AlreadyExists(f"Role with name {name} already exists.")
     role = Role(
         arn=Principal.role_arn(account_id, name, partition),
         account_id=account_id,
@@ -152,10 +151,15 @@ def create_role(
         max_session_duration=max_session_duration,
         created_at=deps.clock.now(),
     )
-    try:
-        deps.storage.create_role(role)
-    except Duplicate:
-        raise AlreadyExists(f"Role with name {name} already exists.") from None
+    # IAM names are unique regardless of case: checked under the account's row lock
+    # (issue 20), so two racing CreateRole "App" / "app" cannot both succeed.
+    with locked_account(deps, account_id):
+        if any(r.name.lower() == name.lower() for r in deps.storage.list_roles(account_id)):
+            raise AlreadyExists(f"Role with name {name} already exists.")
+        try:
+            deps.storage.create_role(role)
+        except Duplicate:
+            raise AlreadyExists(f"Role with name {name} already exists.") from None
     return role
 
 
@@ -207,13 +211,17 @@ def put_principal_policy(deps: ServiceDeps, principal_arn: str, policy_name: str
     parse_identity_policy(text, name=policy_name, partition=partition)
     is_user = principal.kind is PrincipalKind.IAM_USER
     limit = USER_INLINE_POLICIES_MAX_CHARS if is_user else ROLE_INLINE_POLICIES_MAX_CHARS
-    others = sum(policy_size(p.document) for p in deps.storage.list_identity_policies(principal_arn) if p.name != policy_name)
-    if others + policy_size(text) > limit:
-        raise LimitExceeded(
-            f"Maximum policy size of {limit} bytes exceeded for {'user' if is_user else 'role'} {principal.name}"
-        )
     policy = IdentityPolicy(principal_arn, policy_name, text)
-    deps.storage.put_identity_policy(policy)
+    # The aggregate size limit is summed under the principal's row lock (issue 20).
+    with locked_principal(deps, principal_arn):
+        others = sum(
+            policy_size(p.document) for p in deps.storage.list_identity_policies(principal_arn) if p.name != policy_name
+        )
+        if others + policy_size(text) > limit:
+            raise LimitExceeded(
+                f"Maximum policy size of {limit} bytes exceeded for {'user' if is_user else 'role'} {principal.name}"
+            )
+        deps.storage.put_identity_policy(policy)
     return policy
 
 

@@ -31,6 +31,8 @@ from trent.errors import (
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.authorization import authorized_key
+from trent.service.availability import effective
+from trent.service.locking import locked_key
 
 DAY = 86_400.0
 PARAMETERS_VALID_SECONDS = DAY  # spec §9: token and public key valid 24 h
@@ -197,6 +199,17 @@ def import_key_material(deps: ServiceDeps, ctx: RequestContext, key_id: str, req
     material_id, wrapped = deps.keystore.wrap_material(key.key_id, raw)
     if req.key_material_id is not None and req.key_material_id != material_id:
         raise IncorrectKeyMaterial(audit_reason="material is not the one KeyMaterialId names")
+    # Decided on the key and its materials as stored, under the key's row lock (issue 20):
+    # "another key material is pending rotation" and the first import hold under races.
+    with locked_key(deps, key) as stored:
+        _require_external(effective(deps, stored), "ImportKeyMaterial")
+        return _import_locked(deps, ctx, effective(deps, stored), req, model, valid_to, material_id, wrapped)
+
+
+def _import_locked(
+    deps: ServiceDeps, ctx: RequestContext, key: Key, req: ImportRequest, model: str, valid_to: float | None,
+    material_id: str, wrapped: bytes,
+) -> tuple[Key, str]:
     materials = list(deps.storage.list_materials(key.key_id))
     known = {m.material_id: m for m in materials}
     import_type = req.import_type or (EXISTING_KEY_MATERIAL if materials else NEW_KEY_MATERIAL)
@@ -209,6 +222,9 @@ def import_key_material(deps: ServiceDeps, ctx: RequestContext, key_id: str, req
         material = replace(previous, wrapped=wrapped, description=req.description or previous.description, **fields)
         deps.storage.update_material(material)
         materials = [material if m.material_id == material_id else m for m in materials]
+        if key.current_material_id is None:  # a multi-Region replica's first import (spec §9, §12)
+            current = next((m.material_id for m in materials if m.state is MaterialState.CURRENT), None)
+            key = key.with_changes(current_material_id=current)
         updated = key_with_import_summary(key, materials)
         if updated != key:
             deps.storage.update_key(updated)
@@ -263,15 +279,22 @@ def delete_imported_key_material(
 ) -> tuple[Key, str | None]:
     key = authorized_key(deps, ctx, key_id, "DeleteImportedKeyMaterial")
     _require_external(key, "DeleteImportedKeyMaterial")
-    material_id = key_material_id or key.current_material_id
-    if material_id is None:
-        return key, None  # nothing was ever imported: no effect (spec §4.3)
-    material = deps.storage.get_material(key.key_id, material_id)
-    if material is None:
-        raise NotFound(f"Key material {material_id} is not found for {key.arn}.")
-    if material.import_state != IMPORTED:
-        return key, material_id
-    return _remove(deps, key, material), material_id
+    with locked_key(deps, key) as stored:
+        key = effective(deps, stored)
+        _require_external(key, "DeleteImportedKeyMaterial")
+        material_id = key_material_id or key.current_material_id
+        if material_id is None:
+            return key, None  # nothing was ever imported: no effect (spec §4.3)
+        material = deps.storage.get_material(key.key_id, material_id)
+        if material is None:
+            raise NotFound(f"Key material {material_id} is not found for {key.arn}.")
+        if material.import_state != IMPORTED:
+            return key, material_id
+        return _remove(deps, key, material), material_id
+
+
+def _expired(material: KeyMaterial, now: float) -> bool:
+    return material.import_state == IMPORTED and material.valid_to is not None and material.valid_to <= now
 
 
 def expire_due_material(deps: ServiceDeps, now: float, on_expired: Callable[[Key, KeyMaterial], None]) -> int:
@@ -281,8 +304,15 @@ def expire_due_material(deps: ServiceDeps, now: float, on_expired: Callable[[Key
         due = deps.storage.materials_expiring(now)
         if not due:
             return expired
-        for key, material in due:
-            with deps.storage.atomic():  # the expiry and its DeleteExpiredKeyMaterial event (issue 16)
+        for due_key, due_material in due:
+            # Re-read under the key's row lock (issue 20): material re-imported with a
+            # later ValidTo, or already expired by another node's sweep, is left alone.
+            # The expiry and its DeleteExpiredKeyMaterial event commit together (issue 16).
+            with deps.storage.transaction():
+                key = deps.storage.lock_key(due_key.region, due_key.key_id)
+                material = deps.storage.get_material(due_material.key_id, due_material.material_id)
+                if key is None or material is None or not _expired(material, now):
+                    continue
                 _remove(deps, key, material)
                 on_expired(key, material)
             expired += 1

@@ -28,7 +28,9 @@ from trent.service.authorization import (
     parse_new_key_policy,
 )
 from trent.service.context import RequestContext
+from trent.service.availability import effective
 from trent.service.deps import ServiceDeps
+from trent.service.locking import locked_key
 
 
 def _require_default_name(policy_name: str | None) -> None:
@@ -51,7 +53,7 @@ def check_new_policy(
         key_arn=key_arn,
         now=ctx.now,
         source_ip=ctx.source_ip or None,
-        secure_transport=False,
+        secure_transport=ctx.secure_transport,
         extra={"kms:BypassPolicyLockoutSafetyCheck": "false"},
     )
     caller = Caller(ctx.principal.arn, ctx.account_id)
@@ -83,9 +85,11 @@ def put_key_policy(
     _require_default_name(policy_name)
     check_state("PutKeyPolicy", key)
     check_new_policy(deps, ctx, policy, key.arn, bypass_lockout_check)
-    # Write over the stored row: ``key`` may carry the Unavailable overlay (spec §4.1).
-    stored = deps.storage.get_key(key.region, key.key_id) or key
-    deps.storage.update_key(stored.with_changes(policy=policy))
+    # Write over the stored row, as it is now (issue 20: never over a cached copy, which
+    # may be older than another node's write), and never over the Unavailable overlay.
+    with locked_key(deps, key) as stored:
+        check_state("PutKeyPolicy", effective(deps, stored))
+        deps.storage.update_key(stored.with_changes(policy=policy))
     return key
 
 

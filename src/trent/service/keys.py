@@ -18,12 +18,14 @@ from trent.errors import (
     ValidationError,
 )
 from trent.keystores.base import KeyStoreError
-from trent.service import custom_key_stores, key_policies
+from trent.service import custom_key_stores, key_policies, multi_region
 from trent.service.context import RequestContext
 from trent.service.key_generation import new_material
 from trent.service.key_material import forget as forget_parsed_material
 from trent.service.deps import ServiceDeps
-from trent.service.authorization import authorize_account, authorized_key
+from trent.service.authorization import authorize_account, authorize_create_key, authorized_key
+from trent.service.availability import effective
+from trent.service.locking import locked_key, locked_store
 from trent.service.tags import check_new_tags
 from trent.storage.repositories import BadMarker, Page
 
@@ -73,29 +75,10 @@ def _validated_spec_and_usage(req: CreateKeyRequest, region: str) -> tuple[KeySp
     return spec, usage
 
 
-def _authorize_create(deps: ServiceDeps, ctx: RequestContext, req: CreateKeyRequest, spec: KeySpec,
-                      usage: KeyUsage, origin: Origin) -> None:
-    """CreateKey is IAM-only (spec §7.3), with the requested attributes as kms:KeySpec,
-    kms:KeyUsage, kms:KeyOrigin... (spec §7.4); Tags also need kms:TagResource."""
-    facts = {
-        "key_spec": str(spec),
-        "key_usage": str(usage),
-        "key_origin": str(origin),
-        "multi_region": req.multi_region,
-        "request_tags": {t.key: t.value for t in req.tags} if req.tags else None,
-        "extra": {
-            "kms:BypassPolicyLockoutSafetyCheck": "true" if req.bypass_policy_lockout_safety_check else "false"
-        },
-    }
-    authorize_account(deps, ctx, "CreateKey", **facts)
-    if req.tags:
-        authorize_account(deps, ctx, "TagResource", **facts)
-
-
 def create_key(deps: ServiceDeps, ctx: RequestContext, req: CreateKeyRequest) -> Key:
     spec, usage = _validated_spec_and_usage(req, ctx.region)
     origin = Origin(req.origin or Origin.AWS_KMS)
-    _authorize_create(deps, ctx, req, spec, usage, origin)
+    authorize_create_key(deps, ctx, spec, usage, origin, req.multi_region, req.tags, req.bypass_policy_lockout_safety_check)
     store_id: str | None = None
     if req.custom_key_store_id is not None or origin in (Origin.AWS_CLOUDHSM, Origin.EXTERNAL_KEY_STORE):
         # spec §10.1: the key is created inside the store's HSM (issue 7).
@@ -135,13 +118,21 @@ def create_key(deps: ServiceDeps, ctx: RequestContext, req: CreateKeyRequest) ->
         created_at=ctx.now,
         description=req.description,
         multi_region=req.multi_region,
+        primary_region=ctx.region if req.multi_region else None,
         current_material_id=material.material_id if material else None,
         policy=req.policy if req.policy is not None else default_key_policy(ctx.account_id, ctx.partition),
         custom_key_store_id=store_id,
     )
-    deps.storage.create_key(key, material)
-    if req.tags:
-        deps.storage.put_tags(key.region, key.key_id, req.tags)
+    # One transaction: the key with its tags, or nothing. A key in a custom key store is
+    # created under the store's row lock, so DeleteCustomKeyStore cannot slip in between
+    # its "connected, no keys" check and this insert (issue 20).
+    with deps.storage.transaction():
+        if store_id is not None:
+            with locked_store(deps, store_id) as store:
+                custom_key_stores.require_connected(store)
+        deps.storage.create_key(key, material)
+        if req.tags:
+            deps.storage.put_tags(key.region, key.key_id, req.tags)
     return key
 
 
@@ -159,11 +150,12 @@ def list_keys(deps: ServiceDeps, ctx: RequestContext, limit: int, marker: str | 
 
 def _set_state(deps: ServiceDeps, ctx: RequestContext, key_id: str, operation: str, state: KeyState) -> Key:
     key = authorized_key(deps, ctx, key_id, operation)
-    check_state(operation, key)
-    if key.state is not state:  # spec §5.3: idempotent
-        key = key.with_changes(state=state)
-        deps.storage.update_key(key)
-    return key
+    with locked_key(deps, key) as stored:
+        check_state(operation, effective(deps, stored))
+        if stored.state is not state:  # spec §5.3: idempotent
+            stored = stored.with_changes(state=state)
+            deps.storage.update_key(stored)
+    return stored
 
 
 def enable_key(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> Key:
@@ -176,11 +168,11 @@ def disable_key(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> Key:
 
 def update_key_description(deps: ServiceDeps, ctx: RequestContext, key_id: str, description: str) -> Key:
     key = authorized_key(deps, ctx, key_id, "UpdateKeyDescription")
-    check_state("UpdateKeyDescription", key)
     # Write over the stored row: ``key`` may carry the Unavailable overlay (spec §4.1).
-    stored = deps.storage.get_key(key.region, key.key_id) or key
-    deps.storage.update_key(stored.with_changes(description=description))
-    return key.with_changes(description=description)
+    with locked_key(deps, key) as stored:
+        check_state("UpdateKeyDescription", effective(deps, stored))
+        deps.storage.update_key(stored.with_changes(description=description))
+    return effective(deps, stored).with_changes(description=description)
 
 
 def schedule_key_deletion(deps: ServiceDeps, ctx: RequestContext, key_id: str, window_days: int | None) -> Key:
@@ -200,21 +192,32 @@ def schedule_key_deletion(deps: ServiceDeps, ctx: RequestContext, key_id: str, w
             f"1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to satisfy "
             f"constraint: Member must have value less than or equal to {MAX_PENDING_WINDOW_DAYS}"
         )
-    check_state("ScheduleKeyDeletion", key)
-    key = key.with_changes(
-        state=KeyState.PENDING_DELETION, deletion_date=ctx.now + days * DAY, pending_window_days=days
-    )
-    deps.storage.update_key(key)
-    return key
+    # Under the key's row lock (issue 20): of 16 racing calls exactly one finds the key
+    # Enabled/Disabled; the others find it PendingDeletion (KMSInvalidStateException).
+    with locked_key(deps, key) as stored:
+        check_state("ScheduleKeyDeletion", effective(deps, stored))
+        if multi_region.has_replicas(deps, stored):
+            # spec §12: a primary waits in PendingReplicaDeletion until its replicas are gone;
+            # its own window starts then (multi_region.member_deleted).
+            scheduled = stored.with_changes(
+                state=KeyState.PENDING_REPLICA_DELETION, deletion_date=None, pending_window_days=days
+            )
+        else:
+            scheduled = stored.with_changes(
+                state=KeyState.PENDING_DELETION, deletion_date=ctx.now + days * DAY, pending_window_days=days
+            )
+        deps.storage.update_key(scheduled)
+    return scheduled
 
 
 def cancel_key_deletion(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> Key:
     key = authorized_key(deps, ctx, key_id, "CancelKeyDeletion")
-    check_state("CancelKeyDeletion", key)
-    # spec §5.3: the key comes back Disabled; the caller must EnableKey.
-    key = key.with_changes(state=KeyState.DISABLED, deletion_date=None, pending_window_days=None)
-    deps.storage.update_key(key)
-    return key
+    with locked_key(deps, key) as stored:
+        check_state("CancelKeyDeletion", effective(deps, stored))
+        # spec §5.3: the key comes back Disabled; the caller must EnableKey.
+        cancelled = stored.with_changes(state=KeyState.DISABLED, deletion_date=None, pending_window_days=None)
+        deps.storage.update_key(cancelled)
+    return cancelled
 
 
 def _destroy_store_objects(deps: ServiceDeps, key: Key, materials: Sequence[KeyMaterial]) -> None:
@@ -233,6 +236,13 @@ def _destroy_store_objects(deps: ServiceDeps, key: Key, materials: Sequence[KeyM
                         key.custom_key_store_id)
 
 
+def _still_due(key: Key | None, now: float) -> bool:
+    return (
+        key is not None and key.state is KeyState.PENDING_DELETION
+        and key.deletion_date is not None and key.deletion_date <= now
+    )
+
+
 def delete_due_keys(deps: ServiceDeps, now: float, on_deleted: Callable[[Key], None]) -> int:
     """The sweeper's step: delete every key whose window has ended (spec §5.3).
 
@@ -246,10 +256,15 @@ def delete_due_keys(deps: ServiceDeps, now: float, on_deleted: Callable[[Key], N
         if not due:
             return deleted
         for key in due:
-            materials = deps.storage.list_materials(key.key_id) if key.custom_key_store_id else ()
-            # The deletion and its DeleteKey event commit together (issue 16): if the
-            # event cannot be recorded the key stays, and the next sweep tries again.
-            with deps.storage.atomic():
+            # Re-checked under the key's lock: a CancelKeyDeletion that won the race (or
+            # another node's sweep that already deleted it) leaves the key alone. The
+            # deletion and its DeleteKey event commit together (issue 16): if the event
+            # cannot be recorded the key stays, and the next sweep tries again.
+            with deps.storage.transaction():
+                stored = deps.storage.lock_key(key.region, key.key_id)
+                if not _still_due(stored, now):
+                    continue
+                materials = deps.storage.list_materials(key.key_id) if key.custom_key_store_id else ()
                 deps.storage.delete_key(key.region, key.key_id)
                 on_deleted(key)
             _destroy_store_objects(deps, key, materials)
@@ -258,4 +273,6 @@ def delete_due_keys(deps: ServiceDeps, now: float, on_deleted: Callable[[Key], N
                 forget(key.key_id)
             forget_parsed_material(key.key_id)
             deleted += 1
+            if key.multi_region:
+                multi_region.member_deleted(deps, key, now)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from trent.domain.ids import alias_arn, is_key_id, key_arn, parse_key_ref
 from trent.domain.keys import Key
 from trent.errors import NotFound
-from trent.service.availability import effective
+from trent.service.availability import effective, needs_overlay
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 
@@ -66,8 +66,9 @@ def resolve_key(deps: ServiceDeps, ctx: RequestContext, raw: str, operation: str
     key = deps.storage.get_key(ctx.region, key_id) if account_visible else None
     if key is None or key.account_id != account:
         raise _not_found(ctx, account, key_id)
-    # Custom-key-store keys read as Unavailable while their store is disconnected.
-    return key if key.custom_key_store_id is None else effective(deps, key)
+    # Custom-key-store keys read as Unavailable while their store is disconnected; a
+    # replica reads Creating until it settles (service/availability.py).
+    return effective(deps, key) if needs_overlay(key) else key
 
 
 def _not_found(ctx: RequestContext, account: str, key_id: str | None) -> NotFound:

@@ -22,6 +22,7 @@ from trent.keystores.root_key import RootKey
 from trent.keystores.software import material_aad
 from trent.service.custom_key_stores import password_aad
 from trent.service.identity import secret_aad
+from trent.service.s3.owned_keys import owned_key_aad
 from trent.storage.repositories import Storage
 
 
@@ -45,6 +46,8 @@ def _aad(kind: str, ids: tuple[str, ...]) -> bytes:
         return password_aad(ids[0])
     if kind == "audit_signing_key":
         return signing_key_aad(ids[0])
+    if kind == "s3_owned_key":
+        return owned_key_aad(ids[0])
     raise RewrapError(f"unknown wrapped row kind {kind}")
 
 

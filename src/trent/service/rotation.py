@@ -23,11 +23,14 @@ from trent.domain.lifecycle import (
     RotationSchedule,
 )
 from trent.errors import KMSInvalidState, LimitExceeded, UnsupportedOperation, ValidationError
+from trent.service import multi_region
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.imports import key_with_import_summary
 from trent.service.pagination import paginate_list
 from trent.service.authorization import authorized_key
+from trent.service.availability import effective
+from trent.service.locking import locked_key
 from trent.storage.repositories import Page
 
 AUTOMATIC = "AUTOMATIC"
@@ -59,6 +62,8 @@ def _require_automatic(key: Key, operation: str) -> None:
     if key.origin is not Origin.AWS_KMS:  # automatic rotation is not for imported material
         raise _origin_error(key)
     check_state(operation, key)
+    if key.is_replica:  # spec §12: a shared property, set on the primary only
+        raise multi_region.not_primary(key)
 
 
 def enable_key_rotation(deps: ServiceDeps, ctx: RequestContext, key_id: str, period_days: int | None) -> Key:
@@ -71,23 +76,29 @@ def enable_key_rotation(deps: ServiceDeps, ctx: RequestContext, key_id: str, per
             f"constraint: Member must have value {'greater than or equal to 90' if days < 90 else 'less than or equal to 2560'}"
         )
     _require_automatic(key, "EnableKeyRotation")
-    current = deps.storage.get_rotation_schedule(key.region, key.key_id)
-    if current is not None and current.enabled and current.next_rotation_at is not None:
-        # Re-calling changes the period: the next date counts from the last rotation.
-        last = current.next_rotation_at - current.period_days * DAY
-        next_at = last + days * DAY
-    else:
-        next_at = ctx.now + days * DAY
-    deps.storage.put_rotation_schedule(RotationSchedule(key.region, key.key_id, True, days, next_at))
+    with locked_key(deps, key) as stored:  # the schedule is read and replaced as one step
+        _require_automatic(effective(deps, stored), "EnableKeyRotation")
+        current = deps.storage.get_rotation_schedule(key.region, key.key_id)
+        if current is not None and current.enabled and current.next_rotation_at is not None:
+            # Re-calling changes the period: the next date counts from the last rotation.
+            last = current.next_rotation_at - current.period_days * DAY
+            next_at = last + days * DAY
+        else:
+            next_at = ctx.now + days * DAY
+        deps.storage.put_rotation_schedule(RotationSchedule(key.region, key.key_id, True, days, next_at))
+        multi_region.synchronize(deps, key)
     return key
 
 
 def disable_key_rotation(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> Key:
     key = authorized_key(deps, ctx, key_id, "DisableKeyRotation")
     _require_automatic(key, "DisableKeyRotation")
-    current = deps.storage.get_rotation_schedule(key.region, key.key_id)
-    period = current.period_days if current is not None else DEFAULT_ROTATION_PERIOD_DAYS
-    deps.storage.put_rotation_schedule(RotationSchedule(key.region, key.key_id, False, period, None))
+    with locked_key(deps, key) as stored:
+        _require_automatic(effective(deps, stored), "DisableKeyRotation")
+        current = deps.storage.get_rotation_schedule(key.region, key.key_id)
+        period = current.period_days if current is not None else DEFAULT_ROTATION_PERIOD_DAYS
+        deps.storage.put_rotation_schedule(RotationSchedule(key.region, key.key_id, False, period, None))
+        multi_region.synchronize(deps, key)
     return key
 
 
@@ -99,7 +110,8 @@ def get_key_rotation_status(deps: ServiceDeps, ctx: RequestContext, key_id: str)
             raise _origin_error(key)  # spec §4.3 row GetKeyRotationStatus, PImp column
         return RotationStatus(key, False)
     check_state("GetKeyRotationStatus", key)
-    schedule = deps.storage.get_rotation_schedule(key.region, key.key_id)
+    # A replica reports its primary's setting: automatic rotation is shared (spec §12).
+    schedule = deps.storage.get_rotation_schedule(multi_region.rotation_region(key), key.key_id)
     # spec §5.3: while pending deletion the status reads false (rotation is suspended).
     if schedule is None or not schedule.enabled or key.state is KeyState.PENDING_DELETION:
         return RotationStatus(key, False)
@@ -128,22 +140,32 @@ def rotate(deps: ServiceDeps, key: Key, now: float, rotation_type: str) -> KeyMa
         material_id, wrapped = deps.keystore.new_symmetric_material(key.key_id)
         material = KeyMaterial(key.key_id, material_id, wrapped, MaterialState.CURRENT, now, rotation_type)
     deps.storage.rotate_material(_rotated_key(deps, key, material), material)
+    if key.multi_region:  # every member now uses the new material (same transaction)
+        multi_region.synchronize(deps, key)
     return material
 
 
 def rotate_key_on_demand(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> Key:
     key = authorized_key(deps, ctx, key_id, "RotateKeyOnDemand")
-    _require_rotatable(key)
+    # AWS checks the key state before the key type: a Disabled HMAC key is
+    # DisabledException, not UnsupportedOperationException (recorded; issue 19).
     check_state("RotateKeyOnDemand", key)
-    done = sum(1 for m in deps.storage.list_materials(key.key_id) if m.rotation_type == ON_DEMAND)
-    if done >= ON_DEMAND_ROTATION_LIMIT:
-        raise LimitExceeded(
-            "The on-demand rotations limit has been reached for the given keyId. "
-            f"No more on-demand rotations can be performed for this key: {key.arn}"
-        )
-    # Synchronous here, so OnDemandRotationStartDate is never observed in progress, and
-    # the automatic schedule is left as it was (spec §5.4).
-    rotate(deps, key, ctx.now, ON_DEMAND)
+    _require_rotatable(key)
+    if key.is_replica:  # spec §5.4: on the primary only; the replicas follow
+        raise multi_region.not_primary(key)
+    # Counted and rotated under the key's row lock (issue 20): however many calls race,
+    # at most 25 on-demand rotations are ever recorded.
+    with locked_key(deps, key) as stored:
+        check_state("RotateKeyOnDemand", effective(deps, stored))
+        done = sum(1 for m in deps.storage.list_materials(key.key_id) if m.rotation_type == ON_DEMAND)
+        if done >= ON_DEMAND_ROTATION_LIMIT:
+            raise LimitExceeded(
+                "The on-demand rotations limit has been reached for the given keyId. "
+                f"No more on-demand rotations can be performed for this key: {key.arn}"
+            )
+        # Synchronous here, so OnDemandRotationStartDate is never observed in progress, and
+        # the automatic schedule is left as it was (spec §5.4).
+        rotate(deps, stored, ctx.now, ON_DEMAND)
     return key
 
 
@@ -159,6 +181,12 @@ def list_key_rotations(
     return key, paginate_list(materials, limit, marker)
 
 
+def _still_due(schedule: RotationSchedule, key: Key | None, now: float) -> bool:
+    if not schedule.enabled or schedule.next_rotation_at is None or schedule.next_rotation_at > now:
+        return False
+    return key is None or key.state is KeyState.ENABLED
+
+
 def rotate_due_keys(deps: ServiceDeps, now: float, on_rotated: Callable[[Key, KeyMaterial], None]) -> int:
     """The sweeper's step: automatic rotations that are due (spec §5.4).
 
@@ -172,12 +200,18 @@ def rotate_due_keys(deps: ServiceDeps, now: float, on_rotated: Callable[[Key, Ke
         due = deps.storage.rotations_due(now)
         if not due:
             return rotated
-        for schedule in due:
-            key = deps.storage.get_key(schedule.region, schedule.key_id)
-            if key is None or key.origin is not Origin.AWS_KMS or key.key_spec is not KeySpec.SYMMETRIC_DEFAULT:
-                deps.storage.put_rotation_schedule(replace(schedule, enabled=False, next_rotation_at=None))
-                continue
-            with deps.storage.atomic():  # the rotation and its RotateKey event (issue 16)
+        for due_schedule in due:
+            # Re-read under the key's row lock (issue 20): a rotation another node's sweep
+            # made meanwhile moved next_rotation_at, and this one is skipped. The rotation
+            # and its RotateKey event commit together (issue 16).
+            with deps.storage.transaction():
+                key = deps.storage.lock_key(due_schedule.region, due_schedule.key_id)
+                schedule = deps.storage.get_rotation_schedule(due_schedule.region, due_schedule.key_id)
+                if schedule is None or not _still_due(schedule, key, now):
+                    continue
+                if key is None or key.origin is not Origin.AWS_KMS or key.key_spec is not KeySpec.SYMMETRIC_DEFAULT:
+                    deps.storage.put_rotation_schedule(replace(schedule, enabled=False, next_rotation_at=None))
+                    continue
                 material = rotate(deps, key, now, AUTOMATIC)
                 deps.storage.put_rotation_schedule(replace(schedule, next_rotation_at=now + schedule.period_days * DAY))
                 on_rotated(key, material)

@@ -120,7 +120,7 @@ def authorize_assume_role(
         key_arn=role_arn,
         now=ctx.now,
         source_ip=ctx.source_ip,
-        secure_transport=False,  # Trent serves plain HTTP
+        secure_transport=ctx.secure_transport,
         extra=extra,
     )
     authz_request = AuthzRequest(

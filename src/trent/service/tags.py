@@ -11,6 +11,8 @@ from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.pagination import paginate_list
 from trent.service.authorization import authorized_key
+from trent.service.availability import effective
+from trent.service.locking import locked_key
 from trent.storage.repositories import Page
 
 MAX_TAGS_PER_KEY = 50
@@ -31,15 +33,20 @@ def check_new_tags(tags: Sequence[Tag], existing: Sequence[Tag] = ()) -> None:
 def tag_resource(deps: ServiceDeps, ctx: RequestContext, key_id: str, tags: Sequence[Tag]) -> Key:
     key = authorized_key(deps, ctx, key_id, "TagResource", request_tags={t.key: t.value for t in tags})
     check_state("TagResource", key)
-    check_new_tags(tags, deps.storage.get_tags(key.region, key.key_id))
-    deps.storage.put_tags(key.region, key.key_id, tags)
+    # The 50-tag limit is counted on the tags as stored, under the key's row lock (issue 20).
+    with locked_key(deps, key) as stored:
+        check_state("TagResource", effective(deps, stored))
+        check_new_tags(tags, deps.storage.get_tags(key.region, key.key_id))
+        deps.storage.put_tags(key.region, key.key_id, tags)
     return key
 
 
 def untag_resource(deps: ServiceDeps, ctx: RequestContext, key_id: str, tag_keys: Sequence[str]) -> Key:
     key = authorized_key(deps, ctx, key_id, "UntagResource", tag_keys=tuple(tag_keys))
     check_state("UntagResource", key)
-    deps.storage.remove_tags(key.region, key.key_id, tag_keys)
+    with locked_key(deps, key) as stored:
+        check_state("UntagResource", effective(deps, stored))
+        deps.storage.remove_tags(key.region, key.key_id, tag_keys)
     return key
 
 

@@ -16,9 +16,12 @@ Consistency, stated plainly:
   everything). A miss that raced a write does not store its possibly-stale answer: a
   generation counter, bumped by every invalidation, must be unchanged between the start
   of the load and the store.
-- **Other nodes' writes** (several nodes sharing one PostgreSQL) are visible once the
-  entry expires: every entry lives at most ``ttl_seconds`` (default 1 s) by the injected
-  clock. That bound is the whole cross-node contract; there is no invalidation bus.
+- **Other processes' and nodes' writes** (issue 20): every write names what it changed
+  (:mod:`trent.storage.changes`) and publishes that inside its transaction on the
+  invalidation feed (:mod:`trent.storage.change_feed`: PostgreSQL NOTIFY, or a change
+  log polled on SQLite); each process's listener calls :meth:`CachedStorage.apply`.
+  The TTL (``ttl_seconds``, by the injected clock) is the fallback: bootstrap keeps it
+  short (1 s) while the feed is down and long while it is up (:meth:`use_ttl`).
   Absent rows ("no such key / access key") are cached too, for ``negative_ttl_seconds``,
   so floods of unknown ids stay off the database; this node's create of that row drops
   the negative entry at once.
@@ -28,6 +31,11 @@ lock is taken only on misses and writes. Each table holds at most ``max_entries`
 when full, expired entries are swept, and if that is not enough the table is emptied
 (a crude but O(1)-amortized bound on memory under floods of distinct unknown ids).
 
+- **Transactions** (:meth:`transaction`, issue 20): inside one, reads bypass the cache
+  (a check-then-act rule must decide on what the database holds under its row lock),
+  and the changes of every write are applied again when the transaction ends, so a
+  value read from the uncommitted transaction, or before a rollback, never survives.
+
 Adding a method to ``Storage`` means adding it here explicitly: there is deliberately no
 ``__getattr__`` pass-through, because a forwarded *write* would silently skip invalidation.
 """
@@ -36,21 +44,24 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from trent.domain.audit_chain import AuditRecord, EventSegment, StoredEvent, TrailHead, TrailKey
 from trent.domain.audit_delivery import DeliveryState, DigestRecord, LogFileRecord, LookupQuery, SigningKeyRecord
 from trent.domain.clock import Clock
+from trent.domain.console import ConsoleSession
 from trent.domain.custom_key_stores import CustomKeyStore
 from trent.domain.grants import GrantRecord
 from trent.domain.keys import Alias, Key, KeyMaterial, Tag
 from trent.domain.lifecycle import KeyUse, RotationSchedule
 from trent.domain.principals import AccessKey, Account, IdentityPolicy, Principal, Role
+from trent.storage.changes import Change, ChangeKind
 from trent.storage.repositories import Page, Storage
 
 V = TypeVar("V")
 _Table = dict[Any, tuple[float, Any]]
+K = ChangeKind
 
 
 class CachedStorage:
@@ -74,6 +85,13 @@ class CachedStorage:
         self._max_entries = max_entries
         self._lock = threading.Lock()
         self._generation = 0
+        # Transactions (issue 20): how many are open in any thread (the hit path reads
+        # only this int), and this thread's own, with the changes it has written.
+        self._open_transactions = 0
+        self._local = threading.local()
+        # Issue 20, /metrics: approximate (unlocked) counts of hot-path lookups.
+        self.hits = 0
+        self.misses = 0
         self._keys: _Table = {}
         self._materials: _Table = {}
         self._aliases: _Table = {}
@@ -86,7 +104,10 @@ class CachedStorage:
         self._roles: _Table = {}
         self._key_grants: _Table = {}
         self._grants: _Table = {}
+        # issue 19: the members of a multi-Region key (DescribeKey's MultiRegionConfiguration)
+        self._members: _Table = {}
         self._tables = (
+            self._members,
             self._identity_policies,
             self._roles,
             self._key_grants,
@@ -111,11 +132,14 @@ class CachedStorage:
 
     def _load(self, table: _Table, cache_key: Any, load: Callable[[], V]) -> V:
         """The miss path: read through, and store unless a write raced us."""
+        if self._open_transactions and self._in_transaction():
+            return load()  # under a transaction: the database's answer, never cached
+        self.misses += 1
         generation = self._generation
         started = self._now()
         value = load()
         if self._inner.in_write_transaction():
-            return value  # uncommitted (issue 16: atomic scopes): may yet roll back
+            return value  # uncommitted (issue 16: an atomic scope that wrote): may yet roll back
         lifetime = self._negative_ttl if value is None else self._ttl
         with self._lock:
             if generation == self._generation:
@@ -130,25 +154,6 @@ class CachedStorage:
         if len(table) >= self._max_entries:
             table.clear()
 
-    def _invalidate(self, table: _Table, *cache_keys: Any) -> None:
-        self._drop(table, cache_keys)
-        if self._inner.in_atomic():
-            # Inside an atomic scope the write commits later; a reader may cache the old
-            # row meanwhile, so drop the entries again once the transaction has ended.
-            self._inner.after_transaction(lambda: self._drop(table, cache_keys))
-
-    def _drop(self, table: _Table, cache_keys: tuple[Any, ...]) -> None:
-        with self._lock:
-            self._generation += 1
-            for cache_key in cache_keys:
-                table.pop(cache_key, None)
-
-    def _replay_all(self) -> None:
-        """After a write whose entries were dropped by hand: forget everything once the
-        surrounding atomic scope ends (if any)."""
-        if self._inner.in_atomic():
-            self._inner.after_transaction(self.invalidate_all)
-
     def invalidate_all(self) -> None:
         """Forget everything (``reset``; also handy after an out-of-band change)."""
         with self._lock:
@@ -156,11 +161,162 @@ class CachedStorage:
             for table in self._tables:
                 table.clear()
 
+    def stats(self) -> tuple[int, int, int]:
+        """(hits, misses, entries) for /metrics."""
+        return self.hits, self.misses, sum(len(t) for t in self._tables)
+
+    def use_ttl(self, seconds: float) -> None:
+        """Entries loaded from now on live ``seconds`` (the feed's health decides, see
+        the module doc); a shorter lifetime also drops what is cached now."""
+        if seconds < 0:
+            raise ValueError("cache lifetimes must not be negative")
+        shorter = seconds < self._ttl
+        self._ttl = self._negative_ttl = seconds
+        if shorter:
+            self.invalidate_all()
+
+    def apply(self, changes: Sequence[Change]) -> None:
+        """Drop what ``changes`` name (this process's writes, and the feed's)."""
+        with self._lock:
+            self._generation += 1
+            for change in changes:
+                self._drop(change)
+
+    def _drop(self, change: Change) -> None:  # caller holds the lock
+        kind, ids = change.kind, change.ids
+        if kind is K.KEY:
+            self._keys.pop(ids, None)
+            self._members.pop(ids[1], None)  # a member's row is part of its key id's member list
+        elif kind is K.KEY_MEMBERS:
+            for cache_key in [k for k in self._keys if k[1] == ids[0]]:
+                del self._keys[cache_key]
+            self._members.pop(ids[0], None)
+        elif kind is K.MATERIAL:
+            self._materials.pop(ids, None)
+        elif kind is K.KEY_MATERIALS:
+            for cache_key in [k for k in self._materials if k[0] == ids[0]]:
+                del self._materials[cache_key]
+        elif kind is K.ALIAS:
+            self._aliases.pop(ids, None)
+        elif kind is K.TAGS:
+            self._tags.pop(ids, None)
+        elif kind is K.ACCOUNT:
+            self._accounts.pop(ids[0], None)
+        elif kind is K.PRINCIPAL:
+            self._principals.pop(ids[0], None)
+        elif kind is K.ACCESS_KEY:
+            self._access_keys.pop(ids[0], None)
+        elif kind is K.ALL_ACCESS_KEYS:
+            self._access_keys.clear()
+        elif kind is K.IDENTITY_POLICIES:
+            self._identity_policies.pop(ids[0], None)
+        elif kind is K.ROLE:
+            self._roles.pop(ids[0], None)
+        elif kind is K.ALL_IDENTITIES:
+            for table in (self._roles, self._principals, self._access_keys, self._identity_policies):
+                table.clear()
+        elif kind is K.KEY_GRANTS:
+            self._key_grants.pop(ids, None)
+        elif kind is K.GRANT:
+            self._grants.pop(ids[0], None)
+        elif kind is K.ALL_GRANTS:
+            self._grants.clear()
+            self._key_grants.clear()
+        elif kind is K.KEY_DELETED:
+            self._drop_deleted_key(ids[0], ids[1])
+        else:  # EVERYTHING, or a kind this version does not know
+            for table in self._tables:
+                table.clear()
+
+    def _drop_deleted_key(self, region: str, key_id: str) -> None:
+        self._keys.pop((region, key_id), None)
+        self._members.pop(key_id, None)
+        self._tags.pop((region, key_id), None)
+        self._key_grants.pop((region, key_id), None)
+        self._grants.clear()  # the key's grants are gone too (spec §8)
+        for cache_key in [k for k in self._materials if k[0] == key_id]:
+            del self._materials[cache_key]
+        for cache_key, (_, alias) in list(self._aliases.items()):
+            if alias is not None and (alias.region, alias.target_key_id) == (region, key_id):
+                del self._aliases[cache_key]
+
+    # -- transactions (issue 20) -------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One database transaction for everything this thread does inside (re-entrant)."""
+        local = self._local
+        if getattr(local, "written", None) is not None:
+            yield
+            return
+        local.written = []
+        with self._lock:
+            self._open_transactions += 1
+        try:
+            with self._inner.transaction():
+                yield
+        finally:
+            written, local.written = local.written, None
+            with self._lock:
+                self._open_transactions -= 1
+            self.apply(written)
+            if written and self._inner.in_atomic():
+                # Joined an enclosing atomic scope (issue 16: a mutation and its audit
+                # event): the writes commit only when it ends, and a reader may cache the
+                # old rows meanwhile, so drop them again then.
+                self._inner.after_transaction(lambda: self.apply(written))
+
+    def _in_transaction(self) -> bool:
+        return self._open_transactions > 0 and getattr(self._local, "written", None) is not None
+
+    def lock_key(self, region: str, key_id: str) -> Key | None:
+        return self._inner.lock_key(region, key_id)
+
+    def lock_custom_key_store(self, custom_key_store_id: str) -> CustomKeyStore | None:
+        return self._inner.lock_custom_key_store(custom_key_store_id)
+
+    def lock_account(self, account_id: str) -> Account | None:
+        return self._inner.lock_account(account_id)
+
+    def lock_principal(self, arn: str) -> Principal | None:
+        return self._inner.lock_principal(arn)
+
+    def publish_changes(self, changes: Sequence[Change]) -> None:
+        self._write(lambda: None, *changes)
+
+    def _write(self, action: Callable[[], V], *changes: Change) -> V:
+        """Run a write in a transaction that also publishes ``changes`` on the feed;
+        drop them here when it ends (and again when an enclosing transaction ends)."""
+        try:
+            with self.transaction():
+                result = action()
+                self._inner.publish_changes(changes)
+                self._local.written.extend(changes)
+            return result
+        finally:
+            self.apply(changes)
+
+    def _written(self, action: Callable[[], V], changes_of: Callable[[V], Sequence[Change]]) -> V:
+        """:meth:`_write` when what changed depends on the result."""
+        try:
+            with self.transaction():
+                result = action()
+                changes = tuple(changes_of(result))
+                self._inner.publish_changes(changes)
+                self._local.written.extend(changes)
+            return result
+        except BaseException:
+            self.invalidate_all()
+            raise
+
     # -- keys -------------------------------------------------------------------------
 
     def get_key(self, region: str, key_id: str) -> Key | None:
         entry = self._keys.get((region, key_id))
-        if entry is not None and entry[0] > self._now():
+        if entry is not None and entry[0] > self._now() and not (
+            self._open_transactions and self._in_transaction()
+        ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         return self._load(
             self._keys, (region, key_id), lambda: self._inner.get_key(region, key_id)
@@ -168,7 +324,10 @@ class CachedStorage:
 
     def get_material(self, key_id: str, material_id: str) -> KeyMaterial | None:
         entry = self._materials.get((key_id, material_id))
-        if entry is not None and entry[0] > self._now():
+        if entry is not None and entry[0] > self._now() and not (
+            self._open_transactions and self._in_transaction()
+        ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         return self._load(
             self._materials,
@@ -177,69 +336,43 @@ class CachedStorage:
         )
 
     def create_key(self, key: Key, material: KeyMaterial | None) -> None:
-        try:
-            self._inner.create_key(key, material)
-        finally:
-            self._invalidate(self._keys, (key.region, key.key_id))
-            self._invalidate(self._tags, (key.region, key.key_id))
-            if material is not None:
-                self._invalidate(self._materials, (material.key_id, material.material_id))
+        ids = (key.region, key.key_id)
+        changes = [Change(K.KEY, ids), Change(K.TAGS, ids)]
+        if material is not None:
+            changes.append(Change(K.MATERIAL, (material.key_id, material.material_id)))
+        self._write(lambda: self._inner.create_key(key, material), *changes)
 
     def update_key(self, key: Key) -> None:
-        try:
-            self._inner.update_key(key)
-        finally:
-            self._invalidate(self._keys, (key.region, key.key_id))
+        self._write(lambda: self._inner.update_key(key), Change(K.KEY, (key.region, key.key_id)))
 
     def delete_key(self, region: str, key_id: str) -> None:
-        try:
-            self._inner.delete_key(region, key_id)
-        finally:
-            self._replay_all()
-            with self._lock:
-                self._generation += 1
-                self._keys.pop((region, key_id), None)
-                self._tags.pop((region, key_id), None)
-                self._key_grants.pop((region, key_id), None)
-                self._grants.clear()  # the key's grants are gone too (spec §8)
-                for cache_key in [k for k in self._materials if k[0] == key_id]:
-                    del self._materials[cache_key]
-                for cache_key, (_, alias) in list(self._aliases.items()):
-                    if alias is not None and (alias.region, alias.target_key_id) == (
-                        region,
-                        key_id,
-                    ):
-                        del self._aliases[cache_key]
+        self._write(lambda: self._inner.delete_key(region, key_id), Change(K.KEY_DELETED, (region, key_id)))
+
+    def list_key_members(self, key_id: str) -> Sequence[Key]:
+        entry = self._members.get(key_id)
+        if entry is not None and entry[0] > self._now():
+            return entry[1]  # type: ignore[no-any-return]
+        return self._load(self._members, key_id, lambda: tuple(self._inner.list_key_members(key_id)))
+
+    def update_keys(self, keys: Sequence[Key]) -> None:
+        self._write(lambda: self._inner.update_keys(keys), *(Change(K.KEY, (k.region, k.key_id)) for k in keys))
 
     def add_material(self, material: KeyMaterial) -> None:
-        try:
-            self._inner.add_material(material)
-        finally:
-            self._invalidate(self._materials, (material.key_id, material.material_id))
+        self._write(lambda: self._inner.add_material(material), Change(K.MATERIAL, (material.key_id, material.material_id)))
 
     def update_material(self, material: KeyMaterial) -> None:
-        try:
-            self._inner.update_material(material)
-        finally:
-            self._invalidate(self._materials, (material.key_id, material.material_id))
+        self._write(lambda: self._inner.update_material(material), Change(K.MATERIAL, (material.key_id, material.material_id)))
 
     def delete_material(self, key_id: str, material_id: str) -> None:
-        try:
-            self._inner.delete_material(key_id, material_id)
-        finally:
-            self._invalidate(self._materials, (key_id, material_id))
+        self._write(lambda: self._inner.delete_material(key_id, material_id), Change(K.MATERIAL, (key_id, material_id)))
 
     def rotate_material(self, key: Key, material: KeyMaterial) -> None:
         # Every material of the key may change state: drop them all, and the key row.
-        try:
-            self._inner.rotate_material(key, material)
-        finally:
-            self._replay_all()
-            with self._lock:
-                self._generation += 1
-                self._keys.pop((key.region, key.key_id), None)
-                for cache_key in [k for k in self._materials if k[0] == key.key_id]:
-                    del self._materials[cache_key]
+        # Every regional row of the key id follows the new material (spec §12).
+        self._write(
+            lambda: self._inner.rotate_material(key, material),
+            Change(K.KEY_MEMBERS, (key.key_id,)), Change(K.KEY_MATERIALS, (key.key_id,)),
+        )
 
     def materials_expiring(self, now: float, limit: int = 100) -> Sequence[tuple[Key, KeyMaterial]]:
         return self._inner.materials_expiring(now, limit)
@@ -275,7 +408,10 @@ class CachedStorage:
 
     def get_alias(self, account_id: str, region: str, name: str) -> Alias | None:
         entry = self._aliases.get((account_id, region, name))
-        if entry is not None and entry[0] > self._now():
+        if entry is not None and entry[0] > self._now() and not (
+            self._open_transactions and self._in_transaction()
+        ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         return self._load(
             self._aliases,
@@ -284,22 +420,16 @@ class CachedStorage:
         )
 
     def create_alias(self, alias: Alias) -> None:
-        try:
-            self._inner.create_alias(alias)
-        finally:
-            self._invalidate(self._aliases, (alias.account_id, alias.region, alias.name))
+        self._write(lambda: self._inner.create_alias(alias), _alias_change(alias.account_id, alias.region, alias.name))
 
     def update_alias(self, alias: Alias) -> None:
-        try:
-            self._inner.update_alias(alias)
-        finally:
-            self._invalidate(self._aliases, (alias.account_id, alias.region, alias.name))
+        self._write(lambda: self._inner.update_alias(alias), _alias_change(alias.account_id, alias.region, alias.name))
+
+    def claim_alias(self, alias: Alias) -> bool:
+        return self._write(lambda: self._inner.claim_alias(alias), _alias_change(alias.account_id, alias.region, alias.name))
 
     def delete_alias(self, account_id: str, region: str, name: str) -> None:
-        try:
-            self._inner.delete_alias(account_id, region, name)
-        finally:
-            self._invalidate(self._aliases, (account_id, region, name))
+        self._write(lambda: self._inner.delete_alias(account_id, region, name), _alias_change(account_id, region, name))
 
     def list_aliases(
         self, account_id: str, region: str, key_id: str | None, limit: int, marker: str | None
@@ -313,7 +443,10 @@ class CachedStorage:
 
     def get_tags(self, region: str, key_id: str) -> Sequence[Tag]:
         entry = self._tags.get((region, key_id))
-        if entry is not None and entry[0] > self._now():
+        if entry is not None and entry[0] > self._now() and not (
+            self._open_transactions and self._in_transaction()
+        ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         # A tuple, so no caller can mutate what the next caller will be handed.
         return self._load(
@@ -321,22 +454,19 @@ class CachedStorage:
         )
 
     def put_tags(self, region: str, key_id: str, tags: Sequence[Tag]) -> None:
-        try:
-            self._inner.put_tags(region, key_id, tags)
-        finally:
-            self._invalidate(self._tags, (region, key_id))
+        self._write(lambda: self._inner.put_tags(region, key_id, tags), Change(K.TAGS, (region, key_id)))
 
     def remove_tags(self, region: str, key_id: str, tag_keys: Sequence[str]) -> None:
-        try:
-            self._inner.remove_tags(region, key_id, tag_keys)
-        finally:
-            self._invalidate(self._tags, (region, key_id))
+        self._write(lambda: self._inner.remove_tags(region, key_id, tag_keys), Change(K.TAGS, (region, key_id)))
 
     # -- identities -------------------------------------------------------------------
 
     def get_account(self, account_id: str) -> Account | None:
         entry = self._accounts.get(account_id)
-        if entry is not None and entry[0] > self._now():
+        if entry is not None and entry[0] > self._now() and not (
+            self._open_transactions and self._in_transaction()
+        ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         return self._load(
             self._accounts, account_id, lambda: self._inner.get_account(account_id)
@@ -344,41 +474,35 @@ class CachedStorage:
 
     def get_principal(self, arn: str) -> Principal | None:
         entry = self._principals.get(arn)
-        if entry is not None and entry[0] > self._now():
+        if entry is not None and entry[0] > self._now() and not (
+            self._open_transactions and self._in_transaction()
+        ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         return self._load(self._principals, arn, lambda: self._inner.get_principal(arn))
 
     def get_access_key(self, access_key_id: str) -> AccessKey | None:
         entry = self._access_keys.get(access_key_id)
-        if entry is not None and entry[0] > self._now():
+        if entry is not None and entry[0] > self._now() and not (
+            self._open_transactions and self._in_transaction()
+        ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         return self._load(
             self._access_keys, access_key_id, lambda: self._inner.get_access_key(access_key_id)
         )
 
     def create_account(self, account: Account) -> None:
-        try:
-            self._inner.create_account(account)
-        finally:
-            self._invalidate(self._accounts, account.account_id)
+        self._write(lambda: self._inner.create_account(account), Change(K.ACCOUNT, (account.account_id,)))
 
     def create_principal(self, principal: Principal) -> None:
-        try:
-            self._inner.create_principal(principal)
-        finally:
-            self._invalidate(self._principals, principal.arn)
+        self._write(lambda: self._inner.create_principal(principal), Change(K.PRINCIPAL, (principal.arn,)))
 
     def create_access_key(self, key: AccessKey) -> None:
-        try:
-            self._inner.create_access_key(key)
-        finally:
-            self._invalidate(self._access_keys, key.access_key_id)
+        self._write(lambda: self._inner.create_access_key(key), Change(K.ACCESS_KEY, (key.access_key_id,)))
 
     def delete_access_key(self, access_key_id: str) -> None:
-        try:
-            self._inner.delete_access_key(access_key_id)
-        finally:
-            self._invalidate(self._access_keys, access_key_id)
+        self._write(lambda: self._inner.delete_access_key(access_key_id), Change(K.ACCESS_KEY, (access_key_id,)))
 
     def list_accounts(self) -> Sequence[Account]:
         return self._inner.list_accounts()
@@ -393,7 +517,10 @@ class CachedStorage:
 
     def list_identity_policies(self, principal_arn: str) -> Sequence[IdentityPolicy]:
         entry = self._identity_policies.get(principal_arn)
-        if entry is not None and entry[0] > self._now():
+        if entry is not None and entry[0] > self._now() and not (
+            self._open_transactions and self._in_transaction()
+        ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         return self._load(
             self._identity_policies,
@@ -402,64 +529,53 @@ class CachedStorage:
         )
 
     def put_identity_policy(self, policy: IdentityPolicy) -> None:
-        try:
-            self._inner.put_identity_policy(policy)
-        finally:
-            self._invalidate(self._identity_policies, policy.principal_arn)
+        self._write(
+            lambda: self._inner.put_identity_policy(policy), Change(K.IDENTITY_POLICIES, (policy.principal_arn,))
+        )
 
     def delete_identity_policy(self, principal_arn: str, name: str) -> None:
-        try:
-            self._inner.delete_identity_policy(principal_arn, name)
-        finally:
-            self._invalidate(self._identity_policies, principal_arn)
+        self._write(
+            lambda: self._inner.delete_identity_policy(principal_arn, name),
+            Change(K.IDENTITY_POLICIES, (principal_arn,)),
+        )
 
     def get_role(self, arn: str) -> Role | None:
         entry = self._roles.get(arn)
-        if entry is not None and entry[0] > self._now():
+        if entry is not None and entry[0] > self._now() and not (
+            self._open_transactions and self._in_transaction()
+        ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         return self._load(self._roles, arn, lambda: self._inner.get_role(arn))
 
     def create_role(self, role: Role) -> None:
-        try:
-            self._inner.create_role(role)
-        finally:
-            self._invalidate(self._roles, role.arn)
-            self._invalidate(self._principals, role.arn)
+        self._write(lambda: self._inner.create_role(role), Change(K.ROLE, (role.arn,)), Change(K.PRINCIPAL, (role.arn,)))
 
     def update_role(self, role: Role) -> None:
-        try:
-            self._inner.update_role(role)
-        finally:
-            self._invalidate(self._roles, role.arn)
+        self._write(lambda: self._inner.update_role(role), Change(K.ROLE, (role.arn,)))
 
     def delete_role(self, arn: str) -> None:
         # Sessions, their principals and access keys go too: forget all identities.
-        try:
-            self._inner.delete_role(arn)
-        finally:
-            self._replay_all()
-            with self._lock:
-                self._generation += 1
-                for table in (self._roles, self._principals, self._access_keys, self._identity_policies):
-                    table.clear()
+        self._write(lambda: self._inner.delete_role(arn), Change(K.ALL_IDENTITIES))
 
     def list_roles(self, account_id: str) -> Sequence[Role]:
         return self._inner.list_roles(account_id)
 
     def delete_expired_access_keys(self, now: float) -> int:
-        try:
-            return self._inner.delete_expired_access_keys(now)
-        finally:
-            self._replay_all()
-            with self._lock:
-                self._generation += 1
-                self._access_keys.clear()
+        # Announced only when something went: the sweeper calls this every few seconds.
+        return self._written(
+            lambda: self._inner.delete_expired_access_keys(now),
+            lambda deleted: (Change(K.ALL_ACCESS_KEYS),) if deleted else (),
+        )
 
     # -- grants (issue 5) --------------------------------------------------------------
 
     def grants_for_key(self, region: str, key_id: str) -> Sequence[GrantRecord]:
         entry = self._key_grants.get((region, key_id))
-        if entry is not None and entry[0] > self._now():
+        if entry is not None and entry[0] > self._now() and not (
+            self._open_transactions and self._in_transaction()
+        ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         return self._load(
             self._key_grants, (region, key_id), lambda: tuple(self._inner.grants_for_key(region, key_id))
@@ -467,27 +583,22 @@ class CachedStorage:
 
     def get_grant(self, grant_id: str) -> GrantRecord | None:
         entry = self._grants.get(grant_id)
-        if entry is not None and entry[0] > self._now():
+        if entry is not None and entry[0] > self._now() and not (
+            self._open_transactions and self._in_transaction()
+        ):
+            self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
         return self._load(self._grants, grant_id, lambda: self._inner.get_grant(grant_id))
 
     def create_grant(self, grant: GrantRecord) -> None:
-        try:
-            self._inner.create_grant(grant)
-        finally:
-            self._invalidate(self._key_grants, (grant.region, grant.key_id))
-            self._invalidate(self._grants, grant.grant_id)
+        self._write(
+            lambda: self._inner.create_grant(grant),
+            Change(K.KEY_GRANTS, (grant.region, grant.key_id)), Change(K.GRANT, (grant.grant_id,)),
+        )
 
     def delete_grant(self, grant_id: str) -> None:
         # The grant's key is not known here without a read: drop every key's grant list.
-        try:
-            self._inner.delete_grant(grant_id)
-        finally:
-            self._replay_all()
-            with self._lock:
-                self._generation += 1
-                self._grants.pop(grant_id, None)
-                self._key_grants.clear()
+        self._write(lambda: self._inner.delete_grant(grant_id), Change(K.ALL_GRANTS))
 
     def find_grant_by_name(self, region: str, key_id: str, name: str) -> Sequence[GrantRecord]:
         return self._inner.find_grant_by_name(region, key_id, name)
@@ -531,19 +642,43 @@ class CachedStorage:
     def count_keys_in_custom_key_store(self, custom_key_store_id: str) -> int:
         return self._inner.count_keys_in_custom_key_store(custom_key_store_id)
 
+    # -- web console (issue 21): sessions and sign-in counters are shared state, never cached --
+
+    def create_console_session(self, session: ConsoleSession) -> None:
+        self._inner.create_console_session(session)
+
+    def get_console_session(self, token_sha256: str) -> ConsoleSession | None:
+        return self._inner.get_console_session(token_sha256)
+
+    def update_console_session(self, session: ConsoleSession) -> None:
+        self._inner.update_console_session(session)
+
+    def delete_console_session(self, token_sha256: str) -> None:
+        self._inner.delete_console_session(token_sha256)
+
+    def delete_console_sessions_ending(self, before: float) -> int:
+        return self._inner.delete_console_sessions_ending(before)
+
+    def list_console_sessions(self, principal_arn: str) -> Sequence[ConsoleSession]:
+        return self._inner.list_console_sessions(principal_arn)
+
+    def take_sign_in_attempt(self, subject: str, now: float, window_seconds: float, limit: int) -> bool:
+        return self._inner.take_sign_in_attempt(subject, now, window_seconds, limit)
+
+    def give_back_sign_in_attempt(self, subject: str) -> None:
+        self._inner.give_back_sign_in_attempt(subject)
+
+    def clear_sign_in_attempts(self, subject: str) -> None:
+        self._inner.clear_sign_in_attempts(subject)
+
     def rewrap_root_blobs(self, rewrap: Callable[[str, tuple[str, ...], bytes], bytes | None]) -> int:
-        try:
-            return self._inner.rewrap_root_blobs(rewrap)
-        finally:
-            self.invalidate_all()  # every wrapped blob may have changed
+        # every wrapped blob may have changed
+        return self._write(lambda: self._inner.rewrap_root_blobs(rewrap), Change(K.EVERYTHING))
 
     def reset(self) -> None:
-        try:
-            self._inner.reset()
-        finally:
-            self.invalidate_all()
+        self._write(self._inner.reset, Change(K.EVERYTHING))
 
-    # -- one transaction for several calls (issue 16) ------------------------------------
+    # -- one transaction for a change and its audit event (issue 16) ----------------------
 
     def atomic(self) -> contextlib.AbstractContextManager[None]:
         return self._inner.atomic()
@@ -619,3 +754,7 @@ class CachedStorage:
     def close(self) -> None:
         self.invalidate_all()
         self._inner.close()
+
+
+def _alias_change(account_id: str, region: str, name: str) -> Change:
+    return Change(K.ALIAS, (account_id, region, name))

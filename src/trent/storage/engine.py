@@ -114,6 +114,12 @@ class UnitOfWork:
 
     ``:memory:`` SQLite shares one connection between threads, so its units of work are
     serialized with a lock; every other engine relies on its (thread-safe) pool.
+
+    :meth:`transaction` is an ``atomic`` scope whose write transaction begins at once,
+    so that row locks taken inside hold until it commits: that is how the service makes
+    a check-then-act rule atomic (read under a row lock, decide, write, commit; issue 20).
+    A unit that fails inside a scope fails the scope (PostgreSQL aborts the transaction)
+    unless it asked for a ``savepoint``.
     """
 
     write_option = WRITE_OPTION
@@ -141,6 +147,12 @@ class UnitOfWork:
         """This thread's open ``atomic`` block, if any."""
         return transaction.current(self)
 
+    @property
+    def active(self) -> Connection | None:
+        """The connection of this thread's begun transaction, if any."""
+        scope = transaction.current(self)
+        return scope.conn if scope is not None else None
+
     @contextlib.contextmanager
     def __call__(self, *, write: bool, savepoint: bool = False) -> Iterator[Connection]:
         """``savepoint``: inside an ``atomic()`` scope on PostgreSQL, run this write in a
@@ -167,3 +179,24 @@ class UnitOfWork:
                     yield conn
         except sa.exc.SQLAlchemyError as exc:
             raise translate(exc) from exc
+
+    @contextlib.contextmanager
+    def locking(self) -> Iterator[Connection]:
+        """A unit of work that takes row locks: only meaningful inside :meth:`transaction`
+        (a lock taken in a transaction of its own would be released at once)."""
+        if transaction.current(self) is None:
+            raise RuntimeError("row locks are taken inside storage.transaction()")
+        with self(write=True) as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """An ``atomic`` scope whose write transaction begins now (issue 20: a check-then-act
+        rule reads under row locks, decides, writes, commits). Re-entrant, and it joins an
+        enclosing ``atomic`` scope (issue 16: the mutation's audit event commits with it)."""
+        with self.atomic() as scope:
+            try:
+                conn = scope.begin()
+            except sa.exc.SQLAlchemyError as exc:
+                raise translate(exc) from exc
+            yield conn

@@ -16,11 +16,13 @@ from typing import Generic, Protocol, TypeVar
 
 from trent.domain.audit_chain import AuditRecord, EventSegment, StoredEvent, TrailHead, TrailKey
 from trent.domain.audit_delivery import DeliveryState, DigestRecord, LogFileRecord, LookupQuery, SigningKeyRecord
+from trent.domain.console import ConsoleSession
 from trent.domain.custom_key_stores import CustomKeyStore
 from trent.domain.grants import GrantRecord
 from trent.domain.keys import Alias, Key, KeyMaterial, Tag
 from trent.domain.lifecycle import KeyUse, RotationSchedule
 from trent.domain.principals import AccessKey, Account, IdentityPolicy, Principal, Role
+from trent.storage.changes import Change
 
 T = TypeVar("T")
 
@@ -61,6 +63,13 @@ class KeyRepository(Protocol):
     def delete_key(self, region: str, key_id: str) -> None:
         """Remove the key with all its material, aliases, tags and grants (spec §5.3, §8)."""
 
+    def list_key_members(self, key_id: str) -> Sequence[Key]:
+        """Every regional row with this key id (a multi-Region key's primary and replicas,
+        spec §12), in creation order; one row for a single-Region key, none if unknown."""
+
+    def update_keys(self, keys: Sequence[Key]) -> None:
+        """Overwrite several key rows' mutable fields in ONE transaction (UpdatePrimaryRegion)."""
+
     def add_material(self, material: KeyMaterial) -> None: ...
 
     def get_material(self, key_id: str, material_id: str) -> KeyMaterial | None: ...
@@ -76,7 +85,9 @@ class KeyRepository(Protocol):
 
     def rotate_material(self, key: Key, material: KeyMaterial) -> None:
         """One transaction: every CURRENT material of the key becomes NON_CURRENT, ``material``
-        is inserted (or, if its row exists, overwritten) as given, and the key row is updated."""
+        is inserted (or, if its row exists, overwritten) as given, and the key row is updated.
+        Material is shared by every regional row of the key id (multi-Region keys, spec §12),
+        so the other rows' current material id follows in the same transaction."""
 
     def materials_expiring(self, now: float, limit: int = 100) -> Sequence[tuple[Key, KeyMaterial]]:
         """Imported (IMPORTED) material whose valid_to <= now, any key, with the key(s) it belongs to."""
@@ -103,6 +114,10 @@ class AliasRepository(Protocol):
         """Duplicate if (account, region, name) exists."""
 
     def get_alias(self, account_id: str, region: str, name: str) -> Alias | None: ...
+
+    def claim_alias(self, alias: Alias) -> bool:
+        """Point an alias that has no target at ``alias.target_key_id``, atomically: True if
+        this call did it, False if the alias is missing or already targets a key."""
 
     def update_alias(self, alias: Alias) -> None: ...
 
@@ -236,9 +251,63 @@ class CustomKeyStoreRepository(Protocol):
         ...
 
 
-class Transactions(Protocol):
-    """Several calls, one transaction (issue 16; ``storage/transaction.py``)."""
+class ConsoleRepository(Protocol):
+    """Web console sign-in (issue 21): sessions by token digest, sign-in attempt counters."""
 
+    def create_console_session(self, session: ConsoleSession) -> None: ...
+
+    def get_console_session(self, token_sha256: str) -> ConsoleSession | None: ...
+
+    def update_console_session(self, session: ConsoleSession) -> None: ...
+
+    def delete_console_session(self, token_sha256: str) -> None: ...
+
+    def delete_console_sessions_ending(self, before: float) -> int:
+        """Remove sessions whose absolute end is at or before ``before``; how many."""
+
+    def list_console_sessions(self, principal_arn: str) -> Sequence[ConsoleSession]: ...
+
+    def take_sign_in_attempt(self, subject: str, now: float, window_seconds: float, limit: int) -> bool:
+        """Atomically count an attempt for ``subject`` unless it already has ``limit`` in the
+        window that started less than ``window_seconds`` ago (then False)."""
+
+    def give_back_sign_in_attempt(self, subject: str) -> None: ...
+
+    def clear_sign_in_attempts(self, subject: str) -> None: ...
+
+
+class Transactions(Protocol):
+    """Check-then-act rules made atomic (issue 20).
+
+    Inside ``with storage.transaction():`` every method of this thread joins ONE
+    database transaction, committed when the block ends (rolled back if it raises);
+    the ``lock_*`` reads take a row lock (PostgreSQL ``SELECT ... FOR UPDATE``; on
+    SQLite the write transaction itself excludes every other writer) held until then,
+    so a rule read under the lock ("the key is not already PendingDeletion", "fewer
+    than 25 on-demand rotations", "no grant with this Name yet") still holds when the
+    write commits, whatever other threads, processes and nodes do meanwhile.
+    """
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """An ``atomic()`` block whose write transaction begins at once (row locks hold)."""
+        ...
+
+    def lock_key(self, region: str, key_id: str) -> Key | None:
+        """The key row as stored now, locked until the transaction ends."""
+
+    def lock_custom_key_store(self, custom_key_store_id: str) -> CustomKeyStore | None:
+        """The custom key store row as stored now, locked until the transaction ends."""
+
+    def lock_account(self, account_id: str) -> Account | None:
+        """The account row, locked until the transaction ends (per-account limits)."""
+
+    def lock_principal(self, arn: str) -> Principal | None:
+        """The principal row, locked until the transaction ends."""
+
+    def publish_changes(self, changes: Sequence[Change]) -> None:
+        """Announce on the invalidation feed, in the current transaction (change_feed.py)."""
+
+    # Issue 16: a mutation and its audit event in one transaction (storage/transaction.py).
     def atomic(self) -> AbstractContextManager[None]:
         """Every call of this thread inside the block commits together, or none does;
         the block's writes are visible to its own reads. Nested blocks join the outer."""
@@ -310,8 +379,9 @@ class AuditRepository(Protocol):
 
 
 class Storage(
+    Transactions,
     KeyRepository, AliasRepository, TagRepository, IdentityRepository, GrantRepository, CustomKeyStoreRepository,
-    Transactions, AuditRepository, Protocol
+    ConsoleRepository, AuditRepository, Protocol
 ):
     """Everything at once; what bootstrap hands the service."""
 

@@ -47,6 +47,9 @@ def key_values(key: Key) -> Values:
         "custom_key_store_id": key.custom_key_store_id,
         "expiration_model": key.expiration_model,
         "valid_to": key.valid_to,
+        "primary_region": key.primary_region,
+        "transient_until": key.transient_until,
+        "settled_state": None if key.settled_state is None else key.settled_state.value,
     }
 
 
@@ -71,6 +74,9 @@ def key_from_row(row: RowMapping) -> Key:
         custom_key_store_id=row["custom_key_store_id"],
         expiration_model=row["expiration_model"],
         valid_to=row["valid_to"],
+        primary_region=row["primary_region"],
+        transient_until=row["transient_until"],
+        settled_state=None if row["settled_state"] is None else KeyState(row["settled_state"]),
     )
 
 

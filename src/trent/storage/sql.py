@@ -18,6 +18,7 @@ Semantics the conformance suite pins (tests/conformance/storage):
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator, Sequence
 
 import sqlalchemy as sa
@@ -27,8 +28,9 @@ from sqlalchemy.engine import URL, Connection, Engine
 
 from trent.domain.keys import Alias, Key, KeyMaterial, KeyState, Tag
 from trent.domain.principals import AccessKey, Account, Principal
-from trent.storage import rows
+from trent.storage import change_feed, rows
 from trent.storage.audit_append import DirectAppender
+from trent.storage.changes import Change
 from trent.storage.engine import UnitOfWork, create_engine
 from trent.storage.markers import (
     MarkerKind,
@@ -44,6 +46,7 @@ from trent.storage.sql_audit_delivery import AuditDeliverySql
 from trent.storage.sql_authz import AuthzSql, delete_key_grants
 from trent.storage.sql_lifecycle import LifecycleSql, delete_key_lifecycle_rows
 from trent.storage.sql_custom_key_stores import CustomKeyStoreSql, RootRewrapSql
+from trent.storage.sql_console import ConsoleSql
 from trent.storage.tables import (
     access_keys,
     accounts,
@@ -94,7 +97,7 @@ _GET_ACCESS_KEY = sa.select(access_keys).where(
 )
 
 
-class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql, AuditSql, AuditDeliverySql):
+class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql, ConsoleSql, AuditSql, AuditDeliverySql):
     """The SQL implementation of ``Storage``.
 
     ``url`` is any SQLAlchemy URL for SQLite (``sqlite:///path``; ``sqlite://`` for a
@@ -146,6 +149,38 @@ class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql, Audit
 
     def __repr__(self) -> str:
         return f"SqlStorage({self._engine.url.render_as_string(hide_password=True)!r})"
+
+    # -- transactions (issue 20) ---------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._unit.transaction():
+            yield
+
+    def lock_key(self, region: str, key_id: str) -> Key | None:
+        with self._unit.locking() as conn:
+            row = conn.execute(_for_update(conn, _GET_KEY), {"region": region, "key_id": key_id}).mappings().first()
+        return None if row is None else rows.key_from_row(row)
+
+    def lock_account(self, account_id: str) -> Account | None:
+        with self._unit.locking() as conn:
+            row = conn.execute(_for_update(conn, _GET_ACCOUNT), {"account_id": account_id}).mappings().first()
+        return None if row is None else rows.account_from_row(row)
+
+    def lock_principal(self, arn: str) -> Principal | None:
+        with self._unit.locking() as conn:
+            row = conn.execute(_for_update(conn, _GET_PRINCIPAL), {"arn": arn}).mappings().first()
+        return None if row is None else rows.principal_from_row(row)
+
+    def ping(self) -> None:
+        """One round trip (readiness, issue 20); StorageError if the database is away."""
+        with self._unit(write=False) as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def publish_changes(self, changes: Sequence[Change]) -> None:
+        if changes:
+            with self._unit(write=True) as conn:
+                change_feed.publish(conn, changes, time.time())
 
     # -- keys -------------------------------------------------------------------------
 
@@ -219,6 +254,20 @@ class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql, Audit
             if not _key_id_in_use(conn, key_id):
                 conn.execute(key_materials.delete().where(key_materials.c.key_id == key_id))
 
+    def list_key_members(self, key_id: str) -> Sequence[Key]:
+        query = sa.select(keys).where(keys.c.key_id == key_id).order_by(keys.c.id)
+        with self._unit(write=False) as conn:
+            return [rows.key_from_row(r) for r in conn.execute(query).mappings()]
+
+    def update_keys(self, updated: Sequence[Key]) -> None:
+        with self._unit(write=True) as conn:
+            for key in updated:
+                values = rows.key_values(key)
+                del values["region"], values["key_id"]
+                conn.execute(
+                    keys.update().where(keys.c.region == key.region, keys.c.key_id == key.key_id).values(values)
+                )
+
     def add_material(self, material: KeyMaterial) -> None:
         with self._unit(write=True) as conn:
             conn.execute(key_materials.insert().values(rows.material_values(material)))
@@ -260,6 +309,15 @@ class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql, Audit
                 .where(_alias_is(alias.account_id, alias.region, alias.name))
                 .values(values)
             )
+
+    def claim_alias(self, alias: Alias) -> bool:
+        with self._unit(write=True) as conn:
+            done = conn.execute(
+                aliases.update()
+                .where(_alias_is(alias.account_id, alias.region, alias.name), aliases.c.target_key_id.is_(None))
+                .values(target_key_id=alias.target_key_id, updated_at=alias.updated_at)
+            )
+            return done.rowcount == 1
 
     def delete_alias(self, account_id: str, region: str, name: str) -> None:
         with self._unit(write=True) as conn:
@@ -405,6 +463,13 @@ def _alias_is(account_id: str, region: str, name: str) -> sa.ColumnElement[bool]
     return sa.and_(
         aliases.c.account_id == account_id, aliases.c.region == region, aliases.c.name == name
     )
+
+
+def _for_update(conn: Connection, query: sa.Select) -> sa.Select:
+    """``SELECT ... FOR UPDATE`` on PostgreSQL: the row stays locked until the transaction
+    ends. SQLite has no row locks and needs none: a write transaction (``BEGIN
+    IMMEDIATE``) already holds the database's single write lock."""
+    return query.with_for_update() if conn.dialect.name == "postgresql" else query
 
 
 def _key_id_in_use(conn: Connection, key_id: str) -> bool:

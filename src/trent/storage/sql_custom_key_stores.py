@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from trent.domain.custom_key_stores import ConnectionErrorCode, ConnectionState, CustomKeyStore, CustomKeyStoreType
+from trent.storage.s3_tables import s3_owned_keys
 from trent.storage.tables import access_keys, audit_signing_keys, custom_key_stores, key_materials, keys
 
 if TYPE_CHECKING:
@@ -63,6 +64,16 @@ class CustomKeyStoreSql:
             row = conn.execute(sa.select(_T).where(_T.c.custom_key_store_id == custom_key_store_id)).mappings().first()
         return None if row is None else _from_row(row)
 
+    def lock_custom_key_store(self, custom_key_store_id: str) -> CustomKeyStore | None:
+        """Issue 20: the store row, locked until the caller's transaction ends (PostgreSQL
+        ``FOR UPDATE``; SQLite's write transaction already excludes other writers)."""
+        query = sa.select(_T).where(_T.c.custom_key_store_id == custom_key_store_id)
+        with self._unit.locking() as conn:
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            row = conn.execute(query).mappings().first()
+        return None if row is None else _from_row(row)
+
     def list_custom_key_stores(self, account_id: str | None = None, region: str | None = None) -> Sequence[CustomKeyStore]:
         """In creation order; every store when account and region are None (bootstrap)."""
         query = sa.select(_T).order_by(_T.c.created_at, _T.c.custom_key_store_id)
@@ -102,13 +113,15 @@ class RootRewrapSql:
         """``rewrap(kind, ids, blob)`` returns the new blob, or None to leave the row.
 
         Kinds: ``material`` (key_id, material_id), ``access_key`` (access_key_id,),
-        ``custom_key_store_password`` (custom_key_store_id,), ``audit_signing_key``
-        (fingerprint, signer) — issue 16's digest signing keys. Returns rows changed.
+        ``custom_key_store_password`` (custom_key_store_id,), ``s3_owned_key`` (key_id,),
+        ``audit_signing_key`` (fingerprint, signer) — issue 16's digest signing keys.
+        Returns rows changed.
         """
         plans = (
             ("material", key_materials, (key_materials.c.key_id, key_materials.c.material_id), key_materials.c.wrapped),
             ("access_key", access_keys, (access_keys.c.access_key_id,), access_keys.c.wrapped_secret),
             ("custom_key_store_password", _T, (_T.c.custom_key_store_id,), _T.c.wrapped_password),
+            ("s3_owned_key", s3_owned_keys, (s3_owned_keys.c.key_id,), s3_owned_keys.c.wrapped),  # issue 17
             ("audit_signing_key", audit_signing_keys, (audit_signing_keys.c.fingerprint, audit_signing_keys.c.signer),
              audit_signing_keys.c.private_blob),
         )

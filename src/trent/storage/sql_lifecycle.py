@@ -74,6 +74,12 @@ class LifecycleSql:
             conn.execute(
                 keys.update().where(keys.c.region == key.region, keys.c.key_id == key.key_id).values(key_values)
             )
+            # The other members of a multi-Region key share the material (spec §12).
+            conn.execute(
+                keys.update()
+                .where(keys.c.key_id == key.key_id, keys.c.region != key.region, keys.c.current_material_id.is_not(None))
+                .values(current_material_id=key.current_material_id)
+            )
 
     def materials_expiring(self, now: float, limit: int = 100) -> Sequence[tuple[Key, KeyMaterial]]:
         query = (

@@ -129,9 +129,15 @@ keys = sa.Table(
     # Imported material (issue 4, revision 0002_lifecycle): spec §5.2 ExpirationModel/ValidTo.
     sa.Column("expiration_model", sa.String(ENUM), nullable=True),
     sa.Column("valid_to", sa.Double, nullable=True),
+    # Multi-Region keys (issue 19, revision 0004_multi_region; spec §12): the primary's
+    # Region on every member row, and a transient state's end and the state after it.
+    sa.Column("primary_region", sa.String(REGION), nullable=True),
+    sa.Column("transient_until", sa.Double, nullable=True),
+    sa.Column("settled_state", sa.String(ENUM), nullable=True),
     sa.UniqueConstraint("region", "key_id", name="uq_keys_region_key_id"),
     sa.Index("ix_keys_listing", "account_id", "region", "id"),
     sa.Index("ix_keys_deletion_date", "deletion_date"),
+    sa.Index("ix_keys_key_id", "key_id"),  # the members of a multi-Region key
 )
 
 key_materials = sa.Table(
@@ -406,3 +412,52 @@ audit_delivery_lease = sa.Table(
     sa.Column("holder", sa.String(NAME), nullable=False),
     sa.Column("expires_at", sa.Double, nullable=False),
 )
+
+# Web console (issue 21): sign-in sessions by the SHA-256 of their cookie token, and the
+# sign-in attempt counters that throttle guessing (per access key id and per source IP),
+# shared by every node so the limit holds however requests are spread.
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column("principal_arn", sa.String(ARN), nullable=False),
+    sa.Column("access_key_id", sa.String(ID), nullable=False),
+    sa.Column("region", sa.String(REGION), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Column("last_seen_at", sa.Double, nullable=False),
+    sa.Index("ix_console_sessions_expires_at", "expires_at"),
+)
+
+console_sign_in_attempts = sa.Table(
+    "console_sign_in_attempts",
+    metadata,
+    sa.Column("subject", sa.String(NAME), primary_key=True),
+    sa.Column("window_start", sa.Double, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+)
+
+# Issue 20 (revision 0020_production). The invalidation feed's change log on SQLite
+# (storage/change_feed.py: PostgreSQL uses NOTIFY instead, so this stays empty there),
+# and leases: which process runs a cluster-wide background job (storage/leases.py).
+cache_changes = sa.Table(
+    "cache_changes",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Double, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sqlite_autoincrement=True,  # seq never goes back, even after the log is pruned
+)
+
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(NAME), primary_key=True),
+    sa.Column("holder", sa.String(NAME), nullable=False),
+    # Fencing token: bumped whenever the lease changes hands.
+    sa.Column("token", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+)
+
+# S3 (issue 17) keeps its tables in their own module, on this same metadata.
+from trent.storage import s3_tables as _s3_tables  # noqa: E402, F401

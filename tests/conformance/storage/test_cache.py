@@ -16,6 +16,7 @@ import pytest
 from trent.domain.clock import FixedClock
 from trent.domain.keys import KeyState, Tag
 from trent.storage.cache import CachedStorage
+from trent.storage.changes import Change, ChangeKind
 from trent.storage.repositories import Duplicate
 from trent.storage.sql import SqlStorage
 
@@ -237,7 +238,7 @@ def test_miss_racing_a_write_does_not_store_stale_value(
                                           "in_atomic": staticmethod(lambda: False),
                                           "in_write_transaction": staticmethod(lambda: False)})()
         inner.update_key(changed)
-        cache._invalidate(cache._keys, (REGION, key.key_id))  # what update_key does last
+        cache.apply([Change(ChangeKind.KEY, (REGION, key.key_id))])  # what update_key does last
 
     racing.before["get_key"] = read_old_then_write
     assert cache.get_key(REGION, key.key_id) == key  # the racing reader gets what it read

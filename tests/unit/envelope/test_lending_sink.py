@@ -310,20 +310,6 @@ def test_seq_words_match_struct_across_chunks() -> None:
         assert w.at(seq).tobytes() == struct.pack(f">{k}I", *range(seq, seq + k)), seq
 
 
-@pytest.mark.parametrize("frame", [4, 100, 4097, 4100])
-def test_frame_lengths_with_and_without_the_word_layout(keyring: ev.RawAesKeyring, tmp_path: Path,
-                                                        frame: int) -> None:
-    """frame % 4 == 0 uses strided word writes, else struct packing; both byte-exact."""
-    pt = os.urandom(3 * MIB // 2 + 17)
-    (tmp_path / "p").write_bytes(pt)
-    ev.encrypt_file(tmp_path / "p", tmp_path / "c", keyring=keyring, frame_length=frame)
-    assert ev.decrypt((tmp_path / "c").read_bytes(), keyring=keyring).plaintext == pt
-    ct = ev.encrypt(pt, keyring=keyring, frame_length=frame).ciphertext
-    (tmp_path / "c2").write_bytes(ct)
-    ev.decrypt_file(tmp_path / "c2", tmp_path / "o", keyring=keyring)
-    assert (tmp_path / "o").read_bytes() == pt
-
-
 # ------------------------------------------------------------------------- frame views
 
 

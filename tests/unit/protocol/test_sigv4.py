@@ -359,7 +359,7 @@ def test_date_header_fallback_gives_basic_format() -> None:
 
 
 def test_x_amz_date_wins_over_date() -> None:
-    auth = b"AWS4-HMAC-SHA256 Credential=A/20150830/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=a"
+    auth = b"AWS4-HMAC-SHA256 Credential=A/20150830/us-east-1/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=a"
     parsed = sigv4.parse_request_auth(
         [(b"authorization", auth), (b"date", b"Mon, 31 Aug 2015 00:00:00 GMT"), (b"x-amz-date", b"20150830T123600Z")]
     )

@@ -172,11 +172,11 @@ def test_string_min_length() -> None:
     )
 
 
-def test_string_max_length_value_is_truncated() -> None:
+def test_string_max_length_value_is_echoed_whole_as_aws_does() -> None:
+    """AWS echoes the whole offending value, however long (issue 19)."""
     key_id = "k" * 2049
-    shown = "k" * validation.MAX_SHOWN_CHARS + "..."
     assert message("DescribeKey", {"KeyId": key_id}) == one(
-        f"Value '{shown}' at 'keyId' failed to satisfy constraint: Member must have length less than or equal to 2048"
+        f"Value '{key_id}' at 'keyId' failed to satisfy constraint: Member must have length less than or equal to 2048"
     )
 
 
@@ -198,10 +198,30 @@ def test_number_bounds_spec_examples(n: int, rule: str) -> None:
     )
 
 
-def test_enum() -> None:
+def test_enum_set_is_printed_in_the_order_recorded_from_aws() -> None:
+    """AWS prints macAlgorithm's set as [HMAC_SHA_384, HMAC_SHA_256, HMAC_SHA_224, HMAC_SHA_512]
+    (recorded; not the model's order) (issue 19)."""
+    assert SHAPES["MacAlgorithmSpec"]["enum"] != ["HMAC_SHA_384", "HMAC_SHA_256", "HMAC_SHA_224", "HMAC_SHA_512"]
     assert message("GenerateMac", {"KeyId": "k", "Message": b64(b"m"), "MacAlgorithm": "HMAC_SHA_1"}) == one(
         "Value 'HMAC_SHA_1' at 'macAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: "
-        f"[{', '.join(SHAPES['MacAlgorithmSpec']['enum'])}]"
+        "[HMAC_SHA_384, HMAC_SHA_256, HMAC_SHA_224, HMAC_SHA_512]"
+    )
+
+
+def test_enum_without_a_recorded_aws_order_falls_back_to_the_model_order() -> None:
+    # keySpec's recorded order covers 12 values; the model has more now, so model order.
+    assert message("CreateKey", {"KeySpec": "AES_512"}) == one(
+        "Value 'AES_512' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: "
+        f"[{', '.join(SHAPES['KeySpec']['enum'])}]"
+    )
+
+
+def test_tag_value_of_257_characters_is_echoed_in_full() -> None:
+    """AWS: "1 validation error detected: Value '<all 257>' at 'tags.1.member.tagValue' ..." (issue 19)."""
+    value = "v" * 257
+    assert message("TagResource", {"KeyId": "k", "Tags": [{"TagKey": "k", "TagValue": value}]}) == one(
+        f"Value '{value}' at 'tags.1.member.tagValue' failed to satisfy constraint: "
+        "Member must have length less than or equal to 256"
     )
 
 

@@ -389,12 +389,15 @@ def test_retire_by_token_and_by_id(deps):
         grants.retire_grant(deps, bob, g1.grant_token, None, None)
 
     g2 = create(deps, key, "Encrypt", retiring_principal=BOB)
-    with pytest.raises(AccessDenied):  # the grantee without RetireGrant, admin with IAM kms:*
+    with pytest.raises(AccessDenied):  # the grantee without RetireGrant
         grants.retire_grant(deps, ctx_for(deps, ALICE), None, key.arn, g2.grant_id)
-    with pytest.raises(AccessDenied):
-        grants.retire_grant(deps, ctx_for(deps, ADMIN), None, key.arn, g2.grant_id)
     grants.retire_grant(deps, ctx_for(deps, ROOT), None, key.arn, g2.grant_id)
     assert deps.storage.get_grant(g2.grant_id) is None
+    # issue 19: an IAM principal of the key's account whose identity policy allows
+    # kms:RetireGrant on the key (admin: "*") may retire it too (delegation).
+    g3 = create(deps, key, "Encrypt", retiring_principal=BOB)
+    grants.retire_grant(deps, ctx_for(deps, ADMIN), None, key.arn, g3.grant_id)
+    assert deps.storage.get_grant(g3.grant_id) is None
 
 
 def test_retire_errors(deps):

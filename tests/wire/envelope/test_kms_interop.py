@@ -13,7 +13,8 @@ from trent import envelope as ev
 
 from .conftest import KmsKey
 
-SIZES = [0, 1, 4095, 4096, 2 * 4096, 70_000]
+# 256 frames of 4 KiB fill the engines' 1 MiB chunk: sizes on both sides of it (issue 15)
+SIZES = [0, 1, 4095, 4096, 2 * 4096, 70_000, (1 << 20) - 1, 1 << 20, (1 << 20) + 1]
 FRAMES = [512, 4096, 65536]
 
 

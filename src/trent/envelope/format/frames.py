@@ -15,7 +15,8 @@ Frame AAD::
     message ID ‖ "AWSKMSEncryptionClient Frame" | "... Final Frame" | "... Single Block"
     ‖ uint32 seq ‖ uint64 plaintext length of this frame
 
-v1 non-framed body: IV (12) ‖ uint64 ciphertext length ‖ ciphertext ‖ tag (16), seq = 1.
+Non-framed body (content type 0x01; written by the SDK in v1 and v2 messages when asked for frame
+length 0, never by Trent): IV (12) ‖ uint64 ciphertext length ‖ ciphertext ‖ tag (16), seq = 1.
 
 Footer (signed suites): uint16 signature length ‖ DER ECDSA signature.
 """

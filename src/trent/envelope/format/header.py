@@ -166,7 +166,9 @@ def parse(r: Reader, max_encrypted_data_keys: int | None = None) -> tuple[Messag
         else:
             frame_length = c.u32()
             suite_data = c.take(suite.suite_data_len)
-            if content_type != FRAMED:
+            # v2 messages may be non-framed too: the SDK writes them with frame_length=0 and
+            # reads them (issue 15); the body is laid out as in v1 (frames.py docstring)
+            if content_type not in (FRAMED, NON_FRAMED):
                 raise ValueError
         if (content_type == FRAMED) != (frame_length > 0):
             raise ValueError

@@ -83,6 +83,19 @@ def _code(e: ClientError) -> str:
     return str(e.response.get("Error", {}).get("Code", "Unknown"))
 
 
+def call_kms(client: Any, op: str, key_id: str | None, grant_tokens: Sequence[str] = (), **kw: Any) -> dict[str, Any]:
+    """One KMS call; every failure becomes :class:`KeyringError` naming the operation, the key
+    and the AWS error code (never the request's plaintext). Shared with trent.s3ec's keyring."""
+    if grant_tokens:
+        kw["GrantTokens"] = list(grant_tokens)
+    try:
+        return dict(getattr(client, op)(**kw))
+    except ClientError as e:
+        raise KeyringError(f"KMS {op} with key {key_id} failed: {_code(e)}") from None
+    except BotoCoreError as e:
+        raise KeyringError(f"KMS {op} with key {key_id} failed: {type(e).__name__}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class DiscoveryFilter:
     """Only KMS keys in these accounts of this partition may be used to decrypt."""
@@ -112,14 +125,7 @@ class AwsKmsKeyring:
         return f"AwsKmsKeyring(key_id={self.key_id!r})"
 
     def _call(self, op: str, **kw: Any) -> dict[str, Any]:
-        if self.grant_tokens:
-            kw["GrantTokens"] = list(self.grant_tokens)
-        try:
-            return dict(getattr(self._client, op)(**kw))
-        except ClientError as e:
-            raise KeyringError(f"KMS {op} with key {self.key_id} failed: {_code(e)}") from None
-        except BotoCoreError as e:
-            raise KeyringError(f"KMS {op} with key {self.key_id} failed: {type(e).__name__}") from None
+        return call_kms(self._client, op, self.key_id, self.grant_tokens, **kw)
 
     def on_encrypt(self, materials: EncryptionMaterials) -> EncryptionMaterials:
         ctx = dict(materials.encryption_context)

@@ -26,8 +26,8 @@ from trent.protocol.s3 import xml
 from trent.protocol.s3.errors import error_document
 from trent.protocol.s3.routes import S3Request, Target, operation_name, parse, route
 from trent.service.context import RequestContext
-from trent.service.s3 import objects
-from trent.service.s3.buckets import BucketRegistry
+from trent.service.trail_bucket import objects
+from trent.service.trail_bucket.buckets import BucketRegistry
 
 log = logging.getLogger("trent.s3")
 

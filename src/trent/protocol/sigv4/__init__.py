@@ -15,7 +15,9 @@ test can name the step that broke:
 
 with the header index (headers.py), the request-time formats (dates.py), the fixed
 values (constants.py) and the capped echo of client text in AWS's messages (echo.py)
-underneath. The server drives them in this order::
+underneath. S3's payload modes (issue 17) live beside them: ``payload.py`` (what
+``x-amz-content-sha256`` says), ``chunked.py`` (aws-chunked bodies, chunk and trailer
+signatures), ``checksums.py`` (``x-amz-checksum-*``). The server drives them in this order::
 
     parsed = parse_request_auth(headers)           # MissingAuthenticationToken / IncompleteSignature
     secret = <resolve parsed.authorization.access_key_id through storage>
@@ -47,6 +49,8 @@ from trent.protocol.sigv4.authorization import (
     parse_authorization,
     parse_request_auth,
 )
+from trent.protocol.sigv4.checksums import Checksum, algorithm_of_header, checksum_of
+from trent.protocol.sigv4.chunked import AwsChunkedDecoder, ChunkSigner
 from trent.protocol.sigv4.canonical import (
     canonical_headers,
     canonical_path,
@@ -68,6 +72,7 @@ from trent.protocol.sigv4.headers import (
     HeaderList,
     index_headers,
 )
+from trent.protocol.sigv4.payload import BodyHasher, PayloadMode, payload_mode
 from trent.protocol.sigv4.scope import RegionCheck, check_scope_and_time
 from trent.protocol.sigv4.signing_keys import SigningKeyCache, signature, signing_key
 from trent.protocol.sigv4.verifier import UNSIGNED_PAYLOAD, SigV4Verifier, s3_payload_hash, verify_signature
@@ -79,23 +84,31 @@ __all__ = [
     "MAX_SKEW_SECONDS",
     "TERMINATOR",
     "AuthorizationHeader",
+    "AwsChunkedDecoder",
+    "BodyHasher",
+    "Checksum",
+    "ChunkSigner",
     "HeaderIndex",
     "HeaderInput",
     "HeaderList",
     "ParsedAuth",
+    "PayloadMode",
     "RegionCheck",
     "SigV4Verifier",
     "SigningKeyCache",
+    "algorithm_of_header",
     "canonical_headers",
     "canonical_path",
     "canonical_query",
     "canonical_request",
     "check_scope_and_time",
+    "checksum_of",
     "format_amz_date",
     "index_headers",
     "parse_amz_date",
     "parse_authorization",
     "parse_request_auth",
+    "payload_mode",
     "signature",
     "signing_key",
     "string_to_sign",

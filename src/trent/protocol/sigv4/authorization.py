@@ -10,6 +10,13 @@ Choices the spec leaves open (pinned by tests):
   AWS's front-end text ``'Host' or ':authority' must be a 'SignedHeader' in the AWS
   Authorization.`` It is raised while parsing, so it needs no secret lookup.
 * An unsupported algorithm (anything but ``AWS4-HMAC-SHA256``) is :class:`IncompleteSignature`.
+* Issue 20: what selects the operation must be covered by the signature. A request whose
+  ``X-Amz-Target`` is not in ``SignedHeaders`` gets :class:`IncompleteSignature` ``'X-Amz-Target'
+  must be a 'SignedHeader' in the AWS Authorization.`` (the front end's wording for Host,
+  applied to the target [?: text]); any other ``x-amz-*`` header sent but not signed gets
+  ``There were headers present in the request which were not signed`` (AWS's text for
+  this condition, as S3 words it [?: JSON services]). Two ``Authorization`` headers are
+  refused (which one would be the signature?) rather than the first one used.
 * A ``Date`` header that is not RFC 1123 counts as absent (the "requires existence of either
   a 'X-Amz-Date' or a 'Date' header" text). A malformed ``X-Amz-Date`` gets AWS's
   "Date must be in ISO-8601 'basic format'" text.
@@ -171,6 +178,32 @@ def parse_authorization(header: str) -> AuthorizationHeader:
 
 # --- steps 1-2: everything authentication reads from the headers ----------------------------
 
+_AMZ_PREFIX = b"x-amz-"
+_TARGET = b"x-amz-target"
+_signed_sets: dict[tuple[str, ...], frozenset[bytes]] = {}
+
+
+def _signed_set(signed_headers: tuple[str, ...]) -> frozenset[bytes]:
+    """SignedHeaders as lowercase bytes; memoized (a client sends the same list each time)."""
+    found = _signed_sets.get(signed_headers)
+    if found is None:
+        if len(_signed_sets) > 256:
+            _signed_sets.clear()
+        found = _signed_sets[signed_headers] = frozenset(h.lower().encode("latin-1", "replace") for h in signed_headers)
+    return found
+
+
+def _require_signed_amz_headers(idx: HeaderIndex, signed_headers: tuple[str, ...]) -> None:
+    """Issue 20: every ``x-amz-*`` header sent, the operation selector first, is signed."""
+    signed = _signed_set(signed_headers)
+    unsigned = [n for n in idx.names() if n.startswith(_AMZ_PREFIX) and n not in signed]
+    if not unsigned:
+        return
+    if _TARGET in unsigned:
+        raise errors.IncompleteSignature("'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.")
+    raise errors.IncompleteSignature("There were headers present in the request which were not signed")
+
+
 
 def parse_request_auth(headers: HeaderInput | HeaderIndex) -> ParsedAuth:
     """Read ``Authorization``, ``X-Amz-Date`` / ``Date`` and ``X-Amz-Security-Token``.
@@ -181,6 +214,8 @@ def parse_request_auth(headers: HeaderInput | HeaderIndex) -> ParsedAuth:
     header = idx.first(b"authorization")
     if header is None:
         raise errors.MissingAuthenticationToken()
+    if idx.count(b"authorization") > 1:
+        raise errors.IncompleteSignature("Only one 'Authorization' header is allowed in a request.")
 
     amz_date = idx.first(b"x-amz-date")
     http_time = None if amz_date is not None else parse_http_date(idx.first(b"date") or "")
@@ -193,6 +228,7 @@ def parse_request_auth(headers: HeaderInput | HeaderIndex) -> ParsedAuth:
         assert http_time is not None  # guaranteed by date_present above
         request_time = http_time
         amz_date = format_amz_date(http_time)
+    _require_signed_amz_headers(idx, auth.signed_headers)
     return ParsedAuth(
         authorization=auth,
         amz_date=amz_date,

@@ -88,13 +88,13 @@ def canonical_request(
     signed_headers: Sequence[str],
     payload_sha256_hex: str,
     *,
-    literal_path: bool = False,
+    path_as_sent: bool = False,
 ) -> str:
-    """Spec §1.6 step 4. ``literal_path``: the path as sent (S3's rule)."""
+    """Spec §1.6 step 4. ``path_as_sent``: S3's rule, the URI as sent (``verifier.py``)."""
     return "\n".join(
         (
             method.upper(),
-            (path or "/") if literal_path else canonical_path(path),
+            (path or "/") if path_as_sent else canonical_path(path),
             canonical_query(query),
             canonical_headers(headers, signed_headers) + "\n",
             ";".join(signed_headers),

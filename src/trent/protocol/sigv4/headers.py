@@ -37,6 +37,16 @@ class HeaderIndex:
         raw = self._first.get(name if type(name) is bytes else header_key(name))
         return None if raw is None else header_text(raw)
 
+    def count(self, name: bytes) -> int:
+        """How many times the (lowercase) header ``name`` was sent."""
+        if self._dups is not None and name in self._dups:
+            return len(self._dups[name])
+        return 1 if name in self._first else 0
+
+    def names(self) -> Iterable[bytes]:
+        """Every header name sent (lowercase bytes), once each."""
+        return self._first.keys()
+
     def get_all(self, name: str) -> list[str]:
         key = header_key(name)
         if self._dups is not None and key in self._dups:

@@ -1,12 +1,17 @@
 """Verification: recompute the signature over the exact request, compare in constant time
 (spec §1.6, all steps; mismatch text from §1.5).
 
-The payload hash is computed from the exact body bytes received; an
+KMS: the payload hash is always computed from the exact body bytes received; an
 ``X-Amz-Content-SHA256`` header is never trusted in its place (KMS signs the payload).
-S3 (issue 16) is the exception AWS makes: its signer signs the header's value, so
-:func:`s3_payload_hash` takes it — after checking that a hex value *is* the body's hash
-— or ``UNSIGNED-PAYLOAD``; streaming payloads (aws-chunked) are refused for now. S3 also
-signs the request path exactly as sent (no normalizing, no second encoding).
+
+S3 (issue 17): the canonical request's last line is the ``x-amz-content-sha256`` header
+as sent (``payload_hash=``), and the body is then checked by its payload mode
+(``payload.py``: a SHA-256 compare, or ``chunked.py``'s chunk signatures); the canonical
+URI is the path exactly as sent (``path_as_sent=True``: S3 is the one service botocore
+does not double-encode, ``S3SigV4Auth._normalize_url_path``).
+
+The trail bucket's reads (issue 16) use :func:`s3_payload_hash` until S3's HTTP front
+(issue 17) routes every S3 request through ``payload.py``.
 """
 
 from __future__ import annotations
@@ -41,18 +46,21 @@ def verify_signature(
     body: bytes,
     *,
     cache: SigningKeyCache | None = None,
-    payload_sha256_hex: str | None = None,
-    literal_path: bool = False,
+    payload_hash: str | None = None,
+    path_as_sent: bool = False,
 ) -> None:
     """Recompute the signature over the exact request and compare in constant time.
 
-    ``payload_sha256_hex`` replaces the body's hash (S3: :func:`s3_payload_hash`);
-    ``literal_path`` signs ``path`` as sent (S3) instead of encoding it again.
+    ``payload_hash`` (S3): the ``x-amz-content-sha256`` value to sign instead of the
+    body's SHA-256 (``body`` is then not read); ``path_as_sent`` (S3): use ``path``
+    (already percent-encoded, as on the request line) as the canonical URI.
     Mismatch -> :class:`errors.InvalidSignature` with AWS's default text (spec §1.5).
     """
     auth = parsed.authorization
-    payload = payload_sha256_hex if payload_sha256_hex is not None else hashlib.sha256(body).hexdigest()
-    creq = canonical_request(method, path, query, headers, auth.signed_headers, payload, literal_path=literal_path)
+    digest = payload_hash if payload_hash is not None else hashlib.sha256(body).hexdigest()
+    creq = canonical_request(
+        method, path, query, headers, auth.signed_headers, digest, path_as_sent=path_as_sent
+    )
     sts = string_to_sign(parsed.amz_date, auth.scope, creq)
     prepared = (cache or _DEFAULT_CACHE).prepared(
         auth.access_key_id, secret, auth.date, auth.region, auth.service

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from trent.protocol.validation.catalog import declared_errors, operation_names
 from trent.protocol.validation.compiler import Check
-from trent.protocol.validation.messages import MAX_SHOWN_CHARS, format_validation_errors
+from trent.protocol.validation.messages import format_validation_errors
 from trent.protocol.validation.redaction import (
     Redact,
     audit_safe_params,
@@ -47,7 +47,6 @@ from trent.protocol.validation.redaction import (
 from trent.protocol.validation.validator import compile_all, validate
 
 __all__ = [
-    "MAX_SHOWN_CHARS",
     "Check",
     "Redact",
     "audit_safe_params",

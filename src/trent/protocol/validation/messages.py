@@ -10,10 +10,11 @@ Choices the spec leaves open (pinned by tests):
   input map, EncryptionContext, has no key/value constraints.)
 * Blob and ``sensitive`` members — and containers holding one — never show a value:
   ``Value at 'plaintext' failed to satisfy constraint: …`` (habits §7).
-* Shown values are Java-style renderings (``[a, b]``, ``{k=v}``, ``true``) truncated to
-  :data:`MAX_SHOWN_CHARS` characters plus ``...``.
-* Enum sets are printed in model order (AWS prints an internal hash order; clients do not
-  parse it, spec §1.7).
+* Shown values are Java-style renderings (``[a, b]``, ``{k=v}``, ``true``) of the **whole**
+  value, never truncated: AWS echoes a 257-character tag value in full (issue 19). The
+  request body bound (server) keeps them finite.
+* Enum sets are printed in AWS's order where it is recorded (``enum_orders.py``), else in
+  the model's order (spec §1.7).
 """
 
 from __future__ import annotations
@@ -21,10 +22,8 @@ from __future__ import annotations
 from typing import Any
 
 from trent import errors
+from trent.protocol.validation.enum_orders import aws_order
 from trent.protocol.validation.shape_kinds import INT_RANGES, SCALARS
-
-#: Longest rendering of a value echoed in a validation message.
-MAX_SHOWN_CHARS = 256
 
 EXPECTED = {
     "string": "a String",
@@ -56,48 +55,29 @@ def type_error(shape_type: str, value: Any) -> errors.SerializationError:
     return errors.SerializationError(f"{kind} can not be converted to {EXPECTED[shape_type]}")
 
 
-def _render(value: Any, budget: int = MAX_SHOWN_CHARS + 1, depth: int = 0) -> str:
-    """Java ``toString``-like rendering, stopping early once ``budget`` chars are produced."""
+def _render(value: Any, depth: int = 0) -> str:
+    """Java ``toString``-like rendering of the whole value."""
     if isinstance(value, str):
-        return value[:budget]
+        return value
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
-        return str(value)[:budget]
+        return str(value)
     if depth > 16:
         return "..."
     if isinstance(value, list):
-        parts, used = [], 1
-        for item in value:
-            if used > budget:
-                break
-            part = _render(item, budget - used, depth + 1)
-            parts.append(part)
-            used += len(part) + 2
-        return ("[" + ", ".join(parts) + "]")[:budget]
+        return "[" + ", ".join(_render(item, depth + 1) for item in value) + "]"
     if isinstance(value, dict):
-        parts, used = [], 1
-        for k, item in value.items():
-            if used > budget:
-                break
-            part = f"{k}={_render(item, budget - used, depth + 1)}"
-            parts.append(part)
-            used += len(part) + 2
-        return ("{" + ", ".join(parts) + "}")[:budget]
-    return str(value)[:budget]
-
-
-def _shown(value: Any) -> str:
-    text = _render(value)
-    return text if len(text) <= MAX_SHOWN_CHARS else text[:MAX_SHOWN_CHARS] + "..."
+        return "{" + ", ".join(f"{k}={_render(item, depth + 1)}" for k, item in value.items()) + "}"
+    return str(value)
 
 
 def error_item(value: Any, secret: bool, path: str, rule: str) -> str:
     if secret:
         return f"Value at '{path}' failed to satisfy constraint: {rule}"
-    return f"Value '{_shown(value)}' at '{path}' failed to satisfy constraint: {rule}"
+    return f"Value '{_render(value)}' at '{path}' failed to satisfy constraint: {rule}"
 
 
 def null_error_item(path: str) -> str:
@@ -120,7 +100,7 @@ def rule_texts(shape: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
     if "min" in shape:
         bounds.append(f"Member must have {what} greater than or equal to {shape['min']}")
     pattern = [f"Member must satisfy regular expression pattern: {shape['pattern']}"] if "pattern" in shape else []
-    enum = [f"Member must satisfy enum value set: [{', '.join(shape['enum'])}]"] if "enum" in shape else []
+    enum = [f"Member must satisfy enum value set: [{', '.join(aws_order(shape['enum']))}]"] if "enum" in shape else []
     return bounds, pattern, enum
 
 

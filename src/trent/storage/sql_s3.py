@@ -1,0 +1,456 @@
+"""``S3Repository`` on SQLite or PostgreSQL (issue 17); the rules are in
+``s3_repository.py``'s docstring, the tables in ``s3_tables.py``.
+
+Writes that replace a row (PutObject, UploadPart) run INSERT .. ON CONFLICT DO NOTHING
+first and, when a row was there, lock it (``FOR UPDATE``) and overwrite it: two racing
+writers of one key each learn exactly which row they replaced (PostgreSQL's INSERT waits
+for a conflicting in-flight insert to commit; SQLite writers are serialized by
+``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Connection, Engine
+
+from trent.domain.s3.records import (
+    Blob,
+    Bucket,
+    EncryptionConfig,
+    ObjectMetadata,
+    ObjectRecord,
+    OwnedKey,
+    Part,
+    SseMode,
+    SseRecord,
+    Upload,
+)
+from trent.storage.engine import UnitOfWork
+from trent.storage.sql import SqlStorage
+from trent.storage.repositories import Duplicate, StorageError
+from trent.storage.s3_repository import (
+    BucketGone,
+    BucketState,
+    Completed,
+    DeletedBucket,
+    UploadGone,
+)
+from trent.storage.s3_tables import s3_buckets, s3_objects, s3_owned_keys, s3_parts, s3_uploads
+
+_B, _O, _U, _P, _K = s3_buckets, s3_objects, s3_uploads, s3_parts, s3_owned_keys
+# Point reads on the hot path, built once with bind parameters (as sql.py does for keys).
+_GET_BUCKET = sa.select(_B).where(_B.c.name == sa.bindparam("name"))
+_GET_OBJECT = sa.select(_O).where(_O.c.bucket == sa.bindparam("bucket"), _O.c.key == sa.bindparam("key"))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+# --- rows <-> records ----------------------------------------------------------------
+
+
+def _bucket_from(row: Mapping[str, Any]) -> Bucket:
+    encryption = None
+    if row["encryption_algorithm"] is not None:
+        encryption = EncryptionConfig(
+            SseMode(row["encryption_algorithm"]), row["encryption_kms_key_id"], bool(row["encryption_bucket_key"])
+        )
+    return Bucket(row["name"], row["account_id"], row["region"], row["created_at"], row["policy"], encryption)
+
+
+def _sse_values(sse: SseRecord) -> dict[str, Any]:
+    return {
+        "sse_mode": str(sse.mode),
+        "key_blob": sse.key_blob,
+        "owned_key_id": sse.owned_key_id,
+        "kms_key_arn": sse.kms_key_arn,
+        "kms_context": None if sse.kms_context is None else _dumps(dict(sse.kms_context)),
+        "bucket_key": sse.bucket_key,
+        "derivation_salt": sse.derivation_salt,
+        "customer_key_md5": sse.customer_key_md5,
+        "customer_key_hmac": sse.customer_key_hmac,
+    }
+
+
+def _sse_from(row: Mapping[str, Any]) -> SseRecord:
+    def blob(name: str) -> bytes | None:
+        value = row[name]
+        return None if value is None else bytes(value)
+
+    return SseRecord(
+        mode=SseMode(row["sse_mode"]),
+        key_blob=bytes(row["key_blob"]),
+        owned_key_id=row["owned_key_id"],
+        kms_key_arn=row["kms_key_arn"],
+        kms_context=None if row["kms_context"] is None else json.loads(row["kms_context"]),
+        bucket_key=bool(row["bucket_key"]),
+        derivation_salt=blob("derivation_salt"),
+        customer_key_md5=row["customer_key_md5"],
+        customer_key_hmac=blob("customer_key_hmac"),
+    )
+
+
+def _metadata_values(meta: ObjectMetadata, checksum_algorithm: str | None, storage_class: str) -> dict[str, Any]:
+    return {
+        "content_type": meta.content_type,
+        "user_metadata": _dumps(dict(meta.user)),
+        "system_metadata": _dumps(dict(meta.system)),
+        "checksum_algorithm": checksum_algorithm,
+        "storage_class": storage_class,
+    }
+
+
+def _metadata_from(row: Mapping[str, Any]) -> ObjectMetadata:
+    return ObjectMetadata(row["content_type"], json.loads(row["user_metadata"]), json.loads(row["system_metadata"]))
+
+
+def _object_values(r: ObjectRecord) -> dict[str, Any]:
+    return {
+        "bucket": r.bucket,
+        "key": r.key,
+        "size": r.size,
+        "etag": r.etag,
+        "last_modified": r.last_modified,
+        **_metadata_values(r.metadata, r.checksum_algorithm, r.storage_class),
+        **_sse_values(r.sse),
+        "blobs": _dumps([[b.name, b.part_number, b.content_id.hex(), b.size] for b in r.blobs]),
+        "parts_count": r.parts_count,
+        "checksum_value": r.checksum_value,
+    }
+
+
+def _object_from(row: Mapping[str, Any]) -> ObjectRecord:
+    return ObjectRecord(
+        bucket=row["bucket"],
+        key=row["key"],
+        size=row["size"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        metadata=_metadata_from(row),
+        sse=_sse_from(row),
+        blobs=tuple(Blob(n, p, bytes.fromhex(c), s) for n, p, c, s in json.loads(row["blobs"])),
+        parts_count=row["parts_count"],
+        checksum_algorithm=row["checksum_algorithm"],
+        checksum_value=row["checksum_value"],
+        storage_class=row["storage_class"],
+    )
+
+
+def _upload_values(u: Upload) -> dict[str, Any]:
+    return {
+        "upload_id": u.upload_id,
+        "bucket": u.bucket,
+        "key": u.key,
+        "initiated": u.initiated,
+        "initiator_arn": u.initiator_arn,
+        "account_id": u.account_id,
+        **_metadata_values(u.metadata, u.checksum_algorithm, u.storage_class),
+        **_sse_values(u.sse),
+    }
+
+
+def _upload_from(row: Mapping[str, Any]) -> Upload:
+    return Upload(
+        upload_id=row["upload_id"],
+        bucket=row["bucket"],
+        key=row["key"],
+        initiated=row["initiated"],
+        initiator_arn=row["initiator_arn"],
+        account_id=row["account_id"],
+        metadata=_metadata_from(row),
+        sse=_sse_from(row),
+        checksum_algorithm=row["checksum_algorithm"],
+        storage_class=row["storage_class"],
+    )
+
+
+def _part_values(p: Part) -> dict[str, Any]:
+    return {
+        "upload_id": p.upload_id,
+        "part_number": p.part_number,
+        "etag": p.etag,
+        "size": p.size,
+        "last_modified": p.last_modified,
+        "blob_name": p.blob.name,
+        "content_id": p.blob.content_id,
+        "checksum_value": p.checksum_value,
+    }
+
+
+def _part_from(row: Mapping[str, Any]) -> Part:
+    blob = Blob(row["blob_name"], row["part_number"], bytes(row["content_id"]), row["size"])
+    return Part(row["upload_id"], row["part_number"], row["etag"], row["size"], row["last_modified"], blob,
+                row["checksum_value"])
+
+
+def _insert(conn: Connection, table: sa.Table) -> Any:
+    return (pg_dialect.insert if conn.dialect.name == "postgresql" else sqlite_dialect.insert)(table)
+
+
+def _prefix_range(column: sa.ColumnElement[str], prefix: str) -> list[sa.ColumnElement[bool]]:
+    """``column`` starts with ``prefix``, as an index-friendly range (bytewise order)."""
+    if not prefix:
+        return []
+    last = ord(prefix[-1])
+    if last >= 0x10FFFF:
+        return [column >= prefix, sa.func.substr(column, 1, len(prefix)) == prefix]
+    return [column >= prefix, column < prefix[:-1] + chr(last + 1)]
+
+
+def _is_integrity_failure(exc: StorageError) -> bool:
+    return isinstance(exc.__cause__, sa.exc.IntegrityError)
+
+
+class SqlS3Repository:
+    """Build it with :meth:`for_storage` from the server's ``SqlStorage``: one pool, and
+    for in-memory SQLite (one shared connection) one lock serializing both."""
+
+    def __init__(self, engine: Engine, unit: UnitOfWork | None = None) -> None:
+        self._unit = unit or UnitOfWork(engine)
+
+    @classmethod
+    def for_storage(cls, storage: SqlStorage) -> SqlS3Repository:
+        return cls(storage.engine, storage._unit)  # noqa: SLF001 - same package, same unit of work
+
+    # -- buckets ----------------------------------------------------------------------
+
+    def create_bucket(self, bucket: Bucket) -> None:
+        values = {
+            "name": bucket.name,
+            "account_id": bucket.account_id,
+            "region": bucket.region,
+            "created_at": bucket.created_at,
+            "policy": bucket.policy,
+            **self._encryption_values(bucket.encryption),
+        }
+        with self._unit(write=True) as conn:
+            conn.execute(_B.insert().values(values))
+
+    @staticmethod
+    def _encryption_values(config: EncryptionConfig | None) -> dict[str, Any]:
+        if config is None:
+            return {"encryption_algorithm": None, "encryption_kms_key_id": None, "encryption_bucket_key": None}
+        return {
+            "encryption_algorithm": str(config.algorithm),
+            "encryption_kms_key_id": config.kms_master_key_id,
+            "encryption_bucket_key": config.bucket_key_enabled,
+        }
+
+    def get_bucket(self, name: str) -> Bucket | None:
+        with self._unit(write=False) as conn:
+            row = conn.execute(_GET_BUCKET, {"name": name}).mappings().first()
+        return None if row is None else _bucket_from(row)
+
+    def list_buckets(self, account_id: str) -> Sequence[Bucket]:
+        query = sa.select(_B).where(_B.c.account_id == account_id).order_by(_B.c.name)
+        with self._unit(write=False) as conn:
+            return [_bucket_from(r) for r in conn.execute(query).mappings()]
+
+    def delete_bucket(self, name: str) -> DeletedBucket:
+        try:
+            with self._unit(write=True) as conn:
+                if conn.execute(sa.select(_B.c.name).where(_B.c.name == name)).first() is None:
+                    return DeletedBucket(BucketState.NOT_FOUND)
+                if conn.execute(sa.select(_O.c.key).where(_O.c.bucket == name).limit(1)).first() is not None:
+                    return DeletedBucket(BucketState.NOT_EMPTY)
+                uploads = sa.select(_U.c.upload_id).where(_U.c.bucket == name)
+                parts = [_part_from(r) for r in conn.execute(sa.select(_P).where(_P.c.upload_id.in_(uploads))).mappings()]
+                conn.execute(_P.delete().where(_P.c.upload_id.in_(uploads)))
+                conn.execute(_U.delete().where(_U.c.bucket == name))
+                conn.execute(_B.delete().where(_B.c.name == name))
+                return DeletedBucket(BucketState.DELETED, parts)
+        except StorageError as exc:
+            # an object or upload committed into the bucket after our check (PostgreSQL):
+            # the foreign key refused the delete
+            if _is_integrity_failure(exc):
+                return DeletedBucket(BucketState.NOT_EMPTY)
+            raise
+
+    def set_bucket_policy(self, name: str, policy: str | None) -> bool:
+        with self._unit(write=True) as conn:
+            return conn.execute(_B.update().where(_B.c.name == name).values(policy=policy)).rowcount > 0
+
+    def set_bucket_encryption(self, name: str, config: EncryptionConfig | None) -> bool:
+        with self._unit(write=True) as conn:
+            result = conn.execute(_B.update().where(_B.c.name == name).values(self._encryption_values(config)))
+            return result.rowcount > 0
+
+    # -- objects ----------------------------------------------------------------------
+
+    def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
+        with self._unit(write=False) as conn:
+            row = conn.execute(_GET_OBJECT, {"bucket": bucket, "key": key}).mappings().first()
+        return None if row is None else _object_from(row)
+
+    def put_object(self, record: ObjectRecord, *, only_if_absent: bool = False) -> ObjectRecord | None:
+        try:
+            with self._unit(write=True) as conn:
+                return self._upsert_object(conn, record, only_if_absent)
+        except StorageError as exc:
+            if _is_integrity_failure(exc):
+                raise BucketGone(record.bucket) from None
+            raise
+
+    @staticmethod
+    def _upsert_object(conn: Connection, record: ObjectRecord, only_if_absent: bool = False) -> ObjectRecord | None:
+        values = _object_values(record)
+        where = (_O.c.bucket == record.bucket, _O.c.key == record.key)
+        for _ in range(5):
+            inserted = conn.execute(
+                _insert(conn, _O).values(values).on_conflict_do_nothing().returning(_O.c.key)
+            ).first()
+            if inserted is not None:
+                return None
+            if only_if_absent:
+                raise Duplicate(f"{record.bucket}/{record.key} exists")
+            old = conn.execute(sa.select(_O).where(*where).with_for_update()).mappings().first()
+            if old is not None:
+                conn.execute(_O.update().where(*where).values(values))
+                return _object_from(old)
+        raise StorageError("object row kept changing under a write")
+
+    def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
+        where = (_O.c.bucket == bucket, _O.c.key == key)
+        with self._unit(write=True) as conn:
+            row = conn.execute(sa.select(_O).where(*where).with_for_update()).mappings().first()
+            if row is None:
+                return None
+            conn.execute(_O.delete().where(*where))
+            return _object_from(row)
+
+    def list_objects(self, bucket: str, prefix: str, after: str | None, limit: int) -> Sequence[ObjectRecord]:
+        query = sa.select(_O).where(_O.c.bucket == bucket, *_prefix_range(_O.c.key, prefix))
+        if after is not None:
+            query = query.where(_O.c.key > after)
+        query = query.order_by(_O.c.key).limit(limit)
+        with self._unit(write=False) as conn:
+            return [_object_from(r) for r in conn.execute(query).mappings()]
+
+    # -- multipart --------------------------------------------------------------------
+
+    def create_upload(self, upload: Upload) -> None:
+        try:
+            with self._unit(write=True) as conn:
+                conn.execute(_U.insert().values(_upload_values(upload)))
+        except StorageError as exc:
+            if _is_integrity_failure(exc) and exc.__class__ is StorageError:
+                raise BucketGone(upload.bucket) from None
+            raise
+
+    def get_upload(self, upload_id: str) -> Upload | None:
+        with self._unit(write=False) as conn:
+            row = conn.execute(sa.select(_U).where(_U.c.upload_id == upload_id)).mappings().first()
+        return None if row is None else _upload_from(row)
+
+    def put_part(self, part: Part) -> Part | None:
+        values = _part_values(part)
+        where = (_P.c.upload_id == part.upload_id, _P.c.part_number == part.part_number)
+        try:
+            with self._unit(write=True) as conn:
+                for _ in range(5):
+                    inserted = conn.execute(
+                        _insert(conn, _P).values(values).on_conflict_do_nothing().returning(_P.c.part_number)
+                    ).first()
+                    if inserted is not None:
+                        return None
+                    old = conn.execute(sa.select(_P).where(*where).with_for_update()).mappings().first()
+                    if old is not None:
+                        conn.execute(_P.update().where(*where).values(values))
+                        return _part_from(old)
+                raise StorageError("part row kept changing under a write")
+        except StorageError as exc:
+            if _is_integrity_failure(exc):
+                raise UploadGone(part.upload_id) from None
+            raise
+
+    def list_parts(self, upload_id: str, after_part: int, limit: int) -> Sequence[Part]:
+        query = (
+            sa.select(_P)
+            .where(_P.c.upload_id == upload_id, _P.c.part_number > after_part)
+            .order_by(_P.c.part_number)
+            .limit(limit)
+        )
+        with self._unit(write=False) as conn:
+            return [_part_from(r) for r in conn.execute(query).mappings()]
+
+    def list_uploads(
+        self, bucket: str, prefix: str, key_marker: str | None, upload_id_marker: str | None, limit: int
+    ) -> Sequence[Upload]:
+        query = sa.select(_U).where(_U.c.bucket == bucket, *_prefix_range(_U.c.key, prefix))
+        with self._unit(write=False) as conn:
+            if key_marker is not None:
+                after_key = _U.c.key > key_marker
+                marker = None
+                if upload_id_marker is not None:
+                    marker = conn.execute(
+                        sa.select(_U.c.initiated, _U.c.upload_id).where(
+                            _U.c.upload_id == upload_id_marker, _U.c.key == key_marker
+                        )
+                    ).first()
+                if marker is not None:
+                    same_key_later = sa.and_(
+                        _U.c.key == key_marker,
+                        sa.tuple_(_U.c.initiated, _U.c.upload_id) > sa.tuple_(marker[0], marker[1]),
+                    )
+                    query = query.where(sa.or_(after_key, same_key_later))
+                else:
+                    query = query.where(after_key)
+            query = query.order_by(_U.c.key, _U.c.initiated, _U.c.upload_id).limit(limit)
+            return [_upload_from(r) for r in conn.execute(query).mappings()]
+
+    def complete_upload(self, upload_id: str, build: Callable[[Upload, Sequence[Part]], ObjectRecord]) -> Completed:
+        try:
+            with self._unit(write=True) as conn:
+                row = conn.execute(sa.select(_U).where(_U.c.upload_id == upload_id).with_for_update()).mappings().first()
+                if row is None:
+                    raise UploadGone(upload_id)
+                upload = _upload_from(row)
+                parts = [
+                    _part_from(r)
+                    for r in conn.execute(sa.select(_P).where(_P.c.upload_id == upload_id).order_by(_P.c.part_number))
+                    .mappings()
+                ]
+                record = build(upload, parts)
+                used = {b.name for b in record.blobs}
+                conn.execute(_P.delete().where(_P.c.upload_id == upload_id))
+                conn.execute(_U.delete().where(_U.c.upload_id == upload_id))
+                replaced = self._upsert_object(conn, record)
+                return Completed(record, replaced, [p for p in parts if p.blob.name not in used])
+        except StorageError as exc:
+            if type(exc) is StorageError and _is_integrity_failure(exc):
+                raise BucketGone(upload_id) from None
+            raise
+
+    def abort_upload(self, upload_id: str) -> Sequence[Part]:
+        with self._unit(write=True) as conn:
+            row = conn.execute(sa.select(_U.c.upload_id).where(_U.c.upload_id == upload_id).with_for_update()).first()
+            if row is None:
+                raise UploadGone(upload_id)
+            parts = [_part_from(r) for r in conn.execute(sa.select(_P).where(_P.c.upload_id == upload_id)).mappings()]
+            conn.execute(_P.delete().where(_P.c.upload_id == upload_id))
+            conn.execute(_U.delete().where(_U.c.upload_id == upload_id))
+            return parts
+
+    # -- S3-owned keys ----------------------------------------------------------------
+
+    def current_owned_key(self) -> OwnedKey | None:
+        query = sa.select(_K).order_by(_K.c.created_at.desc(), _K.c.key_id.desc()).limit(1)
+        with self._unit(write=False) as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else OwnedKey(row["key_id"], bytes(row["wrapped"]), row["created_at"])
+
+    def get_owned_key(self, key_id: str) -> OwnedKey | None:
+        with self._unit(write=False) as conn:
+            row = conn.execute(sa.select(_K).where(_K.c.key_id == key_id)).mappings().first()
+        return None if row is None else OwnedKey(row["key_id"], bytes(row["wrapped"]), row["created_at"])
+
+    def add_owned_key(self, key: OwnedKey) -> None:
+        with self._unit(write=True) as conn:
+            conn.execute(_K.insert().values(key_id=key.key_id, wrapped=key.wrapped, created_at=key.created_at))

@@ -1,0 +1,252 @@
+"""The S3 repository (issue 17) on SQLite (file and memory) and PostgreSQL, including
+the rules that must hold when requests race (s3_repository.py docstring)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from tests.racing import race
+
+from trent.domain.s3.records import (
+    Blob,
+    Bucket,
+    EncryptionConfig,
+    ObjectMetadata,
+    ObjectRecord,
+    OwnedKey,
+    Part,
+    SseMode,
+    SseRecord,
+    Upload,
+)
+from trent.storage.repositories import Duplicate
+from trent.storage.s3_repository import BucketGone, BucketState, UploadGone
+from trent.storage.sql import SqlStorage
+from trent.storage.sql_s3 import SqlS3Repository
+
+from .builders import ACCOUNT, OTHER_ACCOUNT, REGION, T0
+
+
+@pytest.fixture(params=["sqlite", "sqlite-memory", pytest.param("postgres", marks=pytest.mark.postgres)])
+def repo(request: pytest.FixtureRequest) -> SqlS3Repository:
+    storage: SqlStorage = request.getfixturevalue(
+        {"sqlite": "sqlite_storage", "sqlite-memory": "sqlite_memory_storage", "postgres": "postgres_storage"}[
+            request.param
+        ]
+    )
+    storage.reset()
+    return SqlS3Repository.for_storage(storage)
+
+
+SSE = SseRecord(SseMode.SSE_KMS, b"\x01blob", kms_key_arn="arn:aws:kms:us-east-1:111122223333:key/k",
+                kms_context={"a": "b"}, bucket_key=True, derivation_salt=b"s" * 16)
+
+
+def bucket(name: str = "b1", account: str = ACCOUNT, **changes: Any) -> Bucket:
+    return Bucket(**{"name": name, "account_id": account, "region": REGION, "created_at": T0, **changes})
+
+
+def blob(size: int = 10, part: int = 0) -> Blob:
+    return Blob(os.urandom(8).hex(), part, os.urandom(16), size)
+
+
+def obj(key: str = "k", bucket_name: str = "b1", **changes: Any) -> ObjectRecord:
+    fields: dict[str, Any] = {
+        "bucket": bucket_name, "key": key, "size": 10, "etag": '"e"', "last_modified": T0,
+        "metadata": ObjectMetadata("text/plain", {"m": "v"}, {"Cache-Control": "no"}), "sse": SSE,
+        "blobs": (blob(),),
+    }
+    fields.update(changes)
+    return ObjectRecord(**fields)
+
+
+def upload(upload_id: str = "u1", key: str = "k", bucket_name: str = "b1", initiated: float = T0) -> Upload:
+    return Upload(upload_id, bucket_name, key, initiated, "arn:aws:iam::111122223333:user/a", ACCOUNT,
+                  ObjectMetadata(), SseRecord(SseMode.SSE_S3, b"w", owned_key_id="ok1"), "crc32")
+
+
+def part(n: int, upload_id: str = "u1", size: int = 5) -> Part:
+    return Part(upload_id, n, f'"p{n}"', size, T0, blob(size, n), "AAAA")
+
+
+# --- buckets -------------------------------------------------------------------------
+
+
+def test_bucket_round_trip_and_uniqueness(repo: SqlS3Repository) -> None:
+    config = EncryptionConfig(SseMode.SSE_KMS, "alias/x", True)
+    repo.create_bucket(bucket("b1", policy='{"p":1}', encryption=config))
+    repo.create_bucket(bucket("a0"))
+    repo.create_bucket(bucket("c2", OTHER_ACCOUNT))
+    with pytest.raises(Duplicate):
+        repo.create_bucket(bucket("b1", OTHER_ACCOUNT))
+    got = repo.get_bucket("b1")
+    assert got == bucket("b1", policy='{"p":1}', encryption=config)
+    assert [b.name for b in repo.list_buckets(ACCOUNT)] == ["a0", "b1"]
+    assert repo.get_bucket("zz") is None
+    assert repo.set_bucket_policy("a0", "{}") and repo.get_bucket("a0").policy == "{}"  # type: ignore[union-attr]
+    assert repo.set_bucket_encryption("b1", None) and repo.get_bucket("b1").encryption is None  # type: ignore[union-attr]
+    assert not repo.set_bucket_policy("zz", "{}")
+    assert not repo.set_bucket_encryption("zz", config)
+
+
+def test_delete_bucket_states(repo: SqlS3Repository) -> None:
+    repo.create_bucket(bucket("b1"))
+    repo.put_object(obj())
+    assert repo.delete_bucket("b1").state is BucketState.NOT_EMPTY
+    assert repo.delete_bucket("nope").state is BucketState.NOT_FOUND
+    repo.delete_object("b1", "k")
+    repo.create_upload(upload())
+    repo.put_part(part(1))
+    deleted = repo.delete_bucket("b1")
+    assert deleted.state is BucketState.DELETED and [p.part_number for p in deleted.abandoned_parts] == [1]
+    assert repo.get_bucket("b1") is None and repo.get_upload("u1") is None
+
+
+# --- objects -------------------------------------------------------------------------
+
+
+def test_object_round_trip_and_replace(repo: SqlS3Repository) -> None:
+    repo.create_bucket(bucket())
+    first = obj(parts_count=None, checksum_algorithm="crc32", checksum_value="AAAAAA==")
+    assert repo.put_object(first) is None
+    assert repo.get_object("b1", "k") == first
+    second = obj(size=99, blobs=(blob(3, 1), blob(4, 2)), parts_count=2)
+    assert repo.put_object(second) == first
+    assert repo.get_object("b1", "k") == second
+    assert repo.delete_object("b1", "k") == second
+    assert repo.delete_object("b1", "k") is None
+    with pytest.raises(BucketGone):
+        repo.put_object(obj(bucket_name="missing"))
+
+
+def test_list_objects_is_bytewise_with_prefix_and_after(repo: SqlS3Repository) -> None:
+    repo.create_bucket(bucket())
+    keys = ["a", "a/b", "a/c", "a0", "B", "é", "z", "ab", "a/", "a\U0001f600"]
+    for k in keys:
+        repo.put_object(obj(k))
+    assert [o.key for o in repo.list_objects("b1", "", None, 100)] == sorted(keys)
+    assert [o.key for o in repo.list_objects("b1", "a/", None, 100)] == ["a/", "a/b", "a/c"]
+    assert [o.key for o in repo.list_objects("b1", "a", "a/c", 3)] == ["a0", "ab", "a\U0001f600"]
+    assert [o.key for o in repo.list_objects("b1", "", "z", 3)] == ["é"]
+
+
+# --- multipart -----------------------------------------------------------------------
+
+
+def test_upload_parts_and_complete(repo: SqlS3Repository) -> None:
+    repo.create_bucket(bucket())
+    repo.create_upload(upload())
+    assert repo.get_upload("u1") == upload()
+    for n in (3, 1, 2):
+        assert repo.put_part(part(n)) is None
+    replacement = part(2, size=7)
+    replaced = repo.put_part(replacement)
+    assert replaced is not None and (replaced.part_number, replaced.size, replaced.etag) == (2, 5, '"p2"')
+    assert [(p.part_number, p.size) for p in repo.list_parts("u1", 0, 10)] == [(1, 5), (2, 7), (3, 5)]
+    assert [p.part_number for p in repo.list_parts("u1", 1, 1)] == [2]
+
+    def build(up: Upload, parts: Any) -> ObjectRecord:
+        assert up.upload_id == "u1"
+        chosen = [p for p in parts if p.part_number in (1, 2)]
+        return obj(blobs=tuple(p.blob for p in chosen), parts_count=2)
+
+    done = repo.complete_upload("u1", build)
+    assert [p.part_number for p in done.unused_parts] == [3]
+    assert done.replaced is None and repo.get_object("b1", "k") == done.record
+    assert repo.get_upload("u1") is None and repo.list_parts("u1", 0, 10) == []
+    with pytest.raises(UploadGone):
+        repo.complete_upload("u1", build)
+    with pytest.raises(UploadGone):
+        repo.put_part(part(1))
+    with pytest.raises(UploadGone):
+        repo.abort_upload("u1")
+
+
+def test_complete_that_raises_changes_nothing(repo: SqlS3Repository) -> None:
+    repo.create_bucket(bucket())
+    repo.create_upload(upload())
+    repo.put_part(part(1))
+
+    def refuse(up: Upload, parts: Any) -> ObjectRecord:
+        raise ValueError("InvalidPart")
+
+    with pytest.raises(ValueError):
+        repo.complete_upload("u1", refuse)
+    assert repo.get_upload("u1") is not None and len(repo.list_parts("u1", 0, 10)) == 1
+
+
+def test_list_uploads_markers(repo: SqlS3Repository) -> None:
+    repo.create_bucket(bucket())
+    repo.create_upload(upload("u3", "b", initiated=T0 + 2))
+    repo.create_upload(upload("u1", "a", initiated=T0))
+    repo.create_upload(upload("u2", "b", initiated=T0 + 1))
+    repo.create_upload(upload("u4", "c/d", initiated=T0))
+    ids = lambda ups: [u.upload_id for u in ups]  # noqa: E731
+    assert ids(repo.list_uploads("b1", "", None, None, 10)) == ["u1", "u2", "u3", "u4"]
+    assert ids(repo.list_uploads("b1", "", "b", None, 10)) == ["u4"]
+    assert ids(repo.list_uploads("b1", "", "b", "u2", 10)) == ["u3", "u4"]
+    assert ids(repo.list_uploads("b1", "c/", None, None, 10)) == ["u4"]
+    assert ids(repo.list_uploads("b1", "", None, None, 2)) == ["u1", "u2"]
+    assert [p.part_number for p in repo.abort_upload("u1")] == []
+
+
+def test_owned_keys(repo: SqlS3Repository) -> None:
+    assert repo.current_owned_key() is None
+    repo.add_owned_key(OwnedKey("k1", b"w1", T0))
+    repo.add_owned_key(OwnedKey("k2", b"w2", T0 + 10))
+    assert repo.current_owned_key() == OwnedKey("k2", b"w2", T0 + 10)
+    assert repo.get_owned_key("k1") == OwnedKey("k1", b"w1", T0)
+
+
+# --- races ---------------------------------------------------------------------------
+
+
+def test_racing_create_bucket_one_wins(repo: SqlS3Repository) -> None:
+    results = race(8, lambda i: repo.create_bucket(bucket("same", f"{i:012d}")))
+    assert sum(r is None for r in results) == 1
+    assert all(isinstance(r, Duplicate) for r in results if r is not None)
+
+
+def test_racing_puts_each_replace_exactly_one(repo: SqlS3Repository) -> None:
+    repo.create_bucket(bucket())
+    records = [obj(etag=f'"{i}"') for i in range(8)]
+    results = race(8, lambda i: repo.put_object(records[i]))
+    assert not any(isinstance(r, Exception) for r in results), results
+    replaced = [r.etag for r in results if r is not None]
+    final = repo.get_object("b1", "k")
+    assert final is not None
+    # every write but the first replaced one; each replaced record is replaced once;
+    # the surviving row is the one nobody replaced
+    assert len(replaced) == 7 and len(set(replaced)) == 7
+    assert {r.etag for r in records} == set(replaced) | {final.etag}
+
+
+def test_racing_complete_and_abort_one_wins(repo: SqlS3Repository) -> None:
+    repo.create_bucket(bucket())
+    repo.create_upload(upload())
+    repo.put_part(part(1))
+    build = lambda up, parts: obj(blobs=tuple(p.blob for p in parts))  # noqa: E731
+    results = race(6, lambda i: repo.complete_upload("u1", build) if i % 2 else repo.abort_upload("u1"))
+    winners = [r for r in results if not isinstance(r, Exception)]
+    assert len(winners) == 1, results
+    assert all(isinstance(r, UploadGone) for r in results if isinstance(r, Exception))
+
+
+def test_racing_put_and_delete_bucket_never_orphans(repo: SqlS3Repository) -> None:
+    for round_ in range(5):
+        repo.create_bucket(bucket(f"r{round_}"))
+        results = race(
+            4, lambda i: repo.delete_bucket(f"r{round_}") if i == 0 else repo.put_object(obj(f"k{i}", f"r{round_}"))
+        )
+        deleted = results[0]
+        assert not isinstance(deleted, Exception), deleted
+        objects = repo.list_objects(f"r{round_}", "", None, 10)
+        if deleted.state is BucketState.DELETED:
+            assert objects == [] and repo.get_bucket(f"r{round_}") is None
+            # a put that had succeeded would have made the delete fail (or left an orphan)
+            assert all(isinstance(r, BucketGone) for r in results[1:]), results
+        else:
+            assert deleted.state is BucketState.NOT_EMPTY and objects
