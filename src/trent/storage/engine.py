@@ -163,7 +163,7 @@ class UnitOfWork:
         if scope is not None and (write or scope.wrote):
             try:
                 conn = scope.begin()
-                if write and savepoint and self._savepoints:
+                if write and ((savepoint and self._savepoints) or scope.savepoint_writes):
                     with conn.begin_nested():
                         yield conn
                 else:
@@ -194,7 +194,10 @@ class UnitOfWork:
         """An ``atomic`` scope whose write transaction begins now (issue 20: a check-then-act
         rule reads under row locks, decides, writes, commits). Re-entrant, and it joins an
         enclosing ``atomic`` scope (issue 16: the mutation's audit event commits with it)."""
+        opened = transaction.current(self) is None
         with self.atomic() as scope:
+            if opened:  # on its own: each write undoes only itself if it fails (a SAVEPOINT)
+                scope.savepoint_writes = True
             try:
                 conn = scope.begin()
             except sa.exc.SQLAlchemyError as exc:

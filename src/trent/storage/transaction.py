@@ -44,7 +44,7 @@ log = logging.getLogger("trent.storage")
 class Scope:
     """An open ``atomic()`` block of one thread."""
 
-    __slots__ = ("unit", "conn", "_transaction", "_serial", "after_end", "after_commit")
+    __slots__ = ("unit", "conn", "_transaction", "_serial", "after_end", "after_commit", "savepoint_writes")
 
     def __init__(self, unit: UnitOfWork) -> None:
         self.unit = unit
@@ -53,6 +53,9 @@ class Scope:
         self._serial: contextlib.ExitStack | None = None
         self.after_end: list[Callable[[], None]] = []
         self.after_commit: list[Callable[[], None]] = []
+        # Opened by ``storage.transaction()`` (issue 20): every write is a unit of its own
+        # (a SAVEPOINT), so a caller may catch Duplicate and carry on.
+        self.savepoint_writes = False
 
     @property
     def wrote(self) -> bool:
