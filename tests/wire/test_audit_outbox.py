@@ -6,6 +6,7 @@ error — and once it accepts writes again the chain is whole and gapless."""
 from __future__ import annotations
 
 import json
+import urllib.error
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -152,7 +153,9 @@ def test_the_sweepers_service_events_commit_with_their_change(server_and_db) -> 
     key_id = kms.create_key(Description="doomed")["KeyMetadata"]["KeyId"]
     kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
     db.refuse(True)
-    server.advance_clock("8d")  # the sweep runs now, and fails
+    with pytest.raises(urllib.error.HTTPError) as refused:  # the sweep runs now, and fails; so does
+        server.advance_clock("8d")                          # the clock control's own event (fail-closed)
+    assert refused.value.code == 500
     assert db.scalar(f"SELECT count(*) FROM keys WHERE key_id = '{key_id}'") == 1
     db.refuse(False)
     server.advance_clock("1s")
