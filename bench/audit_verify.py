@@ -84,7 +84,7 @@ def main() -> int:
         clock.advance(args.events * 0.001 + 60)
         store = FileObjectStore(Path(tmp) / "bucket", durable=False)
         signer = RootWrappedDigestSigner(AesRootKey(os.urandom(32)))
-        delivery = TrailDelivery(storage, store, signer, clock, clock,
+        delivery = TrailDelivery(storage, store, signer, clock,
                                  DeliverySettings(bucket="bench-bucket", node_id="bench"), os.urandom)
         t0 = time.perf_counter()
         report = delivery.run(force_digest=True)

@@ -15,7 +15,6 @@ from typing import Any
 from trent.audit.records import TrailPlacement
 from trent.audit.sink import JsonlFileSink
 from trent.config import Settings
-from trent.domain.clock import SystemClock
 from trent.keystores.audit_signing import DigestSigner, HsmDigestSigner, RootWrappedDigestSigner
 from trent.keystores.root_key import RootKey
 from trent.objectstore import ObjectStore
@@ -67,7 +66,7 @@ def build_delivery(deps: ServiceDeps, settings: Settings, store: ObjectStore | N
         lease_seconds=max(60.0, 3 * settings.audit_delivery_interval_seconds),
     )
     return TrailDelivery(deps.storage, store or open_bucket(settings), digest_signer(deps.root_key), deps.clock,
-                         SystemClock(), delivery_settings, deps.rng)
+                         delivery_settings, deps.rng)
 
 
 def attach_front_doors(http: Any, app: Any, pipeline: KmsPipeline, settings: Settings, delivery: TrailDelivery,

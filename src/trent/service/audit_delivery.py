@@ -17,7 +17,8 @@ row) runs :meth:`TrailDelivery.run`:
 4. events older than ``--audit-retention-days`` that are in a delivered, digested log
    file leave the database (the files stay in the bucket).
 
-Times are the service clock's (the events' clock); the lease runs on the wall clock.
+Times are the service clock's (the events' clock); the lease runs on the database's clock
+(``storage/leases.py``, the sweeper's primitive).
 Digest end times strictly increase (a second apart at least): two forced digests in
 one second still get distinct keys.
 """
@@ -79,7 +80,6 @@ class TrailDelivery:
         store: ObjectStore,
         signer: DigestSigner,
         clock: Clock,
-        wall_clock: Clock,
         settings: DeliverySettings,
         rng: Callable[[int], bytes],
     ) -> None:
@@ -87,7 +87,6 @@ class TrailDelivery:
         self.store = store
         self.signer = signer
         self.clock = clock
-        self.wall_clock = wall_clock
         self.settings = settings
         self.rng = rng
         self._lock = threading.Lock()
@@ -109,8 +108,7 @@ class TrailDelivery:
         with self._lock:
             report = DeliveryReport()
             settings = self.settings
-            if not self.storage.acquire_lease(LEASE_NAME, settings.node_id, self.wall_clock.now(),
-                                              settings.lease_seconds):
+            if not self.storage.acquire_lease(LEASE_NAME, settings.node_id, settings.lease_seconds):
                 report.lease_held = False
                 return report
             self._redo_pending(report)

@@ -742,8 +742,8 @@ class CachedStorage:
     def add_signing_key(self, key: SigningKeyRecord, expected_current: str | None) -> bool:
         return self._inner.add_signing_key(key, expected_current)
 
-    def acquire_lease(self, name: str, holder: str, now: float, ttl_seconds: float) -> bool:
-        return self._inner.acquire_lease(name, holder, now, ttl_seconds)
+    def acquire_lease(self, name: str, holder: str, ttl_seconds: float) -> bool:
+        return self._inner.acquire_lease(name, holder, ttl_seconds)
 
     def release_lease(self, name: str, holder: str) -> None:
         self._inner.release_lease(name, holder)

@@ -24,7 +24,7 @@ so jobs run under a lease must still be safe to repeat: the sweeper's steps re-c
 each row under its lock (service/locking.py) and act only if it is still due.
 
 Users: the sweeper (bootstrap.Sweeper: deletions, rotations, import expiry, expired STS
-keys). Audit delivery can run under its own lease name with the same class.
+keys), audit delivery (``audit-delivery``, service/audit_delivery.py) and membership.
 """
 
 from __future__ import annotations

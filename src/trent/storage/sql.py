@@ -61,8 +61,7 @@ from trent.storage.tables import (
 # The audit trail outlives a --dev reset: the reset itself is history, and delivered
 # files in the bucket already name these events (issue 16).
 AUDIT_TABLES = frozenset(
-    {"audit_trails", "audit_segments", "audit_segment_index", "audit_log_files", "audit_digests", "audit_signing_keys",
-     "audit_delivery_lease"}
+    {"audit_trails", "audit_segments", "audit_segment_index", "audit_log_files", "audit_digests", "audit_signing_keys"}
 )
 
 __all__ = ["SqlStorage", "migrate", "upgrade_to_head"]

@@ -7,9 +7,8 @@ the same bytes (rebuilt from the same events), then the row becomes ``delivered`
 A digest is recorded the same way, with its exact body and signature. So the bucket
 never holds a file the database does not know, and the database never forgets one.
 
-The lease (``audit_delivery_lease``) makes exactly one node deliver at a time: a row
-``(name, holder, expires_at)`` taken with a conditional UPDATE that succeeds only for
-the holder or once the lease expired.
+The ``audit-delivery`` lease (``storage/leases.py``, the same primitive as the sweeper's)
+makes exactly one node deliver at a time.
 """
 
 from __future__ import annotations
@@ -21,9 +20,9 @@ import sqlalchemy as sa
 
 from trent.domain.audit_chain import HASH_LEN, TrailKey
 from trent.domain.audit_delivery import DeliveryState, DigestRecord, LogFileRecord, SigningKeyRecord
+from trent.storage.leases import SqlLeases
 from trent.storage.sql_audit import _insert, as_bytes, trail_id
 from trent.storage.tables import (
-    audit_delivery_lease,
     audit_digests,
     audit_log_files,
     audit_segment_index,
@@ -192,30 +191,13 @@ class AuditDeliverySql:
 
     # -- one deliverer at a time -------------------------------------------------------------
 
-    def acquire_lease(self, name: str, holder: str, now: float, ttl_seconds: float) -> bool:
-        """Take or renew the lease ``name`` for ``holder`` until ``now + ttl_seconds``."""
-        with self._unit(write=True) as conn:
-            conn.execute(
-                _insert(conn, audit_delivery_lease)
-                .values(name=name, holder=holder, expires_at=now + ttl_seconds)
-                .on_conflict_do_nothing(index_elements=[audit_delivery_lease.c.name])
-            )
-            taken = conn.execute(
-                audit_delivery_lease.update()
-                .where(
-                    audit_delivery_lease.c.name == name,
-                    sa.or_(audit_delivery_lease.c.holder == holder, audit_delivery_lease.c.expires_at <= now),
-                )
-                .values(holder=holder, expires_at=now + ttl_seconds)
-            ).rowcount
-        return taken == 1
+    def acquire_lease(self, name: str, holder: str, ttl_seconds: float) -> bool:
+        """Take or renew the lease ``name`` for ``holder`` (``storage/leases.py``: the one lease
+        primitive, on the database's clock, shared with the sweeper's)."""
+        return SqlLeases(self._unit.engine).try_acquire(name, holder, ttl_seconds) is not None
 
     def release_lease(self, name: str, holder: str) -> None:
-        with self._unit(write=True) as conn:
-            conn.execute(
-                audit_delivery_lease.delete()
-                .where(audit_delivery_lease.c.name == name, audit_delivery_lease.c.holder == holder)
-            )
+        SqlLeases(self._unit.engine).release(name, holder)
 
     # -- retention -----------------------------------------------------------------------------
 

@@ -404,15 +404,6 @@ audit_signing_keys = sa.Table(
     sa.Column("valid_to", sa.Double, nullable=True),
 )
 
-# One node delivers at a time.
-audit_delivery_lease = sa.Table(
-    "audit_delivery_lease",
-    metadata,
-    sa.Column("name", sa.String(NAME), primary_key=True),
-    sa.Column("holder", sa.String(NAME), nullable=False),
-    sa.Column("expires_at", sa.Double, nullable=False),
-)
-
 # Web console (issue 21): sign-in sessions by the SHA-256 of their cookie token, and the
 # sign-in attempt counters that throttle guessing (per access key id and per source IP),
 # shared by every node so the limit holds however requests are spread.

@@ -98,16 +98,9 @@ def upgrade() -> None:
         sa.Column("valid_to", sa.Double, nullable=True),
         sa.PrimaryKeyConstraint("fingerprint", name="pk_audit_signing_keys"),
     )
-    op.create_table(
-        "audit_delivery_lease",
-        sa.Column("name", sa.String(256), nullable=False),
-        sa.Column("holder", sa.String(256), nullable=False),
-        sa.Column("expires_at", sa.Double, nullable=False),
-        sa.PrimaryKeyConstraint("name", name="pk_audit_delivery_lease"),
-    )
 
 
 def downgrade() -> None:
-    for table in ("audit_delivery_lease", "audit_signing_keys", "audit_digests", "audit_log_files",
+    for table in ("audit_signing_keys", "audit_digests", "audit_log_files",
                   "audit_segment_index", "audit_segments", "audit_trails"):
         op.drop_table(table)
