@@ -7,7 +7,8 @@ assumes one Region per process. What the members share lives once: the key mater
 (rows keyed by key id — every version, so related keys decrypt each other's
 ciphertexts), and the automatic rotation schedule (kept on the primary's row). What is
 independent lives per row: description, policy, grants, aliases, tags, enabled state,
-deletion.
+deletion — and, for imported material, each member's import of it (bytes, ExpirationModel,
+ValidTo: service/imports.py).
 
 Texts AWS was not recorded saying are marked [?] (spec §14 lists the open questions).
 """
