@@ -347,3 +347,26 @@ def test_racing_imports_into_a_replica_and_a_delete_on_the_primary_stay_consiste
         assert import_material(east, key["KeyId"], pending, ImportType="NEW_KEY_MATERIAL")["KeyMaterialId"] == pending_id
         east.delete_imported_key_material(KeyId=key["KeyId"], KeyMaterialId=pending_id)
     assert wire_error(east.rotate_key_on_demand, KeyId=key["KeyId"])["code"] == "KMSInvalidStateException"
+
+
+def test_replicate_key_records_create_key_in_the_replica_region(server, east, eu):
+    """AWS (ReplicateKey docs): "The CloudTrail log of a ReplicateKey operation records a
+    ReplicateKey operation in the primary key's Region and a CreateKey operation in the
+    replica key's Region." The CreateKey is KMS's own doing (spec §11 service events)."""
+    key = east.create_key(MultiRegion=True)["KeyMetadata"]
+    east.replicate_key(KeyId=key["KeyId"], ReplicaRegion=EU)
+    replica_arn = key["Arn"].replace(EAST, EU)
+    events = [e for e in server.audit_events() if any(r["ARN"] in (key["Arn"], replica_arn) for r in e["resources"])]
+    replicate = [e for e in events if e["eventName"] == "ReplicateKey"]
+    assert [(e["awsRegion"], e["eventType"]) for e in replicate] == [(EAST, "AwsApiCall")]
+    created = [e for e in events if e["eventName"] == "CreateKey" and e["awsRegion"] == EU]
+    assert len(created) == 1
+    (event,) = created
+    assert event["resources"] == [{"accountId": server.account_id, "type": "AWS::KMS::Key", "ARN": replica_arn}]
+    assert event["eventType"] == "AwsServiceEvent" and event["serviceEventDetails"] == {"keyId": key["KeyId"]}
+    assert event["recipientAccountId"] == server.account_id and event["readOnly"] is False
+    # A refused ReplicateKey creates nothing, and records no CreateKey.
+    expect_error(east.replicate_key, "AlreadyExistsException", KeyId=key["KeyId"], ReplicaRegion=EU)
+    again = [e for e in server.audit_events() if e["eventName"] == "CreateKey" and e["awsRegion"] == EU
+             and e["resources"][0]["ARN"] == replica_arn]
+    assert len(again) == 1

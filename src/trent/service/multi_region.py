@@ -36,6 +36,7 @@ from trent.service.tags import check_new_tags
 from trent.storage.repositories import Duplicate
 
 SYNCHRONIZE = "SynchronizeMultiRegionKey"
+CREATE_KEY = "CreateKey"  # the replica's creation, recorded in its own Region
 
 
 def not_primary(key: Key) -> UnsupportedOperation:
@@ -144,6 +145,9 @@ def replicate_key(deps: ServiceDeps, ctx: RequestContext, req: ReplicateKeyReque
         raise AlreadyExists(f"{arn} already exists") from None
     if req.tags:
         deps.storage.put_tags(region, replica.key_id, req.tags)
+    # AWS records ReplicateKey in the primary's Region (the call's own event) and CreateKey
+    # in the replica's Region (ReplicateKey docs; spec §11, §12).
+    deps.service_events.emit(CREATE_KEY, replica)
     return Replicated(primary, replica, list(req.tags))
 
 
