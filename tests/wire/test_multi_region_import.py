@@ -9,58 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.fixtures.trent_server import TrentServer, start_trent, stop_trent
 from tests.wire.helpers import expect_error, wire_error
-from tests.wire.import_helpers import import_material
+from tests.wire.import_helpers import import_material, wrap
+from tests.wire.multi_region_fixtures import EAST, EU, WEST, east, eu, server, settle, west  # noqa: F401 - fixtures
 
-EAST, WEST, EU = "us-east-1", "us-west-2", "eu-west-1"
 DAY = 86_400
 NOT_PRIMARY = "{} is not a multi-region primary key."
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[TrentServer]:
-    with tempfile.TemporaryDirectory(prefix="trent-mrk-import-") as tmp:
-        srv = start_trent(Path(tmp) / "data", "--regions", ",".join((EAST, WEST, EU)))
-        try:
-            yield srv
-        finally:
-            stop_trent(srv)
-
-
-@pytest.fixture(scope="module")
-def east(server):
-    return server.client(region_name=EAST)
-
-
-@pytest.fixture(scope="module")
-def west(server):
-    return server.client(region_name=WEST)
-
-
-@pytest.fixture(scope="module")
-def eu(server):
-    return server.client(region_name=EU)
-
-
-def settle(client, key_id: str, timeout: float = 10.0) -> dict:
-    """AWS: a replica is Creating for a few seconds (poll DescribeKey)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        md = client.describe_key(KeyId=key_id)["KeyMetadata"]
-        if md["KeyState"] not in ("Creating", "Updating") or time.monotonic() > deadline:
-            return md
-        time.sleep(0.1)
 
 
 def external_mrk(east, material: bytes, *replicas, import_args: dict | None = None, **create) -> dict:
@@ -312,8 +271,6 @@ def test_racing_imports_into_a_replica_and_a_delete_on_the_primary_stay_consiste
         pending_id = import_material(east, key["KeyId"], pending, ImportType="NEW_KEY_MATERIAL")["KeyMaterialId"]
         params = west.get_parameters_for_import(KeyId=key["KeyId"], WrappingAlgorithm="RSAES_OAEP_SHA_256",
                                                 WrappingKeySpec="RSA_2048")
-        from tests.wire.import_helpers import wrap
-
         wrapped = wrap(params["PublicKey"], "RSAES_OAEP_SHA_256", pending)
         barrier = threading.Barrier(2)
         outcome: dict[str, str] = {}
