@@ -231,7 +231,7 @@ def import_key_material(deps: ServiceDeps, ctx: RequestContext, key_id: str, req
         return _import_locked(deps, ctx, effective(deps, stored), req, imported)
 
 
-def _shared(material: KeyMaterial) -> KeyMaterial:
+def shared_version(material: KeyMaterial) -> KeyMaterial:
     """The version every member shares, without any member's import (storage's
     ``key_materials`` row of imported material holds no bytes)."""
     return replace(material, wrapped=b"", import_state=PENDING_IMPORT, expiration_model=None, valid_to=None)
@@ -253,7 +253,7 @@ def _import_locked(
             # material imported into its primary, so other material is refused (spec §12).
             raise IncorrectKeyMaterial(audit_reason="material was never associated with this key")
         if req.description and req.description != previous.description:
-            deps.storage.update_material(_shared(replace(previous, description=req.description)))
+            deps.storage.update_material(shared_version(replace(previous, description=req.description)))
         deps.storage.put_material_import(imported)
         mine = as_seen_by(replace(previous, description=req.description or previous.description), imported)
         materials = [mine if m.material_id == material_id else m for m in materials]

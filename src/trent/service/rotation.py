@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from trent.domain.key_states import check_state
-from trent.domain.keys import Key, KeyMaterial, KeySpec, KeyState, MaterialState, Origin
+from trent.domain.keys import IMPORTED, Key, KeyMaterial, KeySpec, KeyState, MaterialState, Origin
 from trent.domain.lifecycle import (
     DAY,
     DEFAULT_ROTATION_PERIOD_DAYS,
@@ -26,7 +26,7 @@ from trent.errors import KMSInvalidState, LimitExceeded, UnsupportedOperation, V
 from trent.service import multi_region
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
-from trent.service.imports import key_with_import_summary
+from trent.service.imports import key_with_import_summary, shared_version
 from trent.service.pagination import paginate_list
 from trent.service.authorization import authorized_key
 from trent.service.availability import effective
@@ -141,14 +141,13 @@ def rotate(deps: ServiceDeps, key: Key, now: float, rotation_type: str) -> KeyMa
     if key.origin is Origin.EXTERNAL:
         pending = [
             m for m in deps.storage.list_materials(key.key_id, key.region)
-            if m.state is MaterialState.PENDING_ROTATION and m.import_state == "IMPORTED"
+            if m.state is MaterialState.PENDING_ROTATION and m.import_state == IMPORTED
             and _imported_by_every_member(deps, key, m.material_id)
         ]
         if not pending:  # [?] AWS's text when replicas still lack the pending material
             raise KMSInvalidState(f"No available key material pending rotation for the key: {key.arn}.")
         material = replace(pending[0], state=MaterialState.CURRENT, created_at=now, rotation_type=rotation_type)
-        version = replace(material, wrapped=b"", import_state="PENDING_IMPORT", expiration_model=None, valid_to=None)
-        deps.storage.rotate_material(_rotated_key(deps, key, material), version)
+        deps.storage.rotate_material(_rotated_key(deps, key, material), shared_version(material))
         _resummarize_other_members(deps, key)
     else:
         material_id, wrapped = deps.keystore.new_symmetric_material(key.key_id)
