@@ -74,6 +74,7 @@ ALL_OPS = (
     "VerifyMac",
     "DescribeKey",
     "GenerateRandom",
+    "CreateKey",  # a mutation: the key and its audit event commit in one transaction (issue 16)
 )
 KNOWN_SERVERS = ("trent", "moto")
 TARGET_RPS = 10_000.0
@@ -523,6 +524,11 @@ def build_ops(kms: Any, cfg: Config) -> dict[str, OpSpec]:
         ops.update(_rsa_pss_ops(kms))
     if set(cfg.ops) & {"GenerateMac", "VerifyMac"}:
         ops.update(_mac_ops(kms))
+    if "CreateKey" in cfg.ops:
+        ops["CreateKey"] = OpSpec(
+            "CreateKey", {"Description": "trent bench/load.py CreateKey"},
+            lambda r: None if r.get("KeyMetadata", {}).get("KeyState") == "Enabled" else "no Enabled key created",
+        )
     if "GenerateRandom" in cfg.ops:
         ops["GenerateRandom"] = OpSpec(
             "GenerateRandom", {"NumberOfBytes": 32},

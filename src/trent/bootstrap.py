@@ -10,15 +10,22 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from trent.audit.sink import AuditSink, JsonlFileSink
-from trent.config import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, DEV_USER_NAME, ConfigError, Settings
+from trent.audit.sink import AuditWriteError
+from trent.bootstrap_audit import attach_front_doors, build_delivery, build_outbox
+from trent.config import (
+    DEV_ACCESS_KEY_ID,
+    DEV_SECRET_ACCESS_KEY,
+    DEV_USER_NAME,
+    ConfigError,
+    Settings,
+    parse_duration,
+)
 from trent.errors import KMSInvalidState, TrentError
 from trent.domain.clock import Clock, ControllableClock, SystemClock
 from trent.domain.keys import Key
@@ -38,8 +45,11 @@ from trent.server.console import Console
 from trent.server.access_log import AccessLog
 from trent.server.http11 import HttpServer
 from trent.server.metrics import Gauges, RequestMetrics
+from trent.server.periodic import Periodic
 from trent.server.root_controls import RootControls
 from trent.service import custom_key_stores, identity, seed
+from trent.service.audit_delivery import TrailDelivery
+from trent.service.audit_outbox import AuditOutbox
 from trent.service.console_sign_in import SignInPolicy
 from trent.service.deps import ServiceDeps
 from trent.service.imports import expire_due_material
@@ -63,26 +73,6 @@ EXPIRED_SESSION_GRACE_SECONDS = 3600.0
 DEV_POLICY_NAME = "TrentDevAdministratorAccess"
 DEV_POLICY_DOCUMENT = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
 
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(value: str | float | int) -> float:
-    """'400d', '12h', '30m', '45s' or a number of seconds."""
-    if isinstance(value, bool):
-        raise ValueError("not a duration")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        m = _DURATION_RE.match(value)
-        if m is None:
-            raise ValueError(f"not a duration: {value!r} (use e.g. 400d, 12h, 30m, 45s)")
-        seconds = float(m[1]) * _UNIT_SECONDS[m[2]]
-    if seconds < 0:
-        raise ValueError("durations are not negative")
-    return seconds
-
-
 class Sweeper:
     """Carries out what time decides: key deletion at the end of its window (spec §5.3).
 
@@ -97,7 +87,7 @@ class Sweeper:
     LEASE_NAME = "sweeper"
 
     def __init__(
-        self, deps: ServiceDeps, audit: AuditSink, interval_seconds: float, wall_clock: Clock | None = None,
+        self, deps: ServiceDeps, audit: AuditOutbox, interval_seconds: float, wall_clock: Clock | None = None,
         leases: SqlLeases | None = None,
     ) -> None:
         self._deps = deps
@@ -128,14 +118,15 @@ class Sweeper:
     def run_once(self) -> int:
         with self._lock:  # the timer and a dev clock jump never sweep at once
             now = self._deps.clock.now()
-            deleted = delete_due_keys(self._deps, now, self._record_deletion)
+            errors: list[str] = []
+            deleted = self._step(errors, "key deletion", lambda: delete_due_keys(self._deps, now, self._record_deletion))
             # Keys over time (issue 4): automatic rotations that fell due (spec §5.4),
             # imported material past its ValidTo (spec §9), and the last-use records
             # held in memory since the previous sweep (service/usage.py).
-            rotated = rotate_due_keys(self._deps, now, lambda key, _: self._record_service_event("RotateKey", key))
-            expired = expire_due_material(
-                self._deps, now, lambda key, _: self._record_service_event("DeleteExpiredKeyMaterial", key)
-            )
+            rotated = self._step(errors, "rotation", lambda: rotate_due_keys(
+                self._deps, now, lambda key, _: self._record_service_event("RotateKey", key)))
+            expired = self._step(errors, "material expiry", lambda: expire_due_material(
+                self._deps, now, lambda key, _: self._record_service_event("DeleteExpiredKeyMaterial", key)))
             self._deps.usage.flush(self._deps.storage)
             # Issue 5: STS session keys, on the wall clock (as the Authenticator judges them),
             # kept for a grace period after expiry so their holders are told
@@ -145,13 +136,29 @@ class Sweeper:
             )
             self.last_sweep = {"keysDeleted": deleted, "keysRotated": rotated, "keyMaterialsExpired": expired,
                                "expiredSessionKeysDeleted": sessions}
+            if errors:
+                self.last_sweep["errors"] = errors
             return deleted
 
+    @staticmethod
+    def _step(errors: list[str], name: str, step: Callable[[], int]) -> int:
+        """One step of the sweep; one that fails (issue 16: its audit event could not be
+        recorded, so its change was rolled back) is retried by the next sweep and does not
+        stop the others."""
+        try:
+            return step()
+        except (AuditWriteError, StorageError) as exc:
+            log.error("sweep: %s failed and was rolled back: %s", name, exc)
+            errors.append(f"{name}: {exc}")
+            return 0
+
     def _record_service_event(self, operation: str, key: Key) -> None:
+        """In the service step's transaction (issue 16): if the event cannot be recorded,
+        AuditWriteError rolls the change back and the next sweep tries again."""
         self._deps.service_events.emit(operation, key)
 
     def _record_deletion(self, key: Key) -> None:
-        self._deps.service_events.emit("DeleteKey", key)
+        self._record_service_event("DeleteKey", key)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop())
@@ -262,18 +269,23 @@ class Runtime:
     app: TrentApp  # the ASGI face, for any ASGI server
     http: HttpServer  # Trent's own HTTP/1.1 front door (the default)
     sweeper: Sweeper
-    audit: AuditSink
+    audit: AuditOutbox
     dev_principal: Principal | None
     feed: CacheFeed
     membership: Membership
+    delivery: TrailDelivery  # issue 16: log files and signed digests to the trail's bucket
+    delivery_loop: Periodic
 
     async def start(self) -> None:
         self.feed.start()
         await self.membership.start()
         await self.sweeper.start()
+        await self.delivery_loop.start()
 
     async def stop(self) -> None:
+        await self.delivery_loop.stop()
         await self.sweeper.stop()
+        await asyncio.get_running_loop().run_in_executor(None, self.delivery.release)
         await self.membership.stop()
         self.feed.stop()
 
@@ -301,7 +313,8 @@ def build_deps(settings: Settings, clock: Clock | None = None) -> ServiceDeps:
     clock = clock or (ControllableClock() if settings.dev else SystemClock())
     url = settings.effective_database_url
     migrate(url)
-    storage = CachedStorage(SqlStorage(url), clock, ttl_seconds=settings.cache_ttl_seconds)
+    storage = CachedStorage(SqlStorage(url, trail_name=settings.audit_trail_name), clock,
+                            ttl_seconds=settings.cache_ttl_seconds)
     # Issue 7: the root of trust by mode (file for --dev, Shamir-sealed, or inside an HSM).
     root = open_root(
         settings.root_mode, settings.data_dir, settings.effective_root_key_file,
@@ -321,7 +334,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
     deps = build_deps(settings, clock)
     sealed_root = deps.root_key if isinstance(deps.root_key, SealedRootKey) else None
     dev_principal = _start_with_root(deps, settings) if sealed_root is None else _dev_user(deps, settings)
-    audit = JsonlFileSink(settings.effective_audit_log, durable=settings.audit_fsync)
+    audit = build_outbox(deps, settings)
     deps.service_events.attach(audit, deps.clock)
     authenticator = identity.Authenticator(deps)
     pipeline = KmsPipeline(
@@ -341,7 +354,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
     pipeline.quotas = RequestQuotas(limits) if limits is not None else None
     membership = Membership(leases, pipeline.quotas)
     feed = CacheFeed(deps.storage, settings)
-    dev = _dev_controls(deps, settings, authenticator, sweeper) if settings.dev else None
+    delivery = build_delivery(deps, settings)
+    delivery_loop = Periodic("audit delivery", settings.audit_delivery_interval_seconds, delivery.run)
+    dev = _dev_controls(deps, settings, authenticator, sweeper, delivery) if settings.dev else None
     executor = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="trent-op")
     # Issue 20: who may speak plain HTTP, and whose X-Forwarded-* headers count.
     transport = TransportPolicy(
@@ -357,10 +372,11 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
         transport=transport,
     )
     http = HttpServer(pipeline, executor, dev=dev, max_body_bytes=settings.max_body_bytes, transport=transport)
+    attach_front_doors(http, app, pipeline, settings, delivery, deps.clock.now())
     if settings.console:  # issue 21: /console on both front doors
         http.console = app.console = _console(pipeline, authenticator, settings)
     if sealed_root is not None:
-        http.root_controls = _seal_controls(deps, settings, sealed_root, pipeline)
+        http.root_controls = _seal_controls(deps, settings, sealed_root, pipeline, delivery)
     http.metrics = RequestMetrics(Gauges(
         cache_stats=deps.storage.stats, audit_backlog=http.audit.backlog,
         hsm_sessions=(lambda: deps.key_stores.sessions()) if deps.key_stores is not None else None,
@@ -373,7 +389,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
     http.access_log = AccessLog(settings.log_format) if settings.access_log else None
     http.readiness.checks = readiness_checks(deps, sealed_root)
     app.metrics, app.access_log, app.readiness = http.metrics, http.access_log, http.readiness
-    runtime = Runtime(settings, deps, app, http, sweeper, audit, dev_principal, feed, membership)
+    runtime = Runtime(settings, deps, app, http, sweeper, audit, dev_principal, feed, membership, delivery,
+                      delivery_loop)
     return runtime
 
 
@@ -470,7 +487,9 @@ def _dev_user(deps: ServiceDeps, settings: Settings) -> Principal | None:
     return deps.storage.get_principal(Principal.user_arn(settings.dev_account_id, DEV_USER_NAME))
 
 
-def _seal_controls(deps: ServiceDeps, settings: Settings, root: SealedRootKey, pipeline: KmsPipeline) -> RootControls:
+def _seal_controls(
+    deps: ServiceDeps, settings: Settings, root: SealedRootKey, pipeline: KmsPipeline, delivery: TrailDelivery
+) -> RootControls:
     """Sealed root (issue 7): refuse KMS calls while sealed; start up / wipe on change."""
 
     def gate() -> TrentError | None:
@@ -487,6 +506,9 @@ def _seal_controls(deps: ServiceDeps, settings: Settings, root: SealedRootKey, p
     def after_change(sealed: bool) -> None:
         if sealed:
             pipeline.forget_secrets()
+            forget_signing = getattr(delivery.signer, "forget", None)
+            if forget_signing is not None:
+                forget_signing()  # unwrapped digest signing keys
             if deps.key_stores is not None:
                 deps.key_stores.close()  # HSM logins used PINs unwrapped under the root
                 forget_all = getattr(deps.key_stores.default, "forget_all", None)
@@ -500,7 +522,8 @@ def _seal_controls(deps: ServiceDeps, settings: Settings, root: SealedRootKey, p
 
 
 def _dev_controls(
-    deps: ServiceDeps, settings: Settings, authenticator: identity.Authenticator, sweeper: Sweeper
+    deps: ServiceDeps, settings: Settings, authenticator: identity.Authenticator, sweeper: Sweeper,
+    delivery: TrailDelivery,
 ) -> DevControls:
     clock = deps.clock
     assert isinstance(clock, ControllableClock)
@@ -524,4 +547,8 @@ def _dev_controls(
         sweeper.run_once()
         return {**clock_status(), **sweeper.last_sweep}
 
-    return DevControls(reset=reset, clock_status=clock_status, advance_clock=advance)
+    def audit_flush() -> dict[str, Any]:
+        """Deliver every pending event and sign a digest now (`trent dev audit flush`)."""
+        return delivery.run(force_digest=True).to_json()
+
+    return DevControls(reset=reset, clock_status=clock_status, advance_clock=advance, audit_flush=audit_flush)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,12 @@ DEFAULT_DEV_ACCOUNT_ID = "123456789012"
 DEV_ACCESS_KEY_ID = "test"
 DEV_SECRET_ACCESS_KEY = "test"  # well known on purpose: --dev only
 DEV_USER_NAME = "dev"
+
+
+# CloudTrail's trail name rule: letters, digits, periods, underscores, dashes; 3-128.
+_TRAIL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]$")
+# S3 bucket names (general purpose, path-style): 3-63 lowercase letters, digits, '.', '-'.
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 class ConfigError(ValueError):
@@ -32,8 +39,26 @@ class Settings:
     database_url: str | None = None
     dev_account_id: str = DEFAULT_DEV_ACCOUNT_ID
     regions: frozenset[str] | None = None
+    # Issue 16: the audit trail lives in the database (chained, transactional); this is an
+    # optional JSON-lines copy of committed events, for log shippers.
     audit_log: Path | None = None
     audit_fsync: bool = False
+    # The trail (one per account and region): its name, and where events without an
+    # account (failed authentication) are recorded.
+    audit_trail_name: str = "trent"
+    audit_account_id: str | None = None  # default: the --dev account id
+    audit_home_region: str | None = None  # default: the first of --regions, else us-east-1
+    # Delivery to a bucket in CloudTrail's layout: log files every delivery interval,
+    # signed digests every digest interval; the bucket is a directory (file://) or an
+    # S3-compatible bucket (s3://NAME, optionally at another endpoint).
+    audit_bucket: str = "trent-audit-logs"
+    audit_bucket_url: str | None = None  # default file://<data-dir>/audit-buckets/<bucket>
+    audit_s3_endpoint_url: str | None = None
+    audit_key_prefix: str | None = None
+    audit_delivery_interval_seconds: float = 300.0
+    audit_digest_interval_seconds: float = 3600.0
+    audit_retention_days: float = 90.0
+    audit_lookup_rate: float = 10.0  # LookupEvents/s per account and region (AWS: 2); 0 = unlimited
     root_key_file: Path | None = None
     max_body_bytes: int = 1 << 20
     sweep_interval_seconds: float = 5.0
@@ -80,8 +105,24 @@ class Settings:
         return self.database_url or f"sqlite:///{(self.data_dir / 'trent.db').resolve()}"
 
     @property
-    def effective_audit_log(self) -> Path:
-        return self.audit_log or self.data_dir / "audit.jsonl"
+    def effective_audit_bucket(self) -> str:
+        """The bucket name digests and the S3 API use: an s3:// URL's bucket, else --audit-bucket."""
+        url = self.audit_bucket_url or ""
+        return url.removeprefix("s3://").split("/", 1)[0] if url.startswith("s3://") else self.audit_bucket
+
+    @property
+    def effective_audit_bucket_url(self) -> str:
+        return self.audit_bucket_url or f"file://{(self.data_dir / 'audit-buckets' / self.audit_bucket).resolve()}"
+
+    @property
+    def effective_audit_account_id(self) -> str:
+        return self.audit_account_id or self.dev_account_id
+
+    @property
+    def effective_audit_home_region(self) -> str:
+        if self.audit_home_region:
+            return self.audit_home_region
+        return min(self.regions) if self.regions else "us-east-1"
 
     @property
     def effective_root_key_file(self) -> Path:
@@ -92,6 +133,21 @@ class Settings:
             raise ConfigError(f"port {self.port} is out of range")
         if not ACCOUNT_ID_RE.match(self.dev_account_id):
             raise ConfigError(f"dev account id {self.dev_account_id!r} must be 12 digits")
+        if not ACCOUNT_ID_RE.match(self.effective_audit_account_id):
+            raise ConfigError(f"audit account id {self.effective_audit_account_id!r} must be 12 digits")
+        if not _BUCKET_RE.match(self.effective_audit_bucket):
+            raise ConfigError(f"audit bucket {self.effective_audit_bucket!r} is not a valid S3 bucket name")
+        if not self.effective_audit_bucket_url.startswith(("file://", "s3://")):
+            raise ConfigError("--audit-bucket-url is file:///DIR or s3://BUCKET")
+        if self.audit_key_prefix is not None and (not self.audit_key_prefix or self.audit_key_prefix.endswith("/")):
+            raise ConfigError("--audit-key-prefix must not be empty or end with '/'")
+        for name in ("audit_delivery_interval_seconds", "audit_digest_interval_seconds"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"--{name.removesuffix('_seconds').replace('_', '-')} must be positive")
+        if self.audit_retention_days < 0:
+            raise ConfigError("--audit-retention-days must not be negative (0 keeps every event)")
+        if not _TRAIL_NAME_RE.match(self.audit_trail_name):
+            raise ConfigError(f"trail name {self.audit_trail_name!r}: 3-128 letters, digits, '.', '-', '_'")
         if self.http_server not in ("trent", "uvicorn"):
             raise ConfigError(f"unknown --http-server {self.http_server!r} (trent or uvicorn)")
         if self.permissive and not self.dev:
@@ -128,6 +184,26 @@ class Settings:
                 "production mode needs a root of trust: give --root-key-file, or --root sealed (after `trent init`) or --root hsm"
             )
         return self
+
+
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: str | float | int) -> float:
+    """'400d', '12h', '30m', '45s' or a number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("not a duration")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        m = _DURATION_RE.match(value)
+        if m is None:
+            raise ValueError(f"not a duration: {value!r} (use e.g. 400d, 12h, 30m, 45s)")
+        seconds = float(m[1]) * _UNIT_SECONDS[m[2]]
+    if seconds < 0:
+        raise ValueError("durations are not negative")
+    return seconds
 
 
 def parse_workers(value: str) -> int:
@@ -178,6 +254,21 @@ def env_defaults() -> dict[str, object]:
         out["hsm_clusters"] = tuple(c.strip() for c in env["TRENT_HSM_CLUSTERS"].split(",") if c.strip())
     if "TRENT_ROOT_KEY_FILE" in env:
         out["root_key_file"] = Path(env["TRENT_ROOT_KEY_FILE"])
+    for var, key in (("TRENT_AUDIT_BUCKET", "audit_bucket"), ("TRENT_AUDIT_BUCKET_URL", "audit_bucket_url"),
+                     ("TRENT_AUDIT_S3_ENDPOINT_URL", "audit_s3_endpoint_url"),
+                     ("TRENT_AUDIT_KEY_PREFIX", "audit_key_prefix"), ("TRENT_AUDIT_TRAIL_NAME", "audit_trail_name"),
+                     ("TRENT_AUDIT_ACCOUNT_ID", "audit_account_id"), ("TRENT_AUDIT_HOME_REGION", "audit_home_region")):
+        if env.get(var):
+            out[key] = env[var]
+    for var, key in (("TRENT_AUDIT_DELIVERY_INTERVAL", "audit_delivery_interval_seconds"),
+                     ("TRENT_AUDIT_DIGEST_INTERVAL", "audit_digest_interval_seconds"),
+                     ("TRENT_AUDIT_RETENTION_DAYS", "audit_retention_days"),
+                     ("TRENT_AUDIT_LOOKUP_RATE", "audit_lookup_rate")):
+        if env.get(var):
+            plain = key in ("audit_retention_days", "audit_lookup_rate")
+            out[key] = float(env[var]) if plain else parse_duration(env[var])
+
+
     if "TRENT_TLS_CERT" in env:
         out["tls_cert"] = Path(env["TRENT_TLS_CERT"])
     if "TRENT_TLS_KEY" in env:

@@ -50,6 +50,11 @@ and message field, and nothing anywhere picks an error by matching message text
     │       ├── CustomKeyStoreHasCMKs
     │       └── CloudHsmClusterNotFound / CloudHsmClusterInvalidConfiguration /
     │           IncorrectTrustAnchor
+    ├── AuditTrailError               the CloudTrail API and the trail bucket (issue 16)
+    │   ├── InvalidLookupAttributes / InvalidTimeRange / InvalidMaxResults /
+    │   │   InvalidNextToken / InvalidEventCategory
+    │   ├── TrailNotFound / InvalidTrailName / CloudTrailArnInvalid
+    │   └── NoSuchBucket / NoSuchObject / InvalidObjectRange / FeatureNotImplemented (S3)
     └── ServerError                       our fault or a dependency's (HTTP 5xx)
         ├── KMSInternal
         ├── KeyUnavailable
@@ -266,6 +271,61 @@ class CloudHsmClusterInvalidConfiguration(CustomKeyStoreError):
 
 class IncorrectTrustAnchor(CustomKeyStoreError):
     pass
+
+
+# --- the audit trail's CloudTrail API and bucket (issue 16) ----------------------------
+
+
+class AuditTrailError(ClientError):
+    pass
+
+
+class InvalidLookupAttributes(AuditTrailError):
+    pass
+
+
+class InvalidTimeRange(AuditTrailError):
+    pass
+
+
+class InvalidMaxResults(AuditTrailError):
+    pass
+
+
+class InvalidNextToken(AuditTrailError):
+    pass
+
+
+class InvalidEventCategory(AuditTrailError):
+    pass
+
+
+class TrailNotFound(AuditTrailError):
+    pass
+
+
+class InvalidTrailName(AuditTrailError):
+    pass
+
+
+class CloudTrailArnInvalid(AuditTrailError):
+    pass
+
+
+class NoSuchBucket(AuditTrailError):
+    default_message = "The specified bucket does not exist"
+
+
+class NoSuchObject(AuditTrailError):
+    default_message = "The specified key does not exist."
+
+
+class InvalidObjectRange(AuditTrailError):
+    default_message = "The requested range is not satisfiable"
+
+
+class FeatureNotImplemented(AuditTrailError):
+    default_message = "A header or query you provided implies functionality that is not implemented."
 
 
 # --- server side ------------------------------------------------------------------

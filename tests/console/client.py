@@ -139,5 +139,13 @@ class ConsoleClient:
                          csrf=False)
 
 
-def audit_events(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+def audit_events(database: Path) -> list[dict[str, Any]]:
+    """Every event of the audit trail (issue 16) in ``database`` (SQLite), in commit order."""
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
+    try:
+        rows = con.execute("SELECT bodies FROM audit_segments ORDER BY rowid").fetchall()
+    finally:
+        con.close()
+    return [json.loads(body) for row in rows for body in bytes(row[0]).split(b"\n")]

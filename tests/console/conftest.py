@@ -66,4 +66,7 @@ def dev(console: Console) -> ConsoleClient:
 
 @pytest.fixture()
 def audit_log(runtime: bootstrap.Runtime) -> Path:
-    return runtime.settings.effective_audit_log
+    """The runtime's SQLite database: the audit trail is read from it (``audit_events``)."""
+    database = runtime.deps.storage.inner.engine.url.database  # type: ignore[attr-defined]
+    assert database
+    return Path(database)

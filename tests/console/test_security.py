@@ -250,17 +250,21 @@ def test_sealed_server_serves_no_console_page(dev: ConsoleClient) -> None:
 
 
 def test_audit_failure_withholds_the_result(dev: ConsoleClient) -> None:
-    from trent.audit.sink import MemorySink
+    from trent.audit.sink import AuditWriteError
+
+    class RefusingOutbox:
+        def record(self, entries: object) -> None:
+            raise AuditWriteError("the trail refuses")
 
     pipeline = dev.console.pipeline
     key_id = create_key(dev)
-    real = pipeline.audit
-    pipeline.audit = MemorySink(fail=True)
+    real = pipeline.outbox
+    pipeline.outbox = RefusingOutbox()  # type: ignore[assignment]
     try:
         answer = dev.get(f"/console/keys/{key_id}")
         assert answer.status == 500 and "could not record" in answer.text and key_id not in answer.text.split("<main")[1]
     finally:
-        pipeline.audit = real
+        pipeline.outbox = real
 
 
 @pytest.mark.parametrize("body", [b"\xff\xfe=\x00", b"a=" + b"x&a=" * 1200])

@@ -9,13 +9,12 @@ through the API) appears anywhere in the database files or the data dir.
 from __future__ import annotations
 
 import base64
+import json
 import sqlite3
-import urllib.request
 
 import pytest
 
 from tests.fixtures.trent_server import start_trent, stop_trent
-from tests.wire.helpers import expect_error
 from trent.domain.keys import KeyMaterial, MaterialState
 from trent.keystores.root_key import load_or_create_file_root_key
 from trent.keystores.software import SoftwareKeyStore
@@ -76,21 +75,27 @@ def test_state_survives_a_restart(tmp_path):
         stop_trent(server)
 
 
-def test_audit_is_fail_closed(tmp_path):
-    """A call whose audit event cannot be written is refused (ARCHITECTURE.md "Audit").
-
-    /dev/full accepts the open and fails every write with ENOSPC.
-    """
+def test_the_json_lines_copy_is_only_a_copy(tmp_path):
+    """Issue 16: the trail is in the database (fail-closed there: tests/wire/test_audit_outbox.py);
+    ``--audit-log`` is a JSON-lines copy of committed events, so one that cannot be written
+    (/dev/full fails every write with ENOSPC) is logged and does not fail the calls."""
     server = start_trent(tmp_path / "data", "--audit-log", "/dev/full")
     try:
         kms = server.client()
-        expect_error(kms.generate_random, "KMSInternalException", status=500, NumberOfBytes=8)
-        expect_error(kms.list_keys, "KMSInternalException", status=500)
-        expect_error(kms.create_key, "KMSInternalException", status=500)
-        with urllib.request.urlopen(server.endpoint_url + "/_trent/health", timeout=5) as response:
-            assert response.status == 200  # the server itself stays up
+        assert len(kms.generate_random(NumberOfBytes=8)["Plaintext"]) == 8
+        key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+        assert any(e["eventName"] == "CreateKey" and e["responseElements"]["keyMetadata"]["keyId"] == key_id
+                   for e in server.audit_events())
     finally:
         stop_trent(server)
+
+    copy = tmp_path / "copy.jsonl"
+    server = start_trent(tmp_path / "data2", "--audit-log", str(copy))
+    try:
+        request_id = server.client().list_keys()["ResponseMetadata"]["RequestId"]
+    finally:
+        stop_trent(server)
+    assert any(json.loads(line).get("requestID") == request_id for line in copy.read_text().splitlines())
 
 
 @pytest.mark.postgres

@@ -27,7 +27,7 @@ def test_success_event_shape_and_redaction(trent_server, kms):
     assert event["resources"] == [{"accountId": "123456789012", "type": "AWS::KMS::Key", "ARN": key["Arn"]}]
     assert event["additionalEventData"] == {"keyMaterialId": key["CurrentKeyMaterialId"]}
     assert "errorCode" not in event
-    raw = trent_server.audit_log.read_bytes()
+    raw = trent_server.audit_bytes()
     import base64
     assert secret not in raw and base64.b64encode(secret) not in raw
     assert base64.b64encode(out["CiphertextBlob"]) not in raw
@@ -61,6 +61,6 @@ def test_generate_data_key_plaintext_never_logged(trent_server, kms):
 
     key_id = kms.create_key()["KeyMetadata"]["KeyId"]
     out = kms.generate_data_key(KeyId=key_id, KeySpec="AES_256")
-    assert base64.b64encode(out["Plaintext"]) not in trent_server.audit_log.read_bytes()
+    assert base64.b64encode(out["Plaintext"]) not in trent_server.audit_bytes()
     (event,) = events_for(trent_server, out["ResponseMetadata"]["RequestId"])
     assert event["requestParameters"] == {"keyId": key_id, "keySpec": "AES_256"}

@@ -29,16 +29,36 @@ def _schedule(cluster: TrentCluster, count: int) -> list[str]:
     return keys
 
 
+def _database_url(cluster: TrentCluster) -> str:
+    args = list(cluster.store_args)
+    return args[args.index("--database-url") + 1] if "--database-url" in args else \
+        f"sqlite:///{cluster.servers[0].data_dir / 'trent.db'}"
+
+
+def _trail_events(cluster: TrentCluster) -> list[dict]:
+    """Every event of the cluster's one trail (issue 16: shared by its nodes, in the database)."""
+    import json
+
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(_database_url(cluster))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT bodies FROM audit_segments")).all()
+    finally:
+        engine.dispose()
+    return [json.loads(body) for row in rows for body in bytes(row[0]).split(b"\n")]
+
+
 def _deleters(cluster: TrentCluster, arns: list[str], within: float = 15.0) -> Counter:
-    """Which audit log recorded each key's DeleteKey, once all are there."""
+    """How many DeleteKey events the trail holds for each key, once all are there."""
     deadline = time.monotonic() + within
     while True:
-        found: Counter = Counter()
-        for i, server in enumerate(cluster.servers):
-            for event in server.audit_events():
-                if event["eventName"] == "DeleteKey" and event["resources"][0]["ARN"] in arns:
-                    found[(i, event["resources"][0]["ARN"])] += 1
-        if len({arn for _, arn in found}) == len(arns) or time.monotonic() > deadline:
+        found: Counter = Counter(
+            event["resources"][0]["ARN"] for event in _trail_events(cluster)
+            if event["eventName"] == "DeleteKey" and event["resources"][0]["ARN"] in arns
+        )
+        if len(found) == len(arns) or time.monotonic() > deadline:
             return found
         time.sleep(0.1)
 
@@ -46,10 +66,7 @@ def _deleters(cluster: TrentCluster, arns: list[str], within: float = 15.0) -> C
 def _lease_holder_pid(cluster: TrentCluster) -> int:
     import sqlalchemy as sa
 
-    args = list(cluster.store_args)
-    url = args[args.index("--database-url") + 1] if "--database-url" in args else \
-        f"sqlite:///{cluster.servers[0].data_dir / 'trent.db'}"
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(_database_url(cluster))
     try:
         with engine.connect() as conn:
             holder = conn.execute(sa.text("SELECT holder FROM leases WHERE name = 'sweeper'")).scalar_one()
@@ -70,7 +87,6 @@ def test_due_deletions_run_once_and_resume_after_kill_9(postgres_server) -> None
         _advance_without_sweeping(cluster, "8d")
         deleted = _deleters(cluster, keys)
         assert set(deleted.values()) == {1} and len(deleted) == 6  # each key deleted, and audited, once
-        assert len({node for node, _ in deleted}) == 1  # by the one node holding the lease
 
         holder_pid = _lease_holder_pid(cluster)
         victim = next(i for i, s in enumerate(cluster.servers) if s.process.pid == holder_pid)

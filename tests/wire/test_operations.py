@@ -159,14 +159,17 @@ def test_refusals_at_the_door_and_dev_controls_are_audited(trent_server: TrentSe
     assert too_large.startswith(b"HTTP/1.1 413")
     malformed = _raw(trent_server, b"NOT HTTP AT ALL\r\n\r\n")
     assert malformed.startswith(b"HTTP/1.1 400")
-    assert _get(trent_server.endpoint_url + "/no/such/route")[0] == 405
+    assert _get(trent_server.endpoint_url + "/no/such/route")[0] == 403  # S3's (the one router): anonymous
+    wrong_path = _raw(trent_server, b"POST /no/such/route HTTP/1.1\r\nHost: t\r\nX-Amz-Target: TrentService.ListKeys\r\n"
+                                    b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")
+    assert wrong_path.startswith(b"HTTP/1.1 400")  # a KMS call (its X-Amz-Target) on a path KMS does not serve
     trent_server.advance_clock("0s")
     trent_server.reset()
     events = trent_server.audit_events()[before:]
     codes = [(e["eventName"], e.get("errorCode")) for e in events]
     assert ("Encrypt", "SerializationException") in codes  # the 413, named by its X-Amz-Target
     assert ("Unknown", "SerializationException") in codes  # the malformed request
-    assert ("Unknown", "UnknownOperationException") in codes  # GET /no/such/route
+    assert ("ListKeys", "UnknownOperationException") in codes  # POST /no/such/route
     dev = [e for e in events if e["eventSource"] == "trent"]
     assert [e["eventName"] for e in dev] == ["DevClockAdvance", "DevReset"]
     assert dev[0]["requestParameters"] == {"advance": "0s"}

@@ -94,8 +94,11 @@ def test_oversized_body_is_refused_without_reading_it_all(trent_server):
 
 
 def test_not_post(trent_server):
-    status, data, _ = send(trent_server, b"", {}, method="GET", sign=False)
+    status, data, _ = send(trent_server, b"", kms_headers("TrentService.ListKeys"), method="GET", sign=False)
     assert status == 405 and json.loads(data)["__type"] == "UnknownOperationException"
+    # Without a KMS target, a GET is S3's (issue 16: one endpoint, one router): anonymous is denied.
+    status, data, _ = send(trent_server, b"", {}, method="GET", sign=False)
+    assert status == 403 and b"<Code>AccessDenied</Code>" in data
 
 
 def test_empty_body_means_no_parameters(trent_server):

@@ -272,7 +272,7 @@ def test_sts_calls_are_audited_without_secrets(server):
     assert event["responseElements"]["credentials"]["accessKeyId"] == out["Credentials"]["AccessKeyId"]
     denied = [e for e in events if e.get("errorCode") == "AccessDenied"]
     assert denied and denied[0]["errorMessage"].startswith("User: ")
-    log = server.audit_log.read_text()
+    log = server.audit_bytes().decode()
     assert out["Credentials"]["SessionToken"] not in log
     assert out["Credentials"]["SecretAccessKey"] not in log
 

@@ -19,7 +19,9 @@ FRONT_END = {
 
 
 def test_every_error_on_the_wire_is_declared(trent_server):
-    events = [e for e in trent_server.audit_events() if e.get("errorCode")]
+    # KMS's calls only: the same endpoint also answers S3, CloudTrail and STS (issue 16)
+    events = [e for e in trent_server.audit_events()
+              if e.get("errorCode") and e.get("eventSource") == "kms.amazonaws.com"]
     assert len(events) > 50, "the wire suite should have provoked many errors before this test"
     undeclared = set()
     for event in events:

@@ -18,8 +18,9 @@ from typing import Any
 EVENT_VERSION = "1.11"
 EVENT_SOURCE = "kms.amazonaws.com"
 
-# spec §11: crypto operations and Describe/Get/List are read-only.
-_READ_ONLY_PREFIXES = ("Describe", "Get", "List")
+# spec §11: crypto operations and Describe/Get/List are read-only (issue 16: and
+# CloudTrail's LookupEvents, S3's HeadObject/HeadBucket).
+_READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Lookup", "Head")
 _READ_ONLY_OPS = frozenset(
     {
         "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
@@ -88,6 +89,9 @@ def api_call_event(
     recipient_account_id: str | None,
     event_source: str = EVENT_SOURCE,  # "sts.amazonaws.com" for STS calls (issue 5)
     resource_type: str = "AWS::KMS::Key",
+    # issue 16: S3 object reads are data events ("Data", managementEvent false)
+    event_category: str = "Management",
+    extra_resources: Sequence[tuple[str, str, str]] = (),
 ) -> dict[str, Any]:
     event: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
@@ -108,11 +112,13 @@ def api_call_event(
     event["requestID"] = request_id
     event["eventID"] = event_id
     event["readOnly"] = is_read_only(operation)
-    event["resources"] = [{"accountId": acct, "type": resource_type, "ARN": arn} for acct, arn in resources]
+    event["resources"] = [{"accountId": acct, "type": resource_type, "ARN": arn} for acct, arn in resources] + [
+        {"accountId": acct, "type": kind, "ARN": arn} for acct, kind, arn in extra_resources
+    ]
     event["eventType"] = "AwsApiCall"
-    event["managementEvent"] = True
+    event["managementEvent"] = event_category == "Management"
     event["recipientAccountId"] = recipient_account_id
-    event["eventCategory"] = "Management"
+    event["eventCategory"] = event_category
     return event
 
 

@@ -75,6 +75,9 @@ class AuthzRequest:
     # policy as the resource policy of `sts:AssumeRole` (``key_arn`` is then the role ARN);
     # "s3" for S3 (``key_arn`` is then the bucket or object ARN, issue 17).
     service: str = "kms"
+    # Services with no resource policy here (issue 16: cloudtrail reads, the trail bucket
+    # on S3): only identity policies decide, whatever the resource.
+    iam_only: bool = False
     # KMS and role trust: the resource policy must allow (spec §7.3). S3 follows IAM's
     # standard logic instead (IAM User Guide, "Policy evaluation logic"): within one
     # account an identity-policy Allow suffices without the bucket policy, and so does a
@@ -122,7 +125,7 @@ class AuthzRequest:
         ``key_arn``, and the key half separately). A key request whose key policy is
         missing (None) is *not* identity-only: it is denied unless a grant allows."""
         resource = self.resource
-        return resource == "*" or (self.service == "kms" and ":alias/" in resource)
+        return self.iam_only or resource == "*" or (self.service == "kms" and ":alias/" in resource)
 
     @property
     def resource(self) -> str:

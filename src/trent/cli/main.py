@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from trent import __version__
+from trent.cli import audit as audit_cli
 from trent.cli import authz as authz_cli
 from trent.cli import admin as admin_iam
 from trent.cli import backup as backup_cli
@@ -33,7 +34,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     base = Settings(**env_defaults())  # type: ignore[arg-type]
     changes: dict[str, object] = {}
     for name in ("host", "port", "data_dir", "database_url", "dev_account_id", "audit_log", "root_key_file", "http_server",
-                 "root_mode", "hsm_root", "hsm_root_pin_file", "seed_file", "tls_cert", "tls_key", "request_quotas"):
+                 "root_mode", "hsm_root", "hsm_root_pin_file", "seed_file", "tls_cert", "tls_key", "request_quotas",
+                 *AUDIT_SETTINGS):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
@@ -61,6 +63,36 @@ def _settings(args: argparse.Namespace) -> Settings:
     if regions:
         changes["regions"] = frozenset(r.strip() for r in regions.split(",") if r.strip())
     return replace(base, **changes)  # type: ignore[arg-type]
+
+
+# issue 16: `serve` flags of the audit trail (Settings field names)
+AUDIT_SETTINGS = ("audit_trail_name", "audit_account_id", "audit_home_region", "audit_bucket", "audit_bucket_url",
+                  "audit_s3_endpoint_url", "audit_key_prefix", "audit_delivery_interval_seconds",
+                  "audit_digest_interval_seconds", "audit_retention_days", "audit_lookup_rate")
+
+
+def _add_audit_options(serve: argparse.ArgumentParser) -> None:
+    from trent.config import parse_duration
+
+    g = serve.add_argument_group("audit trail (issue 16)")
+    g.add_argument("--audit-trail-name", help="the trail's name (env TRENT_AUDIT_TRAIL_NAME; default trent)")
+    g.add_argument("--audit-account-id", help="account whose trail records calls without one, e.g. failed "
+                   "signatures (env TRENT_AUDIT_ACCOUNT_ID; default the --dev account id)")
+    g.add_argument("--audit-home-region", help="region of that trail (default: first of --regions, else us-east-1)")
+    g.add_argument("--audit-bucket", help="bucket name in digests and on the S3 API (env TRENT_AUDIT_BUCKET; "
+                   "default trent-audit-logs)")
+    g.add_argument("--audit-bucket-url", help="where the bucket lives: file:///DIR or s3://BUCKET "
+                   "(env TRENT_AUDIT_BUCKET_URL; default file://<data-dir>/audit-buckets/<bucket>)")
+    g.add_argument("--audit-s3-endpoint-url", help="endpoint of an S3-compatible service for s3:// buckets")
+    g.add_argument("--audit-key-prefix", help="S3KeyPrefix for every log and digest key (default none)")
+    g.add_argument("--audit-delivery-interval", dest="audit_delivery_interval_seconds", type=parse_duration,
+                   help="deliver log files this often, e.g. 5m (env TRENT_AUDIT_DELIVERY_INTERVAL; default 5m)")
+    g.add_argument("--audit-digest-interval", dest="audit_digest_interval_seconds", type=parse_duration,
+                   help="sign a digest file this often, e.g. 1h (env TRENT_AUDIT_DIGEST_INTERVAL; default 1h)")
+    g.add_argument("--audit-lookup-rate", type=float, help="LookupEvents per second per account and region, "
+                   "0 = unlimited (env TRENT_AUDIT_LOOKUP_RATE; default 10; AWS allows 2)")
+    g.add_argument("--audit-retention-days", type=float, help="keep delivered, digested events in the database "
+                   "this many days, 0 = forever (env TRENT_AUDIT_RETENTION_DAYS; default 90)")
 
 
 def _add_storage_options(p: argparse.ArgumentParser) -> None:
@@ -110,7 +142,8 @@ def _print_banner(settings: Settings) -> None:
     print(f"Trent {__version__} {'(dev mode) ' if settings.dev else ''}serving the AWS KMS API at {endpoint}")
     print(f"  data dir:   {settings.data_dir.resolve()}")
     print(f"  database:   {settings.effective_database_url.split('@')[-1]}")
-    print(f"  audit log:  {settings.effective_audit_log.resolve()}")
+    print(f"  audit:      trail {settings.audit_trail_name!r} in the database"
+          + (f" (JSON-lines copy: {settings.audit_log.resolve()})" if settings.audit_log else ""))
     if settings.seed_file is not None:
         print(f"  seed:       {settings.seed_file} (applied at start{', unseal' if settings.root_mode == 'sealed' else ''}"
               f"{' and after every reset' if settings.dev else ''})")
@@ -227,6 +260,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
     url = args.endpoint_url.rstrip("/") + "/_trent/"
     if args.dev_command == "reset":
         request = urllib.request.Request(url + "reset", data=b"{}", method="POST")
+    elif args.dev_command == "audit":
+        request = urllib.request.Request(url + "audit/flush", data=b"{}", method="POST")
     elif args.clock_command == "advance":
         parse_duration(args.duration)  # fail here, not on the server
         body = json.dumps({"advance": args.duration}).encode()
@@ -249,8 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_storage_options(serve)
     serve.add_argument("--permissive", action="store_true", help="--dev: accept unknown access key ids without a signature check")
     serve.add_argument("--regions", help="comma list of regions to serve (env TRENT_REGIONS; default any)")
-    serve.add_argument("--audit-log", type=Path, help="JSON-lines audit log (env TRENT_AUDIT_LOG; default <data-dir>/audit.jsonl)")
-    serve.add_argument("--audit-fsync", action="store_true", help="fsync the audit log after every event")
+    serve.add_argument("--audit-log", type=Path,
+                       help="also copy committed audit events to this JSON-lines file (env TRENT_AUDIT_LOG; default: none)")
+    serve.add_argument("--audit-fsync", action="store_true", help="fsync the JSON-lines copy after every batch")
     serve.add_argument("--http-server", choices=("trent", "uvicorn"),
                        help="trent: built-in HTTP/1.1 with audit group commit (default); uvicorn: the ASGI app")
     serve.add_argument("--tls-cert", type=Path, metavar="PEM",
@@ -277,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a PKCS#11 token custom key stores can use, named by its CloudHsmClusterId "
                        "(repeatable; env TRENT_HSM_CLUSTERS, comma-separated)")
     root.add_serve_options(serve)
+    _add_audit_options(serve)
     serve.add_argument("--seed", dest="seed_file", type=Path, metavar="FILE.json",
                        help="apply a seed file (accounts, users, roles, policies; idempotent) at start, at unseal "
                        "and after a --dev reset (env TRENT_SEED)")
@@ -307,6 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--endpoint-url", default="http://127.0.0.1:8080")
     dev_sub = dev.add_subparsers(dest="dev_command", required=True)
     dev_sub.add_parser("reset", help="delete every key, alias and tag")
+    dev_audit = dev_sub.add_parser("audit", help="the audit trail of a running --dev server")
+    dev_audit_sub = dev_audit.add_subparsers(dest="audit_command", required=True)
+    dev_audit_sub.add_parser("flush", help="deliver every pending event and sign a digest now")
     clock = dev_sub.add_parser("clock", help="show or move the server's clock")
     clock_sub = clock.add_subparsers(dest="clock_command", required=True)
     clock_sub.add_parser("show")
@@ -319,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     root.register(sub)
     backup_cli.register(sub, _add_storage_options, root.add_serve_options)
     authz_cli.register(sub, _add_storage_options)
+    audit_cli.register(sub, _add_storage_options)
     return parser
 
 

@@ -43,6 +43,15 @@ def new_uuid4(rng: Callable[[int], bytes] = os.urandom) -> str:
     return uuid4_from(rng(16))
 
 
+def partition_of_region(region: str) -> str:
+    """The ARN partition a region belongs to (China and GovCloud have their own)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
 def key_arn(partition: str, region: str, account_id: str, key_id: str) -> str:
     return f"arn:{partition}:kms:{region}:{account_id}:key/{key_id}"
 

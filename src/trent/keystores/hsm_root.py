@@ -43,6 +43,11 @@ class HsmRootKey:
         except InvalidCiphertext:
             raise KeyStoreError("wrapped blob does not open under the HSM root key") from None
 
+    @property
+    def token(self) -> Pkcs11KeyStore:
+        """The logged-in token, for keys that live beside the root (audit digest signing)."""
+        return self._store
+
     def close(self) -> None:
         self._store.close()
 

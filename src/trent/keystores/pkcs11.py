@@ -351,6 +351,37 @@ class Pkcs11KeyStore:
                 raise KeyStoreError(f"key generation failed: {type(exc).__name__}") from None
             return object_id
 
+    def generate_signing_pair(self, label: str) -> tuple[bytes, int, int]:
+        """An RSA-2048 signing key pair born in the token (issue 16: audit digests): the
+        private key sensitive and never extractable. Returns (CKA_ID, modulus, exponent)."""
+        with self._session() as s:
+            object_id = s.generate_random(_ID_LEN * 8)
+            try:
+                public, _private = s.generate_keypair(
+                    KeyType.RSA, 2048, id=object_id, label=label, store=True,
+                    public_template={Attribute.VERIFY: True, Attribute.ENCRYPT: False, Attribute.WRAP: False},
+                    private_template={
+                        Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False, Attribute.PRIVATE: True,
+                        Attribute.SIGN: True, Attribute.DECRYPT: False, Attribute.UNWRAP: False,
+                    },
+                )
+                modulus = int.from_bytes(public[Attribute.MODULUS], "big")
+                exponent = int.from_bytes(public[Attribute.PUBLIC_EXPONENT], "big")
+            except PKCS11Error as exc:
+                raise KeyStoreError(f"signing key generation failed: {type(exc).__name__}") from None
+            return object_id, modulus, exponent
+
+    def sign_with(self, object_id: bytes, message: bytes) -> bytes:
+        """CKM_SHA256_RSA_PKCS (SHA256withRSA) inside the HSM with the private key ``object_id``."""
+        with self._session() as s:
+            try:
+                key = s.get_key(object_class=ObjectClass.PRIVATE_KEY, id=object_id)
+                return bytes(key.sign(bytes(message), mechanism=Mechanism.SHA256_RSA_PKCS))
+            except NoSuchKey:
+                raise KeyStoreError("the HSM has no such signing key") from None
+            except PKCS11Error as exc:
+                raise KeyStoreError(f"HSM signing failed: {type(exc).__name__}") from None
+
     def encrypt_with(self, object_id: bytes, plaintext: bytes, aad: bytes) -> bytes:
         """``IV 12 | CKM_AES_GCM ciphertext | tag 16`` under the HSM key ``object_id``."""
         with self._session() as s:

@@ -24,6 +24,7 @@ import orjson
 
 from trent import errors
 from trent.audit.events import api_call_event
+from trent.audit.records import AuditEntry
 from trent.audit.sink import AuditWriteError
 from trent.domain.ids import new_uuid4
 from trent.domain.principals import Principal
@@ -165,7 +166,7 @@ class ExplainFrontDoor:
         if event_extra:
             event.update(event_extra)
         try:
-            pipeline.audit.write(event)
+            pipeline.outbox.record([AuditEntry(event, started)])
         except AuditWriteError:
             log.error("audit write failed; refusing explain request %s", request_id)
             status, payload = error_body(errors.KMSInternal())

@@ -9,7 +9,9 @@ cannot (crypto on cached keys): :meth:`KmsPipeline.prepare`,
 :func:`run_handler`, :meth:`KmsPipeline.finish`.
 
 Every request yields exactly one audit event, success or failure; if that event
-cannot be written the caller gets KMSInternalException instead of the result.
+cannot be written the caller gets KMSInternalException instead of the result. A call
+run on a worker thread (:meth:`KmsPipeline.execute`) commits its changes and its event
+in one transaction (``protocol/recording.py``, issue 16).
 """
 
 from __future__ import annotations
@@ -26,14 +28,16 @@ import orjson
 
 from trent import errors
 from trent.audit.events import Caller, api_call_event
-from trent.audit.sink import AuditSink, AuditWriteError
+from trent.audit.records import AuditEntry
 from trent.domain.regions import partition_for, region_served
 from trent.domain.clock import Clock, SystemClock
-from trent.domain.ids import new_uuid4
+from trent.domain.ids import new_uuid4, partition_of_region
 from trent.domain.principals import Principal, PrincipalKind
 from trent.protocol import sigv4, validation
 from trent.protocol.errors import error_body, wire_error
 from trent.protocol.operations import OPERATIONS, Operation, Outcome
+from trent.protocol.recording import Concluded, atomically, record_now
+from trent.service.audit_outbox import AuditOutbox
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.identity import Authenticator
@@ -42,6 +46,7 @@ from trent.service.quotas import RequestQuotas
 log = logging.getLogger("trent.request")
 
 TARGET_PREFIX = "TrentService."
+S3_SERVICE = "s3"
 JSON_CONTENT_TYPE = b"application/x-amz-json-1.1"
 _DEV_ACCOUNT_AKID = re.compile(r"^[0-9]{12}$")
 
@@ -88,8 +93,10 @@ class Response:
     body: bytes
     request_id: str
     content_type: bytes = JSON_CONTENT_TYPE  # STS answers text/xml (protocol/sts.py)
-    # More header lines (the web console's cookies and security headers), already lowercase.
+    # More header lines, already lowercase: the web console's cookies and security headers;
+    # S3 (issue 16): ETag, Last-Modified, x-amz-meta-*, Content-Range, x-amz-request-id, ...
     headers: tuple[tuple[bytes, bytes], ...] = ()
+    content_length: int | None = None  # a HEAD answer: the object's size, and no body
 
 
 def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str | None:
@@ -104,14 +111,14 @@ class KmsPipeline:
         self,
         deps: ServiceDeps,
         authenticator: Authenticator,
-        audit: AuditSink,
+        outbox: AuditOutbox,
         auth_policy: AuthPolicy,
         new_request_id: Callable[[], str] = new_uuid4,
         wall_clock: Clock | None = None,
     ) -> None:
         self.deps = deps
         self.authenticator = authenticator
-        self.audit = audit
+        self.outbox = outbox
         self.auth_policy = auth_policy
         self._new_request_id = new_request_id
         # SigV4 freshness is judged by real time, whatever the service clock says: a
@@ -249,7 +256,13 @@ class KmsPipeline:
             if not policy.permissive:
                 raise
             return self._permissive_principal(auth.access_key_id), auth.access_key_id, auth.region
-        sigv4.verify_signature(parsed, who.secret, method, path, query, parsed.headers, body, cache=self._signing_keys)
+        if service == S3_SERVICE:  # S3 signs a declared payload hash and the literal path (issue 16)
+            payload = sigv4.s3_payload_hash(parsed.headers, body)
+            sigv4.verify_signature(parsed, who.secret, method, path, query, parsed.headers, body,
+                                   cache=self._signing_keys, payload_hash=payload, path_as_sent=True)
+        else:
+            sigv4.verify_signature(parsed, who.secret, method, path, query, parsed.headers, body,
+                                   cache=self._signing_keys)
         return who.principal, auth.access_key_id, auth.region
 
     def forget_secrets(self) -> None:
@@ -280,16 +293,16 @@ class KmsPipeline:
 
     def conclude(
         self, prepared: Prepared, outcome: Outcome | None, error: errors.TrentError | None
-    ) -> tuple[dict[str, Any], Response]:
+    ) -> tuple[AuditEntry, Response]:
         """The call's audit event and the response it earns. Writes nothing: the caller
         must commit the event, and send the response only once that succeeded."""
         error = error or prepared.error
-        event = self._event(prepared, outcome, error)
+        entry = AuditEntry(self._event(prepared, outcome, error), prepared.started)
         if error is not None:
             status, body = error_body(error)
-            return event, Response(status, orjson.dumps(body), prepared.request_id)
+            return entry, Response(status, orjson.dumps(body), prepared.request_id)
         assert outcome is not None
-        return event, Response(200, orjson.dumps(outcome.body), prepared.request_id)
+        return entry, Response(200, orjson.dumps(outcome.body), prepared.request_id)
 
     @staticmethod
     def refuse_unaudited(prepared: Prepared) -> Response:
@@ -298,14 +311,33 @@ class KmsPipeline:
         status, body = error_body(errors.KMSInternal())
         return Response(status, orjson.dumps(body), prepared.request_id)
 
+    def execute(self, prepared: Prepared) -> Concluded[Response]:
+        """Steps 2-3 for a call that may write (worker thread): the use case and, if it
+        changed anything, its event in ONE transaction (issue 16). An unrecorded result
+        (nothing was written) still needs its event committed before it may leave."""
+        if prepared.error is not None:
+            entry, response = self.conclude(prepared, None, prepared.error)
+            return Concluded(entry, response, False)
+        deps = self.deps
+
+        def work() -> Outcome:
+            outcome, error = run_handler(deps, prepared)
+            if error is not None:
+                raise error
+            assert outcome is not None
+            return outcome
+
+        return atomically(deps.storage, self.outbox, work, lambda o, e: self.conclude(prepared, o, e),
+                          f"{prepared.operation_name} (request {prepared.request_id})")
+
     def finish(self, prepared: Prepared, outcome: Outcome | None, error: errors.TrentError | None) -> Response:
-        """:meth:`conclude` + a synchronous, unbatched audit write (ASGI path)."""
-        event, response = self.conclude(prepared, outcome, error)
-        try:
-            self.audit.write(event)
-        except AuditWriteError:
-            return self.refuse_unaudited(prepared)
-        return response
+        """:meth:`conclude` + a synchronous, unbatched audit write (ASGI path, inline calls)."""
+        entry, response = self.conclude(prepared, outcome, error)
+        return record_now(self.outbox, Concluded(entry, response, False), lambda: self.refuse_unaudited(prepared))
+
+    def finish_concluded(self, prepared: Prepared, concluded: Concluded[Response]) -> Response:
+        """The response of :meth:`execute`, its event recorded synchronously if it is not yet."""
+        return record_now(self.outbox, concluded, lambda: self.refuse_unaudited(prepared))
 
     def caller(self, principal: Principal | None, access_key_id: str | None) -> Caller:
         """The audit event's userIdentity for a principal (cached: one per principal and key)."""

@@ -35,9 +35,10 @@ from xml.sax.saxutils import escape
 
 from trent import errors
 from trent.audit.events import api_call_event
-from trent.audit.sink import AuditWriteError
+from trent.audit.records import AuditEntry
 from trent.domain.ids import new_uuid4
 from trent.protocol.pipeline import KmsPipeline, Response, partition_for
+from trent.protocol.recording import atomically, record_now
 from trent.service import sts
 from trent.service.context import RequestContext
 
@@ -75,24 +76,6 @@ _KNOWN_MEMBERS = {
         {"RoleArn", "RoleSessionName", "DurationSeconds", "ExternalId", "MinimumSessionTokenSize"}
     ),
 }
-
-
-# --- routing --------------------------------------------------------------------------------
-
-
-def is_sts_request(headers: Sequence[tuple[bytes, bytes]]) -> bool:
-    """An STS call: no ``X-Amz-Target`` and a form-urlencoded body (query protocol), or a
-    SigV4 credential scope for the ``sts`` service. KMS calls always carry X-Amz-Target."""
-    content_type = b""
-    authorization = b""
-    for name, value in headers:
-        if name == b"x-amz-target":
-            return False
-        if name == b"content-type":
-            content_type = value
-        elif name == b"authorization":
-            authorization = value
-    return content_type.startswith(FORM_CONTENT_TYPE) or b"/sts/aws4_request" in authorization
 
 
 # --- request parsing -------------------------------------------------------------------------
@@ -267,6 +250,12 @@ def error_xml(exc: errors.TrentError, request_id: str) -> tuple[int, bytes, str,
     return wire.status, body, wire.code, message
 
 
+def refuse_unaudited(request_id: str) -> Response:
+    """Fail closed: the call's event could not be recorded."""
+    status, payload, _, _ = error_xml(errors.KMSInternal(), request_id)
+    return Response(status, payload, request_id, XML_CONTENT_TYPE)
+
+
 # --- the front door's handler ----------------------------------------------------------------------
 
 
@@ -302,9 +291,8 @@ class StsFrontDoor:
             if name == b"user-agent":
                 user_agent = value.decode("latin-1")
         call = _Call(pipeline.new_request_id(), deps.clock.now(), "Unknown")
-        fields: list[tuple[str, Any]] = []
-        error: errors.TrentError | None = None
-        try:
+
+        def work() -> list[tuple[str, Any]]:
             params = parse_query(body, query)
             # the audit event's name: never an arbitrary caller-chosen string
             call.operation = params.get("Action", "") if params.get("Action") in OPERATIONS else "Unknown"
@@ -322,50 +310,47 @@ class StsFrontDoor:
             unknown = set(params) - {"Action", "Version"} - _KNOWN_MEMBERS[call.operation]
             if call.operation == "GetCallerIdentity":
                 who = sts.get_caller_identity(call.ctx)
-                fields = [("UserId", who.user_id), ("Account", who.account), ("Arn", who.arn)]
-            else:
-                request = assume_role_input(params)
-                if unknown:
-                    raise errors.ValidationError(f"Unknown parameter in AssumeRole: {min(unknown)}")
-                call.request_parameters = {
-                    "roleArn": request.role_arn,
-                    "roleSessionName": request.role_session_name,
-                    **({"durationSeconds": request.duration_seconds} if request.duration_seconds else {}),
-                }
-                creds = sts.assume_role(deps, call.ctx, request, wall_now)
-                call.resources = ((creds.account_id, creds.role_arn),)
-                call.response_elements = {  # never the secret or the session token
-                    "credentials": {"accessKeyId": creds.access_key_id, "expiration": iso8601(creds.expiration)},
-                    "assumedRoleUser": {"assumedRoleId": creds.assumed_role_id, "arn": creds.assumed_role_arn},
-                }
-                fields = [
-                    ("Credentials", [
-                        ("AccessKeyId", creds.access_key_id),
-                        ("SecretAccessKey", creds.secret_access_key),
-                        ("SessionToken", creds.session_token),
-                        ("Expiration", iso8601(creds.expiration)),
-                    ]),
-                    ("AssumedRoleUser", [("AssumedRoleId", creds.assumed_role_id), ("Arn", creds.assumed_role_arn)]),
-                ]
-        except errors.TrentError as exc:
-            error = exc
-        except Exception:
-            log.exception("unexpected failure in STS %s (request %s)", call.operation, call.request_id)
-            error = errors.KMSInternal()
+                return [("UserId", who.user_id), ("Account", who.account), ("Arn", who.arn)]
+            request = assume_role_input(params)
+            if unknown:
+                raise errors.ValidationError(f"Unknown parameter in AssumeRole: {min(unknown)}")
+            call.request_parameters = {
+                "roleArn": request.role_arn,
+                "roleSessionName": request.role_session_name,
+                **({"durationSeconds": request.duration_seconds} if request.duration_seconds else {}),
+            }
+            creds = sts.assume_role(deps, call.ctx, request, wall_now)
+            call.resources = ((creds.account_id, creds.role_arn),)
+            call.response_elements = {  # never the secret or the session token
+                "credentials": {"accessKeyId": creds.access_key_id, "expiration": iso8601(creds.expiration)},
+                "assumedRoleUser": {"assumedRoleId": creds.assumed_role_id, "arn": creds.assumed_role_arn},
+            }
+            return [
+                ("Credentials", [
+                    ("AccessKeyId", creds.access_key_id),
+                    ("SecretAccessKey", creds.secret_access_key),
+                    ("SessionToken", creds.session_token),
+                    ("Expiration", iso8601(creds.expiration)),
+                ]),
+                ("AssumedRoleUser", [("AssumedRoleId", creds.assumed_role_id), ("Arn", creds.assumed_role_arn)]),
+            ]
 
-        if error is not None:
-            status, payload, code, message = error_xml(error, call.request_id)
-        else:
-            status, payload, code, message = 200, result_xml(call.operation, fields, call.request_id), None, None
-        try:
+        def conclude(fields: list[tuple[str, Any]] | None, error: errors.TrentError | None) -> tuple[AuditEntry, Response]:
+            if error is not None:
+                status, payload, code, message = error_xml(error, call.request_id)
+            else:
+                assert fields is not None
+                status, payload, code, message = 200, result_xml(call.operation, fields, call.request_id), None, None
             event = self._event(call, source_ip, user_agent, code, message)
             if tls_details is not None:
                 event["tlsDetails"] = tls_details
-            pipeline.audit.write(event)
-        except AuditWriteError:
-            log.error("audit write failed; refusing STS request %s", call.request_id)
-            status, payload, _, _ = error_xml(errors.KMSInternal(), call.request_id)
-        return Response(status, payload, call.request_id, XML_CONTENT_TYPE)
+            entry = AuditEntry(event, call.started)
+            return entry, Response(status, payload, call.request_id, XML_CONTENT_TYPE)
+
+        # AssumeRole's session key and its event commit together (issue 16).
+        concluded = atomically(deps.storage, pipeline.outbox, work, conclude,
+                               f"STS {call.operation} (request {call.request_id})")
+        return record_now(pipeline.outbox, concluded, lambda: refuse_unaudited(call.request_id))
 
     def _event(
         self, call: _Call, source_ip: str, user_agent: str | None, code: str | None, message: str | None

@@ -4,7 +4,9 @@
     POST /_trent/reset           --dev only: delete every key, alias and tag
     GET  /_trent/clock           --dev only: the server's time and offset
     POST /_trent/clock           --dev only: {"advance": "400d" | seconds} moves time forward
+    POST /_trent/clock           --dev only: {"advance": "400d" | seconds} moves time forward
                                  and sweeps at once ({"sweep": false}: leave it to the timer)
+    POST /_trent/audit/flush     --dev only: deliver the audit trail and sign a digest now
 
 Request bodies are bounded (``max_body_bytes``): a larger body is refused with a
 SerializationException before it is read to the end, so a client cannot make the
@@ -31,7 +33,9 @@ from trent.server.edge_audit import EdgeAudit, dev_params
 from trent.protocol.errors import error_body
 from trent.protocol.pipeline import KmsPipeline, Response, run_handler
 from trent.protocol import explain_endpoint
-from trent.protocol.sts import StsFrontDoor, is_sts_request
+from trent.protocol.recording import record_now
+from trent.protocol.router import Service, route
+from trent.protocol.sts import StsFrontDoor
 from trent.server.console import Console, is_console_path
 from trent.protocol.transport import Connection, TransportPolicy
 
@@ -51,6 +55,8 @@ class DevControls:
     reset: Callable[[], None]
     clock_status: Callable[[], dict[str, Any]]
     advance_clock: Callable[[str | float, bool], dict[str, Any]]
+    # issue 16: deliver the audit trail and sign a digest now
+    audit_flush: Callable[[], dict[str, Any]] | None = None
 
 
 class TrentApp:
@@ -74,6 +80,9 @@ class TrentApp:
         self.edge_audit = EdgeAudit(pipeline)
         self._flusher: asyncio.Task[None] | None = None
         self.sts = StsFrontDoor(pipeline)  # issue 5: STS query-protocol calls on the same port
+        # issue 16: the CloudTrail API and the trail bucket over S3 (set by bootstrap)
+        self.cloudtrail: Any = None
+        self.s3: Any = None
         self.explain = explain_endpoint.ExplainFrontDoor(pipeline)  # issue 5: POST /_trent/authz/explain
         self.dev = dev
         self.max_body_bytes = max_body_bytes
@@ -157,31 +166,49 @@ class TrentApp:
             )
             await _send_response(send, response)
             return
-        if method != "POST" or path != "/":
-            # spec §1.1: KMS is only ever POST /. (Audited: a refusal at the door.)
-            await self._refuse(send, scope, origin.source_ip, errors.UnknownOperation(), 405 if method != "POST" else 400)
-            return
         source_ip = origin.source_ip
-        query = scope.get("query_string", b"").decode("latin-1")
-        if is_sts_request(scope["headers"]):
+        raw_query = scope.get("query_string", b"")
+        query = raw_query.decode("latin-1")
+        service = route(method, path, raw_query, scope["headers"])  # issue 16: one router
+        if service is Service.STS:
             response = await asyncio.get_running_loop().run_in_executor(
                 self._executor, self.sts.handle, method, path, query, scope["headers"], body, source_ip,
                 origin.secure, origin.tls_details,
             )
             await _send_response(send, response)
             return
+        if service is not Service.KMS:
+            front = self.cloudtrail if service is Service.CLOUDTRAIL else self.s3
+            if front is None:  # a service this server does not run: refused at the door, audited
+                await self._refuse(send, scope, source_ip, errors.UnknownOperation(), 400)
+                return
+            # S3 signs the path as sent: the raw (still percent-encoded) one.
+            raw_path = scope.get("raw_path", path.encode()).decode("latin-1")
+            loop = asyncio.get_running_loop()
+            concluded = await loop.run_in_executor(
+                self._executor, front.handle, method, raw_path, query, scope["headers"], body, source_ip
+            )
+            response = await loop.run_in_executor(
+                self._executor, record_now, self.pipeline.outbox, concluded, lambda: front.refuse(concluded.response)
+            )
+            await _send_response(send, response)
+            return
+        if method != "POST" or path != "/":
+            # spec §1.1: KMS is only ever POST /. (Audited: a refusal at the door.)
+            await self._refuse(send, scope, source_ip, errors.UnknownOperation(), 405 if method != "POST" else 400)
+            return
         pipeline = self.pipeline
         prepared = pipeline.prepare(method, path, query, scope["headers"], body, source_ip, origin.secure,
                                     origin.tls_details)
-        outcome = error = None
-        if prepared.error is None:
-            if prepared.operation is not None and prepared.operation.inline:
-                outcome, error = run_handler(pipeline.deps, prepared)
-            else:
-                loop = asyncio.get_running_loop()
-                outcome, error = await loop.run_in_executor(self._executor, run_handler, pipeline.deps, prepared)
-        # The audit append is one write(2): cheap enough to do on the loop for every call.
-        response = pipeline.finish(prepared, outcome, error)
+        loop = asyncio.get_running_loop()
+        if prepared.error is None and prepared.operation is not None and prepared.operation.inline:
+            outcome, error = run_handler(pipeline.deps, prepared)
+            # One transaction per event here (no group commit): off the loop.
+            response = await loop.run_in_executor(self._executor, pipeline.finish, prepared, outcome, error)
+        else:
+            # A change and its event commit together (issue 16); then any unrecorded event.
+            concluded = await loop.run_in_executor(self._executor, pipeline.execute, prepared)
+            response = await loop.run_in_executor(self._executor, pipeline.finish_concluded, prepared, concluded)
         await _send_response(send, response)
         self._answered(prepared, response, received)
 
@@ -201,9 +228,9 @@ class TrentApp:
     async def _refuse(self, send: Send, scope: Scope, source_ip: str, error: errors.TrentError, status: int) -> None:
         """Refused at the door: audited through the one seam (edge_audit.py), fail-closed."""
         received = time.monotonic()
-        prepared, event, response = self.edge_audit.refused(scope["headers"], source_ip, error, status)
+        prepared, entry, response = self.edge_audit.refused(scope["headers"], source_ip, error, status)
         try:
-            self.edge_audit.record(event)
+            await asyncio.get_running_loop().run_in_executor(self._executor, self.edge_audit.record, entry)
         except AuditWriteError:
             response = self.pipeline.refuse_unaudited(prepared)
         await _send_response(send, response)
@@ -283,6 +310,9 @@ def dev_endpoint(dev: DevControls, method: str, path: str, body: bytes) -> tuple
             return 200, {"reset": True}
         if path == "/_trent/clock" and method == "GET":
             return 200, dev.clock_status()
+        if path == "/_trent/audit/flush" and method == "POST" and dev.audit_flush is not None:
+            report = dev.audit_flush()
+            return (500 if report.get("errors") else 200), report
         if path == "/_trent/clock" and method == "POST":
             request = orjson.loads(body or b"{}")
             if not isinstance(request, dict) or "advance" not in request:
@@ -305,6 +335,7 @@ def error_code_of(response: Response) -> str | None:
 
 
 async def _send_response(send: Send, response: Response) -> None:
+    length = len(response.body) if response.content_length is None else response.content_length
     await send(
         {
             "type": "http.response.start",
@@ -312,7 +343,7 @@ async def _send_response(send: Send, response: Response) -> None:
             "headers": [
                 (b"content-type", response.content_type),
                 (b"x-amzn-requestid", response.request_id.encode()),
-                (b"content-length", str(len(response.body)).encode()),
+                (b"content-length", str(length).encode()),
                 *response.headers,
             ],
         }

@@ -1,14 +1,10 @@
 """What the server audits itself (issue 20): requests refused before the pipeline could
 parse them, and the --dev controls.
 
-LEAD / MERGE NOTE: this is the ONE seam between the server and the audit path for these
-records (the pipeline's own events go through ``KmsPipeline.conclude`` as before). It
-uses today's interfaces: ``KmsPipeline.refuse`` + ``conclude`` (events that then join
-``http11.AuditBatcher``'s group commit, or ``pipeline.audit.write`` under uvicorn), and
-``pipeline.audit.write`` (``audit/sink.py``) for the --dev controls. When the audit
-path moves to the transactional outbox, re-point :meth:`EdgeAudit.record` (and, if it
-no longer goes through ``conclude``, :meth:`EdgeAudit.refused`) — nothing else in
-the server writes audit events.
+This is the ONE seam between the server and the audit path for these records (the
+pipeline's own events go through ``KmsPipeline.conclude``): each becomes an
+:class:`AuditEntry` in the chained trail through the audit outbox (issue 16), recorded
+before the response leaves, fail-closed (``AuditWriteError``: the caller answers 500).
 
 - Refused before parsing: a body over the limit (413), a request llhttp cannot parse
   (400, the connection is closed), a path or method KMS does not serve (404/405/400),
@@ -29,12 +25,13 @@ from typing import Any
 
 from trent import errors
 from trent.audit.events import Caller, api_call_event
+from trent.audit.records import AuditEntry
 from trent.domain.ids import new_uuid4
 from trent.protocol.pipeline import KmsPipeline, Prepared, Response
 
 DEV_EVENT_SOURCE = "trent"
 _DEV_ACTIONS = {("POST", "/_trent/reset"): "DevReset", ("GET", "/_trent/clock"): "DevClock",
-                ("POST", "/_trent/clock"): "DevClockAdvance"}
+                ("POST", "/_trent/clock"): "DevClockAdvance", ("POST", "/_trent/audit/flush"): "DevAuditFlush"}
 _ANONYMOUS = Caller(kind="Unknown", principal_id=None, arn=None, account_id=None, access_key_id=None, user_name=None)
 
 
@@ -44,32 +41,34 @@ class EdgeAudit:
 
     def refused(
         self, headers: Sequence[tuple[bytes, bytes]], source_ip: str, error: errors.TrentError, status: int | None = None
-    ) -> tuple[Prepared, dict[str, Any], Response]:
+    ) -> tuple[Prepared, AuditEntry, Response]:
         """The audit event and response of a request refused at the door. The caller
         commits the event (fail-closed) before sending the response, as for any call."""
         prepared = self.pipeline.refuse(headers, source_ip, error)
-        event, response = self.pipeline.conclude(prepared, None, error)
+        entry, response = self.pipeline.conclude(prepared, None, error)
         if status is not None and status != response.status:
             response = dataclasses.replace(response, status=status)
-        return prepared, event, response
+        return prepared, entry, response
 
-    def record(self, event: Mapping[str, Any]) -> None:
-        """Write one event now (raises ``AuditWriteError``: the caller answers 500)."""
-        self.pipeline.audit.write(event)
+    def record(self, entry: AuditEntry) -> None:
+        """Record one event now (blocks on the database: call it off the event loop;
+        raises ``AuditWriteError``: the caller answers 500)."""
+        self.pipeline.outbox.record([entry])
 
     def dev_control(
         self, method: str, path: str, params: Mapping[str, Any] | None, source_ip: str, user_agent: str | None,
         status: int, message: str | None,
-    ) -> dict[str, Any]:
-        """The event for one --dev control call (write it with :meth:`record`)."""
+    ) -> AuditEntry:
+        """The event for one --dev control call (record it with :meth:`record`)."""
         action = _DEV_ACTIONS.get((method, path), "DevUnknown")
-        return api_call_event(
-            event_id=new_uuid4(), request_id=self.pipeline.new_request_id(), event_time=self.pipeline.deps.clock.now(),
+        now = self.pipeline.deps.clock.now()
+        return AuditEntry(api_call_event(
+            event_id=new_uuid4(), request_id=self.pipeline.new_request_id(), event_time=now,
             operation=action, region="", caller=_ANONYMOUS, source_ip=source_ip, user_agent=user_agent,
             request_parameters=dict(params) if params else None, response_elements=None,
             error_code=None if status < 400 else str(status), error_message=message if status >= 400 else None,
             resources=[], recipient_account_id=None, event_source=DEV_EVENT_SOURCE,
-        )
+        ), now)
 
 
 def dev_params(path: str, body: bytes) -> dict[str, Any] | None:

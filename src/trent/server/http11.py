@@ -4,12 +4,12 @@ Why not uvicorn for the KMS port: a KMS request is small and its work is ~50 µs
 so the server's own per-request cost decides throughput. uvicorn spends a task,
 two socket writes and the ASGI message dance per request. Here a request parsed
 in ``data_received`` is handled right there (crypto on cached keys never blocks),
-its audit event joins the loop tick's batch, and once per tick the whole batch is
-written to the audit log in one ``write(2)`` (group commit) before any of its
-responses is released, each in one socket write. Fail-closed follows by
-construction: if the batch write fails, every response in it becomes
-KMSInternalException. Management calls (database writes) run on a thread pool and
-join the batch of the tick in which they finish.
+its audit event joins a batch that one writer thread commits to the chained trail in
+one transaction (group commit, ``audit_batcher.py``) before any of its responses is
+released, each in one socket write. Fail-closed follows by construction: if the batch
+commit fails, every response in it becomes KMSInternalException. Management calls run
+on a thread pool and commit their changes and their event in one transaction (issue 16);
+only a call that changed nothing joins the batch.
 
 Responses on a connection leave in request order (HTTP/1.1 pipelining): each
 request takes a slot in the connection's queue; a slot is written when it and
@@ -30,7 +30,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -38,15 +38,19 @@ import httptools
 import orjson
 
 from trent import errors
-from trent.audit.sink import AuditSink, AuditWriteError
 from trent.domain.ids import new_uuid4
 from trent.protocol.errors import error_body
 from trent.protocol.pipeline import KmsPipeline, Prepared, Response, run_handler
 from trent.protocol import explain_endpoint
-from trent.protocol.sts import StsFrontDoor, is_sts_request
-from trent.protocol.transport import Connection, TransportPolicy
+from trent.audit.sink import AuditWriteError
+from trent.protocol.cloudtrail.front_door import CloudTrailFrontDoor
+from trent.protocol.router import Service, route
+from trent.protocol.s3.front_door import S3FrontDoor
+from trent.protocol.sts import StsFrontDoor
+from trent.protocol.transport import Connection, Origin, TransportPolicy
 from trent.server.access_log import AccessLog
 from trent.server.app import DevControls, dev_endpoint
+from trent.server.audit_batcher import AuditBatcher, Pending
 from trent.server.console import Console, is_console_path
 from trent.server.edge_audit import EdgeAudit, dev_params
 from trent.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, RequestMetrics, render as render_metrics
@@ -63,6 +67,7 @@ _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 
 
 def encode_response(response: Response, keep_alive: bool) -> bytes:
+    extra = b"".join(b"%s: %s\r\n" % h for h in response.headers) if response.headers else b""
     head = (
         b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\nx-amzn-requestid: %s\r\ncontent-length: %d\r\n%s%s\r\n"
         % (
@@ -70,12 +75,19 @@ def encode_response(response: Response, keep_alive: bool) -> bytes:
             _REASONS.get(response.status, b"Unknown"),
             response.content_type,
             response.request_id.encode(),
-            len(response.body),
-            b"".join(b"%s: %s\r\n" % h for h in response.headers) if response.headers else b"",
+            len(response.body) if response.content_length is None else response.content_length,
+            extra,
             b"" if keep_alive else b"connection: close\r\n",
         )
     )
     return head + response.body
+
+
+def _refuse_kms(response: Response) -> Response:
+    """Fail closed (KMS JSON): the call's event could not be recorded."""
+    log.error("audit write failed; refusing request %s", response.request_id)
+    status, body = error_body(errors.KMSInternal())
+    return Response(status, orjson.dumps(body), response.request_id)
 
 
 def _plain(status: int, payload: dict[str, Any]) -> Response:
@@ -92,64 +104,6 @@ class _Slot:
 
     keep_alive: bool
     data: bytes | None = None
-
-
-@dataclass(slots=True)
-class _Pending:
-    """A finished call waiting for its audit event to be committed."""
-
-    prepared: Prepared
-    event: dict[str, Any] = field(repr=False)
-    response: Response
-    connection: KmsHttpProtocol
-    slot: _Slot
-    received: float = 0.0  # time.monotonic() when the request was read
-
-
-class AuditBatcher:
-    """Collects the events of one loop tick and commits them with one write."""
-
-    def __init__(self, sink: AuditSink, pipeline: KmsPipeline,
-                 answered: Callable[[_Pending, Response], None] | None = None) -> None:
-        self._sink = sink
-        self._pipeline = pipeline
-        self._batch: list[_Pending] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._answered = answered  # issue 20: metrics and the access log, per response
-
-    def backlog(self) -> int:
-        """Events waiting for this tick's write (the audit backlog metric)."""
-        return len(self._batch)
-
-    def add(self, pending: _Pending) -> None:
-        if not self._batch:
-            loop = self._loop or asyncio.get_running_loop()
-            self._loop = loop
-            loop.call_soon(self._commit)
-        self._batch.append(pending)
-
-    def _commit(self) -> None:
-        batch, self._batch = self._batch, []
-        try:
-            self._sink.write_many([p.event for p in batch])
-            failed = False
-        except AuditWriteError:
-            failed = True
-        touched: dict[int, KmsHttpProtocol] = {}
-        answered = self._answered
-        for p in batch:
-            response = self._pipeline.refuse_unaudited(p.prepared) if failed else p.response
-            p.slot.data = encode_response(response, p.slot.keep_alive)
-            touched[id(p.connection)] = p.connection
-            if answered is not None:
-                answered(p, response)
-        for connection in touched.values():
-            connection.flush()
-
-    def commit_now(self) -> None:
-        """Shutdown: write what is waiting without waiting for the next tick."""
-        if self._batch:
-            self._commit()
 
 
 class KmsHttpProtocol(asyncio.Protocol):
@@ -256,6 +210,10 @@ class KmsHttpProtocol(asyncio.Protocol):
         slot.data = encode_response(response, slot.keep_alive)
         self.flush()
 
+    def fill(self, slot: _Slot, response: Response) -> None:
+        """Put ``response`` in ``slot`` (sent by :meth:`flush`, in order)."""
+        slot.data = encode_response(response, slot.keep_alive)
+
     def _new_slot(self, keep_alive: bool) -> _Slot:
         slot = _Slot(keep_alive)
         self._slots.append(slot)
@@ -308,7 +266,8 @@ class HttpServer:
         self.dev = dev
         self.max_body_bytes = max_body_bytes
         self.transport = transport or TransportPolicy()
-        self.audit = AuditBatcher(pipeline.audit, pipeline, self._answered)
+        # SQLite commits on the loop thread, a database server's on a writer thread.
+        self.audit = AuditBatcher(pipeline.outbox, inline=pipeline.deps.storage.embedded, answered=self._answered)
         self.edge_audit = EdgeAudit(pipeline)  # issue 20: refusals at the door, --dev controls
         self.metrics: RequestMetrics | None = None
         self.access_log: AccessLog | None = None
@@ -318,6 +277,9 @@ class HttpServer:
         self.in_flight = 0
         self.draining = False
         self.sts = StsFrontDoor(pipeline)  # issue 5: STS query-protocol calls on the same port
+        # issue 16: the CloudTrail API and the trail bucket over S3 (set by bootstrap)
+        self.cloudtrail: CloudTrailFrontDoor | None = None
+        self.s3: S3FrontDoor | None = None
         self.explain = explain_endpoint.ExplainFrontDoor(pipeline)  # issue 5: POST /_trent/authz/explain
         # Sealed root (issue 7): /_trent/seal-status, /_trent/unseal, /_trent/seal.
         self.root_controls: RootControls | None = None
@@ -354,14 +316,15 @@ class HttpServer:
             self._blocking(conn, slot, self.console.handle, method, path_text, query.decode("latin-1"), headers, body,
                            origin.source_ip, origin.secure, label="Console", received=received)
             return
+        service = route(method, path_text, query, headers)  # issue 16: one router for every service
+        if service is not Service.KMS:
+            self._other_service(conn, slot, service, method, path_text, query.decode("latin-1"), headers, body,
+                                origin, received)
+            return
         if method != "POST" or path_text != "/":
             # spec §1.1: KMS is only ever POST /. (Audited: a refusal at the door.)
             self.refuse(conn, slot, headers, errors.UnknownOperation(), 405 if method != "POST" else 400,
                         origin.source_ip)
-            return
-        if is_sts_request(headers):
-            self._blocking(conn, slot, self.sts.handle, method, path_text, query.decode("latin-1"), headers, body,
-                           origin.source_ip, origin.secure, origin.tls_details, label="STS", received=received)
             return
         pipeline = self.pipeline
         prepared = pipeline.prepare(method, path_text, query.decode("latin-1"), headers, body, origin.source_ip,
@@ -372,50 +335,91 @@ class HttpServer:
             outcome, error = run_handler(pipeline.deps, prepared)
             self._conclude(conn, slot, prepared, outcome, error, received)
         else:
+            # May write: the use case and its event commit in one transaction (issue 16).
             loop = asyncio.get_running_loop()
-            future = loop.run_in_executor(self.executor, run_handler, pipeline.deps, prepared)
-            future.add_done_callback(lambda f: self._after_thread(conn, slot, prepared, f, received))
+            future = loop.run_in_executor(self.executor, pipeline.execute, prepared)
+            future.add_done_callback(lambda f: self._after_execute(conn, slot, prepared, f, received))
 
     def refuse(
         self, conn: KmsHttpProtocol, slot: _Slot, headers: list[tuple[bytes, bytes]], error: errors.TrentError,
         status: int | None = None, source_ip: str | None = None,
     ) -> None:
         """A request refused at the door (413, malformed, no such route, plain HTTP):
-        audited through the one seam (edge_audit.py), answered after its event is written."""
+        audited through the one seam (edge_audit.py), answered after its event is recorded."""
         try:
-            prepared, event, response = self.edge_audit.refused(headers, source_ip or conn._peer, error, status)
+            prepared, entry, response = self.edge_audit.refused(headers, source_ip or conn._peer, error, status)
         except Exception:  # noqa: BLE001 - never a traceback on the wire
             log.exception("could not build the audit event of a refused request")
             conn._ready(slot, _error(status or 400, error))
             return
-        self.audit.add(_Pending(prepared, event, response, conn, slot, time.monotonic()))
+        self.audit.add(Pending(entry, response, conn, slot, _refuse_kms, prepared, time.monotonic()))
 
-    def _after_thread(
+    def _after_execute(
         self, conn: KmsHttpProtocol, slot: _Slot, prepared: Prepared, future: asyncio.Future, received: float
     ) -> None:
         try:
-            outcome, error = future.result()
+            concluded = future.result()
         except BaseException:  # noqa: BLE001 - cancelled at shutdown, or a bug: never a traceback on the wire
             log.exception("operation %s failed outside the pipeline", prepared.operation_name)
-            outcome, error = None, errors.KMSInternal()
-        self._conclude(conn, slot, prepared, outcome, error, received)
+            self._conclude(conn, slot, prepared, None, errors.KMSInternal(), received)
+            return
+        if concluded.recorded:
+            conn._ready(slot, concluded.response)
+            self._answered(Pending(concluded.entry, concluded.response, conn, slot, _refuse_kms, prepared, received),
+                           concluded.response)
+        else:
+            self.audit.add(Pending(concluded.entry, concluded.response, conn, slot, _refuse_kms, prepared, received))
 
     def _conclude(
         self, conn: KmsHttpProtocol, slot: _Slot, prepared: Prepared, outcome, error, received: float = 0.0
     ) -> None:
         try:
-            event, response = self.pipeline.conclude(prepared, outcome, error)
+            entry, response = self.pipeline.conclude(prepared, outcome, error)
         except Exception:  # noqa: BLE001 - an event we cannot even build is an unrecorded call
             log.exception("could not build the audit event for %s", prepared.request_id)
             conn._ready(slot, self.pipeline.refuse_unaudited(prepared))
             return
-        self.audit.add(_Pending(prepared, event, response, conn, slot, received or time.monotonic()))
+        self.audit.add(Pending(entry, response, conn, slot, _refuse_kms, prepared, received or time.monotonic()))
 
-    def _answered(self, pending: _Pending, response: Response) -> None:
-        """Every pipeline response, as it is released: metrics and the access log."""
+    def _other_service(
+        self, conn: KmsHttpProtocol, slot: _Slot, service: Service, method: str, path: str, query: str,
+        headers: list[tuple[bytes, bytes]], body: bytes, origin: Origin, received: float,
+    ) -> None:
+        if service is Service.STS:
+            self._blocking(conn, slot, self.sts.handle, method, path, query, headers, body,
+                           origin.source_ip, origin.secure, origin.tls_details, label="STS", received=received)
+            return
+        front = self.cloudtrail if service is Service.CLOUDTRAIL else self.s3
+        if front is None:  # a service this server does not run: refused at the door, audited
+            self.refuse(conn, slot, headers, errors.UnknownOperation(), 400, origin.source_ip)
+            return
+
+        def done(future: asyncio.Future) -> None:
+            try:
+                concluded = future.result()
+            except BaseException:  # noqa: BLE001 - never a traceback on the wire
+                log.exception("%s request failed outside its handler", service.value)
+                conn._ready(slot, _error(500, errors.KMSInternal()))
+                return
+            if concluded.recorded:
+                conn._ready(slot, concluded.response)
+                self._observe(service.value, concluded.response, received, origin.source_ip)
+            else:  # group commit with the loop's other events
+                self.audit.add(Pending(concluded.entry, concluded.response, conn, slot, front.refuse, None, received))
+
+        asyncio.get_running_loop().run_in_executor(
+            self.executor, front.handle, method, path, query, headers, body, origin.source_ip
+        ).add_done_callback(done)
+
+    def _answered(self, pending: Pending, response: Response) -> None:
+        """Every response released after its event was recorded: metrics and the access log."""
         prepared = pending.prepared
+        if prepared is None:  # CloudTrail, S3: their own labels
+            self._observe(str(pending.entry.event.get("eventSource", "")).split(".")[0], response,
+                          pending.received, str(pending.entry.event.get("sourceIPAddress", "")))
+            return
         seconds = time.monotonic() - pending.received
-        code = pending.event.get("errorCode")
+        code = pending.entry.event.get("errorCode")
         if self.metrics is not None:
             self.metrics.record(prepared.operation_name, code or "ok", seconds)
         if self.access_log is not None:
@@ -427,7 +431,7 @@ class HttpServer:
             )
 
     def _observe(self, label: str, response: Response, received: float, source_ip: str) -> None:
-        """Responses that do not pass the audit batcher (STS, explain): metrics and access log."""
+        """Responses of the other front doors (STS, explain, CloudTrail, S3): metrics and access log."""
         seconds = time.monotonic() - received
         code = "ok" if response.status < 400 else f"HTTP{response.status}"
         if self.metrics is not None:
@@ -562,7 +566,7 @@ class HttpServer:
                 log.error("shutdown: %d requests still unanswered after %.0fs", self.in_flight, timeout)
                 break
             await asyncio.sleep(0.005)
-        self.audit.commit_now()
+        await self.audit.drain()
         if self.access_log is not None:
             self.access_log.flush()
         for connection in list(self.connections):
@@ -604,7 +608,7 @@ async def serve(
         await stop.wait()
     finally:
         listener.close()  # stop accepting
-        await server.drain(shutdown_timeout)
+        await server.drain(shutdown_timeout)  # every answered call's event is in the trail
         if flusher is not None:
             flusher.cancel()
         if server.metrics is not None:

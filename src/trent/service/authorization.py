@@ -282,6 +282,28 @@ def authorize_account(
         raise AccessDenied(denial_message(ctx, action, resource_arn, request, decision))
 
 
+def authorize_iam(
+    deps: ServiceDeps, ctx: RequestContext, service: str, action: str, resource_arn: str | None = None
+) -> None:
+    """Another service's action (issue 16: ``cloudtrail:LookupEvents``, ``s3:GetObject`` on
+    the trail bucket) decided by the one engine on the caller's identity policies alone
+    (those services have no resource policy here): AccessDeniedException unless allowed."""
+    _, identities, needed = _policies(deps, ctx, None)
+    texts = tuple(p.text for p in identities)
+    cache_key = (service, ctx.principal.arn, ctx.account_id, action, resource_arn, texts)
+    cached = None if needed else deps.authz.decision(cache_key)
+    if isinstance(cached, Allow):
+        return
+    facts = _facts(deps, ctx, action, resource_arn, None, needed, {})
+    request = AuthzRequest(ctx.principal.arn, ctx.account_id, action, resource_arn, condition_context(facts),
+                           service=service, iam_only=True)
+    decision = cached or evaluate(request, None, [p.document for p in identities], ())
+    if not needed and isinstance(decision, (Allow, ExplicitDeny)):
+        deps.authz.remember_decision(cache_key, decision)
+    if not isinstance(decision, Allow):
+        raise AccessDenied(access_denied_message(request, decision))
+
+
 def authorize_create_key(deps: ServiceDeps, ctx: RequestContext, spec: KeySpec, usage: KeyUsage, origin: Origin,
                          is_multi_region: bool, tags: Sequence[Tag], bypass_policy_lockout_safety_check: bool) -> None:
     """CreateKey is IAM-only (spec §7.3), with the requested attributes as kms:KeySpec,

@@ -353,6 +353,7 @@ def expire_due_material(deps: ServiceDeps, now: float, on_expired: Callable[[Key
         for due_key, due_material in due:
             # Re-read under the key's row lock (issue 20): material re-imported with a
             # later ValidTo, or already expired by another node's sweep, is left alone.
+            # The expiry and its DeleteExpiredKeyMaterial event commit together (issue 16).
             with deps.storage.transaction():
                 if due_key.is_replica and due_key.primary_region is not None:  # locking.locked_member's order
                     deps.storage.lock_key(due_key.primary_region, due_key.key_id)
@@ -361,5 +362,5 @@ def expire_due_material(deps: ServiceDeps, now: float, on_expired: Callable[[Key
                 if key is None or material is None or not _expired(material, now):
                     continue
                 _remove(deps, key, material)
-            on_expired(key, material)
+                on_expired(key, material)
             expired += 1

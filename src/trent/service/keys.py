@@ -247,7 +247,8 @@ def delete_due_keys(deps: ServiceDeps, now: float, on_deleted: Callable[[Key], N
     """The sweeper's step: delete every key whose window has ended (spec §5.3).
 
     Each deletion removes the key, its material, aliases and tags in one
-    transaction, then drops any unwrapped material the key store has cached.
+    transaction with ``on_deleted``'s writes (its audit event), then drops any
+    unwrapped material the key store has cached.
     """
     deleted = 0
     while True:
@@ -256,19 +257,21 @@ def delete_due_keys(deps: ServiceDeps, now: float, on_deleted: Callable[[Key], N
             return deleted
         for key in due:
             # Re-checked under the key's lock: a CancelKeyDeletion that won the race (or
-            # another node's sweep that already deleted it) leaves the key alone.
+            # another node's sweep that already deleted it) leaves the key alone. The
+            # deletion and its DeleteKey event commit together (issue 16): if the event
+            # cannot be recorded the key stays, and the next sweep tries again.
             with deps.storage.transaction():
                 stored = deps.storage.lock_key(key.region, key.key_id)
                 if not _still_due(stored, now):
                     continue
                 materials = deps.storage.list_materials(key.key_id) if key.custom_key_store_id else ()
                 deps.storage.delete_key(key.region, key.key_id)
+                on_deleted(key)
             _destroy_store_objects(deps, key, materials)
             forget = getattr(deps.keystore, "forget", None)
             if forget is not None:
                 forget(key.key_id)
             forget_parsed_material(key.key_id)
-            on_deleted(key)
             deleted += 1
             if key.multi_region:
                 multi_region.member_deleted(deps, key, now)

@@ -6,13 +6,16 @@ old root and wrapped under the new one. All rows change in one database transact
 (``Storage.rewrap_root_blobs``): a run that stops half-way changes nothing, and running
 it again completes it. A blob that opens under neither root aborts the whole run.
 
-HSM material of custom key stores is a reference, not a wrapped blob: it is skipped.
+HSM material of custom key stores is a reference, not a wrapped blob: it is skipped; so
+is a digest signing key born in the HSM (issue 16) — a server whose new root cannot use
+the current signing key makes a new one and keeps the old one listed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from trent.keystores.audit_signing import ROOT_WRAPPED, signing_key_aad
 from trent.keystores.base import KeyStoreError
 from trent.keystores.pkcs11 import parse_reference
 from trent.keystores.root_key import RootKey
@@ -41,6 +44,8 @@ def _aad(kind: str, ids: tuple[str, ...]) -> bytes:
         return secret_aad(ids[0])
     if kind == "custom_key_store_password":
         return password_aad(ids[0])
+    if kind == "audit_signing_key":
+        return signing_key_aad(ids[0])
     if kind == "s3_owned_key":
         return owned_key_aad(ids[0])
     raise RewrapError(f"unknown wrapped row kind {kind}")
@@ -50,8 +55,10 @@ def rewrap_root(storage: Storage, old: RootKey, new: RootKey) -> RewrapReport:
     counts = {"rewrapped": 0, "already_moved": 0, "skipped": 0}
 
     def rewrap(kind: str, ids: tuple[str, ...], blob: bytes) -> bytes | None:
-        if not blob or (kind == "material" and parse_reference(blob) is not None):
-            counts["skipped"] += 1  # no bytes (expired import) or an HSM reference
+        if not blob or (kind == "material" and parse_reference(blob) is not None) or (
+            kind == "audit_signing_key" and ids[1] != ROOT_WRAPPED
+        ):
+            counts["skipped"] += 1  # no bytes (expired import) or an HSM reference (material, signing key)
             return None
         aad = _aad(kind, ids)
         try:

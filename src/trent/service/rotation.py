@@ -237,7 +237,8 @@ def rotate_due_keys(deps: ServiceDeps, now: float, on_rotated: Callable[[Key, Ke
             return rotated
         for due_schedule in due:
             # Re-read under the key's row lock (issue 20): a rotation another node's sweep
-            # made meanwhile moved next_rotation_at, and this one is skipped.
+            # made meanwhile moved next_rotation_at, and this one is skipped. The rotation
+            # and its RotateKey event commit together (issue 16).
             with deps.storage.transaction():
                 key = deps.storage.lock_key(due_schedule.region, due_schedule.key_id)
                 schedule = deps.storage.get_rotation_schedule(due_schedule.region, due_schedule.key_id)
@@ -248,5 +249,5 @@ def rotate_due_keys(deps: ServiceDeps, now: float, on_rotated: Callable[[Key, Ke
                     continue
                 material = rotate(deps, key, now, AUTOMATIC)
                 deps.storage.put_rotation_schedule(replace(schedule, next_rotation_at=now + schedule.period_days * DAY))
-            on_rotated(key, material)
+                on_rotated(key, material)
             rotated += 1

@@ -1,41 +1,38 @@
-"""Events Trent performs itself, written to the audit log as CloudTrail ``AwsServiceEvent``s
+"""Events Trent performs itself, recorded in the trail as CloudTrail ``AwsServiceEvent``s
 (spec §11): DeleteKey at the end of a waiting period, RotateKey, DeleteExpiredKeyMaterial,
 and SynchronizeMultiRegionKey when a multi-Region key's shared properties change (spec §12).
 
-The audit sink is attached by bootstrap once it exists; until then (unit tests, admin
-commands) events are dropped. A failed write is logged, never raised: the change it
-describes has already been committed.
+The audit outbox is attached by bootstrap once it exists; until then (unit tests, admin
+commands) events are dropped. An event is recorded in the caller's open transaction when
+there is one (issue 16: the change and its event commit together), and a failure raises
+``AuditWriteError`` so that the change rolls back with it — never a change without its event.
 """
 
 from __future__ import annotations
 
-import logging
-
 from trent.audit.events import service_event
-from trent.audit.sink import AuditSink, AuditWriteError
+from trent.audit.records import AuditEntry
 from trent.domain.clock import Clock
 from trent.domain.ids import new_uuid4
 from trent.domain.keys import Key
-
-log = logging.getLogger("trent.audit")
+from trent.service.audit_outbox import AuditOutbox
 
 
 class ServiceEvents:
     def __init__(self) -> None:
-        self._sink: AuditSink | None = None
+        self._outbox: AuditOutbox | None = None
         self._clock: Clock | None = None
 
-    def attach(self, sink: AuditSink, clock: Clock) -> None:
-        self._sink, self._clock = sink, clock
+    def attach(self, outbox: AuditOutbox, clock: Clock) -> None:
+        self._outbox, self._clock = outbox, clock
 
     def emit(self, operation: str, key: Key) -> None:
-        if self._sink is None or self._clock is None:
+        """Record one service event (raises ``AuditWriteError``: roll the change back)."""
+        if self._outbox is None or self._clock is None:
             return
+        now = self._clock.now()
         event = service_event(
-            event_id=new_uuid4(), event_time=self._clock.now(), operation=operation, region=key.region,
+            event_id=new_uuid4(), event_time=now, operation=operation, region=key.region,
             account_id=key.account_id, key_arn=key.arn, key_id=key.key_id,
         )
-        try:
-            self._sink.write(event)
-        except AuditWriteError:
-            log.error("could not record %s of %s in the audit log", operation, key.arn)
+        self._outbox.record([AuditEntry(event, now)])

@@ -47,6 +47,8 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+from trent.domain.audit_chain import AuditRecord, EventSegment, StoredEvent, TrailHead, TrailKey
+from trent.domain.audit_delivery import DeliveryState, DigestRecord, LogFileRecord, LookupQuery, SigningKeyRecord
 from trent.domain.clock import Clock
 from trent.domain.console import ConsoleSession
 from trent.domain.custom_key_stores import CustomKeyStore
@@ -137,6 +139,8 @@ class CachedStorage:
         generation = self._generation
         started = self._now()
         value = load()
+        if self._inner.in_write_transaction():
+            return value  # uncommitted (issue 16: an atomic scope that wrote): may yet roll back
         lifetime = self._negative_ttl if value is None else self._ttl
         with self._lock:
             if generation == self._generation:
@@ -258,6 +262,11 @@ class CachedStorage:
             with self._lock:
                 self._open_transactions -= 1
             self.apply(written)
+            if written and self._inner.in_atomic():
+                # Joined an enclosing atomic scope (issue 16: a mutation and its audit
+                # event): the writes commit only when it ends, and a reader may cache the
+                # old rows meanwhile, so drop them again then.
+                self._inner.after_transaction(lambda: self.apply(written))
 
     def _in_transaction(self) -> bool:
         return self._open_transactions > 0 and getattr(self._local, "written", None) is not None
@@ -685,6 +694,79 @@ class CachedStorage:
 
     def reset(self) -> None:
         self._write(self._inner.reset, Change(K.EVERYTHING))
+
+    # -- one transaction for a change and its audit event (issue 16) ----------------------
+
+    def atomic(self) -> contextlib.AbstractContextManager[None]:
+        return self._inner.atomic()
+
+    def in_write_transaction(self) -> bool:
+        return self._inner.in_write_transaction()
+
+    def in_atomic(self) -> bool:
+        return self._inner.in_atomic()
+
+    @property
+    def embedded(self) -> bool:
+        return self._inner.embedded
+
+    def after_transaction(self, hook: Callable[[], None], *, committed_only: bool = False) -> bool:
+        return self._inner.after_transaction(hook, committed_only=committed_only)
+
+    # -- the audit trail (issue 16): never cached ------------------------------------------
+
+    def append_audit_events(self, records: Sequence[AuditRecord]) -> list[tuple[int, bytes]]:
+        return self._inner.append_audit_events(records)
+
+    def trail_heads(self) -> list[TrailHead]:
+        return self._inner.trail_heads()
+
+    def get_trail_head(self, trail: TrailKey) -> TrailHead | None:
+        return self._inner.get_trail_head(trail)
+
+    def read_audit_events(self, trail: TrailKey, after_sequence: int, limit: int) -> list[StoredEvent]:
+        return self._inner.read_audit_events(trail, after_sequence, limit)
+
+    def lookup_audit_events(self, query: LookupQuery) -> tuple[list[StoredEvent], bool]:
+        return self._inner.lookup_audit_events(query)
+
+    def audit_segments(self, trail: TrailKey, after_first_sequence: int, limit: int) -> list[EventSegment]:
+        return self._inner.audit_segments(trail, after_first_sequence, limit)
+
+    def record_log_file(self, record: LogFileRecord) -> None:
+        self._inner.record_log_file(record)
+
+    def mark_log_file_delivered(self, bucket: str, object_key: str) -> None:
+        self._inner.mark_log_file_delivered(bucket, object_key)
+
+    def log_files(self, trail: TrailKey | None = None, *, state: DeliveryState | None = None,
+                  undigested: bool = False) -> list[LogFileRecord]:
+        return self._inner.log_files(trail, state=state, undigested=undigested)
+
+    def record_digest(self, digest: DigestRecord, log_file_keys: Sequence[str]) -> None:
+        self._inner.record_digest(digest, log_file_keys)
+
+    def mark_digest_delivered(self, trail: TrailKey, number: int) -> None:
+        self._inner.mark_digest_delivered(trail, number)
+
+    def digests(self, trail: TrailKey | None = None, *, state: DeliveryState | None = None,
+                newest_only: bool = False) -> list[DigestRecord]:
+        return self._inner.digests(trail, state=state, newest_only=newest_only)
+
+    def signing_keys(self) -> list[SigningKeyRecord]:
+        return self._inner.signing_keys()
+
+    def add_signing_key(self, key: SigningKeyRecord, expected_current: str | None) -> bool:
+        return self._inner.add_signing_key(key, expected_current)
+
+    def acquire_lease(self, name: str, holder: str, now: float, ttl_seconds: float) -> bool:
+        return self._inner.acquire_lease(name, holder, now, ttl_seconds)
+
+    def release_lease(self, name: str, holder: str) -> None:
+        self._inner.release_lease(name, holder)
+
+    def prune_audit_events(self, trail: TrailKey, before: float) -> int:
+        return self._inner.prune_audit_events(trail, before)
 
     def close(self) -> None:
         self.invalidate_all()

@@ -35,6 +35,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
+from trent.storage import transaction
 from trent.storage.repositories import Duplicate, StorageError
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -108,36 +109,65 @@ def translate(exc: sa.exc.SQLAlchemyError) -> StorageError:
 
 
 class UnitOfWork:
-    """Runs each repository method in exactly one transaction on ``engine``.
+    """Runs each repository method in exactly one transaction on ``engine`` — or, inside
+    :meth:`atomic`, in the scope's one transaction (``storage/transaction.py``).
 
     ``:memory:`` SQLite shares one connection between threads, so its units of work are
     serialized with a lock; every other engine relies on its (thread-safe) pool.
 
-    :meth:`transaction` opens a write transaction that every unit of work of the same
-    thread joins (as a SAVEPOINT, so a unit that fails — a ``Duplicate`` — undoes only
-    itself) until the outermost block ends: that is how the service makes a
-    check-then-act rule atomic (read under a row lock, decide, write, commit).
+    :meth:`transaction` is an ``atomic`` scope whose write transaction begins at once,
+    so that row locks taken inside hold until it commits: that is how the service makes
+    a check-then-act rule atomic (read under a row lock, decide, write, commit; issue 20).
+    A unit that fails inside a scope fails the scope (PostgreSQL aborts the transaction)
+    unless it asked for a ``savepoint``.
     """
+
+    write_option = WRITE_OPTION
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._serial: contextlib.AbstractContextManager[Any] = (
             threading.RLock() if is_memory_sqlite(engine.url) else contextlib.nullcontext()
         )
-        self._local = threading.local()
+        self._savepoints = engine.dialect.name == "postgresql"
+
+    def serial(self) -> contextlib.AbstractContextManager[Any]:
+        return self._serial
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[transaction.Scope]:
+        """One transaction for every call of this thread inside the block (see the module)."""
+        try:
+            with transaction.atomic(self) as scope:
+                yield scope
+        except sa.exc.SQLAlchemyError as exc:
+            raise translate(exc) from exc
+
+    def scope(self) -> transaction.Scope | None:
+        """This thread's open ``atomic`` block, if any."""
+        return transaction.current(self)
 
     @property
     def active(self) -> Connection | None:
-        """The connection of this thread's open :meth:`transaction`, if any."""
-        return getattr(self._local, "conn", None)
+        """The connection of this thread's begun transaction, if any."""
+        scope = transaction.current(self)
+        return scope.conn if scope is not None else None
 
     @contextlib.contextmanager
-    def __call__(self, *, write: bool) -> Iterator[Connection]:
-        active = self.active
-        if active is not None:
+    def __call__(self, *, write: bool, savepoint: bool = False) -> Iterator[Connection]:
+        """``savepoint``: inside an ``atomic()`` scope on PostgreSQL, run this write in a
+        SAVEPOINT, for the writes whose failure the service catches and carries on from
+        (a unique violation that means "someone else created it"): PostgreSQL would
+        otherwise abort the whole transaction. A round trip each way, so only those."""
+        scope = transaction.current(self)
+        if scope is not None and (write or scope.wrote):
             try:
-                with active.begin_nested():
-                    yield active
+                conn = scope.begin()
+                if write and ((savepoint and self._savepoints) or scope.savepoint_writes):
+                    with conn.begin_nested():
+                        yield conn
+                else:
+                    yield conn
             except sa.exc.SQLAlchemyError as exc:
                 raise translate(exc) from exc
             return
@@ -154,21 +184,22 @@ class UnitOfWork:
     def locking(self) -> Iterator[Connection]:
         """A unit of work that takes row locks: only meaningful inside :meth:`transaction`
         (a lock taken in a transaction of its own would be released at once)."""
-        if self.active is None:
+        if transaction.current(self) is None:
             raise RuntimeError("row locks are taken inside storage.transaction()")
         with self(write=True) as conn:
             yield conn
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One write transaction for this thread's units of work (re-entrant)."""
-        active = self.active
-        if active is not None:
-            yield active
-            return
-        with self(write=True) as conn:
-            self._local.conn = conn
+        """An ``atomic`` scope whose write transaction begins now (issue 20: a check-then-act
+        rule reads under row locks, decides, writes, commits). Re-entrant, and it joins an
+        enclosing ``atomic`` scope (issue 16: the mutation's audit event commits with it)."""
+        opened = transaction.current(self) is None
+        with self.atomic() as scope:
+            if opened:  # on its own: each write undoes only itself if it fails (a SAVEPOINT)
+                scope.savepoint_writes = True
             try:
-                yield conn
-            finally:
-                self._local.conn = None
+                conn = scope.begin()
+            except sa.exc.SQLAlchemyError as exc:
+                raise translate(exc) from exc
+            yield conn

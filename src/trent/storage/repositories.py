@@ -14,6 +14,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from trent.domain.audit_chain import AuditRecord, EventSegment, StoredEvent, TrailHead, TrailKey
+from trent.domain.audit_delivery import DeliveryState, DigestRecord, LogFileRecord, LookupQuery, SigningKeyRecord
 from trent.domain.console import ConsoleSession
 from trent.domain.custom_key_stores import CustomKeyStore
 from trent.domain.grants import GrantRecord
@@ -303,7 +305,9 @@ class Transactions(Protocol):
     write commits, whatever other threads, processes and nodes do meanwhile.
     """
 
-    def transaction(self) -> AbstractContextManager[None]: ...
+    def transaction(self) -> AbstractContextManager[None]:
+        """An ``atomic()`` block whose write transaction begins at once (row locks hold)."""
+        ...
 
     def lock_key(self, region: str, key_id: str) -> Key | None:
         """The key row as stored now, locked until the transaction ends."""
@@ -320,11 +324,81 @@ class Transactions(Protocol):
     def publish_changes(self, changes: Sequence[Change]) -> None:
         """Announce on the invalidation feed, in the current transaction (change_feed.py)."""
 
+    # Issue 16: a mutation and its audit event in one transaction (storage/transaction.py).
+    def atomic(self) -> AbstractContextManager[None]:
+        """Every call of this thread inside the block commits together, or none does;
+        the block's writes are visible to its own reads. Nested blocks join the outer."""
+        ...
+
+    def in_atomic(self) -> bool: ...
+
+    def in_write_transaction(self) -> bool:
+        """Inside ``atomic()`` and past its first write."""
+        ...
+
+    def after_transaction(self, hook: Callable[[], None], *, committed_only: bool = False) -> bool:
+        """Run ``hook`` when this thread's ``atomic()`` block ends (or only if it commits)."""
+        ...
+
+    @property
+    def embedded(self) -> bool:
+        """An in-process database (SQLite) rather than a server (PostgreSQL)."""
+        ...
+
+
+class AuditRepository(Protocol):
+    """The audit trail (issue 16): the outbox with its chain, LookupEvents, delivery."""
+
+    def append_audit_events(self, records: Sequence[AuditRecord]) -> list[tuple[int, bytes]]:
+        """Number and chain ``records`` per trail and store them — in the open ``atomic()``
+        transaction if there is one. Returns each one's (sequence, chain hash)."""
+        ...
+
+    def trail_heads(self) -> list[TrailHead]: ...
+
+    def get_trail_head(self, trail: TrailKey) -> TrailHead | None: ...
+
+    def read_audit_events(self, trail: TrailKey, after_sequence: int, limit: int) -> list[StoredEvent]:
+        """Events after ``after_sequence`` in sequence order."""
+        ...
+
+    def lookup_audit_events(self, query: LookupQuery) -> tuple[list[StoredEvent], bool]:
+        """A page newest first, and whether more match."""
+        ...
+
+    def audit_segments(self, trail: TrailKey, after_first_sequence: int, limit: int) -> list[EventSegment]:
+        """The stored segments after ``after_first_sequence``, in order (verification)."""
+        ...
+
+    def record_log_file(self, record: LogFileRecord) -> None: ...
+
+    def mark_log_file_delivered(self, bucket: str, object_key: str) -> None: ...
+
+    def log_files(self, trail: TrailKey | None = None, *, state: DeliveryState | None = None,
+                  undigested: bool = False) -> list[LogFileRecord]: ...
+
+    def record_digest(self, digest: DigestRecord, log_file_keys: Sequence[str]) -> None: ...
+
+    def mark_digest_delivered(self, trail: TrailKey, number: int) -> None: ...
+
+    def digests(self, trail: TrailKey | None = None, *, state: DeliveryState | None = None,
+                newest_only: bool = False) -> list[DigestRecord]: ...
+
+    def signing_keys(self) -> list[SigningKeyRecord]: ...
+
+    def add_signing_key(self, key: SigningKeyRecord, expected_current: str | None) -> bool: ...
+
+    def acquire_lease(self, name: str, holder: str, now: float, ttl_seconds: float) -> bool: ...
+
+    def release_lease(self, name: str, holder: str) -> None: ...
+
+    def prune_audit_events(self, trail: TrailKey, before: float) -> int: ...
+
 
 class Storage(
     Transactions,
     KeyRepository, AliasRepository, TagRepository, IdentityRepository, GrantRepository, CustomKeyStoreRepository,
-    ConsoleRepository, Protocol
+    ConsoleRepository, AuditRepository, Protocol
 ):
     """Everything at once; what bootstrap hands the service."""
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
@@ -30,6 +30,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from trent.domain.keys import Alias, Key, KeyMaterial, KeyState, Tag
 from trent.domain.principals import AccessKey, Account, Principal
 from trent.storage import change_feed, rows
+from trent.storage.audit_append import DirectAppender
 from trent.storage.changes import Change
 from trent.storage.engine import UnitOfWork, create_engine
 from trent.storage.markers import (
@@ -41,6 +42,8 @@ from trent.storage.markers import (
 )
 from trent.storage.migrate import migrate, upgrade_to_head
 from trent.storage.repositories import Page
+from trent.storage.sql_audit import AuditSql
+from trent.storage.sql_audit_delivery import AuditDeliverySql
 from trent.storage.sql_authz import AuthzSql, delete_key_grants
 from trent.storage.sql_lifecycle import LifecycleSql, delete_key_lifecycle_rows
 from trent.storage.sql_material_imports import (
@@ -60,6 +63,13 @@ from trent.storage.tables import (
     metadata,
     principals,
     tags,
+)
+
+# The audit trail outlives a --dev reset: the reset itself is history, and delivered
+# files in the bucket already name these events (issue 16).
+AUDIT_TABLES = frozenset(
+    {"audit_trails", "audit_segments", "audit_segment_index", "audit_log_files", "audit_digests", "audit_signing_keys",
+     "audit_delivery_lease"}
 )
 
 __all__ = ["SqlStorage", "migrate", "upgrade_to_head"]
@@ -91,7 +101,9 @@ _GET_ACCESS_KEY = sa.select(access_keys).where(
 )
 
 
-class SqlStorage(LifecycleSql, MaterialImportSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql, ConsoleSql):
+class SqlStorage(
+    LifecycleSql, MaterialImportSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql, ConsoleSql, AuditSql, AuditDeliverySql
+):
     """The SQL implementation of ``Storage``.
 
     ``url`` is any SQLAlchemy URL for SQLite (``sqlite:///path``; ``sqlite://`` for a
@@ -99,11 +111,43 @@ class SqlStorage(LifecycleSql, MaterialImportSql, CustomKeyStoreSql, RootRewrapS
     is migrated separately (:func:`migrate`, at server start) unless ``upgrade=True``.
     """
 
-    def __init__(self, url: str | URL, *, upgrade: bool = False) -> None:
+    def __init__(self, url: str | URL, *, upgrade: bool = False, trail_name: str = "trent") -> None:
         self._engine = create_engine(url)
         self._unit = UnitOfWork(self._engine)
+        self.trail_name = trail_name  # the name a new audit trail gets (issue 16)
+        self._appender = DirectAppender(self._engine, self._unit.serial())
         if upgrade:
             upgrade_to_head(self._engine)
+
+    # -- several calls, one transaction (issue 16, storage/transaction.py) ------------------
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Every call of this thread inside the block commits together, or none does."""
+        with self._unit.atomic():
+            yield
+
+    def in_write_transaction(self) -> bool:
+        """Inside ``atomic()`` and past its first write: reads see uncommitted rows."""
+        scope = self._unit.scope()
+        return scope is not None and scope.wrote
+
+    def in_atomic(self) -> bool:
+        return self._unit.scope() is not None
+
+    @property
+    def embedded(self) -> bool:
+        """An in-process database (SQLite): a commit is CPU, not a network round trip."""
+        return self._engine.dialect.name == "sqlite"
+
+    def after_transaction(self, hook: Callable[[], None], *, committed_only: bool = False) -> bool:
+        """Run ``hook`` when this thread's ``atomic()`` block ends (or only if it commits).
+        False (and nothing registered) outside a block."""
+        scope = self._unit.scope()
+        if scope is None:
+            return False
+        (scope.after_commit if committed_only else scope.after_end).append(hook)
+        return True
 
     @property
     def engine(self) -> Engine:
@@ -362,7 +406,8 @@ class SqlStorage(LifecycleSql, MaterialImportSql, CustomKeyStoreSql, RootRewrapS
             return [rows.account_from_row(r) for r in conn.execute(query).mappings()]
 
     def create_principal(self, principal: Principal) -> None:
-        with self._unit(write=True) as conn:
+        # savepoint: AssumeRole catches Duplicate (a concurrent session) and carries on
+        with self._unit(write=True, savepoint=True) as conn:
             conn.execute(principals.insert().values(rows.principal_values(principal)))
 
     def get_principal(self, arn: str) -> Principal | None:
@@ -405,12 +450,15 @@ class SqlStorage(LifecycleSql, MaterialImportSql, CustomKeyStoreSql, RootRewrapS
     # -- lifecycle --------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Delete every row of every table in ``tables.metadata`` (children first)."""
+        """Delete every row of every table in ``tables.metadata`` (children first), except
+        the audit trail's."""
         with self._unit(write=True) as conn:
             for table in reversed(metadata.sorted_tables):
-                conn.execute(table.delete())
+                if table.name not in AUDIT_TABLES:
+                    conn.execute(table.delete())
 
     def close(self) -> None:
+        self._appender.close()
         self._engine.dispose()
 
 

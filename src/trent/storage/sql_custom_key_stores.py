@@ -11,7 +11,14 @@ import sqlalchemy as sa
 
 from trent.domain.custom_key_stores import ConnectionErrorCode, ConnectionState, CustomKeyStore, CustomKeyStoreType
 from trent.storage.s3_tables import s3_owned_keys
-from trent.storage.tables import access_keys, custom_key_stores, key_material_imports, key_materials, keys
+from trent.storage.tables import (
+    access_keys,
+    audit_signing_keys,
+    custom_key_stores,
+    key_material_imports,
+    key_materials,
+    keys,
+)
 
 if TYPE_CHECKING:
     from trent.storage.engine import UnitOfWork
@@ -114,7 +121,8 @@ class RootRewrapSql:
         """``rewrap(kind, ids, blob)`` returns the new blob, or None to leave the row.
 
         Kinds: ``material`` (key_id, material_id[, region of a member's import]), ``access_key`` (access_key_id,),
-        ``custom_key_store_password`` (custom_key_store_id,), ``s3_owned_key`` (key_id,).
+        ``custom_key_store_password`` (custom_key_store_id,), ``s3_owned_key`` (key_id,),
+        ``audit_signing_key`` (fingerprint, signer) — issue 16's digest signing keys.
         Returns rows changed.
         """
         plans = (
@@ -124,6 +132,8 @@ class RootRewrapSql:
             ("access_key", access_keys, (access_keys.c.access_key_id,), access_keys.c.wrapped_secret),
             ("custom_key_store_password", _T, (_T.c.custom_key_store_id,), _T.c.wrapped_password),
             ("s3_owned_key", s3_owned_keys, (s3_owned_keys.c.key_id,), s3_owned_keys.c.wrapped),  # issue 17
+            ("audit_signing_key", audit_signing_keys, (audit_signing_keys.c.fingerprint, audit_signing_keys.c.signer),
+             audit_signing_keys.c.private_blob),
         )
         changed = 0
         with self._unit(write=True) as conn:

@@ -25,7 +25,7 @@ cascades material, member imports, aliases and tags explicitly in one transactio
 
 Later issues added tables of their own below (rotation schedules, last usage, custom key
 stores, roles, identity policies, grants); key policies live in ``keys.policy``. The
-audit chain, when it comes, gets its own too.
+audit trail (issue 16) has its own: trails, chained events, delivered files, digests.
 """
 
 from __future__ import annotations
@@ -320,6 +320,112 @@ grants = sa.Table(
     sa.Index("ix_grants_key", "region", "key_id", "id"),
     sa.Index("ix_grants_retiring_principal", "retiring_principal", "id"),
     sa.Index("ix_grants_name", "region", "key_id", "name"),  # CreateGrant idempotency
+)
+
+# Issue 16 (revision 0004_audit): the audit trail. One trail per (account, region) holds
+# the chain's tip; events are numbered gaplessly per trail and chained (domain.audit_chain)
+# and stored in segments. Delivery remembers every log file and digest it wrote
+# (sql_audit_delivery).
+audit_trails = sa.Table(
+    "audit_trails",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(ACCOUNT), nullable=False),
+    sa.Column("region", sa.String(REGION), nullable=False),
+    sa.Column("name", sa.String(NAME), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("last_hash", sa.LargeBinary, nullable=False),
+    sa.Column("delivered_seq", sa.BigInteger, nullable=False),
+    sa.Column("pruned_seq", sa.BigInteger, nullable=False),
+    sa.Column("pruned_hash", sa.LargeBinary, nullable=False),
+    sa.UniqueConstraint("account_id", "region", name="uq_audit_trails_account_id_region"),
+)
+
+# A segment: the events one append stored for one trail (a group-committed batch, or a
+# mutation's event): sequence range, per-event times (8-byte big-endian seconds) and
+# chain hashes (32 bytes each), their canonical bytes joined by "\n". See
+# storage/sql_audit.py.
+audit_segments = sa.Table(
+    "audit_segments",
+    metadata,
+    sa.Column("trail_id", sa.Integer, primary_key=True),
+    sa.Column("first_seq", sa.BigInteger, primary_key=True),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("times", sa.LargeBinary, nullable=False),
+    sa.Column("hashes", sa.LargeBinary, nullable=False),
+    sa.Column("bodies", sa.LargeBinary, nullable=False),
+)
+
+# What LookupEvents searches, one narrow row per segment: its time span, the attribute
+# tokens its events carry ("\x1f"-framed) and, apart, their event ids.
+audit_segment_index = sa.Table(
+    "audit_segment_index",
+    metadata,
+    sa.Column("trail_id", sa.Integer, primary_key=True),
+    sa.Column("first_seq", sa.BigInteger, primary_key=True),
+    sa.Column("first_time", sa.Double, nullable=False),
+    sa.Column("last_time", sa.Double, nullable=False),
+    sa.Column("attrs", sa.Text, nullable=False),
+    sa.Column("ids", sa.Text, nullable=False),
+    sa.Index("ix_audit_segment_index_time", "trail_id", "first_time"),
+)
+
+audit_log_files = sa.Table(
+    "audit_log_files",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("trail_id", sa.Integer, nullable=False),
+    sa.Column("bucket", sa.String(NAME), nullable=False),
+    sa.Column("object_key", sa.String(1024), nullable=False),
+    sa.Column("first_seq", sa.BigInteger, nullable=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("oldest_event_time", sa.Double, nullable=False),
+    sa.Column("newest_event_time", sa.Double, nullable=False),
+    sa.Column("delivered_at", sa.Double, nullable=False),
+    sa.Column("state", sa.String(ENUM), nullable=False),
+    sa.Column("digest_number", sa.Integer, nullable=True),
+    sa.UniqueConstraint("bucket", "object_key", name="uq_audit_log_files_bucket_object_key"),
+    sa.Index("ix_audit_log_files_trail", "trail_id", "first_seq"),
+)
+
+audit_digests = sa.Table(
+    "audit_digests",
+    metadata,
+    sa.Column("trail_id", sa.Integer, primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("bucket", sa.String(NAME), nullable=False),
+    sa.Column("object_key", sa.String(1024), nullable=False),
+    sa.Column("start_time", sa.Double, nullable=False),
+    sa.Column("end_time", sa.Double, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("signature", sa.Text, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(ENUM), nullable=False),
+)
+
+# Digest signing keys: the private half wrapped under the root of trust (or a reference to
+# a key inside the HSM); rotation closes the old key's validity and keeps it listed.
+audit_signing_keys = sa.Table(
+    "audit_signing_keys",
+    metadata,
+    sa.Column("fingerprint", sa.String(64), primary_key=True),
+    sa.Column("public_der", sa.LargeBinary, nullable=False),
+    sa.Column("private_blob", sa.LargeBinary, nullable=False),
+    sa.Column("signer", sa.String(ENUM), nullable=False),
+    sa.Column("valid_from", sa.Double, nullable=False),
+    sa.Column("valid_to", sa.Double, nullable=True),
+)
+
+# One node delivers at a time.
+audit_delivery_lease = sa.Table(
+    "audit_delivery_lease",
+    metadata,
+    sa.Column("name", sa.String(NAME), primary_key=True),
+    sa.Column("holder", sa.String(NAME), nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
 )
 
 # Web console (issue 21): sign-in sessions by the SHA-256 of their cookie token, and the

@@ -18,12 +18,15 @@ def parse_with_botocore(operation: str, status: int, body: bytes) -> dict:
 
 
 def test_routing():
+    """STS goes through the one router (protocol/router.py, issue 16)."""
+    from trent.protocol.router import Service, route
+
     form = [(b"content-type", b"application/x-www-form-urlencoded; charset=utf-8")]
-    assert sts.is_sts_request(form)
-    assert not sts.is_sts_request(form + [(b"x-amz-target", b"TrentService.Encrypt")])
-    assert not sts.is_sts_request([(b"content-type", b"application/x-amz-json-1.1")])
+    assert route("POST", "/", b"", form) is Service.STS
+    assert route("POST", "/", b"", form + [(b"x-amz-target", b"TrentService.Encrypt")]) is Service.KMS
+    assert route("POST", "/", b"", [(b"content-type", b"application/x-amz-json-1.1")]) is Service.KMS
     scoped = [(b"authorization", b"AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/sts/aws4_request, ...")]
-    assert sts.is_sts_request(scoped)
+    assert route("POST", "/", b"", scoped) is Service.STS
 
 
 def test_parse_query_and_operation():

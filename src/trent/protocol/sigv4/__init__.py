@@ -75,7 +75,7 @@ from trent.protocol.sigv4.headers import (
 from trent.protocol.sigv4.payload import BodyHasher, PayloadMode, payload_mode
 from trent.protocol.sigv4.scope import RegionCheck, check_scope_and_time
 from trent.protocol.sigv4.signing_keys import SigningKeyCache, signature, signing_key
-from trent.protocol.sigv4.verifier import SigV4Verifier, verify_signature
+from trent.protocol.sigv4.verifier import UNSIGNED_PAYLOAD, SigV4Verifier, s3_payload_hash, verify_signature
 
 __all__ = [
     "ALGORITHM",
@@ -113,4 +113,6 @@ __all__ = [
     "signing_key",
     "string_to_sign",
     "verify_signature",
+    "s3_payload_hash",
+    "UNSIGNED_PAYLOAD",
 ]

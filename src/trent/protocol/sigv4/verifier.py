@@ -9,6 +9,9 @@ as sent (``payload_hash=``), and the body is then checked by its payload mode
 (``payload.py``: a SHA-256 compare, or ``chunked.py``'s chunk signatures); the canonical
 URI is the path exactly as sent (``path_as_sent=True``: S3 is the one service botocore
 does not double-encode, ``S3SigV4Auth._normalize_url_path``).
+
+The trail bucket's reads (issue 16) use :func:`s3_payload_hash` until S3's HTTP front
+(issue 17) routes every S3 request through ``payload.py``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from trent.protocol.sigv4.constants import (
     ENCODE_ERRORS,
     MAX_SKEW_SECONDS,
 )
-from trent.protocol.sigv4.headers import HeaderIndex, HeaderInput
+from trent.protocol.sigv4.headers import HeaderIndex, HeaderInput, index_headers
 from trent.protocol.sigv4.scope import RegionCheck, check_scope_and_time
 from trent.protocol.sigv4.signing_keys import SigningKeyCache
 
@@ -66,6 +69,28 @@ def verify_signature(
     # habits §5: constant-time compare; bytes so that non-ASCII input cannot raise TypeError
     if not hmac.compare_digest(expected.encode("ascii"), auth.signature.encode("utf-8", ENCODE_ERRORS)):
         raise errors.InvalidSignature(audit_reason="signature mismatch")
+
+
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+
+
+def s3_payload_hash(headers: HeaderInput | HeaderIndex, body: bytes) -> str:
+    """What an S3 request's signature covers as its payload: the ``X-Amz-Content-SHA256``
+    header — the body's SHA-256 (checked) or UNSIGNED-PAYLOAD. Missing, or a streaming
+    mode: IncompleteSignature / InvalidSignature."""
+    declared = index_headers(headers).first("x-amz-content-sha256")
+    if declared is None:
+        raise errors.IncompleteSignature("Missing required header for this request: x-amz-content-sha256")
+    if declared == UNSIGNED_PAYLOAD:
+        return declared
+    if declared.startswith("STREAMING-"):
+        raise errors.InvalidSignature("Streaming payloads (aws-chunked) are not supported by this Trent server yet.")
+    if not hmac.compare_digest(declared.encode("ascii", "replace"), hashlib.sha256(body).hexdigest().encode()):
+        raise errors.InvalidSignature(
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            audit_reason="payload hash mismatch",
+        )
+    return declared
 
 
 @dataclass(frozen=True, slots=True)

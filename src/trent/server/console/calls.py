@@ -27,12 +27,15 @@ import orjson
 
 from trent import __version__, errors
 from trent.audit.events import api_call_event
+from trent.audit.records import AuditEntry
 from trent.audit.sink import AuditWriteError
 from trent.domain.ids import new_uuid4
 from trent.domain.principals import Principal
 from trent.protocol.errors import wire_error
 from trent.protocol.explain_endpoint import ExplainFrontDoor
+from trent.protocol.operations import Outcome
 from trent.protocol.pipeline import KmsPipeline, partition_for, run_handler
+from trent.protocol.recording import Concluded, atomically
 from trent.service import directory
 from trent.service.context import RequestContext
 
@@ -94,10 +97,28 @@ class ConsoleCaller:
         prepared = pipeline.prepare_signed_in(
             who.principal, who.access_key_id, who.region, operation, dict(params or {}), self._source_ip, USER_AGENT
         )
-        outcome, error = (None, prepared.error) if prepared.error is not None else run_handler(pipeline.deps, prepared)
-        event, _ = pipeline.conclude(prepared, outcome, error)
-        event.update(CONSOLE_EVENT_MARKER)
-        self._write(event, prepared.request_id)
+
+        def conclude(result: Outcome | None, failure: errors.TrentError | None) -> tuple[AuditEntry, Any]:
+            entry, _ = pipeline.conclude(prepared, result, failure)
+            entry.event.update(CONSOLE_EVENT_MARKER)
+            return entry, (result, failure)
+
+        def work() -> Outcome:
+            result, failure = run_handler(pipeline.deps, prepared)
+            if failure is not None:
+                raise failure
+            assert result is not None
+            return result
+
+        if prepared.error is not None:
+            entry, answer = conclude(None, prepared.error)
+            concluded = Concluded(entry, answer, False)
+        else:  # a change and its event commit together, as on the wire (issue 16)
+            concluded = atomically(pipeline.deps.storage, pipeline.outbox, work, conclude,
+                                   f"console {operation} (request {prepared.request_id})")
+        outcome, error = concluded.response
+        if not concluded.recorded:
+            self._write(concluded.entry, prepared.request_id)
         if error is not None:
             raise CallFailed.of(operation, error)
         assert outcome is not None
@@ -162,14 +183,14 @@ class ConsoleCaller:
             resource_type="AWS::IAM::User" if action == directory.LIST_USERS else "AWS::IAM::Role",
         )
         event.update(CONSOLE_EVENT_MARKER)
-        self._write(event, ctx.request_id)
+        self._write(AuditEntry(event, now), ctx.request_id)
         if error is not None:
             raise CallFailed.of(action, error)
         return found
 
-    def _write(self, event: dict[str, Any], request_id: str) -> None:
+    def _write(self, entry: AuditEntry, request_id: str) -> None:
         try:
-            self._pipeline.audit.write(event)
+            self._pipeline.outbox.record([entry])
         except AuditWriteError:
             log.error("audit write failed; refusing console request %s", request_id)
             raise AuditUnavailable(request_id) from None

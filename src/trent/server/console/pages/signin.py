@@ -8,6 +8,7 @@ the answer (fail-closed: no session is handed out unrecorded).
 
 from __future__ import annotations
 
+from trent.audit.records import AuditEntry
 from trent.audit.sink import AuditWriteError
 from trent.server.console import security
 from trent.server.console.calls import AuditUnavailable
@@ -45,7 +46,8 @@ def form(page: Page, *, error: str | None = None, status: int = 200, retry_after
 
 def _record(page: Page, event: dict) -> None:
     try:
-        page.console.pipeline.audit.write(event)
+        pipeline = page.console.pipeline
+        pipeline.outbox.record([AuditEntry(event, pipeline.deps.clock.now())])
     except AuditWriteError:
         raise AuditUnavailable("ConsoleLogin") from None
 

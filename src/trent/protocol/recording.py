@@ -1,0 +1,93 @@
+"""How a call and its audit event are committed together (issue 16), for every front door.
+
+A call that *changes* something runs inside ``storage.atomic()``: the use case writes,
+the front door builds the event from the outcome and appends it **in the same
+transaction**, then one commit. If the use case fails, the append fails or the commit
+fails, the transaction rolls back — nothing changed — and the caller gets the error
+(the event of that failure is then recorded like any read-only call's).
+
+A call that wrote nothing (read-only, cryptographic, denied, failed) leaves here with
+its event *not yet recorded* (``Concluded.recorded`` False): the built-in HTTP server
+group-commits those once per loop tick; other front doors call :func:`record_now`.
+Either way no response leaves before its event is in the trail.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from trent import errors
+from trent.audit.records import AuditEntry
+from trent.audit.sink import AuditWriteError
+from trent.service.audit_outbox import AuditOutbox
+from trent.storage.repositories import Storage, StorageError
+
+log = logging.getLogger("trent.request")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Concluded(Generic[R]):
+    entry: AuditEntry
+    response: R
+    recorded: bool  # False: record ``entry`` before ``response`` may leave
+
+
+class _Rollback(Exception):
+    def __init__(self, error: errors.TrentError) -> None:
+        self.error = error
+
+
+def atomically(
+    storage: Storage,
+    outbox: AuditOutbox,
+    work: Callable[[], T],
+    conclude: Callable[[T | None, errors.TrentError | None], tuple[AuditEntry, R]],
+    what: str = "call",
+) -> Concluded[R]:
+    """Run ``work`` in one transaction with its event; ``conclude(result, error)`` builds
+    the event and the response (exactly one of result/error is given)."""
+    try:
+        with storage.atomic():
+            try:
+                result = work()
+            except errors.TrentError as exc:
+                raise _Rollback(exc) from None
+            except (StorageError, AuditWriteError):
+                raise
+            except Exception:  # noqa: BLE001 - the wire never sees a traceback
+                log.exception("unexpected failure in %s", what)
+                raise _Rollback(errors.KMSInternal()) from None
+            entry, response = conclude(result, None)
+            if not storage.in_write_transaction():
+                return Concluded(entry, response, False)
+            outbox.record([entry])  # the last statement before the commit
+        return Concluded(entry, response, True)
+    except _Rollback as rollback:
+        error = rollback.error
+    except AuditWriteError:
+        log.error("%s: its audit event could not be recorded; the change was rolled back", what)
+        error = errors.KMSInternal()
+    except StorageError as exc:
+        log.error("%s: the transaction failed (%s); nothing changed", what, exc)
+        error = errors.KMSInternal()
+    entry, response = conclude(None, error)
+    return Concluded(entry, response, False)
+
+
+def record_now(outbox: AuditOutbox, concluded: Concluded[R], refuse: Callable[[], R]) -> R:
+    """The response to send: ``concluded.response`` once its event is recorded, else
+    ``refuse()`` (fail-closed)."""
+    if concluded.recorded:
+        return concluded.response
+    try:
+        outbox.record([concluded.entry])
+    except AuditWriteError:
+        log.error("audit write failed; refusing the call")
+        return refuse()
+    return concluded.response
