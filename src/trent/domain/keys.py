@@ -75,11 +75,22 @@ class MaterialState(enum.StrEnum):
     CURRENT = "CURRENT"
     NON_CURRENT = "NON_CURRENT"
     PENDING_ROTATION = "PENDING_ROTATION"
+    # Never stored: how ListKeyRotations shows PENDING_ROTATION material of a multi-Region
+    # key that not every member has imported yet (spec §9, "Multi-Region").
+    PENDING_MULTI_REGION_IMPORT_AND_ROTATION = "PENDING_MULTI_REGION_IMPORT_AND_ROTATION"
 
 
 @dataclass(frozen=True, slots=True)
 class KeyMaterial:
-    """One version of a key's material, wrapped by the key store that made it."""
+    """One version of a key's material, wrapped by the key store that made it.
+
+    Generated material is shared by every member of a multi-Region key. Imported material
+    is imported into each member separately (spec §9, §12): the version (id, state,
+    rotation) is shared, while the bytes, ExpirationModel and ValidTo belong to one member
+    (:class:`MaterialImport`). Storage hands material out as one member sees it
+    (:func:`as_seen_by`); without an import, ``wrapped`` is empty and ``import_state`` is
+    PENDING_IMPORT.
+    """
 
     key_id: str
     material_id: str  # 64 lowercase hex (spec §2.1)
@@ -88,11 +99,38 @@ class KeyMaterial:
     created_at: float
     rotation_type: str | None = None  # AUTOMATIC | ON_DEMAND; None for the first material
     # Imported material only (spec §9); None for material Trent generated. A deleted or
-    # expired import keeps its row (ciphertexts name it) with ``wrapped == b""``.
+    # expired import keeps its row (ciphertexts name it) with ``wrapped == b""``. The
+    # three fields below are the member's (its MaterialImport), see the class doc.
     import_state: str | None = None  # IMPORTED | PENDING_IMPORT
     expiration_model: str | None = None  # KEY_MATERIAL_EXPIRES | KEY_MATERIAL_DOES_NOT_EXPIRE
     valid_to: float | None = None
     description: str | None = None
+
+
+IMPORTED = "IMPORTED"
+PENDING_IMPORT = "PENDING_IMPORT"
+
+
+@dataclass(frozen=True, slots=True)
+class MaterialImport:
+    """Imported material as one member (Region) of a key holds it (spec §9, §12): each
+    member imports, deletes and expires it on its own. A row exists only while the
+    material is imported there."""
+
+    region: str
+    key_id: str
+    material_id: str
+    wrapped: bytes = field(repr=False)
+    expiration_model: str  # KEY_MATERIAL_EXPIRES | KEY_MATERIAL_DOES_NOT_EXPIRE
+    valid_to: float | None = None
+
+
+def as_seen_by(material: KeyMaterial, imported: MaterialImport | None) -> KeyMaterial:
+    """``material`` as the member holding ``imported`` (or no import of it) sees it."""
+    if imported is None:
+        return material
+    return replace(material, wrapped=imported.wrapped, import_state=IMPORTED,
+                   expiration_model=imported.expiration_model, valid_to=imported.valid_to)
 
 
 @dataclass(frozen=True, slots=True)

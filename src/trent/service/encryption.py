@@ -146,7 +146,7 @@ def _aad(header: bytes, context: Context) -> bytes:
 
 def seal_symmetric(deps: ServiceDeps, key: Key, plaintext: bytes, context: Context) -> Sealed:
     material_id = key.current_material_id
-    material = deps.storage.get_material(key.key_id, material_id) if material_id else None
+    material = deps.storage.get_material(key.key_id, material_id, key.region) if material_id else None
     if material is None:
         raise KMSInternal(audit_reason="current key material is missing")
     header = ciphertext.encode_header(key.key_id, material.material_id)
@@ -237,7 +237,7 @@ def _open(
     algorithm = algorithm or SYMMETRIC_DEFAULT
     if algorithm != SYMMETRIC_DEFAULT:
         raise InvalidCiphertext(audit_reason="algorithm does not match the ciphertext")
-    material = deps.storage.get_material(key.key_id, header.material_id)
+    material = deps.storage.get_material(key.key_id, header.material_id, key.region)
     if material is None:
         raise InvalidCiphertext(audit_reason="key material named by the blob does not exist")
     check_dry_run(dry_run)

@@ -7,6 +7,13 @@ fixed AAD). Nothing about it is stored, so the private key is never at rest outs
 the token, which only the root key opens; a token for another key, a garbled one, or
 one from another Trent fails authentication (InvalidImportToken), and one past its
 24 hours is ExpiredImportToken.
+
+Each member of a multi-Region key imports on its own (spec §9, §12; issue 19): the
+material versions are shared by key id, while each member's import (bytes,
+ExpirationModel, ValidTo) is its own ``MaterialImport``. A replica accepts only material
+already associated with the key — the same material as its primary — and its key state,
+ExpirationModel and ValidTo follow its own imports; deleting or expiring material in one
+Region leaves the other members working.
 """
 
 from __future__ import annotations
@@ -17,7 +24,19 @@ from dataclasses import dataclass, field, replace
 
 from trent.crypto import key_import
 from trent.domain.key_states import check_state
-from trent.domain.keys import Key, KeyMaterial, KeySpec, KeyState, KeyUsage, MaterialState, Origin
+from trent.domain.keys import (
+    IMPORTED,
+    PENDING_IMPORT,
+    Key,
+    KeyMaterial,
+    KeySpec,
+    KeyState,
+    KeyUsage,
+    MaterialImport,
+    MaterialState,
+    Origin,
+    as_seen_by,
+)
 from trent.errors import (
     ExpiredImportToken,
     IncorrectKeyMaterial,
@@ -32,13 +51,12 @@ from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.authorization import authorized_key
 from trent.service.availability import effective
-from trent.service.locking import locked_key
+from trent.service.locking import locked_member
+from trent.service.multi_region import not_primary
 
 DAY = 86_400.0
 PARAMETERS_VALID_SECONDS = DAY  # spec §9: token and public key valid 24 h
 MAX_VALID_TO_SECONDS = 365 * DAY
-IMPORTED = "IMPORTED"
-PENDING_IMPORT = "PENDING_IMPORT"
 EXPIRES = "KEY_MATERIAL_EXPIRES"
 DOES_NOT_EXPIRE = "KEY_MATERIAL_DOES_NOT_EXPIRE"
 NEW_KEY_MATERIAL = "NEW_KEY_MATERIAL"
@@ -172,7 +190,10 @@ def key_with_import_summary(key: Key, materials: Sequence[KeyMaterial]) -> Key:
     """
     associated = [m for m in materials if m.state is not MaterialState.PENDING_ROTATION]
     complete = bool(associated) and all(m.import_state == IMPORTED for m in associated)
-    state = key.state
+    # A member in a transient state (Creating, Updating; spec §4.1) keeps reading it: the
+    # import decides the state it settles to.
+    transient = key.state in (KeyState.CREATING, KeyState.UPDATING) and key.settled_state is not None
+    state = key.settled_state if transient and key.settled_state is not None else key.state
     if complete and state is KeyState.PENDING_IMPORT:
         state = KeyState.ENABLED
     elif not complete and state not in (KeyState.PENDING_DELETION, KeyState.PENDING_REPLICA_DELETION):
@@ -183,6 +204,8 @@ def key_with_import_summary(key: Key, materials: Sequence[KeyMaterial]) -> Key:
         expiring = [m.valid_to for m in associated if m.expiration_model == EXPIRES and m.valid_to is not None]
         model = EXPIRES if expiring else DOES_NOT_EXPIRE
         valid_to = min(expiring) if expiring else None
+    if transient:
+        return key.with_changes(settled_state=state, expiration_model=model, valid_to=valid_to)
     return key.with_changes(state=state, expiration_model=model, valid_to=valid_to)
 
 
@@ -201,27 +224,39 @@ def import_key_material(deps: ServiceDeps, ctx: RequestContext, key_id: str, req
         raise IncorrectKeyMaterial(audit_reason="material is not the one KeyMaterialId names")
     # Decided on the key and its materials as stored, under the key's row lock (issue 20):
     # "another key material is pending rotation" and the first import hold under races.
-    with locked_key(deps, key) as stored:
+    # A replica also locks its primary's row first: the versions are shared (issue 19).
+    with locked_member(deps, key) as stored:
         _require_external(effective(deps, stored), "ImportKeyMaterial")
-        return _import_locked(deps, ctx, effective(deps, stored), req, model, valid_to, material_id, wrapped)
+        imported = MaterialImport(key.region, key.key_id, material_id, wrapped, model, valid_to)
+        return _import_locked(deps, ctx, effective(deps, stored), req, imported)
+
+
+def shared_version(material: KeyMaterial) -> KeyMaterial:
+    """The version every member shares, without any member's import (storage's
+    ``key_materials`` row of imported material holds no bytes)."""
+    return replace(material, wrapped=b"", import_state=PENDING_IMPORT, expiration_model=None, valid_to=None)
 
 
 def _import_locked(
-    deps: ServiceDeps, ctx: RequestContext, key: Key, req: ImportRequest, model: str, valid_to: float | None,
-    material_id: str, wrapped: bytes,
+    deps: ServiceDeps, ctx: RequestContext, key: Key, req: ImportRequest, imported: MaterialImport
 ) -> tuple[Key, str]:
-    materials = list(deps.storage.list_materials(key.key_id))
+    # The versions as this member holds them (spec §9, §12: each member imports on its own).
+    materials = list(deps.storage.list_materials(key.key_id, key.region))
     known = {m.material_id: m for m in materials}
+    material_id = imported.material_id
     import_type = req.import_type or (EXISTING_KEY_MATERIAL if materials else NEW_KEY_MATERIAL)
-    fields = {"import_state": IMPORTED, "expiration_model": model, "valid_to": valid_to}
 
     if import_type == EXISTING_KEY_MATERIAL:
         previous = known.get(material_id)
-        if previous is None:  # only previously associated material may come back
+        if previous is None:
+            # Only previously associated material may come back; for a replica that is the
+            # material imported into its primary, so other material is refused (spec §12).
             raise IncorrectKeyMaterial(audit_reason="material was never associated with this key")
-        material = replace(previous, wrapped=wrapped, description=req.description or previous.description, **fields)
-        deps.storage.update_material(material)
-        materials = [material if m.material_id == material_id else m for m in materials]
+        if req.description and req.description != previous.description:
+            deps.storage.update_material(shared_version(replace(previous, description=req.description)))
+        deps.storage.put_material_import(imported)
+        mine = as_seen_by(replace(previous, description=req.description or previous.description), imported)
+        materials = [mine if m.material_id == material_id else m for m in materials]
         if key.current_material_id is None:  # a multi-Region replica's first import (spec §9, §12)
             current = next((m.material_id for m in materials if m.state is MaterialState.CURRENT), None)
             key = key.with_changes(current_material_id=current)
@@ -230,14 +265,22 @@ def _import_locked(
             deps.storage.update_key(updated)
         return updated, material_id
 
+    if key.is_replica:
+        # New material goes into the primary only; replicas then import the same material
+        # as EXISTING_KEY_MATERIAL (ImportKeyMaterial, ImportType docs). [?: AWS's error]
+        raise not_primary(key)
+
     if not materials:  # the first import binds the key to this material
-        material = KeyMaterial(key.key_id, material_id, wrapped, MaterialState.CURRENT, ctx.now,
-                               description=req.description, **fields)
-        first = key_with_import_summary(key.with_changes(current_material_id=material_id), [material])
-        deps.storage.rotate_material(first, material)
+        version = KeyMaterial(key.key_id, material_id, b"", MaterialState.CURRENT, ctx.now,
+                              import_state=PENDING_IMPORT, description=req.description)
+        first = key_with_import_summary(key.with_changes(current_material_id=material_id),
+                                        [as_seen_by(version, imported)])
+        deps.storage.rotate_material(first, version)
+        deps.storage.put_material_import(imported)
         return first, material_id
 
-    # NEW_KEY_MATERIAL into a key that has material: symmetric only, becomes PENDING_ROTATION.
+    # NEW_KEY_MATERIAL into a key that has material: symmetric only, becomes PENDING_ROTATION
+    # (PENDING_MULTI_REGION_IMPORT_AND_ROTATION while replicas lack it; rotation.py).
     if key.key_spec is not KeySpec.SYMMETRIC_DEFAULT or key.key_usage is not KeyUsage.ENCRYPT_DECRYPT:
         raise IncorrectKeyMaterial(audit_reason="asymmetric and HMAC keys accept only their first material")
     if material_id in known:
@@ -248,9 +291,9 @@ def _import_locked(
             f"New key material (id: {material_id}) cannot be imported into KMS key {key.arn}, because another "
             f"key material (id: {pending[0].material_id}) is pending rotation."
         )
-    material = KeyMaterial(key.key_id, material_id, wrapped, MaterialState.PENDING_ROTATION, ctx.now,
-                           description=req.description, **fields)
-    deps.storage.add_material(material)
+    deps.storage.add_material(KeyMaterial(key.key_id, material_id, b"", MaterialState.PENDING_ROTATION, ctx.now,
+                                          import_state=PENDING_IMPORT, description=req.description))
+    deps.storage.put_material_import(imported)
     return key, material_id
 
 
@@ -258,17 +301,19 @@ def _import_locked(
 
 
 def _remove(deps: ServiceDeps, key: Key, material: KeyMaterial) -> Key:
-    """Forget the material's bytes; its row stays so ciphertexts and re-import can name it."""
-    if material.state is MaterialState.PENDING_ROTATION:
+    """This member forgets the material's bytes (spec §9); the version stays so ciphertexts
+    and re-import can name it, and the other members keep theirs (spec §12).
+
+    Pending material deleted from a primary is deleted from every member: it is not yet
+    associated with the key (DeleteImportedKeyMaterial, multi-Region considerations)."""
+    if material.state is MaterialState.PENDING_ROTATION and not key.is_replica:
         deps.storage.delete_material(key.key_id, material.material_id)
         return key
-    gone = replace(material, wrapped=b"", import_state=PENDING_IMPORT, expiration_model=None, valid_to=None)
-    deps.storage.update_material(gone)
+    deps.storage.delete_material_import(key.region, key.key_id, material.material_id)
     forget = getattr(deps.keystore, "forget", None)
     if forget is not None:
         forget(key.key_id)
-    materials = [gone if m.material_id == gone.material_id else m for m in deps.storage.list_materials(key.key_id)]
-    updated = key_with_import_summary(key, materials)
+    updated = key_with_import_summary(key, deps.storage.list_materials(key.key_id, key.region))
     if updated != key:
         deps.storage.update_key(updated)
     return updated
@@ -279,13 +324,13 @@ def delete_imported_key_material(
 ) -> tuple[Key, str | None]:
     key = authorized_key(deps, ctx, key_id, "DeleteImportedKeyMaterial")
     _require_external(key, "DeleteImportedKeyMaterial")
-    with locked_key(deps, key) as stored:
+    with locked_member(deps, key) as stored:
         key = effective(deps, stored)
         _require_external(key, "DeleteImportedKeyMaterial")
         material_id = key_material_id or key.current_material_id
         if material_id is None:
             return key, None  # nothing was ever imported: no effect (spec §4.3)
-        material = deps.storage.get_material(key.key_id, material_id)
+        material = deps.storage.get_material(key.key_id, material_id, key.region)
         if material is None:
             raise NotFound(f"Key material {material_id} is not found for {key.arn}.")
         if material.import_state != IMPORTED:
@@ -298,7 +343,8 @@ def _expired(material: KeyMaterial, now: float) -> bool:
 
 
 def expire_due_material(deps: ServiceDeps, now: float, on_expired: Callable[[Key, KeyMaterial], None]) -> int:
-    """The sweeper's step: imported material past its ValidTo is deleted (spec §9 "Expiry")."""
+    """The sweeper's step: imported material past its ValidTo is deleted (spec §9 "Expiry")
+    from the member that imported it; the other members keep theirs (spec §12)."""
     expired = 0
     while True:
         due = deps.storage.materials_expiring(now)
@@ -309,8 +355,10 @@ def expire_due_material(deps: ServiceDeps, now: float, on_expired: Callable[[Key
             # later ValidTo, or already expired by another node's sweep, is left alone.
             # The expiry and its DeleteExpiredKeyMaterial event commit together (issue 16).
             with deps.storage.transaction():
+                if due_key.is_replica and due_key.primary_region is not None:  # locking.locked_member's order
+                    deps.storage.lock_key(due_key.primary_region, due_key.key_id)
                 key = deps.storage.lock_key(due_key.region, due_key.key_id)
-                material = deps.storage.get_material(due_material.key_id, due_material.material_id)
+                material = deps.storage.get_material(due_material.key_id, due_material.material_id, due_key.region)
                 if key is None or material is None or not _expired(material, now):
                     continue
                 _remove(deps, key, material)

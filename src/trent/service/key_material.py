@@ -27,7 +27,7 @@ _lock = threading.Lock()
 
 def _raw(deps: ServiceDeps, key: Key) -> tuple[str, bytes]:
     material_id = key.current_material_id
-    material = deps.storage.get_material(key.key_id, material_id) if material_id else None
+    material = deps.storage.get_material(key.key_id, material_id, key.region) if material_id else None
     if material is None:
         raise KMSInternal(audit_reason="current key material is missing")
     if not deps.keystore.capabilities.material_extractable:

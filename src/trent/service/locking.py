@@ -41,6 +41,21 @@ def locked_key(deps: ServiceDeps, key: Key) -> Iterator[Key]:
 
 
 @contextlib.contextmanager
+def locked_member(deps: ServiceDeps, key: Key) -> Iterator[Key]:
+    """:func:`locked_key` for a use case that reads or changes the material versions a
+    multi-Region key's members share (imports, rotation; issue 19, spec §9, §12): the
+    primary's row guards them, so it is locked first — always primary, then replica, so
+    two such use cases never wait for each other in opposite orders."""
+    with deps.storage.transaction():
+        if key.is_replica and key.primary_region is not None:
+            deps.storage.lock_key(key.primary_region, key.key_id)
+        stored = deps.storage.lock_key(key.region, key.key_id)
+        if stored is None:
+            raise NotFound(f"Key '{key.arn}' does not exist")
+        yield stored
+
+
+@contextlib.contextmanager
 def locked_store(deps: ServiceDeps, store_id: str) -> Iterator[CustomKeyStore]:
     """A custom key store's row as stored now, locked until the block ends."""
     with deps.storage.transaction():

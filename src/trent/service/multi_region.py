@@ -7,7 +7,8 @@ assumes one Region per process. What the members share lives once: the key mater
 (rows keyed by key id — every version, so related keys decrypt each other's
 ciphertexts), and the automatic rotation schedule (kept on the primary's row). What is
 independent lives per row: description, policy, grants, aliases, tags, enabled state,
-deletion.
+deletion — and, for imported material, each member's import of it (bytes, ExpirationModel,
+ValidTo: service/imports.py).
 
 Texts AWS was not recorded saying are marked [?] (spec §14 lists the open questions).
 """
@@ -35,6 +36,7 @@ from trent.service.tags import check_new_tags
 from trent.storage.repositories import Duplicate
 
 SYNCHRONIZE = "SynchronizeMultiRegionKey"
+CREATE_KEY = "CreateKey"  # the replica's creation, recorded in its own Region
 
 
 def not_primary(key: Key) -> UnsupportedOperation:
@@ -143,6 +145,9 @@ def replicate_key(deps: ServiceDeps, ctx: RequestContext, req: ReplicateKeyReque
         raise AlreadyExists(f"{arn} already exists") from None
     if req.tags:
         deps.storage.put_tags(region, replica.key_id, req.tags)
+    # AWS records ReplicateKey in the primary's Region (the call's own event) and CreateKey
+    # in the replica's Region (ReplicateKey docs; spec §11, §12).
+    deps.service_events.emit(CREATE_KEY, replica)
     return Replicated(primary, replica, list(req.tags))
 
 

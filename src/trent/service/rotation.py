@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from trent.domain.key_states import check_state
-from trent.domain.keys import Key, KeyMaterial, KeySpec, KeyState, MaterialState, Origin
+from trent.domain.keys import IMPORTED, Key, KeyMaterial, KeySpec, KeyState, MaterialState, Origin
 from trent.domain.lifecycle import (
     DAY,
     DEFAULT_ROTATION_PERIOD_DAYS,
@@ -26,11 +26,11 @@ from trent.errors import KMSInvalidState, LimitExceeded, UnsupportedOperation, V
 from trent.service import multi_region
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
-from trent.service.imports import key_with_import_summary
+from trent.service.imports import key_with_import_summary, shared_version
 from trent.service.pagination import paginate_list
 from trent.service.authorization import authorized_key
 from trent.service.availability import effective
-from trent.service.locking import locked_key
+from trent.service.locking import locked_key, locked_member
 from trent.storage.repositories import Page
 
 AUTOMATIC = "AUTOMATIC"
@@ -121,28 +121,55 @@ def get_key_rotation_status(deps: ServiceDeps, ctx: RequestContext, key_id: str)
 def _rotated_key(deps: ServiceDeps, key: Key, material: KeyMaterial) -> Key:
     rotated = key.with_changes(current_material_id=material.material_id)
     if key.origin is Origin.EXTERNAL:
-        others = [m for m in deps.storage.list_materials(key.key_id) if m.material_id != material.material_id]
+        others = [m for m in deps.storage.list_materials(key.key_id, key.region) if m.material_id != material.material_id]
         rotated = key_with_import_summary(rotated, [*others, material])
     return rotated
+
+
+def _imported_by_every_member(deps: ServiceDeps, key: Key, material_id: str) -> bool:
+    """Pending material of a multi-Region key is rotated in only once every member has
+    imported it (spec §9 "Multi-Region"; until then it is
+    PENDING_MULTI_REGION_IMPORT_AND_ROTATION)."""
+    if not key.multi_region:
+        return True
+    holders = {i.region for i in deps.storage.list_material_imports(key.key_id) if i.material_id == material_id}
+    return all(m.region in holders for m in multi_region.members(deps, key))
 
 
 def rotate(deps: ServiceDeps, key: Key, now: float, rotation_type: str) -> KeyMaterial:
     """Make new material CURRENT (spec §5.4 "Effect")."""
     if key.origin is Origin.EXTERNAL:
         pending = [
-            m for m in deps.storage.list_materials(key.key_id)
-            if m.state is MaterialState.PENDING_ROTATION and m.import_state == "IMPORTED"
+            m for m in deps.storage.list_materials(key.key_id, key.region)
+            if m.state is MaterialState.PENDING_ROTATION and m.import_state == IMPORTED
+            and _imported_by_every_member(deps, key, m.material_id)
         ]
-        if not pending:
+        if not pending:  # [?] AWS's text when replicas still lack the pending material
             raise KMSInvalidState(f"No available key material pending rotation for the key: {key.arn}.")
         material = replace(pending[0], state=MaterialState.CURRENT, created_at=now, rotation_type=rotation_type)
+        deps.storage.rotate_material(_rotated_key(deps, key, material), shared_version(material))
+        _resummarize_other_members(deps, key)
     else:
         material_id, wrapped = deps.keystore.new_symmetric_material(key.key_id)
         material = KeyMaterial(key.key_id, material_id, wrapped, MaterialState.CURRENT, now, rotation_type)
-    deps.storage.rotate_material(_rotated_key(deps, key, material), material)
+        deps.storage.rotate_material(_rotated_key(deps, key, material), material)
     if key.multi_region:  # every member now uses the new material (same transaction)
         multi_region.synchronize(deps, key)
     return material
+
+
+def _resummarize_other_members(deps: ServiceDeps, key: Key) -> None:
+    """Imported material: the rotated-in version is now associated with every member, so
+    each member's ValidTo (earliest expiry of its associated material) may change."""
+    for member in multi_region.members(deps, key):
+        if member.region == key.region:
+            continue
+        stored = deps.storage.get_key(member.region, member.key_id)
+        if stored is None:
+            continue
+        updated = key_with_import_summary(stored, deps.storage.list_materials(stored.key_id, stored.region))
+        if updated != stored:
+            deps.storage.update_key(updated)
 
 
 def rotate_key_on_demand(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> Key:
@@ -155,7 +182,7 @@ def rotate_key_on_demand(deps: ServiceDeps, ctx: RequestContext, key_id: str) ->
         raise multi_region.not_primary(key)
     # Counted and rotated under the key's row lock (issue 20): however many calls race,
     # at most 25 on-demand rotations are ever recorded.
-    with locked_key(deps, key) as stored:
+    with locked_member(deps, key) as stored:
         check_state("RotateKeyOnDemand", effective(deps, stored))
         done = sum(1 for m in deps.storage.list_materials(key.key_id) if m.rotation_type == ON_DEMAND)
         if done >= ON_DEMAND_ROTATION_LIMIT:
@@ -174,7 +201,15 @@ def list_key_rotations(
 ) -> tuple[Key, Page[KeyMaterial]]:
     key = authorized_key(deps, ctx, key_id, "ListKeyRotations")
     _require_rotatable(key)
-    materials: Sequence[KeyMaterial] = deps.storage.list_materials(key.key_id)
+    # As this member holds them: ImportState, ExpirationModel and ValidTo are its own.
+    materials: Sequence[KeyMaterial] = deps.storage.list_materials(key.key_id, key.region)
+    if key.origin is Origin.EXTERNAL and key.multi_region:
+        materials = [
+            replace(m, state=MaterialState.PENDING_MULTI_REGION_IMPORT_AND_ROTATION)
+            if m.state is MaterialState.PENDING_ROTATION and not _imported_by_every_member(deps, key, m.material_id)
+            else m
+            for m in materials
+        ]
     if (include or ROTATIONS_ONLY) == ROTATIONS_ONLY:
         # Only material that rotations made current; not the first, not pending.
         materials = [m for m in materials if m.rotation_type is not None]

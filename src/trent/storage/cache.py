@@ -53,7 +53,7 @@ from trent.domain.clock import Clock
 from trent.domain.console import ConsoleSession
 from trent.domain.custom_key_stores import CustomKeyStore
 from trent.domain.grants import GrantRecord
-from trent.domain.keys import Alias, Key, KeyMaterial, Tag
+from trent.domain.keys import Alias, Key, KeyMaterial, MaterialImport, Tag
 from trent.domain.lifecycle import KeyUse, RotationSchedule
 from trent.domain.principals import AccessKey, Account, IdentityPolicy, Principal, Role
 from trent.storage.changes import Change, ChangeKind
@@ -93,7 +93,8 @@ class CachedStorage:
         self.hits = 0
         self.misses = 0
         self._keys: _Table = {}
-        self._materials: _Table = {}
+        self._materials: _Table = {}  # (key_id, material_id, region or None)
+        self._material_regions: set[str | None] = {None}  # every Region a material was read for
         self._aliases: _Table = {}
         self._tags: _Table = {}
         self._access_keys: _Table = {}
@@ -191,8 +192,9 @@ class CachedStorage:
             for cache_key in [k for k in self._keys if k[1] == ids[0]]:
                 del self._keys[cache_key]
             self._members.pop(ids[0], None)
-        elif kind is K.MATERIAL:
-            self._materials.pop(ids, None)
+        elif kind is K.MATERIAL:  # (key_id, material_id): as every member sees it
+            for region in self._material_regions:
+                self._materials.pop((*ids, region), None)
         elif kind is K.KEY_MATERIALS:
             for cache_key in [k for k in self._materials if k[0] == ids[0]]:
                 del self._materials[cache_key]
@@ -322,17 +324,21 @@ class CachedStorage:
             self._keys, (region, key_id), lambda: self._inner.get_key(region, key_id)
         )
 
-    def get_material(self, key_id: str, material_id: str) -> KeyMaterial | None:
-        entry = self._materials.get((key_id, material_id))
+    def get_material(self, key_id: str, material_id: str, region: str | None = None) -> KeyMaterial | None:
+        # Keyed by Region too: imported material is held per member (issue 19).
+        entry = self._materials.get((key_id, material_id, region))
         if entry is not None and entry[0] > self._now() and not (
             self._open_transactions and self._in_transaction()
         ):
             self.hits += 1
             return entry[1]  # type: ignore[no-any-return]
+        if region not in self._material_regions:
+            with self._lock:  # _drop iterates the set under the lock
+                self._material_regions.add(region)
         return self._load(
             self._materials,
-            (key_id, material_id),
-            lambda: self._inner.get_material(key_id, material_id),
+            (key_id, material_id, region),
+            lambda: self._inner.get_material(key_id, material_id, region),
         )
 
     def create_key(self, key: Key, material: KeyMaterial | None) -> None:
@@ -377,6 +383,17 @@ class CachedStorage:
     def materials_expiring(self, now: float, limit: int = 100) -> Sequence[tuple[Key, KeyMaterial]]:
         return self._inner.materials_expiring(now, limit)
 
+    def put_material_import(self, imported: MaterialImport) -> None:
+        self._write(lambda: self._inner.put_material_import(imported),
+                    Change(K.MATERIAL, (imported.key_id, imported.material_id)))
+
+    def delete_material_import(self, region: str, key_id: str, material_id: str) -> None:
+        self._write(lambda: self._inner.delete_material_import(region, key_id, material_id),
+                    Change(K.MATERIAL, (key_id, material_id)))
+
+    def list_material_imports(self, key_id: str) -> Sequence[MaterialImport]:
+        return self._inner.list_material_imports(key_id)
+
     def get_rotation_schedule(self, region: str, key_id: str) -> RotationSchedule | None:
         return self._inner.get_rotation_schedule(region, key_id)  # not on the hot path
 
@@ -401,8 +418,8 @@ class CachedStorage:
     def keys_due_for_deletion(self, now: float, limit: int = 100) -> Sequence[Key]:
         return self._inner.keys_due_for_deletion(now, limit)
 
-    def list_materials(self, key_id: str) -> Sequence[KeyMaterial]:
-        return self._inner.list_materials(key_id)
+    def list_materials(self, key_id: str, region: str | None = None) -> Sequence[KeyMaterial]:
+        return self._inner.list_materials(key_id, region)
 
     # -- aliases ----------------------------------------------------------------------
 

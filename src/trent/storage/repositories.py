@@ -19,7 +19,7 @@ from trent.domain.audit_delivery import DeliveryState, DigestRecord, LogFileReco
 from trent.domain.console import ConsoleSession
 from trent.domain.custom_key_stores import CustomKeyStore
 from trent.domain.grants import GrantRecord
-from trent.domain.keys import Alias, Key, KeyMaterial, Tag
+from trent.domain.keys import Alias, Key, KeyMaterial, MaterialImport, Tag
 from trent.domain.lifecycle import KeyUse, RotationSchedule
 from trent.domain.principals import AccessKey, Account, IdentityPolicy, Principal, Role
 from trent.storage.changes import Change
@@ -72,16 +72,21 @@ class KeyRepository(Protocol):
 
     def add_material(self, material: KeyMaterial) -> None: ...
 
-    def get_material(self, key_id: str, material_id: str) -> KeyMaterial | None: ...
+    def get_material(self, key_id: str, material_id: str, region: str | None = None) -> KeyMaterial | None:
+        """The version as the member in ``region`` holds it: imported material carries that
+        member's import (bytes, ExpirationModel, ValidTo; spec §9, §12) or none. Without a
+        Region: the shared version alone."""
 
-    def list_materials(self, key_id: str) -> Sequence[KeyMaterial]: ...
+    def list_materials(self, key_id: str, region: str | None = None) -> Sequence[KeyMaterial]:
+        """Every version in insertion order, as the member in ``region`` holds it."""
 
     # -- keys over time (issue 4) ------------------------------------------------------
 
     def update_material(self, material: KeyMaterial) -> None:
         """Overwrite a material row's mutable fields (wrapped, state, import fields). No-op if absent."""
 
-    def delete_material(self, key_id: str, material_id: str) -> None: ...
+    def delete_material(self, key_id: str, material_id: str) -> None:
+        """The version and every member's import of it."""
 
     def rotate_material(self, key: Key, material: KeyMaterial) -> None:
         """One transaction: every CURRENT material of the key becomes NON_CURRENT, ``material``
@@ -90,7 +95,19 @@ class KeyRepository(Protocol):
         so the other rows' current material id follows in the same transaction."""
 
     def materials_expiring(self, now: float, limit: int = 100) -> Sequence[tuple[Key, KeyMaterial]]:
-        """Imported (IMPORTED) material whose valid_to <= now, any key, with the key(s) it belongs to."""
+        """Imports whose valid_to <= now, any key and Region: the member holding each, and
+        the material as that member holds it."""
+
+    # -- imported material per member (issue 19) ----------------------------------------
+
+    def put_material_import(self, imported: MaterialImport) -> None:
+        """Insert or replace the import of one version into one member (spec §9, §12)."""
+
+    def delete_material_import(self, region: str, key_id: str, material_id: str) -> None:
+        """That member no longer holds the material's bytes. Missing rows are ignored."""
+
+    def list_material_imports(self, key_id: str) -> Sequence[MaterialImport]:
+        """Every member's imports of the key id's material, by Region then material id."""
 
     def get_rotation_schedule(self, region: str, key_id: str) -> RotationSchedule | None: ...
 

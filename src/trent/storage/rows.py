@@ -18,8 +18,10 @@ from trent.domain.keys import (
     KeySpec,
     KeyState,
     KeyUsage,
+    MaterialImport,
     MaterialState,
     Origin,
+    as_seen_by,
 )
 from trent.domain.principals import AccessKey, AccessKeyStatus, Account, Principal, PrincipalKind
 
@@ -89,14 +91,14 @@ def material_values(material: KeyMaterial) -> Values:
         "created_at": material.created_at,
         "rotation_type": material.rotation_type,
         "import_state": material.import_state,
-        "expiration_model": material.expiration_model,
-        "valid_to": material.valid_to,
         "description": material.description,
     }
 
 
 def material_from_row(row: RowMapping) -> KeyMaterial:
-    return KeyMaterial(
+    """A ``key_materials`` row, overlaid by the member's import when the query joined one
+    in (``imported_*`` columns, see ``sql_material_imports``)."""
+    material = KeyMaterial(
         key_id=row["key_id"],
         material_id=row["material_id"],
         wrapped=bytes(row["wrapped"]),  # psycopg hands back memoryview-like buffers
@@ -104,9 +106,33 @@ def material_from_row(row: RowMapping) -> KeyMaterial:
         created_at=row["created_at"],
         rotation_type=row["rotation_type"],
         import_state=row["import_state"],
-        expiration_model=row["expiration_model"],
-        valid_to=row["valid_to"],
         description=row["description"],
+    )
+    region = row.get("imported_region")
+    if region is None:
+        return material
+    return as_seen_by(material, import_from_row(row, prefix="imported_"))
+
+
+def import_values(imported: MaterialImport) -> Values:
+    return {
+        "region": imported.region,
+        "key_id": imported.key_id,
+        "material_id": imported.material_id,
+        "wrapped": imported.wrapped,
+        "expiration_model": imported.expiration_model,
+        "valid_to": imported.valid_to,
+    }
+
+
+def import_from_row(row: RowMapping, prefix: str = "") -> MaterialImport:
+    return MaterialImport(
+        region=row[prefix + "region"],
+        key_id=row["key_id"],
+        material_id=row["material_id"],
+        wrapped=bytes(row[prefix + "wrapped"]),
+        expiration_model=row[prefix + "expiration_model"],
+        valid_to=row[prefix + "valid_to"],
     )
 
 

@@ -11,8 +11,9 @@ Semantics the conformance suite pins (tests/conformance/storage):
   create rows);
 - ``list_keys`` pages in creation order, ``list_aliases`` in alias-name order, with
   opaque markers (``markers.py``);
-- ``delete_key`` removes the key row, its tags and the aliases pointing at it, and its
-  material once no regional copy of the key id remains (material is keyed by key id).
+- ``delete_key`` removes the key row, its tags, the aliases pointing at it and its own
+  imports of material, and the material once no regional copy of the key id remains
+  (material is keyed by key id).
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ from trent.storage.sql_audit import AuditSql
 from trent.storage.sql_audit_delivery import AuditDeliverySql
 from trent.storage.sql_authz import AuthzSql, delete_key_grants
 from trent.storage.sql_lifecycle import LifecycleSql, delete_key_lifecycle_rows
+from trent.storage.sql_material_imports import (
+    MATERIAL_IN_REGION,
+    MATERIALS_IN_REGION,
+    MaterialImportSql,
+    delete_imports,
+)
 from trent.storage.sql_custom_key_stores import CustomKeyStoreSql, RootRewrapSql
 from trent.storage.sql_console import ConsoleSql
 from trent.storage.tables import (
@@ -76,9 +83,6 @@ def _check_limit(limit: int) -> None:
 # and cache-keying a fresh statement per call (~15% of a SQLite get_key).
 _P = sa.bindparam
 _GET_KEY = sa.select(keys).where(keys.c.region == _P("region"), keys.c.key_id == _P("key_id"))
-_GET_MATERIAL = sa.select(key_materials).where(
-    key_materials.c.key_id == _P("key_id"), key_materials.c.material_id == _P("material_id")
-)
 _GET_ALIAS = sa.select(aliases).where(
     aliases.c.account_id == _P("account_id"),
     aliases.c.region == _P("region"),
@@ -96,7 +100,9 @@ _GET_ACCESS_KEY = sa.select(access_keys).where(
 )
 
 
-class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql, ConsoleSql, AuditSql, AuditDeliverySql):
+class SqlStorage(
+    LifecycleSql, MaterialImportSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql, ConsoleSql, AuditSql, AuditDeliverySql
+):
     """The SQL implementation of ``Storage``.
 
     ``url`` is any SQLAlchemy URL for SQLite (``sqlite:///path``; ``sqlite://`` for a
@@ -250,6 +256,7 @@ class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql, Conso
             conn.execute(keys.delete().where(keys.c.region == region, keys.c.key_id == key_id))
             delete_key_lifecycle_rows(conn, region, key_id)
             delete_key_grants(conn, region, key_id)
+            delete_imports(conn, key_id, region=region)  # this member's imported material
             if not _key_id_in_use(conn, key_id):
                 conn.execute(key_materials.delete().where(key_materials.c.key_id == key_id))
 
@@ -271,20 +278,16 @@ class SqlStorage(LifecycleSql, CustomKeyStoreSql, RootRewrapSql, AuthzSql, Conso
         with self._unit(write=True) as conn:
             conn.execute(key_materials.insert().values(rows.material_values(material)))
 
-    def get_material(self, key_id: str, material_id: str) -> KeyMaterial | None:
+    def get_material(self, key_id: str, material_id: str, region: str | None = None) -> KeyMaterial | None:
         with self._unit(write=False) as conn:
-            params = {"key_id": key_id, "material_id": material_id}
-            row = conn.execute(_GET_MATERIAL, params).mappings().first()
+            params = {"key_id": key_id, "material_id": material_id, "region": region}
+            row = conn.execute(MATERIAL_IN_REGION, params).mappings().first()
         return None if row is None else rows.material_from_row(row)
 
-    def list_materials(self, key_id: str) -> Sequence[KeyMaterial]:
-        query = (
-            sa.select(key_materials)
-            .where(key_materials.c.key_id == key_id)
-            .order_by(key_materials.c.id)
-        )
+    def list_materials(self, key_id: str, region: str | None = None) -> Sequence[KeyMaterial]:
         with self._unit(write=False) as conn:
-            return [rows.material_from_row(r) for r in conn.execute(query).mappings()]
+            found = conn.execute(MATERIALS_IN_REGION, {"key_id": key_id, "region": region}).mappings()
+            return [rows.material_from_row(r) for r in found]
 
     # -- aliases ----------------------------------------------------------------------
 

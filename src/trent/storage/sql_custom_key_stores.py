@@ -11,12 +11,20 @@ import sqlalchemy as sa
 
 from trent.domain.custom_key_stores import ConnectionErrorCode, ConnectionState, CustomKeyStore, CustomKeyStoreType
 from trent.storage.s3_tables import s3_owned_keys
-from trent.storage.tables import access_keys, audit_signing_keys, custom_key_stores, key_materials, keys
+from trent.storage.tables import (
+    access_keys,
+    audit_signing_keys,
+    custom_key_stores,
+    key_material_imports,
+    key_materials,
+    keys,
+)
 
 if TYPE_CHECKING:
     from trent.storage.engine import UnitOfWork
 
 _T = custom_key_stores
+_MI = key_material_imports
 
 
 def _values(store: CustomKeyStore) -> dict[str, Any]:
@@ -112,13 +120,15 @@ class RootRewrapSql:
     def rewrap_root_blobs(self, rewrap: Callable[[str, tuple[str, ...], bytes], bytes | None]) -> int:
         """``rewrap(kind, ids, blob)`` returns the new blob, or None to leave the row.
 
-        Kinds: ``material`` (key_id, material_id), ``access_key`` (access_key_id,),
+        Kinds: ``material`` (key_id, material_id[, region of a member's import]), ``access_key`` (access_key_id,),
         ``custom_key_store_password`` (custom_key_store_id,), ``s3_owned_key`` (key_id,),
         ``audit_signing_key`` (fingerprint, signer) — issue 16's digest signing keys.
         Returns rows changed.
         """
         plans = (
             ("material", key_materials, (key_materials.c.key_id, key_materials.c.material_id), key_materials.c.wrapped),
+            # issue 19: a member's import of material, wrapped exactly like the material
+            ("material", _MI, (_MI.c.key_id, _MI.c.material_id, _MI.c.region), _MI.c.wrapped),
             ("access_key", access_keys, (access_keys.c.access_key_id,), access_keys.c.wrapped_secret),
             ("custom_key_store_password", _T, (_T.c.custom_key_store_id,), _T.c.wrapped_password),
             ("s3_owned_key", s3_owned_keys, (s3_owned_keys.c.key_id,), s3_owned_keys.c.wrapped),  # issue 17

@@ -1,5 +1,5 @@
-"""The SQL half of keys over time (issue 4): material updates and rotation, expiry scans,
-rotation schedules, last usage. Mixed into :class:`trent.storage.sql.SqlStorage`; the
+"""The SQL half of keys over time (issue 4): material updates and rotation, rotation
+schedules, last usage (expiry scans: ``sql_material_imports``). Mixed into :class:`trent.storage.sql.SqlStorage`; the
 same rules hold (one transaction per method, update of a missing row is a no-op)."""
 
 from __future__ import annotations
@@ -15,13 +15,11 @@ from sqlalchemy.engine import Connection
 from trent.domain.keys import Key, KeyMaterial, KeyState, MaterialState
 from trent.domain.lifecycle import KeyUse, RotationSchedule
 from trent.storage import rows
+from trent.storage.sql_material_imports import delete_imports
 from trent.storage.tables import key_last_usage, key_materials, key_rotation_schedules, keys, service_markers
 
 if TYPE_CHECKING:
     from trent.storage.engine import UnitOfWork
-
-IMPORTED = "IMPORTED"
-
 
 def _insert(conn: Connection, table: sa.Table):  # type: ignore[no-untyped-def]
     return (pg_dialect.insert if conn.dialect.name == "postgresql" else sqlite_dialect.insert)(table)
@@ -52,6 +50,7 @@ class LifecycleSql:
     def delete_material(self, key_id: str, material_id: str) -> None:
         with self._unit(write=True) as conn:
             conn.execute(key_materials.delete().where(_material_is(key_id, material_id)))
+            delete_imports(conn, key_id, material_id)  # every member's import of it goes too
 
     def rotate_material(self, key: Key, material: KeyMaterial) -> None:
         if material.key_id != key.key_id:
@@ -80,20 +79,6 @@ class LifecycleSql:
                 .where(keys.c.key_id == key.key_id, keys.c.region != key.region, keys.c.current_material_id.is_not(None))
                 .values(current_material_id=key.current_material_id)
             )
-
-    def materials_expiring(self, now: float, limit: int = 100) -> Sequence[tuple[Key, KeyMaterial]]:
-        query = (
-            sa.select(key_materials)
-            .where(key_materials.c.import_state == IMPORTED, key_materials.c.valid_to <= now)
-            .order_by(key_materials.c.valid_to, key_materials.c.id)
-            .limit(limit)
-        )
-        found: list[tuple[Key, KeyMaterial]] = []
-        with self._unit(write=False) as conn:
-            for material in [rows.material_from_row(r) for r in conn.execute(query).mappings()]:
-                owners = conn.execute(sa.select(keys).where(keys.c.key_id == material.key_id).order_by(keys.c.id))
-                found.extend((rows.key_from_row(k), material) for k in owners.mappings())
-        return found
 
     def get_rotation_schedule(self, region: str, key_id: str) -> RotationSchedule | None:
         query = sa.select(key_rotation_schedules).where(

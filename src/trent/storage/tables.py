@@ -21,7 +21,7 @@ Portability rules (one tree for SQLite and PostgreSQL):
 Integrity choices: identity rows reference each other with foreign keys. Key material
 is keyed by ``key_id`` alone (the ``KeyRepository`` contract) and may be shared by the
 regional copies of a multi-region key, so it has no foreign key; ``SqlStorage.delete_key``
-cascades material, aliases and tags explicitly in one transaction.
+cascades material, member imports, aliases and tags explicitly in one transaction.
 
 Later issues added tables of their own below (rotation schedules, last usage, custom key
 stores, roles, identity policies, grants); key policies live in ``keys.policy``. The
@@ -151,13 +151,27 @@ key_materials = sa.Table(
     sa.Column("state", sa.String(ENUM), nullable=False),
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("rotation_type", sa.String(ENUM), nullable=True),
-    # Imported material (issue 4, revision 0002_lifecycle; spec §9).
+    # Imported material (issue 4, revision 0002_lifecycle; spec §9): PENDING_IMPORT marks
+    # imported material, whose bytes live per member in key_material_imports (``wrapped``
+    # is empty here); NULL for generated material.
     sa.Column("import_state", sa.String(ENUM), nullable=True),
-    sa.Column("expiration_model", sa.String(ENUM), nullable=True),
-    sa.Column("valid_to", sa.Double, nullable=True),
     sa.Column("description", sa.Text, nullable=True),
     sa.UniqueConstraint("key_id", "material_id", name="uq_key_materials_key_id_material_id"),
-    sa.Index("ix_key_materials_valid_to", "valid_to"),
+)
+
+# Imported material as each member of a key holds it (issue 19, revision
+# 0019_mrk_member_material; spec §9, §12): a multi-Region key's members import, delete and
+# expire the same material independently. A row exists only while imported there.
+key_material_imports = sa.Table(
+    "key_material_imports",
+    metadata,
+    sa.Column("region", sa.String(REGION), primary_key=True),
+    sa.Column("key_id", sa.String(ID), primary_key=True),
+    sa.Column("material_id", sa.String(ID), primary_key=True),
+    sa.Column("wrapped", sa.LargeBinary, nullable=False),
+    sa.Column("expiration_model", sa.String(ENUM), nullable=False),
+    sa.Column("valid_to", sa.Double, nullable=True),
+    sa.Index("ix_key_material_imports_valid_to", "valid_to"),
 )
 
 # Automatic rotation (spec §5.4), one row per key that ever had rotation enabled.
@@ -227,6 +241,7 @@ __all__ = [
     "grants",
     "identity_policies",
     "key_last_usage",
+    "key_material_imports",
     "key_materials",
     "key_rotation_schedules",
     "keys",

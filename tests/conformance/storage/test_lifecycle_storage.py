@@ -5,22 +5,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from trent.domain.keys import KeyMaterial, KeyState, MaterialState
+from trent.domain.keys import KeyState, MaterialImport, MaterialState
 from trent.domain.lifecycle import KeyUse, RotationSchedule
 from trent.storage.repositories import Storage
 
 from .builders import REGION, T0, key, material
 
 
-def test_update_material_round_trips_import_fields(storage: Storage) -> None:
+def test_update_material_round_trips_the_shared_fields(storage: Storage) -> None:
+    """The version's own fields round-trip; a member's import fields (ExpirationModel,
+    ValidTo) live in its MaterialImport (issue 19), never in the shared row."""
     k = key()
     m = material(k)
     storage.create_key(k.with_changes(current_material_id=m.material_id), m)
     assert storage.get_material(k.key_id, m.material_id) == m  # prime any cache
-    changed = replace(m, wrapped=b"", import_state="PENDING_IMPORT", expiration_model="KEY_MATERIAL_EXPIRES",
-                      valid_to=T0 + 5.25, description="imported once")
+    changed = replace(m, wrapped=b"", import_state="PENDING_IMPORT", description="imported once")
     storage.update_material(changed)
     assert storage.get_material(k.key_id, m.material_id) == changed
+    assert storage.get_material(k.key_id, m.material_id, REGION) == changed  # no import: as shared
     storage.update_material(material(k))  # missing row: no-op
     assert len(storage.list_materials(k.key_id)) == 1
 
@@ -59,16 +61,18 @@ def test_rotate_material_is_one_step(storage: Storage) -> None:
 
 def test_materials_expiring(storage: Storage) -> None:
     k = key()
-    soon = material(k, import_state="IMPORTED", valid_to=T0 + 10)
-    later = material(k, import_state="IMPORTED", valid_to=T0 + 100)
-    gone = material(k, import_state="PENDING_IMPORT", valid_to=T0 + 1)
-    forever: KeyMaterial = material(k, import_state="IMPORTED")
+    soon, later, gone, forever = (material(k, wrapped=b"", import_state="PENDING_IMPORT") for _ in range(4))
     storage.create_key(k, soon)
     for m in (later, gone, forever):
         storage.add_material(m)
+    for m, valid_to in ((soon, T0 + 10), (later, T0 + 100)):
+        storage.put_material_import(MaterialImport(REGION, k.key_id, m.material_id, b"w", "KEY_MATERIAL_EXPIRES", valid_to))
+    storage.put_material_import(MaterialImport(REGION, k.key_id, forever.material_id, b"w", "KEY_MATERIAL_DOES_NOT_EXPIRE"))
     assert storage.materials_expiring(T0) == []
     assert [(k2.key_id, m.material_id) for k2, m in storage.materials_expiring(T0 + 50)] == [(k.key_id, soon.material_id)]
-    assert [m.material_id for _, m in storage.materials_expiring(T0 + 100)] == [soon.material_id, later.material_id]
+    due = storage.materials_expiring(T0 + 100)
+    assert [m.material_id for _, m in due] == [soon.material_id, later.material_id]
+    assert [(m.import_state, m.valid_to, m.wrapped) for _, m in due] == [("IMPORTED", T0 + 10, b"w"), ("IMPORTED", T0 + 100, b"w")]
 
 
 def test_rotation_schedules(storage: Storage) -> None:
