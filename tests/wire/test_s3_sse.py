@@ -331,3 +331,17 @@ def test_the_object_store_holds_only_ciphertext(server: TrentServer, s3, bucket:
     # names say nothing about buckets or keys
     assert not any(bucket in str(p) or "scan" in str(p) for p in blob_files(root))
     assert key not in (server.data_dir / "trent.db").read_bytes()
+
+
+def test_overwrite_and_delete_remove_the_old_content(server: TrentServer, s3) -> None:
+    s3.create_bucket(Bucket="sse-overwrite")
+    root = Path(server.data_dir) / "objects"
+    before = set(blob_files(root))
+    s3.put_object(Bucket="sse-overwrite", Key="k", Body=body(100))
+    first = set(blob_files(root)) - before
+    assert len(first) == 1
+    s3.put_object(Bucket="sse-overwrite", Key="k", Body=body(200))
+    second = set(blob_files(root)) - before
+    assert len(second) == 1 and second != first  # the replaced blob is gone after the commit
+    s3.delete_object(Bucket="sse-overwrite", Key="k")
+    assert set(blob_files(root)) - before == set()

@@ -44,6 +44,7 @@ from trent.protocol.recording import Concluded, atomically
 from trent.protocol.s3 import sse_operations, xml
 from trent.protocol.s3.answer import Answer
 from trent.protocol.s3.body import BodySource, BytesBody, Payload, decoded
+from trent.protocol.s3.deferred_deletes import DeferredDeletes
 from trent.protocol.s3.errors import error_document, sse_wire_error
 from trent.protocol.s3.routes import SSE_ROUTES, ROUTES, S3Request, operation_name, parse, route, virtual_host_bucket
 from trent.protocol.via_service_audit import kms_event
@@ -90,8 +91,10 @@ class S3FrontDoor:
         self.s3_domain = s3_domain
         self._local = threading.local()
         self._trail_names = frozenset(b.name for b in buckets.all())
-        # issue 17: every other bucket, with server-side encryption; its KMS calls come here
-        self.sse = dataclasses.replace(sse, kms_audit=self._kms_call) if sse is not None else None
+        # issue 17: every other bucket, with server-side encryption; its KMS calls come here,
+        # and its blob deletions wait for the commit (deferred_deletes.py)
+        self.blobs = DeferredDeletes(sse.store) if sse is not None else None
+        self.sse = dataclasses.replace(sse, kms_audit=self._kms_call, store=self.blobs) if sse is not None else None
         self.handlers: dict[str, Callable[[RequestContext, S3Request], Answer]] = {
             "ListBuckets": self._list_buckets,
             "GetBucketLocation": self._get_bucket_location,
@@ -123,6 +126,9 @@ class S3FrontDoor:
         call.operation = operation_name(request, routes)
         kms_calls: list[KmsCall] = []
         self._local.calls = kms_calls
+        blobs = self.blobs if not trail else None
+        if blobs is not None:
+            blobs.begin()
 
         def authenticate() -> Payload:
             principal, access_key_id, region, payload = pipeline.authenticate_s3(method, path, query, headers)
@@ -162,11 +168,19 @@ class S3FrontDoor:
                                    tuple(answer.headers) + extra, answer.content_length, answer.stream)
 
         what = f"S3 {call.operation} ({call.request_id})"
-        if not trail and call.operation in sse_operations.STREAMING:
-            concluded = self._unbatched(work, conclude, what)
-        else:
-            concluded = atomically(deps.storage, pipeline.outbox, work, conclude, what)
-        self._local.calls = None
+        unbatched = not trail and call.operation in sse_operations.STREAMING
+        committed = unbatched  # each write of a streaming operation committed on its own
+        try:
+            if unbatched:
+                concluded = self._unbatched(work, conclude, what)
+            else:
+                concluded = atomically(deps.storage, pipeline.outbox, work, conclude, what)
+                # recorded: committed with its event; else nothing was written (or rolled back)
+                committed = concluded.recorded or concluded.response.status < 300
+        finally:
+            self._local.calls = None
+            if blobs is not None:
+                blobs.end(committed)
         return self._with_kms_events(concluded, kms_calls, call)
 
     def _unbatched(self, work: Callable[[], Answer],

@@ -20,6 +20,7 @@ from trent.domain.s3.records import ObjectRecord, SseMode, SseRecord, Upload
 from trent.protocol.s3 import xml, xml_in
 from trent.protocol.s3.answer import Answer
 from trent.protocol.s3.body import BodySource, Payload, body_facts, decoded
+from trent.protocol.s3.errors import sse_wire_error
 from trent.protocol.s3.routes import S3Request
 from trent.service.context import RequestContext
 from trent.service.s3 import buckets, bucket_config, copy, listing, multipart, objects
@@ -353,9 +354,7 @@ def delete_objects(deps: S3Deps, call: Call) -> Answer:
             if not quiet:
                 fields.append(("Deleted", [("Key", outcome.key)]))
             continue
-        from trent.protocol.s3.errors import s3_wire_error
-
-        wire = s3_wire_error(outcome.error)
+        wire = sse_wire_error(outcome.error)
         fields.append(("Error", [("Key", outcome.key), ("Code", wire.code),
                                  ("Message", wire.message or outcome.error.message)]))
     return Answer(body=xml.document("DeleteResult", fields))
