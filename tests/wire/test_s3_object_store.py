@@ -149,3 +149,37 @@ def test_aws_chunked_trailing_checksums_over_https(tmp_path: Path) -> None:
                              SSECustomerKey=key_bytes)["Body"].read() == b"secret"
     finally:
         stop_trent(server)
+
+
+def test_production_refuses_sse_c_over_plain_http(tmp_path: Path) -> None:
+    """spec §6: outside --dev, SSE-C over plain HTTP is S3's InvalidRequest (here with
+    --insecure-http, which lets the rest of the API answer over HTTP)."""
+    import json
+    import os as _os
+
+    akid, secret = "AKIAS3PRODSSEC000001", "prod-s3-secret-for-tests-only"
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"accounts": [{"id": "123456789012", "users": [{
+        "name": "ops", "access_keys": [{"id": akid, "secret": secret}],
+        "policies": {"All": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*",
+                                                                      "Resource": "*"}]}}}]}]}))
+    (tmp_path / "root.key").write_bytes(_os.urandom(32))
+    _os.chmod(tmp_path / "root.key", 0o600)
+    server = start_server(tmp_path / "data", "--root-key-file", str(tmp_path / "root.key"), "--seed", str(seed),
+                          "--insecure-http", scheme="http", dev=False)
+    try:
+        s3 = server.client("s3", aws_access_key_id=akid, aws_secret_access_key=secret,
+                           config=Config(retries={"max_attempts": 1}))
+        s3.create_bucket(Bucket="prod-bucket")
+        assert s3.put_object(Bucket="prod-bucket", Key="s3", Body=b"x")["ServerSideEncryption"] == "AES256"
+        key, _ = sse_c_key()
+        from botocore.exceptions import ClientError
+
+        with pytest.raises(ClientError) as info:
+            s3.put_object(Bucket="prod-bucket", Key="c", Body=b"x", SSECustomerAlgorithm="AES256", SSECustomerKey=key)
+        error = info.value.response["Error"]
+        assert (error["Code"], info.value.response["ResponseMetadata"]["HTTPStatusCode"]) == ("InvalidRequest", 400)
+        assert error["Message"] == ("Requests specifying Server Side Encryption with Customer provided keys must be "
+                                    "made over a secure connection.")
+    finally:
+        stop_trent(server)

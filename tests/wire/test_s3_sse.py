@@ -345,3 +345,16 @@ def test_overwrite_and_delete_remove_the_old_content(server: TrentServer, s3) ->
     assert len(second) == 1 and second != first  # the replaced blob is gone after the commit
     s3.delete_object(Bucket="sse-overwrite", Key="k")
     assert set(blob_files(root)) - before == set()
+
+
+def test_presigned_urls_are_not_served(s3, bucket: str) -> None:
+    """Trent authenticates S3 requests by their Authorization header only: a presigned URL
+    (query-string auth) is answered as S3 answers an anonymous request, 403 AccessDenied."""
+    import urllib.error
+    import urllib.request
+
+    s3.put_object(Bucket=bucket, Key="presigned", Body=b"x")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "presigned"}, ExpiresIn=60)
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(url, timeout=10)
+    assert info.value.code == 403 and b"<Code>AccessDenied</Code>" in info.value.read()
