@@ -6,8 +6,6 @@ HTTPS (``STREAMING-UNSIGNED-PAYLOAD-TRAILER``)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from botocore.config import Config
 
 from tests.fixtures.moto_s3 import MotoS3, start_moto, stop_moto
 from tests.fixtures.trent_server import TrentServer, start_trent, stop_trent
-from tests.wire.s3_helpers import MARKER, assert_no_plaintext, body, s3_client, sse_c_key
+from tests.wire.s3_helpers import assert_no_plaintext, body, s3_client, sse_c_key
 from tests.wire.tls_helpers import make_ca, start_server
 
 MIB = 1 << 20

@@ -150,7 +150,7 @@ def test_large_single_put_streams(server: TrentServer) -> None:
     pid = server.process.pid
 
     def peak() -> int:
-        line = next(l for l in open(f"/proc/{pid}/status").read().splitlines() if l.startswith("VmHWM:"))
+        line = next(t for t in open(f"/proc/{pid}/status").read().splitlines() if t.startswith("VmHWM:"))
         return int(line.split()[1]) // 1024
 
     s3 = s3_client(server)

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from trent import errors
-from trent.domain.s3.records import ObjectRecord, SseMode, SseRecord, Upload
+from trent.domain.s3.records import ObjectRecord, SseRecord, Upload
 from trent.protocol.s3 import xml, xml_in
 from trent.protocol.s3.answer import Answer
 from trent.protocol.s3.body import BodySource, Payload, body_facts, decoded
