@@ -397,9 +397,12 @@ class _AsgiBody:
         self._loop = loop
         self._done = False
 
+    async def _next(self) -> dict[str, Any]:
+        return dict(await self._receive())
+
     def chunks(self) -> Any:
         while not self._done:
-            message = asyncio.run_coroutine_threadsafe(self._receive(), self._loop).result()
+            message = asyncio.run_coroutine_threadsafe(self._next(), self._loop).result()
             if message.get("type") == "http.disconnect":
                 raise errors.IncompleteBody(audit_reason="the client closed the connection")
             chunk = message.get("body", b"")

@@ -41,6 +41,7 @@ from trent import errors
 from trent.domain.ids import new_uuid4
 from trent.protocol.errors import error_body
 from trent.protocol.pipeline import KmsPipeline, Prepared, Response, run_handler
+from trent.protocol.recording import Concluded
 from trent.protocol import explain_endpoint
 from trent.audit.sink import AuditWriteError
 from trent.protocol.cloudtrail.front_door import CloudTrailFrontDoor
@@ -434,14 +435,16 @@ class HttpServer:
         received = time.monotonic()
         path, _, query = url.partition(b"?")
         path_text = path.decode("latin-1")
+        streamed = body
+        body = body if isinstance(body, bytes) else b""  # a pipe only ever reaches the S3 branch
         if path_text in PROBES:  # answered whatever the transport: they reveal nothing
             self._trent_endpoint(conn, slot, method, path_text, body, headers)
             return
         try:
             origin = self.transport.origin(conn.connection, headers)
         except errors.TrentError as exc:  # plain HTTP where only HTTPS is accepted: audited
-            if isinstance(body, BodyPipe):
-                conn.body_answered(slot, body)
+            if isinstance(streamed, BodyPipe):
+                conn.body_answered(slot, streamed)
             self.refuse(conn, slot, headers, exc)
             return
         if path_text == explain_endpoint.PATH:
@@ -460,7 +463,7 @@ class HttpServer:
             return
         service = route(method, path_text, query, headers)  # issue 16: one router for every service
         if service is not Service.KMS:
-            self._other_service(conn, slot, service, method, path_text, query.decode("latin-1"), headers, body,
+            self._other_service(conn, slot, service, method, path_text, query.decode("latin-1"), headers, streamed,
                                 origin, received)
             return
         if method != "POST" or path_text != "/":
@@ -528,6 +531,7 @@ class HttpServer:
         headers: list[tuple[bytes, bytes]], body: bytes | BodyPipe, origin: Origin, received: float,
     ) -> None:
         if service is Service.STS:
+            assert isinstance(body, bytes)  # pipes only for S3 (streams_body)
             self._blocking(conn, slot, self.sts.handle, method, path, query, headers, body,
                            origin.source_ip, origin.secure, origin.tls_details, label="STS", received=received)
             return
@@ -552,8 +556,9 @@ class HttpServer:
                 self.audit.add(Pending(concluded.entry, concluded.response, conn, slot, front.refuse, None, received))
 
         extra = (origin.secure,) if service is Service.S3 else ()
+        handle: Callable[..., Concluded[Response]] = front.handle
         asyncio.get_running_loop().run_in_executor(
-            self.executor, front.handle, method, path, query, headers, body, origin.source_ip, *extra
+            self.executor, handle, method, path, query, headers, body, origin.source_ip, *extra
         ).add_done_callback(done)
 
     def _answered(self, pending: Pending, response: Response) -> None:

@@ -19,7 +19,7 @@ check leaves nothing stored.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -90,7 +90,7 @@ class BodyFacts:
     checksum_value: str | None  # an x-amz-checksum-* header (not a trailer)
 
 
-def body_facts(headers: dict[str, str], payload: Payload) -> BodyFacts:
+def body_facts(headers: Mapping[str, str], payload: Payload) -> BodyFacts:
     name = "x-amz-decoded-content-length" if payload.mode.chunked else "content-length"
     raw_length = headers.get(name)
     length = int(raw_length) if raw_length is not None and raw_length.strip().isdigit() else None
@@ -108,7 +108,7 @@ def body_facts(headers: dict[str, str], payload: Payload) -> BodyFacts:
     return BodyFacts(length, algorithm, value)
 
 
-def decoded(raw: Iterable[bytes], payload: Payload, headers: dict[str, str]) -> Iterator[bytes | memoryview]:
+def decoded(raw: Iterable[bytes], payload: Payload, headers: Mapping[str, str]) -> Iterator[bytes | memoryview]:
     """The payload's data, checked as it goes (see the module docstring)."""
     mode = payload.mode
     if mode is PayloadMode.UNSIGNED:

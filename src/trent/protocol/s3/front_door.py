@@ -93,8 +93,11 @@ class S3FrontDoor:
         self._trail_names = frozenset(b.name for b in buckets.all())
         # issue 17: every other bucket, with server-side encryption; its KMS calls come here,
         # and its blob deletions wait for the commit (deferred_deletes.py)
-        self.blobs = DeferredDeletes(sse.store) if sse is not None else None
-        self.sse = dataclasses.replace(sse, kms_audit=self._kms_call, store=self.blobs) if sse is not None else None
+        self.blobs: DeferredDeletes | None = None
+        self.sse: S3Deps | None = None
+        if sse is not None:
+            self.blobs = DeferredDeletes(sse.store)
+            self.sse = dataclasses.replace(sse, kms_audit=self._kms_call, store=self.blobs)
         self.handlers: dict[str, Callable[[RequestContext, S3Request], Answer]] = {
             "ListBuckets": self._list_buckets,
             "GetBucketLocation": self._get_bucket_location,

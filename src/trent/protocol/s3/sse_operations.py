@@ -267,7 +267,7 @@ def list_multipart_uploads(deps: S3Deps, call: Call) -> Answer:
 
 
 def put_object(deps: S3Deps, call: Call) -> Answer:
-    facts = body_facts(dict(call.headers), call.payload)
+    facts = body_facts(call.headers, call.payload)
     request = objects.PutObjectRequest(
         bucket=call.bucket, key=call.key, metadata=parse_metadata(call.headers), sse=parse_sse_request(call.headers),
         content_md5=call.headers.get("content-md5"), checksum_algorithm=facts.checksum_algorithm,
@@ -404,7 +404,7 @@ def create_multipart_upload(deps: S3Deps, call: Call) -> Answer:
 
 
 def upload_part(deps: S3Deps, call: Call) -> Answer:
-    facts = body_facts(dict(call.headers), call.payload)
+    facts = body_facts(call.headers, call.payload)
     request = multipart.UploadPartRequest(
         bucket=call.bucket, key=call.key, upload_id=call.query("uploadId") or "", part_number=_part_number(call),
         customer_key=parse_customer_key(call.headers), content_md5=call.headers.get("content-md5"),
