@@ -358,3 +358,33 @@ def test_presigned_urls_are_not_served(s3, bucket: str) -> None:
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(url, timeout=10)
     assert info.value.code == 403 and b"<Code>AccessDenied</Code>" in info.value.read()
+
+
+def test_tampered_content_is_never_served(server: TrentServer, s3, bucket: str) -> None:
+    """A stored segment that does not authenticate: a read that starts there is a 500; a
+    read that reaches it after the headers left is cut short, never answered with wrong
+    bytes."""
+    from botocore.exceptions import BotoCoreError
+
+    from trent.crypto.segments import HEADER_LEN, SEGMENT_SIZE, TAG_LEN
+
+    root = Path(server.data_dir) / "objects"
+    before = set(blob_files(root))
+    data = body(48 * SEGMENT_SIZE)  # 3 MiB: the store reads 1 MiB at a time
+    s3.put_object(Bucket=bucket, Key="tampered", Body=data)
+    (blob,) = set(blob_files(root)) - before
+    raw = bytearray(blob.read_bytes())
+    bad = 40  # a segment well past the first MiB
+    raw[HEADER_LEN + bad * (SEGMENT_SIZE + TAG_LEN) + 10] ^= 1
+    blob.write_bytes(bytes(raw))
+    assert s3.get_object(Bucket=bucket, Key="tampered", Range="bytes=0-99")["Body"].read() == data[:100]
+    code, status, _ = error_of(s3.get_object, Bucket=bucket, Key="tampered",
+                               Range=f"bytes={bad * SEGMENT_SIZE + 5}-{bad * SEGMENT_SIZE + 50}")
+    assert (code, status) == ("InternalError", 500)
+    got = s3_client(server).get_object(Bucket=bucket, Key="tampered")
+    assert got["ResponseMetadata"]["HTTPStatusCode"] == 200  # the headers left before the bad segment
+    received = bytearray()
+    with pytest.raises((BotoCoreError, ConnectionError, ValueError)):
+        while piece := got["Body"].read(8192):
+            received += piece
+    assert len(received) <= bad * SEGMENT_SIZE and bytes(received) == data[: len(received)]

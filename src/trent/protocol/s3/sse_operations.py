@@ -10,7 +10,8 @@ members and s3-sse spec §2.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import itertools
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -332,8 +333,24 @@ def get_object(deps: S3Deps, call: Call, *, head: bool = False) -> Answer:
         answer.header("x-amz-mp-parts-count", str(record.parts_count))
     answer.content_length = result.content_length if record.size else 0
     if not head:
-        answer.stream = result.body
+        answer.stream = _primed(result.body)
     return answer
+
+
+def _primed(stream: Iterator[bytes]) -> Iterator[bytes]:
+    """The first piece is read (and its segment authenticated) before the headers leave,
+    so a content blob that is missing or fails at its start is a proper 500; a failure
+    later can only cut the connection (the server aborts it: a short body, never wrong
+    bytes)."""
+    try:
+        first = next(stream)
+    except StopIteration:
+        return iter(())
+    except errors.TrentError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the object store's own errors
+        raise errors.KMSInternal(audit_reason=f"object content unreadable: {type(exc).__name__}") from None
+    return itertools.chain((first,), stream)
 
 
 def head_object(deps: S3Deps, call: Call) -> Answer:
