@@ -388,3 +388,19 @@ def test_tampered_content_is_never_served(server: TrentServer, s3, bucket: str) 
         while piece := got["Body"].read(8192):
             received += piece
     assert len(received) <= bad * SEGMENT_SIZE and bytes(received) == data[: len(received)]
+
+
+def test_request_documents_are_checked_against_their_checksum(server: TrentServer, bucket: str) -> None:
+    s3 = s3_client(server)
+    s3.put_object(Bucket=bucket, Key="doc-check", Body=b"x")
+
+    def corrupt(request, **_):
+        for name in list(request.headers.keys()):
+            if name.lower().startswith("x-amz-checksum-") or name.lower() == "content-md5":
+                del request.headers[name]
+                request.headers[name] = "AAAAAA=="
+
+    s3.meta.events.register("before-sign.s3.DeleteObjects", corrupt)
+    code, status, _ = error_of(s3.delete_objects, Bucket=bucket, Delete={"Objects": [{"Key": "doc-check"}]})
+    assert (code, status) == ("BadDigest", 400)
+    assert s3_client(server).head_object(Bucket=bucket, Key="doc-check")["ContentLength"] == 1

@@ -10,6 +10,8 @@ members and s3-sse spec §2.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from trent import errors
+from trent.crypto.checksums import Checksum
 from trent.domain.s3.records import ObjectRecord, SseRecord, Upload
 from trent.protocol.s3 import xml, xml_in
 from trent.protocol.s3.answer import Answer
@@ -25,6 +28,7 @@ from trent.protocol.s3.errors import sse_wire_error
 from trent.protocol.s3.routes import S3Request
 from trent.service.context import RequestContext
 from trent.service.s3 import buckets, bucket_config, copy, listing, multipart, objects
+from trent.service.s3.content import decode_content_md5
 from trent.service.s3.deps import S3Deps
 from trent.service.s3.object_headers import (
     http_date,
@@ -71,13 +75,23 @@ class Call:
         return self.request.query.get(name)
 
     def document(self, limit: int = MAX_DOCUMENT_BYTES) -> bytes:
-        """A small request document, its payload checked like any body."""
+        """A small request document, its payload checked like any body, and its
+        Content-MD5 / x-amz-checksum-* header if it has one (DeleteObjects requires one)."""
         out = bytearray()
         for piece in decoded(self.body.chunks(), self.payload, self.headers):
             out += piece
             if len(out) > limit:
                 raise errors.MalformedXML(audit_reason=f"request document over {limit} bytes")
-        return bytes(out)
+        data = bytes(out)
+        md5 = decode_content_md5(self.headers.get("content-md5"))
+        if md5 is not None and not hmac.compare_digest(hashlib.md5(data).digest(), md5):  # noqa: S324 - S3's
+            raise errors.BadDigest()
+        facts = body_facts(self.headers, self.payload)
+        if facts.checksum_algorithm and facts.checksum_value:
+            checksum = Checksum(facts.checksum_algorithm)
+            checksum.update(data)
+            checksum.verify(facts.checksum_value)
+        return data
 
 
 Handler = Callable[[S3Deps, Call], Answer]
