@@ -370,11 +370,11 @@ def test_tampered_content_is_never_served(server: TrentServer, s3, bucket: str) 
 
     root = Path(server.data_dir) / "objects"
     before = set(blob_files(root))
-    data = body(48 * SEGMENT_SIZE)  # 3 MiB: the store reads 1 MiB at a time
+    data = body(48 * SEGMENT_SIZE)  # 3 MiB: the store reads 256 KiB at a time
     s3.put_object(Bucket=bucket, Key="tampered", Body=data)
     (blob,) = set(blob_files(root)) - before
     raw = bytearray(blob.read_bytes())
-    bad = 40  # a segment well past the first MiB
+    bad = 40  # a segment well past the first piece read
     raw[HEADER_LEN + bad * (SEGMENT_SIZE + TAG_LEN) + 10] ^= 1
     blob.write_bytes(bytes(raw))
     assert s3.get_object(Bucket=bucket, Key="tampered", Range="bytes=0-99")["Body"].read() == data[:100]

@@ -5,7 +5,7 @@ The S3 use cases' store (``service/s3/store.py``): opaque names (``ab/cd/<32 hex
 only ciphertext. A put streams its pieces into a temporary file beside the target,
 flushes it to disk and renames it into place: if the pieces raise (a bad signature, a
 wrong digest, a client gone) the temporary file is removed and nothing is stored under
-the name. Reads seek to the range and return it in 1 MiB pieces.
+the name. Reads seek to the range and return it in 256 KiB pieces.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from trent.objectstore.base import InvalidObjectKey, ObjectStoreError
 
-READ_PIECE = 1 << 20
+READ_PIECE = 256 << 10  # per concurrent GET: ciphertext and plaintext in flight stay small
 _NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}$")
 
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from trent.objectstore.base import ObjectStoreError
 
-READ_PIECE = 1 << 20
+READ_PIECE = 256 << 10  # per concurrent GET: ciphertext and plaintext in flight stay small
 PART_SIZE = 8 << 20
 
 

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator
 
 from trent import errors
 
-HIGH_WATER = 4 << 20  # buffered bytes before the socket stops being read
-MAX_PIECE = 1 << 20  # what one pull hands the worker at most (fewer, bigger pieces)
+HIGH_WATER = 1 << 20  # buffered bytes before the socket stops being read (per upload)
+MAX_PIECE = 256 << 10  # what one pull hands the worker at most (fewer, bigger pieces than the socket's)
 
 
 class BodyPipe:
