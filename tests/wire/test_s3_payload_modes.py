@@ -170,3 +170,27 @@ def test_large_single_put_streams(server: TrentServer) -> None:
     growth = peak() - before
     print(f"trent peak RSS before {before} MiB, after a 96 MiB PUT + GET: +{growth} MiB")
     assert growth < 48, f"peak RSS grew by {growth} MiB for a 96 MiB object"
+
+
+def test_graceful_shutdown_finishes_a_download_in_progress(tmp_path) -> None:
+    """SIGTERM while an object streams out: the server stops accepting, finishes the
+    download (it is in flight until its last byte), then exits."""
+    import signal
+
+    from tests.fixtures.trent_server import start_trent, stop_trent
+
+    server = start_trent(tmp_path / "data")
+    try:
+        s3 = s3_client(server)
+        s3.create_bucket(Bucket="draining")
+        data = body(24 << 20)
+        s3.put_object(Bucket="draining", Key="big", Body=data)
+        stream = s3.get_object(Bucket="draining", Key="big")["Body"]
+        received = bytearray(stream.read(1 << 20))
+        server.process.send_signal(signal.SIGTERM)
+        while piece := stream.read(1 << 20):
+            received += piece
+        assert bytes(received) == data
+        assert server.process.wait(timeout=30) == 0
+    finally:
+        stop_trent(server)

@@ -29,7 +29,7 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -111,6 +111,8 @@ class _Slot:
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _STREAM_PIECE = 256 << 10  # bytes of a streamed response per socket write
+S3_THREADS = 32  # S3 requests and streamed downloads in progress at once (per worker process)
+_STALLED = 300.0  # seconds a client may leave one piece unread before its download is cut
 
 
 class KmsHttpProtocol(asyncio.Protocol):
@@ -158,7 +160,7 @@ class KmsHttpProtocol(asyncio.Protocol):
 
     @property
     def idle(self) -> bool:
-        return not self._slots
+        return not self._slots and not self._pumping
 
     def close(self) -> None:
         if self._transport is not None:
@@ -306,13 +308,13 @@ class KmsHttpProtocol(asyncio.Protocol):
         close = False
         while self._slots and self._slots[0].data is not None and not self._pumping:
             slot = self._slots.popleft()
-            self._server.in_flight -= 1
             out.append(slot.data)  # type: ignore[arg-type]
-            if slot.stream is not None:
+            if slot.stream is not None:  # in flight until its last byte is written
                 transport.write(b"".join(out))
                 out = []
                 self._pump(slot)
                 return
+            self._server.in_flight -= 1
             if not slot.keep_alive:
                 close = True
                 self._server.in_flight -= len(self._slots)
@@ -348,12 +350,12 @@ class KmsHttpProtocol(asyncio.Protocol):
                     pending.append(bytes(piece))
                     size += len(piece)
                     if size >= _STREAM_PIECE:
-                        asyncio.run_coroutine_threadsafe(write(b"".join(pending)), loop).result()
+                        asyncio.run_coroutine_threadsafe(write(b"".join(pending)), loop).result(_STALLED)
                         pending, size = [], 0
                 if pending:
-                    asyncio.run_coroutine_threadsafe(write(b"".join(pending)), loop).result()
+                    asyncio.run_coroutine_threadsafe(write(b"".join(pending)), loop).result(_STALLED)
                 return True
-            except ConnectionError:
+            except (ConnectionError, TimeoutError, RuntimeError):  # gone, stalled, or the loop closed
                 return False
             except Exception:  # noqa: BLE001 - after the head: the only honest answer is to cut
                 log.exception("streamed response failed midway; aborting the connection")
@@ -365,6 +367,7 @@ class KmsHttpProtocol(asyncio.Protocol):
 
         def done(future: asyncio.Future) -> None:
             self._pumping = False
+            self._server.in_flight -= 1
             ok = not future.cancelled() and future.exception() is None and future.result()
             if not ok or not slot.keep_alive:
                 if self._transport is not None:
@@ -375,7 +378,7 @@ class KmsHttpProtocol(asyncio.Protocol):
                 return
             self.flush()
 
-        loop.run_in_executor(self._server.executor, pump).add_done_callback(done)
+        loop.run_in_executor(self._server.s3_executor, pump).add_done_callback(done)
 
 
 class HttpServer:
@@ -392,6 +395,9 @@ class HttpServer:
     ) -> None:
         self.pipeline = pipeline
         self.executor = executor
+        # Issue 17: S3 requests hold a thread while their body arrives or their object is
+        # written out (slow clients): their own pool, so they never starve KMS management calls.
+        self.s3_executor = ThreadPoolExecutor(max_workers=S3_THREADS, thread_name_prefix="trent-s3")
         self.dev = dev
         self.max_body_bytes = max_body_bytes
         self.transport = transport or TransportPolicy()
@@ -557,8 +563,9 @@ class HttpServer:
 
         extra = (origin.secure,) if service is Service.S3 else ()
         handle: Callable[..., Concluded[Response]] = front.handle
+        pool = self.s3_executor if service is Service.S3 else self.executor
         asyncio.get_running_loop().run_in_executor(
-            self.executor, handle, method, path, query, headers, body, origin.source_ip, *extra
+            pool, handle, method, path, query, headers, body, origin.source_ip, *extra
         ).add_done_callback(done)
 
     def _answered(self, pending: Pending, response: Response) -> None:
