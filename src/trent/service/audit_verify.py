@@ -141,7 +141,6 @@ def _pool(store: ObjectStore, jobs: int) -> Executor | None:
 
 def _verify_trail(store: ObjectStore, scope: VerifyScope, public_keys: dict[str, bytes], storage: Storage | None,
                   head: TrailHead | None, trail: _Trail, report: VerifyReport, pool: Executor | None) -> None:
-    key = TrailKey(trail.account_id, trail.region)
     in_window = [k for k in sorted(trail.digests, key=digests.key_timestamp) if _digest_in_window(k, scope)]
     present = set(trail.digests)
     valid: list[checks.Digest] = []
