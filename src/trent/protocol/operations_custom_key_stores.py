@@ -71,7 +71,7 @@ def _update(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
     return Outcome({})
 
 
-def _by_id(fn) -> Handler:  # type: ignore[no-untyped-def]
+def _by_id(fn) -> Handler:
     def handler(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
         fn(deps, ctx, r["CustomKeyStoreId"])
         return Outcome({})
