@@ -10,7 +10,7 @@ server's group commit (:class:`~trent.protocol.recording.Concluded`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +92,7 @@ class CloudTrailFrontDoor:
             return result.body
 
         def conclude(result: dict[str, Any] | None, error: errors.TrentError | None) -> tuple[AuditEntry, Response]:
+            payload: Mapping[str, Any] | None
             if error is not None:
                 status, payload = error_body(error)
             else:
