@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from unittest.mock import ANY
 
 import pytest
 
@@ -291,3 +292,20 @@ def test_encryption_sdk_mrk_aware_providers_work_across_regions(server, east, we
     # and the other way round: encrypted under the replica, decrypted by the primary's ARN
     message, _ = client.encrypt(source=plaintext, key_provider=strict_west)
     assert client.decrypt(source=message, key_provider=encrypting)[0] == plaintext
+
+
+def test_rotation_status_of_a_primary_pending_replica_deletion_reads_false(east, west):
+    """AWS (GetKeyRotationStatus, "Pending deletion"): while a key is pending deletion its
+    rotation status is false and it is not rotated; PendingReplicaDeletion is a pending
+    deletion state (spec §4.3). Cancelling the deletion brings the original status back."""
+    key = mrk(east)
+    replicate(east, key)
+    settle(west, key["KeyId"])
+    east.enable_key_rotation(KeyId=key["KeyId"], RotationPeriodInDays=90)
+    east.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
+    assert east.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "PendingReplicaDeletion"
+    assert east.get_key_rotation_status(KeyId=key["KeyId"]) == {
+        "KeyId": key["Arn"], "KeyRotationEnabled": False, "ResponseMetadata": ANY}
+    east.cancel_key_deletion(KeyId=key["KeyId"])
+    status = east.get_key_rotation_status(KeyId=key["KeyId"])
+    assert status["KeyRotationEnabled"] is True and status["RotationPeriodInDays"] == 90
