@@ -8,7 +8,6 @@ the wire as a customer sees it.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 
@@ -22,6 +21,36 @@ from trent.service import aws_managed_keys
 from trent.service.context import RequestContext
 
 DEV = "arn:aws:iam::123456789012:user/dev"
+
+#: GetKeyPolicy of an account's aws/s3 key as AWS returns it: statement order, Sids, actions,
+#: the kms:CallerAccount + kms:ViaService condition, Jackson's layout (spec §7.1).
+AWS_S3_MANAGED_KEY_POLICY = """{
+  "Version" : "2012-10-17",
+  "Id" : "auto-s3-2",
+  "Statement" : [ {
+    "Sid" : "Allow access through S3 for all principals in the account that are authorized to use S3",
+    "Effect" : "Allow",
+    "Principal" : {
+      "AWS" : "*"
+    },
+    "Action" : [ "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey" ],
+    "Resource" : "*",
+    "Condition" : {
+      "StringEquals" : {
+        "kms:CallerAccount" : "123456789012",
+        "kms:ViaService" : "s3.us-east-1.amazonaws.com"
+      }
+    }
+  }, {
+    "Sid" : "Allow direct access to key metadata to the account",
+    "Effect" : "Allow",
+    "Principal" : {
+      "AWS" : "arn:aws:iam::123456789012:root"
+    },
+    "Action" : [ "kms:Describe*", "kms:Get*", "kms:List*" ],
+    "Resource" : "*"
+  } ]
+}"""
 
 
 def test_list_aliases_lists_predefined_aws_aliases_without_a_target(kms):
@@ -73,9 +102,7 @@ def test_aws_managed_key_is_created_on_first_use_with_aws_properties(kms, servic
     assert md["Description"] == "Default key that protects my S3 objects when no other key is defined"
     entry = next(a for a in kms.list_aliases(KeyId=key_id)["Aliases"])
     assert entry["AliasName"] == "alias/aws/s3" and entry["TargetKeyId"] == key_id
-    policy = json.loads(kms.get_key_policy(KeyId=key_id)["Policy"])
-    condition = policy["Statement"][0]["Condition"]["StringEquals"]
-    assert condition == {"kms:CallerAccount": "123456789012", "kms:ViaService": "s3.us-east-1.amazonaws.com"}
+    assert kms.get_key_policy(KeyId=key_id)["Policy"] == AWS_S3_MANAGED_KEY_POLICY
     status = kms.get_key_rotation_status(KeyId=key_id)
     assert status["KeyRotationEnabled"] is True and status["RotationPeriodInDays"] == 365
 

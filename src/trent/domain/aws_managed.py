@@ -11,7 +11,7 @@ is refused by policy evaluation itself with AWS's AccessDeniedException.
 
 from __future__ import annotations
 
-import json
+from trent.domain.policies import aws_policy_layout
 
 AWS_ALIAS_PREFIX = "alias/aws/"
 
@@ -46,7 +46,11 @@ def via_service(service: str, region: str) -> str:
 
 def managed_key_policy(account_id: str, partition: str, region: str, service: str) -> str:
     """The policy AWS attaches to the AWS managed key of ``service`` (the developer guide's
-    "Key policies for AWS managed keys"), laid out as AWS returns policies (spec §7.1)."""
+    "Key policies for AWS managed keys"), as GetKeyPolicy returns it for ``aws/s3``: Id
+    ``auto-<service>-2``, the via-service statement first (its condition names
+    kms:CallerAccount, then kms:ViaService), then the account's read access; in AWS's
+    Jackson layout (spec §7.1). Other services' managed keys differ in details (extra
+    actions such as kms:CreateGrant, their own ViaService host) that Trent does not need."""
     name = _DISPLAY_NAMES.get(service, service)
     document = {
         "Version": "2012-10-17",
@@ -72,4 +76,4 @@ def managed_key_policy(account_id: str, partition: str, region: str, service: st
             },
         ],
     }
-    return json.dumps(document, indent=2, separators=(",", " : "))
+    return aws_policy_layout(document)
