@@ -121,6 +121,8 @@ def test_aws_managed_key_cannot_be_used_directly_deleted_or_changed(kms, service
         (kms.disable_key_rotation, "DisableKeyRotation", {}),
         (kms.enable_key_rotation, "EnableKeyRotation", {"RotationPeriodInDays": 90}),
         (kms.disable_key, "DisableKey", {}),
+        (kms.rotate_key_on_demand, "RotateKeyOnDemand", {}),
+        (kms.generate_data_key, "GenerateDataKey", {"KeySpec": "AES_256"}),
     ):
         err = expect_error(call, "AccessDeniedException", KeyId=key.arn, **params)
         assert err["message"].endswith(denied.format(action)), err
