@@ -133,3 +133,22 @@ def test_aws_managed_key_cannot_be_used_directly_deleted_or_changed(kms, service
     via = aws_managed_keys.via(_ctx(), "s3")
     sealed = encryption.encrypt(service_deps, via, key.arn, b"object key", None, None, False)
     assert encryption.decrypt(service_deps, via, sealed.blob, None, None, None, False, False).plaintext == b"object key"
+
+
+def test_describe_key_on_a_predefined_alias_creates_the_aws_managed_key(kms):
+    """AWS (DescribeKey): DescribeKey on a predefined alias/aws/<service> that has no key yet
+    creates the AWS managed key, points the alias at it and describes it; later calls find
+    the same key. Names that are not predefined stay "not found"."""
+    md = kms.describe_key(KeyId="alias/aws/dynamodb")["KeyMetadata"]
+    assert md["KeyManager"] == "AWS" and md["KeyState"] == "Enabled" and md["KeySpec"] == "SYMMETRIC_DEFAULT"
+    again = kms.describe_key(KeyId="arn:aws:kms:us-east-1:123456789012:alias/aws/dynamodb")["KeyMetadata"]
+    assert again["KeyId"] == md["KeyId"]
+    entry = next(a for a in kms.list_aliases(Limit=100)["Aliases"] if a["AliasName"] == "alias/aws/dynamodb")
+    assert entry["TargetKeyId"] == md["KeyId"]
+    assert kms.get_key_rotation_status(KeyId=md["KeyId"])["KeyRotationEnabled"] is True
+    expect_error(kms.encrypt, "AccessDeniedException", KeyId="alias/aws/dynamodb", Plaintext=b"x")
+    expect_error(kms.describe_key, "NotFoundException",
+                 "Alias arn:aws:kms:us-east-1:123456789012:alias/aws/not-a-service is not found.",
+                 KeyId="alias/aws/not-a-service")
+    other_account = "arn:aws:kms:us-east-1:210987654321:alias/aws/sqs"
+    expect_error(kms.describe_key, "NotFoundException", f"Alias {other_account} is not found.", KeyId=other_account)

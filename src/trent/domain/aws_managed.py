@@ -35,6 +35,14 @@ def alias_name(service: str) -> str:
     return f"{AWS_ALIAS_PREFIX}{service}"
 
 
+def predefined_service(alias: str) -> str | None:
+    """The service of a predefined ``alias/aws/<service>`` name, else None."""
+    if not alias.startswith(AWS_ALIAS_PREFIX):
+        return None
+    service = alias[len(AWS_ALIAS_PREFIX):]
+    return service if service in PREDEFINED_SERVICES else None
+
+
 def description(service: str) -> str:
     return _DESCRIPTIONS.get(service, f"Default key that protects my {service} data when no other key is defined")
 
