@@ -16,8 +16,8 @@ call by a user is denied as AWS denies it, and deleting it, changing its policy 
 rotation are refused the same way.
 
 ``create_on_describe`` is DescribeKey's part: describing a predefined alias that has no
-key yet creates the key the same way (AWS services and tools such as Terraform's
-``aws_kms_key`` data source rely on it).
+key yet creates the key the same way (AWS services do so; tools such as Terraform's
+``aws_kms_key`` data source describe such aliases).
 
 ``ensure_predefined_aliases`` adds the ``alias/aws/<service>`` rows AWS lists in every
 account and Region even before the service made its key (then without TargetKeyId).
