@@ -152,3 +152,18 @@ def test_describe_key_on_a_predefined_alias_creates_the_aws_managed_key(kms):
                  KeyId="alias/aws/not-a-service")
     other_account = "arn:aws:kms:us-east-1:210987654321:alias/aws/sqs"
     expect_error(kms.describe_key, "NotFoundException", f"Alias {other_account} is not found.", KeyId=other_account)
+
+
+def test_predefined_aliases_and_managed_keys_are_per_account_and_region(trent_server, kms):
+    """AWS: every Region of the account has its own predefined aliases and, once created,
+    its own AWS managed key behind each; ListAliases with a KeyId lists only that key's
+    aliases (no predefined ones)."""
+    other = trent_server.client(region_name="eu-central-1")
+    names = {a["AliasName"]: a for a in other.list_aliases(Limit=100)["Aliases"]}
+    assert names["alias/aws/sqs"]["AliasArn"] == "arn:aws:kms:eu-central-1:123456789012:alias/aws/sqs"
+    here = kms.describe_key(KeyId="alias/aws/sqs")["KeyMetadata"]
+    there = other.describe_key(KeyId="alias/aws/sqs")["KeyMetadata"]
+    assert here["KeyId"] != there["KeyId"] and there["Arn"].startswith("arn:aws:kms:eu-central-1:")
+    assert [a["AliasName"] for a in other.list_aliases(KeyId=there["KeyId"])["Aliases"]] == ["alias/aws/sqs"]
+    own = other.create_key()["KeyMetadata"]
+    assert other.list_aliases(KeyId=own["KeyId"])["Aliases"] == []
