@@ -75,7 +75,12 @@ def test_replicate_key_needs_create_key_in_the_replica_region(server):
                        KeyId=key["Arn"], ReplicaRegion=WEST)
     assert err["message"].startswith(f"User: {user_arn('nocreate')} is not authorized to perform: kms:CreateKey"), err
     expect_error(server.client(region_name=WEST).describe_key, "NotFoundException", KeyId=key["KeyId"])
-    out = as_user(server, "eastie").replicate_key(KeyId=key["Arn"], ReplicaRegion=WEST)
+    eastie = as_user(server, "eastie")
+    # With Tags, kms:TagResource too (eastie's kms:* covers only the keys of us-east-1).
+    err = expect_error(eastie.replicate_key, "AccessDeniedException", KeyId=key["Arn"], ReplicaRegion=WEST,
+                       Tags=[{"TagKey": "t", "TagValue": "v"}])
+    assert "kms:TagResource" in err["message"], err
+    out = eastie.replicate_key(KeyId=key["Arn"], ReplicaRegion=WEST)
     assert out["ReplicaKeyMetadata"]["Arn"] == key["Arn"].replace(EAST, WEST)
 
 
