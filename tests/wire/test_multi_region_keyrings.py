@@ -85,7 +85,10 @@ def test_mrk_keyring_refuses_a_key_that_is_not_related(server, east, west, eu, s
     """Keyring spec: the strict MRK keyring unwraps only EDKs of its own key (related MRKs
     count as the same key); a message for another multi-Region key does not decrypt."""
     import aws_encryption_sdk
-    from aws_cryptographic_material_providers.mpl.models import CreateAwsKmsMrkKeyringInput, CreateAwsKmsMrkMultiKeyringInput
+    from aws_cryptographic_material_providers.mpl.models import (
+        CreateAwsKmsMrkKeyringInput,
+        CreateAwsKmsMrkMultiKeyringInput,
+    )
     from aws_encryption_sdk.exceptions import AWSEncryptionSDKClientError
     from aws_encryption_sdk.identifiers import CommitmentPolicy
 
