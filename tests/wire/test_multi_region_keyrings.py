@@ -58,7 +58,8 @@ def test_mrk_keyrings_decrypt_across_regions(server, east, west, eu, sdk_env, ke
     plaintext = os.urandom(50_000)
     context = {"purpose": "mrk keyrings", "tenant": "t-1"}
 
-    encrypting = keyrings.create_aws_kms_mrk_multi_keyring(input=CreateAwsKmsMrkMultiKeyringInput(generator=primary_arn))
+    encrypting = keyrings.create_aws_kms_mrk_multi_keyring(
+        input=CreateAwsKmsMrkMultiKeyringInput(generator=primary_arn))
     message, header = client.encrypt(source=plaintext, keyring=encrypting, encryption_context=context)
     wrapped = [k.key_provider.key_info.decode() for k in header.encrypted_data_keys]
     assert wrapped == [primary_arn]  # the primary wrapped the data key, in us-east-1
