@@ -358,3 +358,20 @@ def test_policy_and_grants_are_per_member(east, west):
     west.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=replica_policy)
     assert west.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"] == replica_policy
     assert east.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"] == before
+
+
+def test_replicate_and_update_primary_region_follow_the_key_state_table(east, west):
+    """AWS (spec §4.3): ReplicateKey and UpdatePrimaryRegion on a Disabled primary ->
+    DisabledException "<ARN> is disabled."; on a primary pending deletion ->
+    KMSInvalidStateException "<ARN> is pending deletion."."""
+    key = mrk(east)
+    replicate(east, key)
+    settle(west, key["KeyId"])
+    east.disable_key(KeyId=key["KeyId"])
+    disabled = f"{key['Arn']} is disabled."
+    expect_error(east.replicate_key, "DisabledException", disabled, KeyId=key["KeyId"], ReplicaRegion=EU)
+    expect_error(east.update_primary_region, "DisabledException", disabled, KeyId=key["KeyId"], PrimaryRegion=WEST)
+    other = mrk(east)
+    east.schedule_key_deletion(KeyId=other["KeyId"], PendingWindowInDays=7)
+    expect_error(east.replicate_key, "KMSInvalidStateException", f"{other['Arn']} is pending deletion.",
+                 KeyId=other["KeyId"], ReplicaRegion=EU)

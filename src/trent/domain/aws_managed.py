@@ -47,9 +47,14 @@ def description(service: str) -> str:
     return _DESCRIPTIONS.get(service, f"Default key that protects my {service} data when no other key is defined")
 
 
+#: The endpoint a service calls KMS through, where it is not the alias's service id
+#: (EBS volumes are encrypted through EC2: aws/ebs's policy names ec2.<region>).
+_VIA_ENDPOINTS = {"ebs": "ec2"}
+
+
 def via_service(service: str, region: str) -> str:
     """The ``kms:ViaService`` value of calls a service makes on a caller's behalf (spec §7.4)."""
-    return f"{service}.{region}.amazonaws.com"
+    return f"{_VIA_ENDPOINTS.get(service, service)}.{region}.amazonaws.com"
 
 
 def managed_key_policy(account_id: str, partition: str, region: str, service: str) -> str:

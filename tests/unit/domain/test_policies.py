@@ -36,3 +36,13 @@ json_values = st.recursive(
 @given(json_values)
 def test_the_layout_is_json_of_the_same_document(document):
     assert json.loads(aws_policy_layout(document)) == document
+
+
+def test_aws_ebs_managed_key_is_used_through_ec2():
+    """EBS encrypts volumes through EC2: aws/ebs's kms:ViaService is ec2.<region>."""
+    from trent.domain import aws_managed
+
+    assert aws_managed.via_service("ebs", "eu-west-1") == "ec2.eu-west-1.amazonaws.com"
+    assert aws_managed.via_service("s3", "eu-west-1") == "s3.eu-west-1.amazonaws.com"
+    assert '"kms:ViaService" : "ec2.eu-west-1.amazonaws.com"' in aws_managed.managed_key_policy(
+        "111122223333", "aws", "eu-west-1", "ebs")
