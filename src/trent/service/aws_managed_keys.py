@@ -60,7 +60,9 @@ def create_on_describe(deps: ServiceDeps, ctx: RequestContext, raw_key_id: str) 
     points the alias at it (model, DescribeKey: "Amazon Web Services services use DescribeKey
     to create Amazon Web Services managed keys from a predefined Amazon Web Services alias
     with no key ID"; spec §2.1). Only the caller's own account and Region; DescribeKey is
-    then authorized against the new key as usual."""
+    then authorized against the new key as usual. (DescribeKey runs on the event loop,
+    operations.py ``inline``: this blocking write happens once per service, account and
+    Region.)"""
     ref = parse_key_ref(raw_key_id)
     if not ref.is_alias or ref.alias_name is None:
         return
