@@ -337,6 +337,8 @@ def test_replicate_key_takes_its_own_policy_description_and_lockout_check(east, 
                  "The new key policy will not allow you to update the key policy in the future.",
                  KeyId=key["KeyId"], ReplicaRegion=EU, Policy=lockout)
     expect_error(eu.describe_key, "NotFoundException", KeyId=key["KeyId"])  # nothing was made
+    expect_error(east.replicate_key, "TagException", "Tags beginning with aws: are reserved",
+                 KeyId=key["KeyId"], ReplicaRegion=EU, Tags=[{"TagKey": "aws:x", "TagValue": "v"}])
     out = replicate(east, key, EU, Policy=lockout, BypassPolicyLockoutSafetyCheck=True)
     assert out["ReplicaPolicy"] == lockout
 
