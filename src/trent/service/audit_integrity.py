@@ -197,6 +197,8 @@ def _check_log_files(storage: Storage, store: ObjectStore, trail: TrailKey, dige
         assert header is not None
         links[r.key] = checks.link_problems(header, position)
         position = checks.ChainPosition(header.last_sequence, header.last_hash)
+    # shown in chain order (keys of one minute sort by their random suffix); unreadable last
+    results.sort(key=lambda r: r.header.first_sequence if r.header is not None else 1 << 62)
     return [(r, r.key in listed, r.problems + links.get(r.key, [])) for r in results]
 
 

@@ -30,14 +30,14 @@ def page(page: Page) -> Reply:
         status = api.cloudtrail("GetTrailStatus", {"Name": trail["TrailARN"]}) if trail else {}
         keys = api.cloudtrail("ListPublicKeys", {}).get("PublicKeyList") or []
     except CallFailed as failed:
-        return page.render("audit_integrity.html", section="audit", error=failed, trail=None, status={},
+        return page.render("audit_integrity.html", section="audit", error=failed, trail=None, trail_status={},
                            report=None, bounds=BOUNDS)
     if trail is None or console.trail is None:
-        return page.render("audit_integrity.html", section="audit", trail=None, status={}, report=None,
+        return page.render("audit_integrity.html", section="audit", trail=None, trail_status={}, report=None,
                            bounds=BOUNDS)
     public_keys = {str(k["Fingerprint"]): base64.b64decode(k["Value"]) for k in keys}
     who = api.identity
     report = check(console.deps.storage, console.trail.bucket, trail["S3BucketName"],
                    TrailKey(who.principal.account_id, who.region), public_keys, BOUNDS)
-    return page.render("audit_integrity.html", section="audit", trail=trail, status=status, report=report,
+    return page.render("audit_integrity.html", section="audit", trail=trail, trail_status=status, report=report,
                        bounds=BOUNDS)
