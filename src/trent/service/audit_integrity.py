@@ -107,11 +107,10 @@ def check(storage: Storage, bucket_store: ObjectStore, bucket: str, trail: Trail
     report = IntegrityReport(trail, bounds, storage.get_trail_head(trail))
     if report.head is None:
         return report  # no event recorded yet for this account and Region
-    signed = storage.digests(trail, state=DeliveryState.DELIVERED)
-    report.signed_digests = len(signed)
+    signed = storage.digests(trail, state=DeliveryState.DELIVERED, newest=bounds.digests) if bounds.digests else []
+    report.signed_digests = signed[-1].number if signed else 0  # numbered 1, 2, 3, ... per trail
     try:
-        newest = _check_digests(bucket_store, bucket, signed[-bounds.digests:] if bounds.digests else [],
-                                public_keys, report)
+        newest = _check_digests(bucket_store, bucket, signed, public_keys, report)
         files = _check_log_files(storage, bucket_store, trail, newest, bounds)
     except ObjectStoreError as exc:  # the bucket as a whole is unreachable
         report.bucket_error = f"cannot read the trail's bucket: {exc}"
