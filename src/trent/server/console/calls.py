@@ -11,6 +11,10 @@ marks console sessions) and is written before the result is used: if it cannot b
 written, the page fails closed. Parameters and results are the wire's JSON shapes, so a
 page can show only what the API returns.
 
+CloudTrail calls (the audit pages' LookupEvents, DescribeTrails, GetTrailStatus,
+ListPublicKeys) go through ``CloudTrailFrontDoor.call_signed_in``: the same use cases,
+IAM authorization, LookupEvents throttle and event (eventSource cloudtrail) as the wire.
+
 Two calls that are not KMS operations take the same care: the explanation of a decision
 (``ExplainFrontDoor.answer``, audited as ``ExplainAuthorization``) and the account's IAM
 users and roles for the wizard (``service.directory``, audited as IAM events).
