@@ -137,8 +137,9 @@ def chart(activity: Activity) -> Markup:
     if points:
         parts.append(f'<polyline class="error-rate" fill="none" stroke="{ERROR_COLOUR}" stroke-width="2" '
                      'stroke-dasharray="6 3" points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>')
-        parts += [f'<circle class="error-point" cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{ERROR_COLOUR}"/>'
-                  for x, y in points]
+        # white-ringed points: visible on top of any bar colour
+        parts += [f'<circle class="error-point" cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{ERROR_COLOUR}" '
+                  'stroke="#fff" stroke-width="1.5"/>' for x, y in points]
     parts.append(f'<text class="axis-label" x="{LEFT}" y="{HEIGHT - 6}">Minute (UTC)</text>'
                  f'<text class="axis-label" x="{WIDTH - RIGHT}" y="{HEIGHT - 6}" text-anchor="end">'
                  'Dashed line: error rate</text></svg>')
