@@ -12,7 +12,9 @@ import threading
 import pytest
 
 from tests.wire.helpers import expect_error, wire_error
-from tests.wire.multi_region_fixtures import EAST, EU, WEST, east, eu, server, settle, west  # noqa: F401 - fixtures
+from tests.wire.multi_region_fixtures import (  # noqa: F401 - pytest fixtures, registered by being imported
+    EAST, EU, WEST, east_fixture, eu_fixture, server_fixture, settle, west_fixture,
+)
 
 
 def mrk(east, **kw) -> dict:

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from trent.domain.audit_chain import HASH_LEN, TrailKey
 from trent.domain.audit_delivery import DeliveryState, DigestRecord, LogFileRecord, SigningKeyRecord
 from trent.storage.leases import SqlLeases
-from trent.storage.sql_audit import _insert, as_bytes, trail_id
+from trent.storage.sql_audit import as_bytes, trail_id
 from trent.storage.tables import (
     audit_digests,
     audit_log_files,

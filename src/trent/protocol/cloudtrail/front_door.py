@@ -93,6 +93,7 @@ class CloudTrailFrontDoor:
             return result.body
 
         def conclude(result: dict[str, Any] | None, error: errors.TrentError | None) -> tuple[AuditEntry, Response]:
+            payload: Mapping[str, Any] | None
             if error is not None:
                 status, payload = error_body(error)
             else:

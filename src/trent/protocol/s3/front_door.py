@@ -24,7 +24,7 @@ from trent.protocol.pipeline import KmsPipeline, Response, partition_for
 from trent.protocol.recording import Concluded, atomically
 from trent.protocol.s3 import xml
 from trent.protocol.s3.errors import error_document
-from trent.protocol.s3.routes import S3Request, Target, operation_name, parse, route
+from trent.protocol.s3.routes import S3Request, operation_name, parse, route
 from trent.service.context import RequestContext
 from trent.service.trail_bucket import objects
 from trent.service.trail_bucket.buckets import BucketRegistry

@@ -135,7 +135,8 @@ class ConsoleCaller:
         if error is not None:
             raise CallFailed.of(operation, error)
         assert outcome is not None
-        return outcome.body
+        body: dict[str, Any] = outcome.body  # a JSON object
+        return body
 
     def attempt(self, operation: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | CallFailed:
         """``call`` that hands back the failure instead of raising it (for page sections)."""
@@ -189,7 +190,7 @@ class ConsoleCaller:
             lambda: (who.principal, who.access_key_id, who.region), orjson.dumps(dict(query)), self._source_ip,
             USER_AGENT, CONSOLE_EVENT_MARKER,
         )
-        payload = orjson.loads(response.body)
+        payload: dict[str, Any] = orjson.loads(response.body)  # a JSON object
         if response.status != 200:  # (an unwritable audit event is a KMSInternalException too)
             message = payload.get("message") or payload.get("Message") or ""
             raise CallFailed("ExplainAuthorization", payload.get("__type", "KMSInternalException"), message,
