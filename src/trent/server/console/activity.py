@@ -167,5 +167,5 @@ def _nice(peak: int) -> int:
     even number, so the middle gridline is a whole count)."""
     if peak <= 2:
         return 2
-    magnitude = 10 ** math.floor(math.log10(peak))
+    magnitude = int(10 ** math.floor(math.log10(peak)))
     return next(step * magnitude for step in (2, 4, 6, 10) if peak <= step * magnitude)
