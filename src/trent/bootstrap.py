@@ -41,7 +41,7 @@ from trent.keystores.router import KeyStoreRouter
 from trent.protocol.pipeline import AuthPolicy, KmsPipeline
 from trent.protocol.transport import TransportPolicy, parse_networks
 from trent.server.app import DevControls, TrentApp
-from trent.server.console import Console
+from trent.server.console import Console, TrailAccess
 from trent.server.access_log import AccessLog
 from trent.server.http11 import HttpServer
 from trent.server.metrics import Gauges, RequestMetrics
@@ -374,7 +374,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
     http = HttpServer(pipeline, executor, dev=dev, max_body_bytes=settings.max_body_bytes, transport=transport)
     attach_front_doors(http, app, pipeline, settings, delivery, deps.clock.now())
     if settings.console:  # issue 21: /console on both front doors
-        http.console = app.console = _console(pipeline, authenticator, settings)
+        assert http.cloudtrail is not None
+        http.console = app.console = _console(pipeline, authenticator, settings,
+                                              TrailAccess(http.cloudtrail, delivery.store))
     if sealed_root is not None:
         http.root_controls = _seal_controls(deps, settings, sealed_root, pipeline, delivery)
     # locals, set once above, so that the lambdas see them narrowed (not None)
@@ -452,13 +454,14 @@ def readiness_checks(deps: ServiceDeps, sealed_root: SealedRootKey | None) -> li
     return checks
 
 
-def _console(pipeline: KmsPipeline, authenticator: identity.Authenticator, settings: Settings) -> Console:
+def _console(pipeline: KmsPipeline, authenticator: identity.Authenticator, settings: Settings,
+             trail: TrailAccess) -> Console:
     policy = SignInPolicy(lifetime_seconds=settings.console_session_seconds,
                           idle_seconds=settings.console_idle_seconds)
     return Console(
         pipeline, authenticator, region_ok=pipeline.auth_policy.region_ok,
         regions=sorted(settings.regions) if settings.regions else None,
-        dev_access_key_id=DEV_ACCESS_KEY_ID if settings.dev else None, policy=policy,
+        dev_access_key_id=DEV_ACCESS_KEY_ID if settings.dev else None, policy=policy, trail=trail,
     )
 
 
