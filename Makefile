@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine (see README.md):
 #   make serve   - venv + install + `trent serve --dev` on 127.0.0.1:8080
-#   make test    - venv + install + system packages + the whole test suite
+#   make test    - venv + install + system packages + `make lint` + the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -37,8 +37,14 @@ serve: $(STAMP)
 system-packages:
 	@scripts/ensure-system-packages.sh
 
-test: $(STAMP) $(ESDK_CLI) $(S3EC_AMAZON) system-packages
+# Static checks, configured in pyproject.toml: ruff (src tests bench), mypy (src/trent) and the
+# import-linter layer contracts (ARCHITECTURE.md). `make test` runs them before the suite.
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+
+test: lint $(ESDK_CLI) $(S3EC_AMAZON) system-packages
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)

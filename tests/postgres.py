@@ -27,6 +27,20 @@ BINARIES = ("initdb", "pg_ctl", "postgres")
 SERVER_USER = "postgres"
 
 
+def _add_debian_server_binaries() -> None:
+    """Debian's postgresql package (which ``make test`` installs when none is there) puts the
+    server binaries in /usr/lib/postgresql/<major>/bin, off PATH: use the newest one then."""
+    if shutil.which("initdb") is not None:
+        return
+    found = [d for d in Path("/usr/lib/postgresql").glob("*/bin") if d.parent.name.isdigit()]
+    if found:
+        newest = max(found, key=lambda d: int(d.parent.name))
+        os.environ["PATH"] = os.environ.get("PATH", "") + os.pathsep + str(newest)
+
+
+_add_debian_server_binaries()
+
+
 def missing_binaries() -> list[str]:
     return [name for name in BINARIES if shutil.which(name) is None]
 

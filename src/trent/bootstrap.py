@@ -41,7 +41,7 @@ from trent.keystores.router import KeyStoreRouter
 from trent.protocol.pipeline import AuthPolicy, KmsPipeline
 from trent.protocol.transport import TransportPolicy, parse_networks
 from trent.server.app import DevControls, TrentApp
-from trent.server.console import Console
+from trent.server.console import Console, TrailAccess
 from trent.server.access_log import AccessLog
 from trent.server.http11 import HttpServer
 from trent.server.metrics import Gauges, RequestMetrics
@@ -100,7 +100,7 @@ class Sweeper:
         self.holder = new_holder_id()
         self.holds_lease = leases is None
         start_tracking(deps.storage, deps.clock.now())  # GetKeyLastUsage TrackingStartDate
-        self.last_sweep: dict[str, int] = {}
+        self.last_sweep: dict[str, int | list[str]] = {}
 
     def tick(self) -> None:
         """One timer round: the cluster-wide steps if this process holds the lease."""
@@ -374,15 +374,19 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
     http = HttpServer(pipeline, executor, dev=dev, max_body_bytes=settings.max_body_bytes, transport=transport)
     attach_front_doors(http, app, pipeline, settings, delivery, deps.clock.now())
     if settings.console:  # issue 21: /console on both front doors
-        http.console = app.console = _console(pipeline, authenticator, settings)
+        assert http.cloudtrail is not None
+        http.console = app.console = _console(pipeline, authenticator, settings,
+                                              TrailAccess(http.cloudtrail, delivery.store))
     if sealed_root is not None:
         http.root_controls = _seal_controls(deps, settings, sealed_root, pipeline, delivery)
+    # locals, set once above, so that the lambdas see them narrowed (not None)
+    key_stores, quotas, listener = deps.key_stores, pipeline.quotas, feed.listener
     http.metrics = RequestMetrics(Gauges(
         cache_stats=deps.storage.stats, audit_backlog=http.audit.backlog,
-        hsm_sessions=(lambda: deps.key_stores.sessions()) if deps.key_stores is not None else None,
-        quota_rejections=(lambda: pipeline.quotas.rejected) if pipeline.quotas is not None else None,
+        hsm_sessions=(lambda: key_stores.sessions()) if key_stores is not None else None,
+        quota_rejections=(lambda: quotas.rejected) if quotas is not None else None,
         lease_held=lambda: sweeper.holds_lease, members=lambda: membership.members,
-        feed_up=(lambda: feed.listener.healthy.is_set()) if feed.listener is not None else None,
+        feed_up=(lambda: listener.healthy.is_set()) if listener is not None else None,
     ))
     if not settings.metrics:
         http.metrics = None
@@ -417,7 +421,9 @@ def readiness_checks(deps: ServiceDeps, sealed_root: SealedRootKey | None) -> li
     checks: list[Callable[[], str | None]] = []
     if sealed_root is not None:
         checks.append(lambda: "sealed: the root of trust is unavailable until unsealed" if sealed_root.sealed else None)
-    sql = getattr(deps.storage, "inner", deps.storage)
+    # the cache's inner store, or the store itself: a SqlStorage, whose ping() is not on the
+    # Storage protocol
+    sql: Any = getattr(deps.storage, "inner", deps.storage)
 
     def database() -> str | None:
         try:
@@ -448,13 +454,14 @@ def readiness_checks(deps: ServiceDeps, sealed_root: SealedRootKey | None) -> li
     return checks
 
 
-def _console(pipeline: KmsPipeline, authenticator: identity.Authenticator, settings: Settings) -> Console:
+def _console(pipeline: KmsPipeline, authenticator: identity.Authenticator, settings: Settings,
+             trail: TrailAccess) -> Console:
     policy = SignInPolicy(lifetime_seconds=settings.console_session_seconds,
                           idle_seconds=settings.console_idle_seconds)
     return Console(
         pipeline, authenticator, region_ok=pipeline.auth_policy.region_ok,
         regions=sorted(settings.regions) if settings.regions else None,
-        dev_access_key_id=DEV_ACCESS_KEY_ID if settings.dev else None, policy=policy,
+        dev_access_key_id=DEV_ACCESS_KEY_ID if settings.dev else None, policy=policy, trail=trail,
     )
 
 

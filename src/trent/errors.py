@@ -54,7 +54,8 @@ and message field, and nothing anywhere picks an error by matching message text
     │   ├── InvalidLookupAttributes / InvalidTimeRange / InvalidMaxResults /
     │   │   InvalidNextToken / InvalidEventCategory
     │   ├── TrailNotFound / InvalidTrailName / CloudTrailArnInvalid
-    │   └── NoSuchBucket / NoSuchObject / InvalidObjectRange / FeatureNotImplemented (S3)
+    │   └── NoSuchObject / InvalidObjectRange / FeatureNotImplemented (S3; the trail
+    │       bucket's NoSuchBucket is S3Error's)
     └── ServerError                       our fault or a dependency's (HTTP 5xx)
         ├── KMSInternal
         ├── KeyUnavailable
@@ -310,10 +311,6 @@ class InvalidTrailName(AuditTrailError):
 
 class CloudTrailArnInvalid(AuditTrailError):
     pass
-
-
-class NoSuchBucket(AuditTrailError):
-    default_message = "The specified bucket does not exist"
 
 
 class NoSuchObject(AuditTrailError):

@@ -54,7 +54,7 @@ def console(runtime: bootstrap.Runtime, clock: ControllableClock) -> Console:
     runtime.app.dev.reset()  # type: ignore[union-attr]
     built = runtime.http.console
     return Console(built.pipeline, built.authenticator, region_ok=built.region_ok,
-                   dev_access_key_id=built.dev_access_key_id, policy=built.policy, clock=clock)
+                   dev_access_key_id=built.dev_access_key_id, policy=built.policy, clock=clock, trail=built.trail)
 
 
 @pytest.fixture()

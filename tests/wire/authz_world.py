@@ -31,20 +31,20 @@ from botocore.exceptions import ClientError
 from tests.fixtures.trent_server import TrentServer
 
 REGION = "us-east-1"
-O = "111111111111"  # owner account
+ACCT_O = "111111111111"  # owner account
 P = "222222222222"  # partner account
-ROOT_O = f"arn:aws:iam::{O}:root"
+ROOT_O = f"arn:aws:iam::{ACCT_O}:root"
 ROOT_P = f"arn:aws:iam::{P}:root"
-ADMIN = f"arn:aws:iam::{O}:user/admin"
-APP = f"arn:aws:iam::{O}:user/app"
-NOPOL = f"arn:aws:iam::{O}:user/nopolicy"
-GRANTEE = f"arn:aws:iam::{O}:user/grantee"
+ADMIN = f"arn:aws:iam::{ACCT_O}:user/admin"
+APP = f"arn:aws:iam::{ACCT_O}:user/app"
+NOPOL = f"arn:aws:iam::{ACCT_O}:user/nopolicy"
+GRANTEE = f"arn:aws:iam::{ACCT_O}:user/grantee"
 PUSER = f"arn:aws:iam::{P}:user/user"
 PNOPOL = f"arn:aws:iam::{P}:user/nopolicy"
-ROLE = f"arn:aws:iam::{O}:role/partner-access"
-LOCKED_ROLE = f"arn:aws:iam::{O}:role/locked"
+ROLE = f"arn:aws:iam::{ACCT_O}:role/partner-access"
+LOCKED_ROLE = f"arn:aws:iam::{ACCT_O}:role/locked"
 SESSION_NAME = "authz-matrix"
-SESSION = f"arn:aws:sts::{O}:assumed-role/partner-access/{SESSION_NAME}"
+SESSION = f"arn:aws:sts::{ACCT_O}:assumed-role/partner-access/{SESSION_NAME}"
 
 # who -> (principal ARN, access key id, secret); "session" is assumed at fixture time.
 USERS: dict[str, tuple[str, str, str]] = {
@@ -77,7 +77,7 @@ def key_arn_pattern(account: str) -> str:
 
 
 def alias_arn(name: str) -> str:
-    return f"arn:aws:kms:{REGION}:{O}:{name}"
+    return f"arn:aws:kms:{REGION}:{ACCT_O}:{name}"
 
 
 # The owner account's delegation to IAM (what the default policy says, spec §7.1).
@@ -161,7 +161,7 @@ KEYS: dict[str, KeyDef] = {
     # IAM action names are case-insensitive
     "action-case": KeyDef(doc(ENABLE_IAM, allow(NOPOL, "KMS:encrypt"))),
     # an account named by its bare id is its root principal
-    "account-id": KeyDef(doc(allow(ADMIN, "kms:*"), allow(O, "kms:Encrypt"))),
+    "account-id": KeyDef(doc(allow(ADMIN, "kms:*"), allow(ACCT_O, "kms:Encrypt"))),
     "ec-list": KeyDef(only_if("kms:Encrypt", {"StringEquals": {"kms:EncryptionContext:dept": ["hr", "it"]}})),
     "time-epoch": KeyDef(only_if("kms:Encrypt", {"DateLessThan": {"aws:CurrentTime": "4102444800"}})),
     "same-key": KeyDef(only_if(["kms:ReEncryptFrom", "kms:ReEncryptTo"], {"Bool": {"kms:ReEncryptOnSameKey": "true"}})),
@@ -227,12 +227,12 @@ def seed_document() -> dict[str, Any]:
 
     kms_admin = doc({"Effect": "Allow", "Action": "kms:*", "Resource": "*"})
     partner = doc(
-        {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt"], "Resource": key_arn_pattern(O)},
-        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{O}:role/*"},
+        {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt"], "Resource": key_arn_pattern(ACCT_O)},
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{ACCT_O}:role/*"},
     )
     role_use = doc({"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"], "Resource": "*"})
     return {"accounts": [
-        {"id": O, "name": "owner",
+        {"id": ACCT_O, "name": "owner",
          "users": [user("admin", {"KmsAdmin": kms_admin}), user("app"), user("nopolicy"), user("grantee")],
          "roles": [
              {"name": "partner-access", "policies": {"UseKeys": role_use},
@@ -361,7 +361,7 @@ def build_world(server: TrentServer, tmp: Path) -> World:
     # against the server's own data dir (a second seed document: policies replaced by name).
     arns = {name: meta["Arn"] for name, meta in keys.items()}
     seed2 = tmp / "seed-app.json"
-    seed2.write_text(json.dumps({"accounts": [{"id": O, "users": [{"name": "app", "policies": {"Narrow": app_policy(arns)}}]}]}))
+    seed2.write_text(json.dumps({"accounts": [{"id": ACCT_O, "users": [{"name": "app", "policies": {"Narrow": app_policy(arns)}}]}]}))
     _admin_cli(server, "seed", str(seed2))
     # Identity policies are cached for up to the cache TTL (1 s): wait until the server sees it.
     deadline = time.monotonic() + 10

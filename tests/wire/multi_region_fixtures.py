@@ -1,6 +1,8 @@
 """One `trent serve --dev --regions us-east-1,us-west-2,eu-west-1` per test module and a
 boto3 client per Region (issue 19, spec §12): the multi-Region wire tests import these
-fixtures (``from tests.wire.multi_region_fixtures import ...``)."""
+fixtures (``from tests.wire.multi_region_fixtures import ...``). Each fixture function is named
+``<fixture>_fixture`` and registered under its fixture name, so that a test's ``east`` parameter
+does not shadow an imported ``east`` (ruff F811)."""
 
 from __future__ import annotations
 
@@ -17,8 +19,8 @@ EAST, WEST, EU = "us-east-1", "us-west-2", "eu-west-1"
 REGIONS = (EAST, WEST, EU)
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[TrentServer]:
+@pytest.fixture(scope="module", name="server")
+def server_fixture() -> Iterator[TrentServer]:
     with tempfile.TemporaryDirectory(prefix="trent-mrk-") as tmp:
         srv = start_trent(Path(tmp) / "data", "--regions", ",".join(REGIONS))
         try:
@@ -27,18 +29,18 @@ def server() -> Iterator[TrentServer]:
             stop_trent(srv)
 
 
-@pytest.fixture(scope="module")
-def east(server):
+@pytest.fixture(scope="module", name="east")
+def east_fixture(server):
     return server.client(region_name=EAST)
 
 
-@pytest.fixture(scope="module")
-def west(server):
+@pytest.fixture(scope="module", name="west")
+def west_fixture(server):
     return server.client(region_name=WEST)
 
 
-@pytest.fixture(scope="module")
-def eu(server):
+@pytest.fixture(scope="module", name="eu")
+def eu_fixture(server):
     return server.client(region_name=EU)
 
 

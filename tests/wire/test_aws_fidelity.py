@@ -46,3 +46,24 @@ def test_mac_algorithm_enum_set_is_listed_in_the_order_aws_prints_it(kms):
         "Member must satisfy enum value set: [HMAC_SHA_384, HMAC_SHA_256, HMAC_SHA_224, HMAC_SHA_512]",
         KeyId="alias/none", Message=b"m", MacAlgorithm="HMAC_SHA_1",
     )
+
+
+def test_generate_data_key_bad_key_spec_lists_create_keys_key_spec_set(kms):
+    """AWS (spec §1.7 quirk, GH boto3#3428): GenerateDataKey with a bad KeySpec is reported
+    against CreateKey's KeySpec value set, not [AES_256, AES_128]; the accepted values stay
+    AES_256 and AES_128 (a CreateKey spec such as RSA_2048 is refused the same way)."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("kms")
+    create_key_specs = model.shape_for("KeySpec").enum
+    assert set(model.shape_for("DataKeySpec").enum) == {"AES_256", "AES_128"}
+    key = kms.create_key()["KeyMetadata"]
+    for call in (kms.generate_data_key, kms.generate_data_key_without_plaintext):
+        for bad in ("AES_512", "RSA_2048"):
+            expect_error(
+                call, "ValidationException",
+                f"1 validation error detected: Value '{bad}' at 'keySpec' failed to satisfy constraint: "
+                f"Member must satisfy enum value set: [{', '.join(create_key_specs)}]",
+                KeyId=key["KeyId"], KeySpec=bad,
+            )
+        assert len(call(KeyId=key["KeyId"], KeySpec="AES_128")["CiphertextBlob"]) > 0

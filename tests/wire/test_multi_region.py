@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 import os
 import threading
+from unittest.mock import ANY
 
 import pytest
 
 from tests.wire.helpers import expect_error, wire_error
-from tests.wire.multi_region_fixtures import EAST, EU, WEST, east, eu, server, settle, west  # noqa: F401 - fixtures
+from tests.wire.multi_region_fixtures import (  # noqa: F401 - pytest fixtures, registered by being imported
+    EAST, EU, WEST, east_fixture, eu_fixture, server_fixture, settle, west_fixture,
+)
 
 
 def mrk(east, **kw) -> dict:
@@ -291,3 +294,88 @@ def test_encryption_sdk_mrk_aware_providers_work_across_regions(server, east, we
     # and the other way round: encrypted under the replica, decrypted by the primary's ARN
     message, _ = client.encrypt(source=plaintext, key_provider=strict_west)
     assert client.decrypt(source=message, key_provider=encrypting)[0] == plaintext
+
+
+def test_rotation_status_of_a_primary_pending_replica_deletion_reads_false(east, west):
+    """AWS (GetKeyRotationStatus, "Pending deletion"): while a key is pending deletion its
+    rotation status is false and it is not rotated; PendingReplicaDeletion is a pending
+    deletion state (spec §4.3). Cancelling the deletion brings the original status back."""
+    key = mrk(east)
+    replicate(east, key)
+    settle(west, key["KeyId"])
+    east.enable_key_rotation(KeyId=key["KeyId"], RotationPeriodInDays=90)
+    east.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
+    assert east.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "PendingReplicaDeletion"
+    assert east.get_key_rotation_status(KeyId=key["KeyId"]) == {
+        "KeyId": key["Arn"], "KeyRotationEnabled": False, "ResponseMetadata": ANY}
+    east.cancel_key_deletion(KeyId=key["KeyId"])
+    status = east.get_key_rotation_status(KeyId=key["KeyId"])
+    assert status["KeyRotationEnabled"] is True and status["RotationPeriodInDays"] == 90
+
+
+def test_replicate_key_takes_its_own_policy_description_and_lockout_check(east, west, eu):
+    """AWS (ReplicateKey): Policy, Description and Tags given to ReplicateKey are the
+    replica's own (the primary's are not copied); a Policy that would lock the caller out
+    of PutKeyPolicy is refused (MalformedPolicyDocumentException) unless
+    BypassPolicyLockoutSafetyCheck is true; the shared properties — spec, usage, origin and
+    the algorithms — are the primary's."""
+    key = mrk(east, Description="the primary's")
+    own = json.dumps({"Version": "2012-10-17", "Id": "replica-own", "Statement": [{
+        "Sid": "replica", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": "kms:*", "Resource": "*"}]})
+    out = replicate(east, key, WEST, Policy=own, Description="the replica's")
+    assert out["ReplicaPolicy"] == own
+    assert out["ReplicaKeyMetadata"]["Description"] == "the replica's"
+    assert west.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"] == own
+    assert east.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["Description"] == "the primary's"
+    replica = settle(west, key["KeyId"])
+    for shared in ("KeySpec", "KeyUsage", "Origin", "EncryptionAlgorithms", "CustomerMasterKeySpec", "KeyManager"):
+        assert replica[shared] == key[shared], shared
+
+    lockout = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": "kms:Encrypt", "Resource": "*"}]})
+    expect_error(east.replicate_key, "MalformedPolicyDocumentException",
+                 "The new key policy will not allow you to update the key policy in the future.",
+                 KeyId=key["KeyId"], ReplicaRegion=EU, Policy=lockout)
+    expect_error(eu.describe_key, "NotFoundException", KeyId=key["KeyId"])  # nothing was made
+    expect_error(east.replicate_key, "TagException", "Tags beginning with aws: are reserved",
+                 KeyId=key["KeyId"], ReplicaRegion=EU, Tags=[{"TagKey": "aws:x", "TagValue": "v"}])
+    out = replicate(east, key, EU, Policy=lockout, BypassPolicyLockoutSafetyCheck=True)
+    assert out["ReplicaPolicy"] == lockout
+
+
+def test_policy_and_grants_are_per_member(east, west):
+    """AWS: key policy and grants are independent properties: a grant on the primary does
+    not reach the replica, and PutKeyPolicy on the replica leaves the primary's policy."""
+    key = mrk(east)
+    replicate(east, key)
+    settle(west, key["KeyId"])
+    grantee = "arn:aws:iam::123456789012:user/dev"
+    grant = east.create_grant(KeyId=key["KeyId"], GranteePrincipal=grantee, Operations=["Encrypt"])
+    assert [g["GrantId"] for g in east.list_grants(KeyId=key["KeyId"])["Grants"]] == [grant["GrantId"]]
+    assert west.list_grants(KeyId=key["KeyId"])["Grants"] == []
+    before = east.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"]
+    replica_policy = json.dumps({"Version": "2012-10-17", "Id": "west-only", "Statement": [{
+        "Sid": "west", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": "kms:*", "Resource": "*"}]})
+    west.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=replica_policy)
+    assert west.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"] == replica_policy
+    assert east.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"] == before
+
+
+def test_replicate_and_update_primary_region_follow_the_key_state_table(east, west):
+    """AWS (spec §4.3): ReplicateKey and UpdatePrimaryRegion on a Disabled primary ->
+    DisabledException "<ARN> is disabled."; on a primary pending deletion ->
+    KMSInvalidStateException "<ARN> is pending deletion."."""
+    key = mrk(east)
+    replicate(east, key)
+    settle(west, key["KeyId"])
+    east.disable_key(KeyId=key["KeyId"])
+    disabled = f"{key['Arn']} is disabled."
+    expect_error(east.replicate_key, "DisabledException", disabled, KeyId=key["KeyId"], ReplicaRegion=EU)
+    expect_error(east.update_primary_region, "DisabledException", disabled, KeyId=key["KeyId"], PrimaryRegion=WEST)
+    other = mrk(east)
+    east.schedule_key_deletion(KeyId=other["KeyId"], PendingWindowInDays=7)
+    expect_error(east.replicate_key, "KMSInvalidStateException", f"{other['Arn']} is pending deletion.",
+                 KeyId=other["KeyId"], ReplicaRegion=EU)

@@ -16,7 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.wire.helpers import expect_error, wire_error
 from tests.wire.import_helpers import import_material, wrap
-from tests.wire.multi_region_fixtures import EAST, EU, WEST, east, eu, server, settle, west  # noqa: F401 - fixtures
+from tests.wire.multi_region_fixtures import (  # noqa: F401 - pytest fixtures, registered by being imported
+    EAST, EU, WEST, east_fixture, eu_fixture, server_fixture, settle, west_fixture,
+)
 
 DAY = 86_400
 NOT_PRIMARY = "{} is not a multi-region primary key."

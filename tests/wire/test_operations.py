@@ -18,7 +18,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.fixtures.trent_cluster import sqlite_workers, worker_pids
+from tests.fixtures.trent_cluster import sqlite_workers
 from tests.fixtures.trent_server import TrentServer, start_trent, stop_trent
 from tests.postgres import ThrowawayPostgres, missing_binaries
 

@@ -237,3 +237,20 @@ def test_on_demand_rotation_leaves_the_schedule_alone(kms):
     kms.rotate_key_on_demand(KeyId=key["KeyId"])
     after = kms.get_key_rotation_status(KeyId=key["KeyId"])
     assert after["NextRotationDate"] == before and after["RotationPeriodInDays"] == 180
+
+
+def test_aws_managed_key_rotates_every_year(lifecycle_server, lkms):
+    """AWS (spec §5.4): KMS rotates an AWS managed key's material every year, always; the
+    account sees it in DescribeKey, GetKeyRotationStatus and ListKeyRotations (AUTOMATIC)."""
+    key = lkms.describe_key(KeyId="alias/aws/s3")["KeyMetadata"]  # created on first use
+    first = key["CurrentKeyMaterialId"]
+    status = lkms.get_key_rotation_status(KeyId=key["KeyId"])
+    assert status["KeyRotationEnabled"] is True and status["RotationPeriodInDays"] == 365
+    lifecycle_server.advance_clock("364d")
+    assert lkms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["CurrentKeyMaterialId"] == first
+    lifecycle_server.advance_clock("1d")
+    second = lkms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["CurrentKeyMaterialId"]
+    assert second != first
+    [entry] = lkms.list_key_rotations(KeyId=key["KeyId"])["Rotations"]
+    assert entry["RotationType"] == "AUTOMATIC" and entry["KeyMaterialId"] == second
+    assert lkms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True

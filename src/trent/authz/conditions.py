@@ -246,7 +246,11 @@ def _combine(family: str, values: tuple[str, ...], negated: bool) -> ValueTest:
         single = wanted.__contains__
     elif family == "string_ci":
         folded = frozenset(v.casefold() for v in values)
-        single = lambda actual: actual.casefold() in folded
+
+        def in_folded(actual: str) -> bool:
+            return actual.casefold() in folded
+
+        single = in_folded
     elif family == "string_like":
         single = compile_patterns(values)
     else:
@@ -254,7 +258,10 @@ def _combine(family: str, values: tuple[str, ...], negated: bool) -> ValueTest:
         if len(tests) == 1:
             single = tests[0]
         else:
-            single = lambda actual: any(t(actual) for t in tests)
+            def any_test(actual: str) -> bool:
+                return any(t(actual) for t in tests)
+
+            single = any_test
     if negated:
         return lambda actual: not single(actual)
     return single

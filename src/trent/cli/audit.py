@@ -55,7 +55,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def _storage(settings: Settings):  # type: ignore[no-untyped-def]
+def _storage(settings: Settings):
     from trent.storage.sql import SqlStorage
 
     url = settings.effective_database_url
@@ -211,7 +211,7 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction, add_storage_options: Any) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction, add_storage_options: Any) -> None:
     audit = sub.add_parser("audit", help="verify, search and follow the audit trail (issue 16)")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
 

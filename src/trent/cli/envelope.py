@@ -272,7 +272,7 @@ def _file_source(path: Path) -> Iterator[BinaryIO]:
     """A regular file read ahead on a thread (page cache first, then O_DIRECT)."""
     with open(path, "rb", buffering=0) as f:
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            yield f  # type: ignore[misc]
+            yield f
             return
         with DirectReader(f.fileno()) as reader:
             yield reader  # type: ignore[misc]

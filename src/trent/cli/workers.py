@@ -119,7 +119,8 @@ class Supervisor:
             for worker in list(self.workers.values()):
                 if self.stopping or worker.process.exitcode is None:
                     continue
-                process_exited(worker.process.pid)  # its live gauges no longer count
+                if worker.process.pid is not None:  # always, once started
+                    process_exited(worker.process.pid)  # its live gauges no longer count
                 lived = time.monotonic() - worker.started
                 early = worker.early_deaths + 1 if lived < EARLY_DEATH_SECONDS else 0
                 log.error("worker %d (pid %s) exited with %s after %.1fs",

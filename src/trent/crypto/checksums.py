@@ -38,7 +38,7 @@ _CRC64_NVME = anycrc.Model("CRC64-NVME")
 class _Crc:
     __slots__ = ("_fn", "_value", "_width")
 
-    def __init__(self, fn: Callable[[bytes, int], int], width: int) -> None:
+    def __init__(self, fn: Callable[[bytes | memoryview, int], int], width: int) -> None:
         self._fn = fn
         self._value = 0
         self._width = width

@@ -164,7 +164,7 @@ class SegmentEncryptor:
 
 def encrypt_stream(
     data_key: bytes, part_number: int, content_id: bytes, plaintext: Iterable[bytes | memoryview]
-) -> Iterator[bytes]:
+) -> Iterator[bytes | bytearray]:
     """The whole blob for ``plaintext`` pieces, lazily."""
     enc = SegmentEncryptor(data_key, part_number, content_id)
     for piece in plaintext:

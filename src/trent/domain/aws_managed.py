@@ -11,7 +11,7 @@ is refused by policy evaluation itself with AWS's AccessDeniedException.
 
 from __future__ import annotations
 
-import json
+from trent.domain.policies import aws_policy_layout
 
 AWS_ALIAS_PREFIX = "alias/aws/"
 
@@ -35,18 +35,35 @@ def alias_name(service: str) -> str:
     return f"{AWS_ALIAS_PREFIX}{service}"
 
 
+def predefined_service(alias: str) -> str | None:
+    """The service of a predefined ``alias/aws/<service>`` name, else None."""
+    if not alias.startswith(AWS_ALIAS_PREFIX):
+        return None
+    service = alias[len(AWS_ALIAS_PREFIX):]
+    return service if service in PREDEFINED_SERVICES else None
+
+
 def description(service: str) -> str:
     return _DESCRIPTIONS.get(service, f"Default key that protects my {service} data when no other key is defined")
 
 
+#: The endpoint a service calls KMS through, where it is not the alias's service id
+#: (EBS volumes are encrypted through EC2: aws/ebs's policy names ec2.<region>).
+_VIA_ENDPOINTS = {"ebs": "ec2"}
+
+
 def via_service(service: str, region: str) -> str:
     """The ``kms:ViaService`` value of calls a service makes on a caller's behalf (spec §7.4)."""
-    return f"{service}.{region}.amazonaws.com"
+    return f"{_VIA_ENDPOINTS.get(service, service)}.{region}.amazonaws.com"
 
 
 def managed_key_policy(account_id: str, partition: str, region: str, service: str) -> str:
     """The policy AWS attaches to the AWS managed key of ``service`` (the developer guide's
-    "Key policies for AWS managed keys"), laid out as AWS returns policies (spec §7.1)."""
+    "Key policies for AWS managed keys"), as GetKeyPolicy returns it for ``aws/s3``: Id
+    ``auto-<service>-2``, the via-service statement first (its condition names
+    kms:CallerAccount, then kms:ViaService), then the account's read access; in AWS's
+    Jackson layout (spec §7.1). Other services' managed keys differ in details (extra
+    actions such as kms:CreateGrant, their own ViaService host) that Trent does not need."""
     name = _DISPLAY_NAMES.get(service, service)
     document = {
         "Version": "2012-10-17",
@@ -72,4 +89,4 @@ def managed_key_policy(account_id: str, partition: str, region: str, service: st
             },
         ],
     }
-    return json.dumps(document, indent=2, separators=(",", " : "))
+    return aws_policy_layout(document)

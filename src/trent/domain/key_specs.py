@@ -40,7 +40,7 @@ class KeySpecInfo:
     # RSA modulus size in bytes (for OAEP plaintext limits), HMAC material length range.
     size_bytes: int | None = None
     material_length_range: tuple[int, int] | None = None
-    algorithms_by_usage: MappingProxyType = field(init=False, repr=False, compare=False)
+    algorithms_by_usage: MappingProxyType[KeyUsage, tuple[str, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_usage = {

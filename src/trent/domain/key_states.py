@@ -29,18 +29,26 @@ V = Verdict
 _ALL = tuple(KeyState)
 
 # Crypto with a KMS key (spec §4.3 rows 1-2).
-_CRYPTO = {S.DISABLED: V.DIS, S.PENDING_DELETION: V.PDEL, S.PENDING_REPLICA_DELETION: V.PDEL,
+_CRYPTO: dict[KeyState, Verdict] = {S.DISABLED: V.DIS, S.PENDING_DELETION: V.PDEL, S.PENDING_REPLICA_DELETION: V.PDEL,
            S.PENDING_IMPORT: V.PIMP, S.UNAVAILABLE: V.UNAV, S.CREATING: V.CRE}
 _ANY_STATE: dict[KeyState, Verdict] = {}
-_ENABLE_DISABLE = {S.PENDING_DELETION: V.PDEL, S.PENDING_REPLICA_DELETION: V.PDEL,
+_ENABLE_DISABLE: dict[KeyState, Verdict] = {S.PENDING_DELETION: V.PDEL, S.PENDING_REPLICA_DELETION: V.PDEL,
                    S.PENDING_IMPORT: V.PIMP, S.CREATING: V.CRE, S.UPDATING: V.UPD}
-_NOT_PENDING_DELETION = {s: V.NPD for s in _ALL if s not in (S.PENDING_DELETION, S.PENDING_REPLICA_DELETION)}
-_MANAGE = {S.PENDING_DELETION: V.PDEL, S.PENDING_REPLICA_DELETION: V.PDEL}
+_NOT_PENDING_DELETION: dict[KeyState, Verdict] = {s: V.NPD for s in _ALL if s not in (S.PENDING_DELETION, S.PENDING_REPLICA_DELETION)}
+_MANAGE: dict[KeyState, Verdict] = {S.PENDING_DELETION: V.PDEL, S.PENDING_REPLICA_DELETION: V.PDEL}
+
+_Row = tuple[tuple[str, ...], dict[KeyState, Verdict]]  # (operations, their verdicts by state)
+
+
+def _typed_rows(*rows: _Row) -> tuple[_Row, ...]:
+    """The rows as given; typed, so that each row's dict literal is a dict[KeyState, Verdict]."""
+    return rows
+
 
 STATE_TABLE: MappingProxyType[str, MappingProxyType[KeyState, Verdict]] = MappingProxyType(
     {
         op: MappingProxyType(row)
-        for ops, row in (
+        for ops, row in _typed_rows(
             (
                 (
                     "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",

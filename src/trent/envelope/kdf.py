@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from .suites import AlgorithmSuite
 
@@ -41,7 +42,7 @@ class DerivedKeys:
     data_encryption_key: bytes = field(repr=False)
     commit_key: bytes | None = field(repr=False)
 
-    def __reduce__(self) -> object:  # habit 7: objects holding keys refuse pickling
+    def __reduce__(self) -> NoReturn:  # habit 7: objects holding keys refuse pickling
         raise TypeError("key material cannot be pickled")
 
 

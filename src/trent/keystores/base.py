@@ -58,7 +58,7 @@ class KeyStore(Protocol):
         """Encrypt under ``material``; returns the store's sealed payload."""
         ...
 
-    def open(self, material: KeyMaterial, payload: bytes, aad: bytes) -> bytes:
+    def open(self, material: KeyMaterial, payload: bytes | memoryview, aad: bytes) -> bytes:
         """Inverse of :meth:`seal`. Any failure raises InvalidCiphertext (opaque)."""
         ...
 

@@ -53,7 +53,7 @@ class MemoryKeyStore:
         nonce = self._rng(aead.NONCE_LEN)
         return nonce + aead.seal(self.unwrap_material(material), nonce, plaintext, aad)
 
-    def open(self, material: KeyMaterial, payload: bytes, aad: bytes) -> bytes:
+    def open(self, material: KeyMaterial, payload: bytes | memoryview, aad: bytes) -> bytes:
         if len(payload) < aead.NONCE_LEN + aead.TAG_LEN:
             raise InvalidCiphertext(audit_reason="payload too short")
         raw = self.unwrap_material(material)

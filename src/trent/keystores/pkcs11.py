@@ -34,6 +34,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 import pkcs11
 from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
@@ -46,6 +47,7 @@ from pkcs11.exceptions import (
     PKCS11Error,
 )
 from pkcs11.mechanisms import GCMParams
+from pkcs11.types import DecryptMixin, EncryptMixin, SignMixin
 
 from trent.domain.keys import KeyMaterial
 from trent.errors import InvalidCiphertext
@@ -57,7 +59,14 @@ TAG_LEN = 16
 _ID_LEN = 16
 _POOL_SIZE = 2
 
-_libs: dict[str, pkcs11.lib] = {}
+if TYPE_CHECKING:
+    # pkcs11.lib is a factory function; the class of what it returns lives here
+    from pkcs11._pkcs11 import lib as Pkcs11Lib
+
+    class AesKey(pkcs11.SecretKey, EncryptMixin, DecryptMixin):
+        """What get_key returns for an AES key: python-pkcs11 mixes the capabilities in at run time."""
+
+_libs: dict[str, Pkcs11Lib] = {}
 _libs_lock = threading.Lock()
 # python-pkcs11 calls C_Initialize(NULL): by the PKCS#11 spec the module may then
 # assume a single-threaded caller (SoftHSM2 crashes otherwise), so every call into
@@ -121,7 +130,7 @@ def parse_cluster(spec: str) -> tuple[str, TokenConfig]:
     return cluster_id, TokenConfig(module, token_label=value)
 
 
-def load_module(path: str) -> pkcs11.lib:
+def load_module(path: str) -> Pkcs11Lib:
     """One loaded module per path: C_Initialize may run once per process."""
     with _libs_lock:
         lib = _libs.get(path)
@@ -141,7 +150,7 @@ def find_token(config: TokenConfig) -> pkcs11.Token:
         return _find_token(lib, config)
 
 
-def _find_token(lib: pkcs11.lib, config: TokenConfig) -> pkcs11.Token:
+def _find_token(lib: Pkcs11Lib, config: TokenConfig) -> pkcs11.Token:
     try:
         if config.slot is not None:
             for slot in lib.get_slots(token_present=True):
@@ -188,7 +197,7 @@ class Pkcs11KeyStore:
         with self._call_lock:
             self._open_sessions(token, pin, pool_size)
         # Object handles by CKA_ID, per session (python-pkcs11 binds objects to a session).
-        self._handles: dict[tuple[int, bytes], pkcs11.SecretKey] = {}
+        self._handles: dict[tuple[int, bytes], AesKey] = {}
         self._closed = False
 
     def _open_sessions(self, token: pkcs11.Token, pin: str, pool_size: int) -> None:
@@ -264,12 +273,12 @@ class Pkcs11KeyStore:
         finally:
             self._pool.put(s)
 
-    def _key(self, s: pkcs11.Session, object_id: bytes) -> pkcs11.SecretKey:
+    def _key(self, s: pkcs11.Session, object_id: bytes) -> AesKey:
         cache_key = (id(s), object_id)
         key = self._handles.get(cache_key)
         if key is None:
             try:
-                key = s.get_key(object_class=ObjectClass.SECRET_KEY, id=object_id)
+                key = cast("AesKey", s.get_key(object_class=ObjectClass.SECRET_KEY, id=object_id))
             except NoSuchKey:
                 raise KeyStoreError("the HSM has no such key") from None
             self._handles[cache_key] = key
@@ -375,7 +384,7 @@ class Pkcs11KeyStore:
         """CKM_SHA256_RSA_PKCS (SHA256withRSA) inside the HSM with the private key ``object_id``."""
         with self._session() as s:
             try:
-                key = s.get_key(object_class=ObjectClass.PRIVATE_KEY, id=object_id)
+                key = cast(SignMixin, s.get_key(object_class=ObjectClass.PRIVATE_KEY, id=object_id))
                 return bytes(key.sign(bytes(message), mechanism=Mechanism.SHA256_RSA_PKCS))
             except NoSuchKey:
                 raise KeyStoreError("the HSM has no such signing key") from None
@@ -388,11 +397,14 @@ class Pkcs11KeyStore:
             key = self._key(s, object_id)
             try:
                 iv = s.generate_random(IV_LEN * 8)
-                return iv + key.encrypt(bytes(plaintext), mechanism=Mechanism.AES_GCM, mechanism_param=GCMParams(iv, aad))
+                # bytes in, bytes out (python-pkcs11 returns an iterator only for an iterator)
+                sealed = cast(bytes, key.encrypt(bytes(plaintext), mechanism=Mechanism.AES_GCM,
+                                                 mechanism_param=GCMParams(iv, aad)))
+                return iv + sealed
             except PKCS11Error as exc:
                 raise KeyStoreError(f"HSM encryption failed: {type(exc).__name__}") from None
 
-    def decrypt_with(self, object_id: bytes, payload: bytes, aad: bytes) -> bytes:
+    def decrypt_with(self, object_id: bytes, payload: bytes | memoryview, aad: bytes) -> bytes:
         """Inverse of :meth:`encrypt_with`; InvalidCiphertext (opaque) on any failure."""
         if len(payload) < IV_LEN + TAG_LEN:
             raise InvalidCiphertext(audit_reason="payload too short")
@@ -400,9 +412,9 @@ class Pkcs11KeyStore:
         with self._session() as s:
             key = self._key(s, object_id)
             try:
-                return key.decrypt(
+                return cast(bytes, key.decrypt(  # bytes in, bytes out
                     payload[IV_LEN:], mechanism=Mechanism.AES_GCM, mechanism_param=GCMParams(payload[:IV_LEN], aad)
-                )
+                ))
             except PKCS11Error:
                 # CKR_ENCRYPTED_DATA_INVALID and friends: opaque (habits §5).
                 raise InvalidCiphertext(audit_reason="HSM tag check failed") from None
@@ -412,7 +424,7 @@ class Pkcs11KeyStore:
     def seal(self, material: KeyMaterial, plaintext: bytes, aad: bytes) -> bytes:
         return self.encrypt_with(self._object_id(material), plaintext, aad)
 
-    def open(self, material: KeyMaterial, payload: bytes, aad: bytes) -> bytes:
+    def open(self, material: KeyMaterial, payload: bytes | memoryview, aad: bytes) -> bytes:
         if len(payload) < IV_LEN + TAG_LEN:
             raise InvalidCiphertext(audit_reason="payload too short")
         return self.decrypt_with(self._object_id(material), payload, aad)

@@ -93,7 +93,7 @@ class KeyStoreRouter:
     def seal(self, material: KeyMaterial, plaintext: bytes, aad: bytes) -> bytes:
         return self._for(material).seal(material, plaintext, aad)
 
-    def open(self, material: KeyMaterial, payload: bytes, aad: bytes) -> bytes:
+    def open(self, material: KeyMaterial, payload: bytes | memoryview, aad: bytes) -> bytes:
         return self._for(material).open(material, payload, aad)
 
     def random_bytes(self, n: int) -> bytes:

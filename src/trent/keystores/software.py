@@ -107,7 +107,7 @@ class SoftwareKeyStore:
         data_key = hkdf_sha256(raw, salt_nonce[:SALT_LEN], _DATA_KEY_INFO)
         return salt_nonce + aead.seal(data_key, salt_nonce[SALT_LEN:], plaintext, aad)
 
-    def open(self, material: KeyMaterial, payload: bytes, aad: bytes) -> bytes:
+    def open(self, material: KeyMaterial, payload: bytes | memoryview, aad: bytes) -> bytes:
         if len(payload) < SALT_LEN + aead.NONCE_LEN + aead.TAG_LEN:
             raise InvalidCiphertext(audit_reason="payload too short")
         try:

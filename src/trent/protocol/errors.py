@@ -70,7 +70,7 @@ WIRE_ERRORS: dict[type[e.TrentError], WireError] = {
 
 def wire_error(exc: e.TrentError) -> WireError:
     for cls in type(exc).__mro__:
-        found = WIRE_ERRORS.get(cls)  # type: ignore[arg-type]
+        found = WIRE_ERRORS.get(cls)
         if found is not None:
             return found
     return WIRE_ERRORS[e.KMSInternal]

@@ -128,6 +128,7 @@ class ExplainFrontDoor:
         access_key_id: str | None = None
         params: dict[str, Any] | None = None
         resources: tuple[tuple[str, str], ...] = ()
+        payload: Mapping[str, object]  # the explanation, or error_body's
         try:
             principal, access_key_id, region = authenticate()
             ctx = RequestContext(principal, access_key_id, region, partition_for(region), request_id, started,

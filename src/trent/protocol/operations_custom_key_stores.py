@@ -71,7 +71,7 @@ def _update(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
     return Outcome({})
 
 
-def _by_id(fn) -> Handler:  # type: ignore[no-untyped-def]
+def _by_id(fn) -> Handler:
     def handler(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
         fn(deps, ctx, r["CustomKeyStoreId"])
         return Outcome({})
@@ -81,11 +81,9 @@ def _by_id(fn) -> Handler:  # type: ignore[no-untyped-def]
 
 def _generate_random(deps: ServiceDeps, ctx: RequestContext, r: Request) -> Outcome:
     store_id = r.get("CustomKeyStoreId")
-    if store_id is None:
-        return Outcome({"Plaintext": b64(encryption.generate_random(deps, ctx, r.get("NumberOfBytes")))})
     n = r.get("NumberOfBytes")
-    if n is None:
-        encryption.generate_random(deps, ctx, None)  # the same validation error
+    if store_id is None or n is None:  # without NumberOfBytes: the same validation error
+        return Outcome({"Plaintext": b64(encryption.generate_random(deps, ctx, n))})
     return Outcome({"Plaintext": b64(cks.generate_random(deps, ctx, int(n), store_id))})
 
 

@@ -31,7 +31,7 @@ from trent.audit.events import Caller, api_call_event
 from trent.audit.records import AuditEntry
 from trent.domain.regions import partition_for, region_served
 from trent.domain.clock import Clock, SystemClock
-from trent.domain.ids import new_uuid4, partition_of_region
+from trent.domain.ids import new_uuid4
 from trent.domain.principals import Principal, PrincipalKind
 from trent.protocol import sigv4, validation
 from trent.protocol.errors import error_body, wire_error

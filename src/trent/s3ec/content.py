@@ -19,9 +19,10 @@ GCM's inc32 agree while the low word does not wrap: GCM content is < 2^32 - 2 bl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import AEADDecryptionContext, Cipher, CipherContext, algorithms, modes
 from cryptography.hazmat.primitives.padding import PKCS7
 
 from .errors import DecryptionFailed
@@ -42,7 +43,7 @@ class ContentKey:
     iv: bytes
     aad: bytes
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("key material cannot be pickled")
 
 
@@ -85,10 +86,12 @@ class ContentDecryptor:
 
     def __init__(self, ck: ContentKey) -> None:
         self.suite = ck.suite
+        self._ctx: CipherContext
+        self._gcm: AEADDecryptionContext | None = None  # the same context, when GCM
         if ck.suite.tag_len:
-            self._ctx = Cipher(algorithms.AES(ck.key), modes.GCM(ck.iv)).decryptor()
+            self._ctx = self._gcm = Cipher(algorithms.AES(ck.key), modes.GCM(ck.iv)).decryptor()
             if ck.aad:
-                self._ctx.authenticate_additional_data(ck.aad)
+                self._gcm.authenticate_additional_data(ck.aad)
             self._unpad = None
         else:  # legacy CBC (PKCS#5/7 padding)
             self._ctx = Cipher(algorithms.AES(ck.key), modes.CBC(ck.iv)).decryptor()
@@ -107,9 +110,10 @@ class ContentDecryptor:
 
     def finish(self, tag: bytes) -> bytes:
         try:
-            if self._unpad is None:
-                self._ctx.finalize_with_tag(tag)
+            if self._gcm is not None:
+                self._gcm.finalize_with_tag(tag)
                 return b""
+            assert self._unpad is not None  # not GCM: CBC
             return self._unpad.update(self._ctx.finalize()) + self._unpad.finalize()
         except (InvalidTag, ValueError):
             raise DecryptionFailed() from None

@@ -106,7 +106,7 @@ class EncryptingPart(io.RawIOBase):
         self._pos += n
         return n
 
-    def read(self, size: int = -1) -> bytearray:  # type: ignore[override]
+    def read(self, size: int = -1) -> bytearray:
         # A raw read may be short: at most 256 KiB at a time (botocore asks for 1 MiB per hash
         # step) keeps the transient buffers small. A bytearray, not a bytes copy of one:
         # hashers and sockets take either, and botocore's end test ``== b""`` holds for it too.

@@ -30,7 +30,6 @@ import orjson
 from trent import errors
 from trent.audit.sink import AuditWriteError
 from trent.server.edge_audit import EdgeAudit, dev_params
-from trent.protocol.errors import error_body
 from trent.protocol.pipeline import KmsPipeline, Response, run_handler
 from trent.protocol import explain_endpoint
 from trent.protocol.recording import record_now

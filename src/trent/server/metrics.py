@@ -84,9 +84,9 @@ class RequestMetrics:
             child = i.duration.labels(operation)
             # prometheus-client keeps one (non-cumulative) value per bucket and the sum;
             # adding the deltas there equals observing each sample (test_metrics pins it).
-            for bucket, n in enumerate(row[:-1]):
-                if n:
-                    child._buckets[bucket].inc(n)  # noqa: SLF001
+            for bucket, delta in enumerate(row[:-1]):
+                if delta:
+                    child._buckets[bucket].inc(delta)  # noqa: SLF001
             child._sum.inc(row[-1])  # noqa: SLF001
         self._sample()
 

@@ -47,7 +47,7 @@ class AuditOutbox:
             if not self.storage.after_transaction(lambda: self._mirror(events), committed_only=True):
                 self._mirror(events)
 
-    def _mirror(self, events: list[dict]) -> None:  # type: ignore[type-arg]
+    def _mirror(self, events: list[dict]) -> None:
         try:
             assert self.mirror is not None
             self.mirror.write_many(events)

@@ -119,10 +119,10 @@ def verify(store: ObjectStore, scope: VerifyScope, public_keys: dict[str, bytes]
     heads = {h.key: h for h in storage.trail_heads()} if storage is not None else {}
     pool = _pool(store, jobs)
     try:
-        for key in sorted(set(trails) | set(heads), key=lambda k: (k.account_id, k.region)):
+        for trail_key in sorted(set(trails) | set(heads), key=lambda k: (k.account_id, k.region)):
             report.trails += 1
-            trail = trails.get(key) or _Trail(key.account_id, key.region)
-            _verify_trail(store, scope, public_keys, storage, heads.get(key), trail, report, pool)
+            trail = trails.get(trail_key) or _Trail(trail_key.account_id, trail_key.region)
+            _verify_trail(store, scope, public_keys, storage, heads.get(trail_key), trail, report, pool)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -141,7 +141,6 @@ def _pool(store: ObjectStore, jobs: int) -> Executor | None:
 
 def _verify_trail(store: ObjectStore, scope: VerifyScope, public_keys: dict[str, bytes], storage: Storage | None,
                   head: TrailHead | None, trail: _Trail, report: VerifyReport, pool: Executor | None) -> None:
-    key = TrailKey(trail.account_id, trail.region)
     in_window = [k for k in sorted(trail.digests, key=digests.key_timestamp) if _digest_in_window(k, scope)]
     present = set(trail.digests)
     valid: list[checks.Digest] = []
@@ -368,10 +367,10 @@ def _verify_database(storage: Storage, head: TrailHead, wanted: set[int], presen
                           "events removed from the end, or the tip was changed")
     if present is not None:
         signed = storage.digests(head.key, state=DeliveryState.DELIVERED)
-        for digest in signed:
-            if digest.object_key not in present:
-                newest = digest is signed[-1]
-                report.add(digest.object_key, "INVALID: the server signed this "
+        for record in signed:
+            if record.object_key not in present:
+                newest = record is signed[-1]
+                report.add(record.object_key, "INVALID: the server signed this "
                            + ("newest digest" if newest else "digest") + " but it is not in the bucket (deleted?)")
     return hashes_at
 

@@ -309,7 +309,7 @@ def authorize_create_key(deps: ServiceDeps, ctx: RequestContext, spec: KeySpec, 
     """CreateKey is IAM-only (spec §7.3), with the requested attributes as kms:KeySpec,
     kms:KeyUsage, kms:KeyOrigin... (spec §7.4); Tags also need kms:TagResource. ReplicateKey
     asks the same in the replica's Region (spec §12)."""
-    facts = {
+    facts: dict[str, Any] = {
         "key_spec": str(spec),
         "key_usage": str(usage),
         "key_origin": str(origin),

@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from trent.authz import Decision, PolicyDocument
 
+K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 _MAX_ENTRIES = 10_000
@@ -72,7 +73,7 @@ class AuthzCache:
             self._decisions.clear()
             self._token_grants.clear()
 
-    def _put(self, table: dict[Hashable, V], cache_key: Hashable, value: V) -> None:
+    def _put(self, table: dict[K, V], cache_key: K, value: V) -> None:
         with self._lock:
             if len(table) >= _MAX_ENTRIES:
                 table.clear()

@@ -15,6 +15,10 @@ creators wins, and the losers delete the key they made. The key's policy
 call by a user is denied as AWS denies it, and deleting it, changing its policy or its
 rotation are refused the same way.
 
+``create_on_describe`` is DescribeKey's part: describing a predefined alias that has no
+key yet creates the key the same way (AWS services do so; tools such as Terraform's
+``aws_kms_key`` data source describe such aliases).
+
 ``ensure_predefined_aliases`` adds the ``alias/aws/<service>`` rows AWS lists in every
 account and Region even before the service made its key (then without TargetKeyId).
 """
@@ -24,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 
 from trent.domain import aws_managed
-from trent.domain.ids import uuid4_from
+from trent.domain.ids import parse_key_ref, uuid4_from
 from trent.domain.keys import Alias, Key, KeyManager, KeyMaterial, KeySpec, KeyState, KeyUsage, MaterialState, Origin
 from trent.domain.lifecycle import DAY, RotationSchedule
 from trent.service.context import RequestContext
@@ -49,6 +53,25 @@ def ensure_predefined_aliases(deps: ServiceDeps, account_id: str, region: str, p
                 deps.storage.create_alias(Alias(account_id, region, partition, name, None, now, now))
             except Duplicate:
                 pass  # another request made it meanwhile
+
+
+def create_on_describe(deps: ServiceDeps, ctx: RequestContext, raw_key_id: str) -> None:
+    """DescribeKey on a predefined alias that has no key yet creates the AWS managed key and
+    points the alias at it (model, DescribeKey: "Amazon Web Services services use DescribeKey
+    to create Amazon Web Services managed keys from a predefined Amazon Web Services alias
+    with no key ID"; spec §2.1). Only the caller's own account and Region; DescribeKey is
+    then authorized against the new key as usual. (DescribeKey runs on the event loop,
+    operations.py ``inline``: this blocking write happens once per service, account and
+    Region.)"""
+    ref = parse_key_ref(raw_key_id)
+    if not ref.is_alias or ref.alias_name is None:
+        return
+    service = aws_managed.predefined_service(ref.alias_name)
+    if service is None or ref.account_id not in (None, ctx.account_id) or ref.region not in (None, ctx.region):
+        return
+    alias = deps.storage.get_alias(ctx.account_id, ctx.region, ref.alias_name)
+    if alias is None or alias.target_key_id is None:
+        managed_key(deps, ctx, service)
 
 
 def managed_key(deps: ServiceDeps, ctx: RequestContext, service: str) -> Key:

@@ -222,7 +222,8 @@ def _attribute(attributes: Sequence[Mapping[str, Any]] | None) -> tuple[LookupAt
     if len(attributes) > 1:
         raise InvalidLookupAttributes("You cannot specify more than one lookup attribute.")
     (only,) = attributes
-    key, value = only.get("AttributeKey"), only.get("AttributeValue")
+    key: Any = only.get("AttributeKey")  # any JSON value: LookupAttribute refuses all but its own
+    value = only.get("AttributeValue")
     try:
         attribute = LookupAttribute(key)
     except ValueError:

@@ -16,6 +16,7 @@ itself, since the answer reveals identity policies).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from dataclasses import dataclass, field
 
 from trent.authz import Explanation
@@ -83,7 +84,7 @@ def explain(deps: ServiceDeps, query: ExplainQuery, now: float) -> Explanation:
         raise ValidationError(f"Action {query.action!r} is not a KMS action (kms:<Operation>).")
     ctx = _context(deps, query, now)
     key = _key(deps, ctx, query)
-    facts: dict[str, object] = {"extra": dict(query.condition_keys)}
+    facts: dict[str, Any] = {"extra": dict(query.condition_keys)}
     if query.encryption_context is not None:
         facts["encryption_context"] = dict(query.encryption_context)
     if query.key_id is not None and (alias := request_alias(query.key_id)) is not None:

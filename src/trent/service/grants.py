@@ -283,6 +283,7 @@ def _new_record(
     deps: ServiceDeps, ctx: RequestContext, key: Key, request: CreateGrantRequest, operations: tuple[str, ...],
     constraint: Constraint | None,
 ) -> GrantRecord:
+    assert request.grantee_principal is not None  # create_grant refused a request without one
     return GrantRecord(
         grant_id=deps.rng(32).hex(),
         region=key.region,

@@ -105,7 +105,7 @@ def _check_duration(seconds: int) -> None:
         )
 
 
-def _principal_exists(deps: ServiceDeps):  # type: ignore[no-untyped-def]
+def _principal_exists(deps: ServiceDeps):
     """Trust-policy principals (IAM checks them when the policy is saved): any account
     root (other accounts may be outside this server), else a known user, role or session."""
 

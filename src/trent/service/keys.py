@@ -18,7 +18,7 @@ from trent.errors import (
     ValidationError,
 )
 from trent.keystores.base import KeyStoreError
-from trent.service import custom_key_stores, key_policies, multi_region
+from trent.service import aws_managed_keys, custom_key_stores, key_policies, multi_region
 from trent.service.context import RequestContext
 from trent.service.key_generation import new_material
 from trent.service.key_material import forget as forget_parsed_material
@@ -137,6 +137,7 @@ def create_key(deps: ServiceDeps, ctx: RequestContext, req: CreateKeyRequest) ->
 
 
 def describe_key(deps: ServiceDeps, ctx: RequestContext, key_id: str) -> Key:
+    aws_managed_keys.create_on_describe(deps, ctx, key_id)  # alias/aws/<service> with no key yet
     return authorized_key(deps, ctx, key_id, "DescribeKey")
 
 

@@ -175,7 +175,9 @@ def update_primary_region(deps: ServiceDeps, ctx: RequestContext, key_id: str, p
         arn = key_arn(primary.partition, primary_region, primary.account_id, primary.key_id)
         raise NotFound(f"Key '{arn}' does not exist")
     target = settled(stored, ctx.now)
-    authorize(deps, dataclasses.replace(ctx, region=primary_region), "UpdatePrimaryRegion", target)
+    # The same request on the replica that becomes primary: kms:PrimaryRegion applies there too.
+    authorize(deps, dataclasses.replace(ctx, region=primary_region), "UpdatePrimaryRegion", target,
+              extra={"kms:PrimaryRegion": primary_region})
     check_state("UpdatePrimaryRegion", target)
     until = ctx.now + TRANSIENT_SECONDS
     updated = []

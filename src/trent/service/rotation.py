@@ -36,6 +36,7 @@ from trent.storage.repositories import Page
 AUTOMATIC = "AUTOMATIC"
 ON_DEMAND = "ON_DEMAND"
 ROTATIONS_ONLY = "ROTATIONS_ONLY"
+_PENDING_DELETION = frozenset({KeyState.PENDING_DELETION, KeyState.PENDING_REPLICA_DELETION})
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +113,9 @@ def get_key_rotation_status(deps: ServiceDeps, ctx: RequestContext, key_id: str)
     check_state("GetKeyRotationStatus", key)
     # A replica reports its primary's setting: automatic rotation is shared (spec §12).
     schedule = deps.storage.get_rotation_schedule(multi_region.rotation_region(key), key.key_id)
-    # spec §5.3: while pending deletion the status reads false (rotation is suspended).
-    if schedule is None or not schedule.enabled or key.state is KeyState.PENDING_DELETION:
+    # spec §5.3: while pending deletion the status reads false (rotation is suspended);
+    # PendingReplicaDeletion is pending deletion too (spec §4.3 puts both in one column).
+    if schedule is None or not schedule.enabled or key.state in _PENDING_DELETION:
         return RotationStatus(key, False)
     return RotationStatus(key, True, schedule.period_days, schedule.next_rotation_at)
 

@@ -254,9 +254,9 @@ def restore_backup(engine: Engine, path: Path, unseal: Unseal) -> BackupSummary:
                 if schema != here:
                     raise BackupError(f"the backup's schema {list(schema)} is not this store's {list(here)}: "
                                       f"restore with the Trent version that made it")
-                for table in by_name.values():
-                    if conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one():
-                        raise BackupError(f"restore needs an empty store; table {table.name} has rows")
+                for existing in by_name.values():
+                    if conn.execute(sa.select(sa.func.count()).select_from(existing)).scalar_one():
+                        raise BackupError(f"restore needs an empty store; table {existing.name} has rows")
                 table: sa.Table | None = None
                 columns: list[str] = []
                 binary: frozenset[str] = frozenset()

@@ -750,8 +750,8 @@ class CachedStorage:
         self._inner.mark_digest_delivered(trail, number)
 
     def digests(self, trail: TrailKey | None = None, *, state: DeliveryState | None = None,
-                newest_only: bool = False) -> list[DigestRecord]:
-        return self._inner.digests(trail, state=state, newest_only=newest_only)
+                newest_only: bool = False, newest: int | None = None) -> list[DigestRecord]:
+        return self._inner.digests(trail, state=state, newest_only=newest_only, newest=newest)
 
     def signing_keys(self) -> list[SigningKeyRecord]:
         return self._inner.signing_keys()

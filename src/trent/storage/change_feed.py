@@ -60,7 +60,9 @@ def publish(conn: Connection, batch: Sequence[Change], now: float) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload})
         return
-    seq = conn.execute(cache_changes.insert().values(at=now, payload=payload)).inserted_primary_key[0]
+    inserted = conn.execute(cache_changes.insert().values(at=now, payload=payload)).inserted_primary_key
+    assert inserted is not None  # a single-row INSERT always has its primary key
+    seq = inserted[0]
     if seq % PRUNE_EVERY == 0:
         conn.execute(cache_changes.delete().where(cache_changes.c.at < now - KEEP_SECONDS))
 

@@ -33,6 +33,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
@@ -56,7 +57,7 @@ def new_holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _db_now(conn: Connection) -> sa.ColumnElement[float]:
+def _db_now(conn: Connection) -> sa.ColumnElement[Any]:  # PostgreSQL: numeric; SQLite: real
     if conn.dialect.name == "postgresql":
         return sa.func.extract("epoch", sa.func.clock_timestamp())
     return (sa.func.julianday("now") - 2440587.5) * 86400.0
@@ -75,16 +76,16 @@ class SqlLeases:
         with self._unit(write=True) as conn:
             now = _db_now(conn)
             insert = (pg_dialect.insert if conn.dialect.name == "postgresql" else sqlite_dialect.insert)(leases)
-            stmt = insert.values(name=name, holder=holder, token=1, expires_at=now + ttl_seconds)
-            stmt = stmt.on_conflict_do_update(
+            values = insert.values(name=name, holder=holder, token=1, expires_at=now + ttl_seconds)
+            stmt = values.on_conflict_do_update(
                 index_elements=[leases.c.name],
                 set_={
-                    "holder": stmt.excluded.holder,
-                    "expires_at": stmt.excluded.expires_at,
-                    "token": sa.case((leases.c.holder == stmt.excluded.holder, leases.c.token),
+                    "holder": values.excluded.holder,
+                    "expires_at": values.excluded.expires_at,
+                    "token": sa.case((leases.c.holder == values.excluded.holder, leases.c.token),
                                      else_=leases.c.token + 1),
                 },
-                where=sa.or_(leases.c.holder == stmt.excluded.holder, leases.c.expires_at <= now),
+                where=sa.or_(leases.c.holder == values.excluded.holder, leases.c.expires_at <= now),
             ).returning(leases.c.holder, leases.c.token, leases.c.expires_at)
             row = conn.execute(stmt).first()
         return None if row is None else Lease(name, row.holder, int(row.token), float(row.expires_at))

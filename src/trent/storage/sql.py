@@ -292,7 +292,9 @@ class SqlStorage(
     # -- aliases ----------------------------------------------------------------------
 
     def create_alias(self, alias: Alias) -> None:
-        with self._unit(write=True) as conn:
+        # savepoint: the predefined alias/aws/* rows and AWS managed keys are made by whichever
+        # request comes first; the others catch Duplicate and carry on (issue 19)
+        with self._unit(write=True, savepoint=True) as conn:
             conn.execute(aliases.insert().values(rows.alias_values(alias)))
 
     def get_alias(self, account_id: str, region: str, name: str) -> Alias | None:

@@ -71,7 +71,7 @@ _S = audit_segments
 _I = audit_segment_index
 
 
-def _insert(conn: Connection, table: sa.Table):  # type: ignore[no-untyped-def]
+def _insert(conn: Connection, table: sa.Table):
     return (pg_dialect.insert if conn.dialect.name == "postgresql" else sqlite_dialect.insert)(table)
 
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from trent.domain.audit_chain import HASH_LEN, TrailKey
 from trent.domain.audit_delivery import DeliveryState, DigestRecord, LogFileRecord, SigningKeyRecord
 from trent.storage.leases import SqlLeases
-from trent.storage.sql_audit import _insert, as_bytes, trail_id
+from trent.storage.sql_audit import as_bytes, trail_id
 from trent.storage.tables import (
     audit_digests,
     audit_log_files,
@@ -148,8 +148,9 @@ class AuditDeliverySql:
             )
 
     def digests(self, trail: TrailKey | None = None, *, state: DeliveryState | None = None,
-                newest_only: bool = False) -> list[DigestRecord]:
-        """Digests in order (per trail, by number); ``newest_only``: each trail's newest."""
+                newest_only: bool = False, newest: int | None = None) -> list[DigestRecord]:
+        """Digests in order (per trail, by number); ``newest_only``: each trail's newest;
+        ``newest``: only the last that many of the order (give one ``trail``)."""
         query = _DIGESTS.order_by(_T.c.account_id, _T.c.region, _D.c.number)
         if trail is not None:
             query = query.where(_T.c.account_id == trail.account_id, _T.c.region == trail.region)
@@ -157,10 +158,14 @@ class AuditDeliverySql:
             query = query.where(_D.c.state == state.value)
         if newest_only:
             later = _D.alias("later")
-            newest = (
+            latest = (
                 sa.select(sa.func.max(later.c.number)).where(later.c.trail_id == _D.c.trail_id).scalar_subquery()
             )
-            query = query.where(_D.c.number == newest)
+            query = query.where(_D.c.number == latest)
+        if newest is not None:  # the newest N by number, read newest first, handed back in order
+            query = query.order_by(None).order_by(_T.c.account_id, _T.c.region, _D.c.number.desc()).limit(newest)
+            with self._unit(write=False) as conn:
+                return [_digest(r) for r in conn.execute(query).mappings()][::-1]
         with self._unit(write=False) as conn:
             return [_digest(r) for r in conn.execute(query).mappings()]
 

@@ -21,7 +21,7 @@ from trent.storage.tables import key_last_usage, key_materials, key_rotation_sch
 if TYPE_CHECKING:
     from trent.storage.engine import UnitOfWork
 
-def _insert(conn: Connection, table: sa.Table):  # type: ignore[no-untyped-def]
+def _insert(conn: Connection, table: sa.Table):
     return (pg_dialect.insert if conn.dialect.name == "postgresql" else sqlite_dialect.insert)(table)
 
 

@@ -11,7 +11,7 @@ for a conflicting in-flight insert to commit; SQLite writers are serialized by
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,7 +56,7 @@ def _dumps(value: Any) -> str:
 # --- rows <-> records ----------------------------------------------------------------
 
 
-def _bucket_from(row: Mapping[str, Any]) -> Bucket:
+def _bucket_from(row: sa.RowMapping) -> Bucket:
     encryption = None
     if row["encryption_algorithm"] is not None:
         encryption = EncryptionConfig(
@@ -79,7 +79,7 @@ def _sse_values(sse: SseRecord) -> dict[str, Any]:
     }
 
 
-def _sse_from(row: Mapping[str, Any]) -> SseRecord:
+def _sse_from(row: sa.RowMapping) -> SseRecord:
     def blob(name: str) -> bytes | None:
         value = row[name]
         return None if value is None else bytes(value)
@@ -107,7 +107,7 @@ def _metadata_values(meta: ObjectMetadata, checksum_algorithm: str | None, stora
     }
 
 
-def _metadata_from(row: Mapping[str, Any]) -> ObjectMetadata:
+def _metadata_from(row: sa.RowMapping) -> ObjectMetadata:
     return ObjectMetadata(row["content_type"], json.loads(row["user_metadata"]), json.loads(row["system_metadata"]))
 
 
@@ -126,7 +126,7 @@ def _object_values(r: ObjectRecord) -> dict[str, Any]:
     }
 
 
-def _object_from(row: Mapping[str, Any]) -> ObjectRecord:
+def _object_from(row: sa.RowMapping) -> ObjectRecord:
     return ObjectRecord(
         bucket=row["bucket"],
         key=row["key"],
@@ -156,7 +156,7 @@ def _upload_values(u: Upload) -> dict[str, Any]:
     }
 
 
-def _upload_from(row: Mapping[str, Any]) -> Upload:
+def _upload_from(row: sa.RowMapping) -> Upload:
     return Upload(
         upload_id=row["upload_id"],
         bucket=row["bucket"],
@@ -184,7 +184,7 @@ def _part_values(p: Part) -> dict[str, Any]:
     }
 
 
-def _part_from(row: Mapping[str, Any]) -> Part:
+def _part_from(row: sa.RowMapping) -> Part:
     blob = Blob(row["blob_name"], row["part_number"], bytes(row["content_id"]), row["size"])
     return Part(row["upload_id"], row["part_number"], row["etag"], row["size"], row["last_modified"], blob,
                 row["checksum_value"])

@@ -312,6 +312,22 @@ def test_log_files_follow_the_delivered_sequence(storage: Storage) -> None:
     assert storage.digests(trail, state=DeliveryState.DELIVERED)[0].object_key == f"d-{account}-1"
 
 
+def test_the_newest_digests_only(storage: Storage) -> None:
+    """``digests(newest=N)``: the last N by number, in order (the console's bounded check)."""
+    account = fresh_account()
+    trail = TrailKey(account, REGION)
+    storage.append_audit_events([record(account)])
+    for number in range(1, 6):
+        storage.record_digest(DigestRecord(account, REGION, number, "bucket", f"d-{account}-{number}", T0, T0 + 1,
+                                           b"{}", "00" * 32, "aa", "f" * 32), [])
+    storage.mark_digest_delivered(trail, 1)
+    storage.mark_digest_delivered(trail, 2)
+    assert [d.number for d in storage.digests(trail, newest=3)] == [3, 4, 5]
+    assert [d.number for d in storage.digests(trail, newest=10)] == [1, 2, 3, 4, 5]
+    assert [d.number for d in storage.digests(trail, state=DeliveryState.DELIVERED, newest=1)] == [2]
+    assert storage.digests(TrailKey(fresh_account(), REGION), newest=3) == []
+
+
 def test_one_lease_holder_at_a_time(storage: Storage) -> None:
     """Delivery's lease is storage/leases.py's, on the database's clock."""
     name = f"lease-{uuid.uuid4()}"

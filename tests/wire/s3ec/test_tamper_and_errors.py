@@ -21,7 +21,6 @@ from trent.s3ec import (
     LegacyRefused,
     NotEncrypted,
     RawAesKeyring,
-    S3ecConfig,
     S3ecError,
     S3EncryptionClient,
 )

@@ -22,7 +22,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NoReturn, TypeVar
 
 from .. import context as ctxmod
 from ..errors import ConfigurationError
@@ -47,6 +47,10 @@ class _Entry(Generic[M]):
     bytes: int = 0
 
 
+# one cache holds both kinds of entry
+_CacheEntry = _Entry[EncryptionMaterials] | _Entry[DecryptionMaterials]
+
+
 class LocalMaterialsCache:
     """A thread-safe LRU of materials entries."""
 
@@ -54,26 +58,26 @@ class LocalMaterialsCache:
         if capacity < 1:
             raise ConfigurationError("cache capacity must be at least 1")
         self.capacity = capacity
-        self._entries: OrderedDict[bytes, _Entry[object]] = OrderedDict()  # type: ignore[type-var]
+        self._entries: OrderedDict[bytes, _CacheEntry] = OrderedDict()
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"LocalMaterialsCache(capacity={self.capacity}, entries={len(self._entries)})"
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("the materials cache holds data keys and cannot be pickled")
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: bytes) -> _Entry[object] | None:  # type: ignore[type-var]
+    def get(self, key: bytes) -> _CacheEntry | None:
         with self._lock:
             e = self._entries.get(key)
             if e is not None:
                 self._entries.move_to_end(key)
             return e
 
-    def put(self, key: bytes, entry: _Entry[object]) -> None:  # type: ignore[type-var]
+    def put(self, key: bytes, entry: _CacheEntry) -> None:
         with self._lock:
             self._entries[key] = entry
             self._entries.move_to_end(key)
@@ -122,7 +126,7 @@ class CachingMaterialsManager:
         return (f"CachingMaterialsManager(max_age={self.max_age}, max_messages={self.max_messages}, "
                 f"max_bytes={self.max_bytes}, cache={self.cache!r})")
 
-    def _fresh(self, e: _Entry[object]) -> bool:  # type: ignore[type-var]
+    def _fresh(self, e: _CacheEntry) -> bool:
         return self._clock() - e.created < self.max_age
 
     def get_encryption_materials(self, request: EncryptionMaterialsRequest) -> EncryptionMaterials:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -50,7 +51,7 @@ class RawAesKeyring:
     def __repr__(self) -> str:
         return f"RawAesKeyring(key_namespace={self.key_namespace!r}, key_name={self.key_name!r})"
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("keyrings hold key material and cannot be pickled")
 
     def on_encrypt(self, materials: EncryptionMaterials) -> EncryptionMaterials:

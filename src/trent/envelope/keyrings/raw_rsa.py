@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -73,7 +74,7 @@ class RawRsaKeyring:
         return (f"RawRsaKeyring(key_namespace={self.key_namespace!r}, key_name={self.key_name!r}, "
                 f"padding_scheme={self.padding_scheme})")
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("keyrings hold key material and cannot be pickled")
 
     def on_encrypt(self, materials: EncryptionMaterials) -> EncryptionMaterials:

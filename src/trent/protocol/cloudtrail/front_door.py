@@ -10,7 +10,7 @@ server's group commit (:class:`~trent.protocol.recording.Concluded`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from trent import errors
 from trent.audit.events import api_call_event
 from trent.audit.records import AuditEntry
 from trent.domain.ids import new_uuid4
+from trent.domain.principals import Principal
 from trent.protocol.cloudtrail.errors import cloudtrail_wire_error, error_body
 from trent.protocol.cloudtrail.operations import OPERATIONS
 from trent.protocol.pipeline import JSON_CONTENT_TYPE, KmsPipeline, Response, partition_for
@@ -92,6 +93,7 @@ class CloudTrailFrontDoor:
             return result.body
 
         def conclude(result: dict[str, Any] | None, error: errors.TrentError | None) -> tuple[AuditEntry, Response]:
+            payload: Mapping[str, Any] | None
             if error is not None:
                 status, payload = error_body(error)
             else:
@@ -101,6 +103,41 @@ class CloudTrailFrontDoor:
 
         return atomically(deps.storage, pipeline.outbox, work, conclude,
                           f"CloudTrail {call.operation} (request {call.request_id})")
+
+    def call_signed_in(
+        self, principal: Principal, access_key_id: str, region: str, operation: str, params: dict[str, Any],
+        source_ip: str, user_agent: str, marker: Mapping[str, str] | None = None,
+    ) -> Concluded[tuple[dict[str, Any] | None, errors.TrentError | None]]:
+        """One call for a caller authenticated another way than SigV4 (the web console's
+        session, issue 21): the same sealed gate, use case, authorization, throttling and
+        event as :meth:`handle`; ``marker`` is added to the event (the console's). The
+        answer is the response body or the error, not yet serialized."""
+        pipeline = self.pipeline
+        deps = pipeline.deps
+        call = _Call(pipeline.new_request_id(), deps.clock.now(), operation if operation in OPERATIONS else "Unknown",
+                     access_key_id=access_key_id)
+
+        def work() -> dict[str, Any]:
+            call.ctx = RequestContext(principal, access_key_id, region, partition_for(region), call.request_id,
+                                      call.started, source_ip, user_agent)
+            if pipeline.gate is not None and (closed := pipeline.gate()) is not None:
+                raise closed
+            if call.operation == "Unknown":
+                raise errors.UnknownOperation()
+            call.parameters = _lower_camel(params)
+            result = OPERATIONS[call.operation](deps, call.ctx, self.settings, params)
+            call.resources = result.resources
+            return result.body
+
+        def conclude(result: dict[str, Any] | None, error: errors.TrentError | None
+                     ) -> tuple[AuditEntry, tuple[dict[str, Any] | None, errors.TrentError | None]]:
+            event = self._event(call, source_ip, user_agent, error)
+            if marker:
+                event.update(marker)
+            return AuditEntry(event, call.started), (result, error)
+
+        return atomically(deps.storage, pipeline.outbox, work, conclude,
+                          f"console CloudTrail {call.operation} (request {call.request_id})")
 
     @staticmethod
     def refuse(response: Response) -> Response:

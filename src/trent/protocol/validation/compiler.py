@@ -29,6 +29,7 @@ from typing import Any
 
 from trent import errors
 from trent.protocol import model
+from trent.protocol.validation.enum_orders import PRINTED_SET_OF
 from trent.protocol.validation.messages import (
     EXPECTED,
     aggregate_rule,
@@ -85,6 +86,8 @@ class ShapeCompiler:
         enum = frozenset(shape["enum"]) if "enum" in shape else None
         secret = self.secret(name)
         _, pattern_rule, enum_rule = rule_texts(shape)
+        if name in PRINTED_SET_OF:  # AWS prints another shape's set here (enum_orders.py)
+            enum_rule = rule_texts(self.shapes[PRINTED_SET_OF[name]])[2]
 
         def check(v: Any, path: str, errs: list[str]) -> Any:
             if type(v) is not str:

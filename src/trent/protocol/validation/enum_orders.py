@@ -25,6 +25,12 @@ _RECORDED: tuple[tuple[str, ...], ...] = (
     ),
 )
 
+#: Shapes whose ValidationException lists *another* shape's value set (spec §1.7 "Quirk",
+#: [V: GH boto3#3428]): GenerateDataKey(WithoutPlaintext)'s KeySpec accepts only AES_256 and
+#: AES_128, yet a bad value is reported against CreateKey's KeySpec set. Only the printed set
+#: differs; the value is still checked against the shape's own values.
+PRINTED_SET_OF: dict[str, str] = {"DataKeySpec": "KeySpec"}
+
 AWS_ENUM_ORDERS: dict[frozenset[str], tuple[str, ...]] = {frozenset(order): order for order in _RECORDED}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from typing import NoReturn
 
 from ...envelope.materials import frozen_context
 from ..errors import ConfigurationError
@@ -18,7 +19,7 @@ class RawKeyring:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(material_description={dict(self.material_description)!r})"
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("keyrings hold key material and cannot be pickled")
 
     @staticmethod

@@ -5,7 +5,7 @@ signed-in principal through the API's own pipeline.
     is_console_path(path)                    which requests the front doors send here
 """
 
-from trent.server.console.app import Console
+from trent.server.console.app import Console, TrailAccess
 from trent.server.console.http import PREFIX, is_console_path
 
-__all__ = ["PREFIX", "Console", "is_console_path"]
+__all__ = ["PREFIX", "Console", "TrailAccess", "is_console_path"]

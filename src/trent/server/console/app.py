@@ -14,9 +14,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib import resources
 
 from trent.domain.clock import Clock
+from trent.objectstore import ObjectStore
+from trent.protocol.cloudtrail.front_door import CloudTrailFrontDoor
 from trent.protocol.explain_endpoint import ExplainFrontDoor
 from trent.protocol.pipeline import KmsPipeline, Response
 from trent.server.console import security
@@ -36,6 +39,16 @@ _STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; cha
 _STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
+@dataclass(frozen=True, slots=True)
+class TrailAccess:
+    """The audit pages' way to the trail (issue 21 phase 2): the CloudTrail front door,
+    whose use cases they call as the signed-in principal, and the trail's bucket, which
+    the integrity page's bounded verification reads."""
+
+    door: CloudTrailFrontDoor
+    bucket: ObjectStore
+
+
 class Console:
     def __init__(
         self,
@@ -49,6 +62,7 @@ class Console:
         policy: SignInPolicy = SignInPolicy(),
         secure: bool = False,
         clock: Clock | None = None,
+        trail: TrailAccess | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.deps = pipeline.deps
@@ -61,6 +75,7 @@ class Console:
         self.policy = policy
         self.secure = secure  # the front door terminates TLS
         self._clock = clock  # tests; by default the pipeline's wall clock
+        self.trail = trail  # the audit pages' (None: no trail served, the pages say so)
         self.renderer = Renderer()
         self._static = {}
         for entry in resources.files("trent.server.console").joinpath("static").iterdir():
@@ -131,7 +146,7 @@ class Console:
         session = signed_in.session
         page.caller = ConsoleCaller(self.pipeline, self.explain_door,
                                     Identity(signed_in.principal, session.access_key_id, session.region),
-                                    request.source_ip)
+                                    request.source_ip, self.trail.door if self.trail is not None else None)
         return route.handler(page, **params)
 
     def _static_file(self, request: ConsoleRequest, name: str) -> Reply:

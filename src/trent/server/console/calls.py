@@ -11,6 +11,10 @@ marks console sessions) and is written before the result is used: if it cannot b
 written, the page fails closed. Parameters and results are the wire's JSON shapes, so a
 page can show only what the API returns.
 
+CloudTrail calls (the audit pages' LookupEvents, DescribeTrails, GetTrailStatus,
+ListPublicKeys) go through ``CloudTrailFrontDoor.call_signed_in``: the same use cases,
+IAM authorization, LookupEvents throttle and event (eventSource cloudtrail) as the wire.
+
 Two calls that are not KMS operations take the same care: the explanation of a decision
 (``ExplainFrontDoor.answer``, audited as ``ExplainAuthorization``) and the account's IAM
 users and roles for the wizard (``service.directory``, audited as IAM events).
@@ -19,6 +23,7 @@ users and roles for the wizard (``service.directory``, audited as IAM events).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +36,8 @@ from trent.audit.records import AuditEntry
 from trent.audit.sink import AuditWriteError
 from trent.domain.ids import new_uuid4
 from trent.domain.principals import Principal
+from trent.protocol.cloudtrail.errors import cloudtrail_wire_error
+from trent.protocol.cloudtrail.front_door import CloudTrailFrontDoor
 from trent.protocol.errors import wire_error
 from trent.protocol.explain_endpoint import ExplainFrontDoor
 from trent.protocol.operations import Outcome
@@ -46,6 +53,10 @@ USER_AGENT = f"trent-console/{__version__}"
 CONSOLE_EVENT_MARKER: Mapping[str, str] = {"sessionCredentialFromConsole": "true"}
 IAM_EVENT_SOURCE = "iam.amazonaws.com"
 MAX_PAGES = 20  # a listing reads at most this many pages of the API
+THROTTLED = "ThrottlingException"
+# Back-off before each retry of a throttled CloudTrail call (spec cloudtrail.md §5: AWS
+# throttles LookupEvents per account and region; a page waits at most ~0.6 s).
+CLOUDTRAIL_RETRY_DELAYS = (0.1, 0.2, 0.3)
 
 
 class CallFailed(Exception):
@@ -82,9 +93,11 @@ class Identity:
 
 
 class ConsoleCaller:
-    def __init__(self, pipeline: KmsPipeline, explain_door: ExplainFrontDoor, identity: Identity, source_ip: str) -> None:
+    def __init__(self, pipeline: KmsPipeline, explain_door: ExplainFrontDoor, identity: Identity, source_ip: str,
+                 cloudtrail_door: CloudTrailFrontDoor | None = None) -> None:
         self._pipeline = pipeline
         self._explain = explain_door
+        self._cloudtrail = cloudtrail_door
         self.identity = identity
         self._source_ip = source_ip
         self.calls: list[str] = []  # operations called for this page, in order (tests read it)
@@ -122,7 +135,8 @@ class ConsoleCaller:
         if error is not None:
             raise CallFailed.of(operation, error)
         assert outcome is not None
-        return outcome.body
+        body: dict[str, Any] = outcome.body  # a JSON object
+        return body
 
     def attempt(self, operation: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | CallFailed:
         """``call`` that hands back the failure instead of raising it (for page sections)."""
@@ -142,6 +156,32 @@ class ConsoleCaller:
                 return
             request["Marker"] = marker
 
+    def cloudtrail(self, operation: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """A CloudTrail API call (LookupEvents, GetTrailStatus, ListPublicKeys, ...) as the
+        signed-in principal through the CloudTrail front door's use cases: the same IAM
+        authorization (``cloudtrail:<operation>``), LookupEvents throttle and event as on
+        the wire. A ThrottlingException is retried a few times with a short back-off
+        (AWS's advice for LookupEvents), then handed to the page as CallFailed."""
+        door = self._cloudtrail
+        if door is None:
+            raise CallFailed(operation, "UnsupportedOperationException", "The audit trail is not served here.", 400)
+        who = self.identity
+        for delay in (*CLOUDTRAIL_RETRY_DELAYS, None):
+            self.calls.append(operation)
+            concluded = door.call_signed_in(who.principal, who.access_key_id, who.region, operation,
+                                            dict(params or {}), self._source_ip, USER_AGENT, CONSOLE_EVENT_MARKER)
+            if not concluded.recorded:
+                self._write(concluded.entry, str(concluded.entry.event.get("requestID", "")))
+            body, error = concluded.response
+            if error is None:
+                assert body is not None
+                return body
+            wire = cloudtrail_wire_error(error)
+            if wire.type_name != THROTTLED or delay is None:
+                raise CallFailed(operation, wire.type_name, error.message or "", wire.status)
+            time.sleep(delay)
+        raise AssertionError("unreachable")
+
     def explain(self, query: Mapping[str, Any]) -> dict[str, Any]:
         """``/_trent/authz/explain``'s answer for this principal (same checks, same audit)."""
         who = self.identity
@@ -150,7 +190,7 @@ class ConsoleCaller:
             lambda: (who.principal, who.access_key_id, who.region), orjson.dumps(dict(query)), self._source_ip,
             USER_AGENT, CONSOLE_EVENT_MARKER,
         )
-        payload = orjson.loads(response.body)
+        payload: dict[str, Any] = orjson.loads(response.body)  # a JSON object
         if response.status != 200:  # (an unwritable audit event is a KMSInternalException too)
             message = payload.get("message") or payload.get("Message") or ""
             raise CallFailed("ExplainAuthorization", payload.get("__type", "KMSInternalException"), message,

@@ -124,7 +124,7 @@ def _parse_multipart(body: bytes, boundary: bytes) -> Form:
 
     def on_header_end() -> None:
         headers = state["headers"]
-        headers[bytes(state["header_name"]).lower()] = bytes(state["header_value"])  # type: ignore[index,arg-type]
+        headers[bytes(state["header_name"]).lower()] = bytes(state["header_value"])  # type: ignore[index,call-overload]  # state holds object
         state.update(header_name=b"", header_value=b"")
 
     def on_part_data(data: bytes, start: int, end: int) -> None:

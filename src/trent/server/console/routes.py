@@ -12,6 +12,8 @@ from trent.server.console.http import Reply
 from trent.server.console.page import Page
 from trent.server.console.pages import (
     audit,
+    audit_activity,
+    audit_integrity,
     grants,
     imports,
     key_actions,
@@ -72,4 +74,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", r"/console/key-stores", key_stores.create),
     Route("POST", r"/console/key-stores/(?P<store_id>[^/]+)/(?P<action>connect|disconnect|delete)", key_stores.act),
     Route("GET", r"/console/audit", audit.page),
+    Route("GET", r"/console/audit/events/(?P<event_id>[^/]+)", audit.event),
+    Route("GET", r"/console/audit/activity", audit_activity.page),
+    Route("GET", r"/console/audit/integrity", audit_integrity.page),
 )

@@ -85,4 +85,6 @@ def same_origin(request: ConsoleRequest) -> bool:
 
 def double_submit_ok(request: ConsoleRequest, presented: str | None) -> bool:
     cookie = request.cookies.get(cookie_name(SIGN_IN_COOKIE, request.secure))
-    return bool(cookie) and presented is not None and hmac.compare_digest(cookie.encode(), presented.encode())
+    if not cookie or presented is None:
+        return False
+    return hmac.compare_digest(cookie.encode(), presented.encode())

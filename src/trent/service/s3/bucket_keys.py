@@ -88,7 +88,7 @@ class BucketKeyCache:
             self._put(self._reads, (principal_arn, hashlib.sha256(entry.blob).digest()), entry)
 
     @staticmethod
-    def _put(table: OrderedDict, key: object, entry: BucketKey) -> None:  # type: ignore[type-arg]
+    def _put(table: OrderedDict, key: object, entry: BucketKey) -> None:
         table[key] = entry
         table.move_to_end(key)
         while len(table) > _MAX_ENTRIES:

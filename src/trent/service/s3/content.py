@@ -72,7 +72,7 @@ def write_blob(
     checksum = Checksum(checksum_algorithm) if checksum_algorithm else None
     encryptor = segments.SegmentEncryptor(data_key, part_number, content_id)
 
-    def ciphertext() -> Iterator[bytes]:
+    def ciphertext() -> Iterator[bytes | bytearray]:
         size = 0
         for piece in body:
             size += len(piece)
@@ -97,7 +97,7 @@ def write_blob(
     return Written(Blob(name, part_number, content_id, encryptor.length), digest, checksum_algorithm, value)
 
 
-def blob_bytes(deps: S3Deps, data_key: bytes, blob: Blob, start: int, end_inclusive: int) -> Iterator[bytes]:
+def blob_bytes(deps: S3Deps, data_key: bytes, blob: Blob, start: int, end_inclusive: int) -> Iterator[bytes | memoryview]:
     """Plaintext ``start..end_inclusive`` of one blob (``0..-1`` for an empty blob)."""
     plan = segments.plan_range(blob.size, start, end_inclusive)
     pieces = deps.store.get(blob.name, plan.blob_start, plan.blob_end)
@@ -107,7 +107,9 @@ def blob_bytes(deps: S3Deps, data_key: bytes, blob: Blob, start: int, end_inclus
         raise errors.KMSInternal(audit_reason=f"stored blob {blob.name} does not authenticate") from None
 
 
-def object_bytes(deps: S3Deps, data_key: bytes, record: ObjectRecord, start: int, end_inclusive: int) -> Iterator[bytes]:
+def object_bytes(
+    deps: S3Deps, data_key: bytes, record: ObjectRecord, start: int, end_inclusive: int
+) -> Iterator[bytes | memoryview]:
     """Plaintext ``start..end_inclusive`` of an object, across its blobs."""
     if record.size == 0:
         yield from blob_bytes(deps, data_key, record.blobs[0], 0, -1)

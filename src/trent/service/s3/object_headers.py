@@ -54,15 +54,15 @@ def parse_metadata(headers: Mapping[str, str]) -> ObjectMetadata:
         raise errors.MetadataTooLarge(details={"Size": str(size), "MaxSizeAllowed": str(MAX_USER_METADATA_BYTES)})
     system: dict[str, str] = {}
     for name in SYSTEM_HEADERS:
-        value = headers.get(name)
-        if value is None:
+        given = headers.get(name)
+        if given is None:
             continue
         if name == "content-encoding":
             # aws-chunked is the transfer framing, not the object's encoding (S3 strips it)
-            value = ",".join(v.strip() for v in value.split(",") if v.strip() and v.strip() != "aws-chunked")
-            if not value:
+            given = ",".join(v.strip() for v in given.split(",") if v.strip() and v.strip() != "aws-chunked")
+            if not given:
                 continue
-        system[_CANONICAL[name]] = value
+        system[_CANONICAL[name]] = given
     return ObjectMetadata(headers.get("content-type") or DEFAULT_CONTENT_TYPE, user, system)
 
 

@@ -167,7 +167,7 @@ class GetObjectResult:
     start: int  # first byte returned
     end: int  # last byte returned (start - 1 for an empty body)
     partial: bool  # 206 with Content-Range (Range or partNumber)
-    body: Iterator[bytes] = field(repr=False)
+    body: Iterator[bytes | memoryview] = field(repr=False)
 
     @property
     def content_length(self) -> int:
@@ -230,7 +230,7 @@ def get_object(deps: S3Deps, ctx: RequestContext, request: GetObjectRequest, *, 
         start, end = request.range.resolve(record.size)
         partial = True
     if head:
-        body: Iterator[bytes] = iter(())
+        body: Iterator[bytes | memoryview] = iter(())
     else:
         body = object_bytes(deps, data_key, record, start, end)
     return GetObjectResult(record, start, end, partial, body)

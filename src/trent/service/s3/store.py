@@ -16,7 +16,7 @@ from typing import Protocol
 
 
 class ObjectStore(Protocol):
-    def put(self, name: str, chunks: Iterable[bytes]) -> int:
+    def put(self, name: str, chunks: Iterable[bytes | bytearray]) -> int:
         """Store ``name`` from ``chunks``; return the bytes written. Atomic: if iterating
         ``chunks`` raises (a bad signature, a wrong digest, a client gone), nothing is
         left under ``name`` and the exception propagates."""

@@ -187,7 +187,7 @@ def test_bucket_keys_cut_kms_calls(world: World, bucket: str) -> None:
     put(world, "late", b"x")
     assert len(world.calls("GenerateDataKey")) == 2
     # per-object keys differ although they share the bucket key
-    a, b = world.kms.storage, world.s3.repo
+    b = world.s3.repo
     assert b.get_object("bkt", "o1").sse.derivation_salt != b.get_object("bkt", "o2").sse.derivation_salt  # type: ignore[union-attr]
 
 

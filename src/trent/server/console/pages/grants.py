@@ -52,7 +52,7 @@ def page(page: Page, key_id: str, *, error: CallFailed | str | None = None, draf
 
 def create(page: Page, key_id: str) -> Reply:
     form = page.form
-    draft = {
+    draft: dict[str, Any] = {
         "grantee": form.get("grantee").strip(), "retiring": form.get("retiring").strip(),
         "name": form.get("name").strip(), "operations": form.getlist("operations"),
         "constraint": form.get("constraint"), "context": form.get("context"),

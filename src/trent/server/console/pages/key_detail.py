@@ -49,7 +49,7 @@ class KeyView:
 
     @property
     def asymmetric(self) -> bool:
-        return self.metadata.get("KeySpec", "").startswith(("RSA_", "ECC_", "ML_DSA_", "ML_KEM_"))
+        return str(self.metadata.get("KeySpec", "")).startswith(("RSA_", "ECC_", "ML_DSA_", "ML_KEM_"))
 
 
 def _listing(api: ConsoleCaller, operation: str, params: dict[str, Any], member: str) -> list[Any] | CallFailed:

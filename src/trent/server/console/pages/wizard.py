@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from trent.domain.keys import Origin
 from trent.server.console.calls import CallFailed, ConsoleCaller
@@ -135,7 +136,7 @@ def _stores(api: ConsoleCaller) -> list[dict] | CallFailed:
 
 def _render(page: Page, step: str, a: Answers, error: CallFailed | None = None, status: int = 200) -> Reply:
     api = page.api
-    extra: dict[str, object] = {}
+    extra: dict[str, Any] = {}
     if step == "usage":
         extra["usages"] = [(str(u), USAGE_TEXT[u]) for u in usages_for(a["type"])]
     elif step == "spec":

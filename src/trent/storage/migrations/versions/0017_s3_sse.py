@@ -23,7 +23,7 @@ def _sortable(length: int) -> sa.types.TypeEngine[str]:
     return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
 
 
-def _sse_columns() -> list[sa.Column]:  # type: ignore[type-arg]
+def _sse_columns() -> list[sa.Column]:
     return [
         sa.Column("sse_mode", sa.String(64), nullable=False),
         sa.Column("key_blob", sa.LargeBinary, nullable=False),
@@ -37,7 +37,7 @@ def _sse_columns() -> list[sa.Column]:  # type: ignore[type-arg]
     ]
 
 
-def _metadata_columns() -> list[sa.Column]:  # type: ignore[type-arg]
+def _metadata_columns() -> list[sa.Column]:
     return [
         sa.Column("content_type", sa.Text, nullable=False),
         sa.Column("user_metadata", sa.Text, nullable=False),
