@@ -102,7 +102,7 @@ class Response:
     content_length: int | None = None  # a HEAD answer: the object's size, and no body
     # issue 17: S3 GetObject's plaintext, produced piece by piece on a worker thread after
     # the response head; ``content_length`` is its total length
-    stream: Iterator[bytes] | None = field(default=None, compare=False, repr=False)
+    stream: Iterator[bytes | memoryview] | None = field(default=None, compare=False, repr=False)
 
 
 def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str | None:

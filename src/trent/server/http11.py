@@ -106,7 +106,7 @@ class _Slot:
 
     keep_alive: bool
     data: bytes | None = None
-    stream: Iterator[bytes] | None = None  # issue 17: S3 object bytes after the head
+    stream: Iterator[bytes | memoryview] | None = None  # issue 17: S3 object bytes after the head
 
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"

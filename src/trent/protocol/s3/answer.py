@@ -21,7 +21,7 @@ class Answer:
     content_type: bytes = XML_CONTENT_TYPE
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     content_length: int | None = None
-    stream: Iterator[bytes] | None = None
+    stream: Iterator[bytes | memoryview] | None = None
 
     def header(self, name: str, value: str) -> None:
         self.headers.append((name.lower().encode("latin-1"), value.encode("latin-1", "replace")))

@@ -31,7 +31,7 @@ class DeferredDeletes:
 
     # --- the ObjectStore Protocol --------------------------------------------------------
 
-    def put(self, name: str, chunks: Iterable[bytes]) -> int:
+    def put(self, name: str, chunks: Iterable[bytes | bytearray]) -> int:
         return self.inner.put(name, chunks)
 
     def get(self, name: str, start: int, end: int) -> Iterator[bytes]:

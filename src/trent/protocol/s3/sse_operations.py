@@ -351,7 +351,7 @@ def get_object(deps: S3Deps, call: Call, *, head: bool = False) -> Answer:
     return answer
 
 
-def _primed(stream: Iterator[bytes]) -> Iterator[bytes]:
+def _primed(stream: Iterator[bytes | memoryview]) -> Iterator[bytes | memoryview]:
     """The first piece is read (and its segment authenticated) before the headers leave,
     so a content blob that is missing or fails at its start is a proper 500; a failure
     later can only cut the connection (the server aborts it: a short body, never wrong
