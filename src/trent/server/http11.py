@@ -425,8 +425,8 @@ class HttpServer:
 
     def streams_body(self, method: bytes, url: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
         """Issue 17: an S3 upload (PUT/POST to an SSE bucket) gets its body through a pipe."""
-        if method not in (b"PUT", b"POST") or self.s3 is None or self.s3.sse is None:
-            return False
+        if method not in (b"PUT", b"POST") or url[:2] in (b"/", b"/?") or self.s3 is None or self.s3.sse is None:
+            return False  # the KMS hot path (POST /) pays two comparisons
         path, _, query = url.partition(b"?")
         text = path.decode("latin-1")
         if text.startswith("/_trent/") or text == explain_endpoint.PATH or (
