@@ -404,3 +404,28 @@ def test_request_documents_are_checked_against_their_checksum(server: TrentServe
     code, status, _ = error_of(s3.delete_objects, Bucket=bucket, Delete={"Objects": [{"Key": "doc-check"}]})
     assert (code, status) == ("BadDigest", 400)
     assert s3_client(server).head_object(Bucket=bucket, Key="doc-check")["ContentLength"] == 1
+
+
+def test_concurrent_writers_and_readers(server: TrentServer) -> None:
+    """Uploads and downloads in parallel (each mode), with the KMS API in between: nothing
+    waits on another request's transaction, every object reads back as written."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    s3 = s3_client(server)
+    s3.create_bucket(Bucket="sse-parallel")
+    key, _ = sse_c_key()
+    modes = [{}, {"ServerSideEncryption": "aws:kms"}, {"ServerSideEncryption": "aws:kms", "BucketKeyEnabled": True},
+             {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key}]
+
+    def one(i: int) -> bool:
+        client = s3_client(server)
+        extra = modes[i % len(modes)]
+        data = body(50_000 + 997 * i)
+        client.put_object(Bucket="sse-parallel", Key=f"o{i}", Body=data, **extra)
+        read = {k: v for k, v in extra.items() if k.startswith("SSECustomer")}
+        server.client("kms").list_keys(Limit=1)
+        return client.get_object(Bucket="sse-parallel", Key=f"o{i}", **read)["Body"].read() == data
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(one, range(40)))
+    assert s3.list_objects_v2(Bucket="sse-parallel")["KeyCount"] == 40

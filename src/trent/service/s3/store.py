@@ -2,8 +2,8 @@
 
 Implemented by ``objectstore/blob_file.py`` (a directory) and ``objectstore/blob_s3.py``
 (any S3-compatible bucket), picked by ``--object-store`` in the composition root; the
-use cases need exactly these four operations. Only ciphertext ever passes through it (``crypto.segments`` blobs), under
-opaque names that say nothing about bucket or key.
+use cases need exactly these four operations. Only ciphertext ever passes through it
+(``crypto.segments`` blobs), under opaque names that say nothing about bucket or key.
 """
 
 from __future__ import annotations
