@@ -15,7 +15,9 @@ import os
 
 import pytest
 
-from tests.wire.multi_region_fixtures import EAST, EU, WEST, east, eu, server, settle, west  # noqa: F401 - fixtures
+from tests.wire.multi_region_fixtures import (  # noqa: F401 - pytest fixtures, registered by being imported
+    EAST, EU, WEST, east_fixture, eu_fixture, server_fixture, settle, west_fixture,
+)
 
 
 @pytest.fixture
