@@ -195,3 +195,21 @@ def test_aws_s3_cp_200_mib_up_and_down_with_flat_rss(server: TrentServer, s3, tm
     assert growth_mib < 48, f"peak RSS grew by {growth_mib:.0f} MiB for a 200 MiB object"
     head = s3_client(server).head_object(Bucket="copies", Key="big.bin")
     assert head["ContentLength"] == 200 * MIB and head["ETag"].endswith('-25"')  # 8 MiB parts
+
+
+def test_aws_s3_mb_sync_ls_rm_rb(server: TrentServer, tmp_path: Path) -> None:
+    source = tmp_path / "tree"
+    (source / "sub").mkdir(parents=True)
+    files = {"a.txt": body(100), "b.bin": body(70_000), "sub/c.txt": body(10)}
+    for name, data in files.items():
+        (source / name).write_bytes(data)
+    aws(server, "s3", "mb", "s3://cli-tree")
+    aws(server, "s3", "sync", str(source), "s3://cli-tree/tree", "--sse", "aws:kms")
+    listing = aws(server, "s3", "ls", "--recursive", "s3://cli-tree/").stdout
+    assert sorted(line.split()[-1] for line in listing.splitlines()) == sorted(f"tree/{n}" for n in files)
+    back = tmp_path / "back"
+    aws(server, "s3", "sync", "s3://cli-tree/tree", str(back))
+    assert {n: (back / n).read_bytes() for n in files} == files
+    aws(server, "s3", "rm", "--recursive", "s3://cli-tree/tree")
+    aws(server, "s3", "rb", "s3://cli-tree")
+    assert "cli-tree" not in aws(server, "s3", "ls").stdout
