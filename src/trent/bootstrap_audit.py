@@ -69,6 +69,32 @@ def build_delivery(deps: ServiceDeps, settings: Settings, store: ObjectStore | N
                          delivery_settings, deps.rng)
 
 
+def open_object_store(settings: Settings) -> Any:
+    """Issue 17: where S3 object content (ciphertext) lives."""
+    url = settings.effective_object_store
+    if url.startswith("file://"):
+        from trent.objectstore.blob_file import FileBlobStore
+
+        return FileBlobStore(Path(url.removeprefix("file://")))
+    from trent.objectstore.blob_s3 import S3BlobStore, parse_url
+
+    endpoint, bucket, prefix = parse_url(url)
+    return S3BlobStore(bucket, prefix, endpoint_url=endpoint)
+
+
+def s3_deps(deps: ServiceDeps, settings: Settings) -> Any:
+    """The S3 use cases' dependencies (issue 17): the KMS deps, the S3 tables (same
+    database, same unit of work), the object store; SSE-C needs TLS outside --dev."""
+    from trent.service.s3 import S3Deps, S3Settings
+    from trent.storage.cache import CachedStorage
+    from trent.storage.sql_s3 import SqlS3Repository
+
+    sql = deps.storage.inner if isinstance(deps.storage, CachedStorage) else deps.storage
+    repo = SqlS3Repository.for_storage(sql)  # type: ignore[arg-type]
+    return S3Deps(kms=deps, repo=repo, store=open_object_store(settings), kms_audit=lambda call: None,
+                  settings=S3Settings(sse_c_requires_tls=not settings.dev))
+
+
 def attach_front_doors(http: Any, app: Any, pipeline: KmsPipeline, settings: Settings, delivery: TrailDelivery,
                        now: float) -> None:
     """The CloudTrail API and the trail bucket (read-only, over S3) on the same endpoint."""
@@ -86,7 +112,7 @@ def attach_front_doors(http: Any, app: Any, pipeline: KmsPipeline, settings: Set
         key_prefix=settings.audit_key_prefix,
     )
     cloudtrail = CloudTrailFrontDoor(pipeline, trail)
-    s3 = S3FrontDoor(pipeline, BucketRegistry([bucket]))
+    s3 = S3FrontDoor(pipeline, BucketRegistry([bucket]), s3_deps(pipeline.deps, settings), settings.s3_domain)
     for face in (http, app):
         face.cloudtrail = cloudtrail
         face.s3 = s3

@@ -99,6 +99,11 @@ class Settings:
     access_log: bool = True
     metrics: bool = True  # /metrics and its per-request counting (TRENT_METRICS=0: off, for A/B benchmarks)
     shutdown_timeout_seconds: float = 30.0
+    # Issue 17: where S3 object content lives (ciphertext only): file://DIR (default
+    # <data-dir>/objects) or s3://ENDPOINT/BUCKET[/PREFIX] (s3+http:// for plain HTTP);
+    # and the domain whose subdomains name buckets (virtual-hosted-style addressing).
+    object_store: str | None = None
+    s3_domain: str | None = None
 
     @property
     def effective_database_url(self) -> str:
@@ -125,6 +130,10 @@ class Settings:
         return min(self.regions) if self.regions else "us-east-1"
 
     @property
+    def effective_object_store(self) -> str:
+        return self.object_store or f"file://{(self.data_dir / 'objects').resolve()}"
+
+    @property
     def effective_root_key_file(self) -> Path:
         return self.root_key_file or self.data_dir / "root.key"
 
@@ -137,6 +146,8 @@ class Settings:
             raise ConfigError(f"audit account id {self.effective_audit_account_id!r} must be 12 digits")
         if not _BUCKET_RE.match(self.effective_audit_bucket):
             raise ConfigError(f"audit bucket {self.effective_audit_bucket!r} is not a valid S3 bucket name")
+        if not self.effective_object_store.startswith(("file://", "s3://", "s3+http://", "s3+https://")):
+            raise ConfigError("--object-store is file:///DIR or s3://ENDPOINT/BUCKET[/PREFIX] (s3+http:// for plain HTTP)")
         if not self.effective_audit_bucket_url.startswith(("file://", "s3://")):
             raise ConfigError("--audit-bucket-url is file:///DIR or s3://BUCKET")
         if self.audit_key_prefix is not None and (not self.audit_key_prefix or self.audit_key_prefix.endswith("/")):
@@ -283,6 +294,10 @@ def env_defaults() -> dict[str, object]:
         out["access_log"] = False
     if env.get("TRENT_METRICS", "").strip().lower() in ("0", "false", "no", "off"):
         out["metrics"] = False
+    if env.get("TRENT_OBJECT_STORE"):
+        out["object_store"] = env["TRENT_OBJECT_STORE"]
+    if env.get("TRENT_S3_DOMAIN"):
+        out["s3_domain"] = env["TRENT_S3_DOMAIN"]
     if "TRENT_REQUEST_QUOTAS" in env:
         out["request_quotas"] = env["TRENT_REQUEST_QUOTAS"]
     if "TRENT_SWEEP_INTERVAL" in env:

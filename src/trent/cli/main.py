@@ -34,7 +34,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     changes: dict[str, object] = {}
     for name in ("host", "port", "data_dir", "database_url", "dev_account_id", "audit_log", "root_key_file", "http_server",
                  "root_mode", "hsm_root", "hsm_root_pin_file", "seed_file", "tls_cert", "tls_key", "request_quotas",
-                 *AUDIT_SETTINGS):
+                 "object_store", "s3_domain", *AUDIT_SETTINGS):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
@@ -313,6 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "(repeatable; env TRENT_HSM_CLUSTERS, comma-separated)")
     root.add_serve_options(serve)
     _add_audit_options(serve)
+    s3 = serve.add_argument_group("S3 with server-side encryption (issue 17)")
+    s3.add_argument("--object-store", help="where object content (ciphertext only) lives: file:///DIR or "
+                    "s3://ENDPOINT/BUCKET[/PREFIX], s3+http:// for a plain-HTTP backend (env TRENT_OBJECT_STORE; "
+                    "default file://<data-dir>/objects)")
+    s3.add_argument("--s3-domain", help="virtual-hosted-style addressing: BUCKET.<domain> names a bucket "
+                    "(env TRENT_S3_DOMAIN; path-style always works)")
     serve.add_argument("--seed", dest="seed_file", type=Path, metavar="FILE.json",
                        help="apply a seed file (accounts, users, roles, policies; idempotent) at start, at unseal "
                        "and after a --dev reset (env TRENT_SEED)")

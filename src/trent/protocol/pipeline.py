@@ -20,9 +20,9 @@ import dataclasses
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -42,6 +42,9 @@ from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.identity import Authenticator
 from trent.service.quotas import RequestQuotas
+
+if TYPE_CHECKING:
+    from trent.protocol.s3.body import Payload as S3Payload
 
 log = logging.getLogger("trent.request")
 
@@ -97,6 +100,9 @@ class Response:
     # S3 (issue 16): ETag, Last-Modified, x-amz-meta-*, Content-Range, x-amz-request-id, ...
     headers: tuple[tuple[bytes, bytes], ...] = ()
     content_length: int | None = None  # a HEAD answer: the object's size, and no body
+    # issue 17: S3 GetObject's plaintext, produced piece by piece on a worker thread after
+    # the response head; ``content_length`` is its total length
+    stream: Iterator[bytes | memoryview] | None = field(default=None, compare=False, repr=False)
 
 
 def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str | None:
@@ -264,6 +270,40 @@ class KmsPipeline:
             sigv4.verify_signature(parsed, who.secret, method, path, query, parsed.headers, body,
                                    cache=self._signing_keys)
         return who.principal, auth.access_key_id, auth.region
+
+    def authenticate_s3(
+        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]]
+    ) -> tuple[Principal, str, str, S3Payload]:
+        """S3's first step (issue 17): the sealed gate, then the one SigV4 verifier with
+        scope ``s3``, the declared payload hash as the canonical request's last line and
+        the path as sent. The body is not read here: what the signature says about it
+        (its SHA-256, UNSIGNED-PAYLOAD, or aws-chunked with the chunk signer) is returned
+        for the body to be checked as it streams (``protocol/s3/body.py``). Presigned
+        URLs (query-string auth) carry no Authorization header: AccessDenied, as S3
+        answers an anonymous request (Trent does not serve them)."""
+        if self.gate is not None and (closed := self.gate()) is not None:
+            raise closed
+        from trent.protocol.s3.body import Payload
+
+        now = self.wall_now()
+        parsed = sigv4.parse_request_auth(headers)
+        auth = parsed.authorization
+        policy = self.auth_policy
+        sigv4.check_scope_and_time(parsed, now, policy.region_ok, service=S3_SERVICE)
+        declared = parsed.headers.first("x-amz-content-sha256")
+        mode = sigv4.payload_mode(declared)
+        assert declared is not None
+        try:
+            who = self.authenticator.authenticate(auth.access_key_id, parsed.security_token, now)
+        except errors.UnrecognizedClient:
+            if not policy.permissive:
+                raise
+            return (self._permissive_principal(auth.access_key_id), auth.access_key_id, auth.region,
+                    Payload(mode, declared, None, verified=False))
+        sigv4.verify_signature(parsed, who.secret, method, path, query, parsed.headers, b"",
+                               cache=self._signing_keys, payload_hash=declared, path_as_sent=True)
+        signer = sigv4.ChunkSigner.for_request(parsed, who.secret, self._signing_keys) if mode.signed_chunks else None
+        return who.principal, auth.access_key_id, auth.region, Payload(mode, declared, signer)
 
     def forget_secrets(self) -> None:
         """The root was sealed: drop everything derived from unwrapped secrets."""

@@ -144,6 +144,11 @@ class TrentApp:
         if path.startswith("/_trent/") and path != explain_endpoint.PATH:
             await self._trent_endpoint(method, path, receive, send, scope, origin.source_ip)
             return
+        if (self.s3 is not None and not (self.console is not None and is_console_path(path))
+                and path != explain_endpoint.PATH
+                and route(method, path, scope.get("query_string", b""), scope["headers"]) is Service.S3):
+            await self._s3(scope, receive, send, method, origin)  # issue 17: bodies streamed, not capped
+            return
         body = await self._read_body(scope, receive)
         if body is None:
             await self._refuse(send, scope, origin.source_ip, errors.SerializationError("Request body is too large."),
@@ -251,6 +256,38 @@ class TrentApp:
         body = await asyncio.get_running_loop().run_in_executor(self._executor, render)
         await _send_response(send, Response(200, body, new_uuid4(), CONTENT_TYPE))
 
+    async def _s3(self, scope: Scope, receive: Receive, send: Send, method: str, origin: Any) -> None:
+        """S3 (issues 16-17): the body is pulled by the handler's thread as it reads it,
+        and a GetObject's plaintext is sent piece by piece as the use case decrypts it."""
+        loop = asyncio.get_running_loop()
+        front = self.s3
+        raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
+        query = scope.get("query_string", b"").decode("latin-1")
+        body = _AsgiBody(receive, loop)
+        concluded = await loop.run_in_executor(
+            self._executor, front.handle, method, raw_path, query, scope["headers"], body, origin.source_ip,
+            origin.secure,
+        )
+        response = await loop.run_in_executor(
+            self._executor, record_now, self.pipeline.outbox, concluded, lambda: front.refuse(concluded.response)
+        )
+        if response.stream is None:
+            await _send_response(send, response)
+            return
+        await _send_response(send, response, more=True)
+        stream = response.stream
+        try:
+            while True:
+                piece = await loop.run_in_executor(self._executor, next, stream, None)
+                if piece is None:
+                    break
+                await send({"type": "http.response.body", "body": bytes(piece), "more_body": True})
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                await loop.run_in_executor(self._executor, close)
+        await send({"type": "http.response.body", "body": b""})
+
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         for name, value in scope["headers"]:
             if name == b"content-length":
@@ -333,21 +370,57 @@ def error_code_of(response: Response) -> str | None:
     return str(body.get("__type", f"HTTP{response.status}")) if isinstance(body, dict) else f"HTTP{response.status}"
 
 
-async def _send_response(send: Send, response: Response) -> None:
+async def _send_response(send: Send, response: Response, *, more: bool = False) -> None:
     length = len(response.body) if response.content_length is None else response.content_length
     await send(
         {
             "type": "http.response.start",
             "status": response.status,
             "headers": [
-                (b"content-type", response.content_type),
+                *([(b"content-type", response.content_type)] if response.content_type else []),
                 (b"x-amzn-requestid", response.request_id.encode()),
                 (b"content-length", str(length).encode()),
                 *response.headers,
             ],
         }
     )
-    await send({"type": "http.response.body", "body": response.body})
+    await send({"type": "http.response.body", "body": response.body, "more_body": more})
+
+
+class _AsgiBody:
+    """An ASGI request body as a blocking ``BodySource`` for a worker thread (issue 17);
+    the ASGI server sends ``100 Continue`` at the first ``receive``."""
+
+    def __init__(self, receive: Receive, loop: asyncio.AbstractEventLoop) -> None:
+        self._receive = receive
+        self._loop = loop
+        self._done = False
+
+    async def _next(self) -> dict[str, Any]:
+        return dict(await self._receive())
+
+    def chunks(self) -> Any:
+        while not self._done:
+            message = asyncio.run_coroutine_threadsafe(self._next(), self._loop).result()
+            if message.get("type") == "http.disconnect":
+                raise errors.IncompleteBody(audit_reason="the client closed the connection")
+            chunk = message.get("body", b"")
+            if not message.get("more_body", False):
+                self._done = True
+            if chunk:
+                yield chunk
+
+    def read_all(self, limit: int) -> bytes:
+        out = bytearray()
+        for piece in self.chunks():
+            out += piece
+            if len(out) > limit:
+                raise errors.InvalidRequest("Your request was too big.")
+        return bytes(out)
+
+    @property
+    def consumed(self) -> bool:
+        return self._done
 
 
 async def _send_json(send: Send, status: int, payload: dict[str, Any], request_id: str | None) -> None:

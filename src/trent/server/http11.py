@@ -28,8 +28,8 @@ import os
 import signal
 import time
 from collections import deque
-from collections.abc import Callable
-from concurrent.futures import Executor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -41,6 +41,7 @@ from trent import errors
 from trent.domain.ids import new_uuid4
 from trent.protocol.errors import error_body
 from trent.protocol.pipeline import KmsPipeline, Prepared, Response, run_handler
+from trent.protocol.recording import Concluded
 from trent.protocol import explain_endpoint
 from trent.audit.sink import AuditWriteError
 from trent.protocol.cloudtrail.front_door import CloudTrailFrontDoor
@@ -51,6 +52,7 @@ from trent.protocol.transport import Connection, Origin, TransportPolicy
 from trent.server.access_log import AccessLog
 from trent.server.app import DevControls, dev_endpoint
 from trent.server.audit_batcher import AuditBatcher, Pending
+from trent.server.body_pipe import BodyPipe
 from trent.server.console import Console, is_console_path
 from trent.server.edge_audit import EdgeAudit, dev_params
 from trent.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, RequestMetrics, render as render_metrics
@@ -69,11 +71,11 @@ _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 def encode_response(response: Response, keep_alive: bool) -> bytes:
     extra = b"".join(b"%s: %s\r\n" % h for h in response.headers) if response.headers else b""
     head = (
-        b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\nx-amzn-requestid: %s\r\ncontent-length: %d\r\n%s%s\r\n"
+        b"HTTP/1.1 %d %s\r\n%sx-amzn-requestid: %s\r\ncontent-length: %d\r\n%s%s\r\n"
         % (
             response.status,
             _REASONS.get(response.status, b"Unknown"),
-            response.content_type,
+            b"content-type: %s\r\n" % response.content_type if response.content_type else b"",
             response.request_id.encode(),
             len(response.body) if response.content_length is None else response.content_length,
             extra,
@@ -104,6 +106,13 @@ class _Slot:
 
     keep_alive: bool
     data: bytes | None = None
+    stream: Iterator[bytes | memoryview] | None = None  # issue 17: S3 object bytes after the head
+
+
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_STREAM_PIECE = 256 << 10  # bytes of a streamed response per socket write
+S3_THREADS = 32  # S3 requests and streamed downloads in progress at once (per worker process)
+_STALLED = 300.0  # seconds a client may leave one piece unread before its download is cut
 
 
 class KmsHttpProtocol(asyncio.Protocol):
@@ -115,6 +124,9 @@ class KmsHttpProtocol(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._slots: deque[_Slot] = deque()
         self._closing = False
+        self._pumping = False  # a streamed response is being written
+        self._writable = asyncio.Event()
+        self._writable.set()
         self._reset()
 
     def _reset(self) -> None:
@@ -123,6 +135,7 @@ class KmsHttpProtocol(asyncio.Protocol):
         self._body: list[bytes] = []
         self._body_size = 0
         self._too_large = False
+        self._pipe: BodyPipe | None = None  # issue 17: an S3 upload streamed to its handler
 
     # --- asyncio.Protocol --------------------------------------------------------------
 
@@ -138,13 +151,16 @@ class KmsHttpProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
+        self._writable.set()
+        if self._pipe is not None:
+            self._pipe.abort(errors.IncompleteBody(audit_reason="the client closed the connection"))
         self._server.in_flight -= len(self._slots)
         self._slots.clear()
         self._server.connections.discard(self)
 
     @property
     def idle(self) -> bool:
-        return not self._slots
+        return not self._slots and not self._pumping
 
     def close(self) -> None:
         if self._transport is not None:
@@ -171,7 +187,17 @@ class KmsHttpProtocol(asyncio.Protocol):
             raise httptools.HttpParserError("too many headers")
         self._headers.append((name.lower(), value))
 
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
     def on_headers_complete(self) -> None:
+        server = self._server
+        if server.streams_body(self._parser.get_method(), self._url, self._headers):
+            self._stream_body()
+            return
         for name, value in self._headers:
             if name == b"content-length":
                 try:
@@ -180,6 +206,9 @@ class KmsHttpProtocol(asyncio.Protocol):
                     self._too_large = True
 
     def on_body(self, body: bytes) -> None:
+        if self._pipe is not None:
+            self._pipe.feed(body)
+            return
         if self._too_large:
             return
         self._body_size += len(body)
@@ -190,6 +219,10 @@ class KmsHttpProtocol(asyncio.Protocol):
             self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if self._pipe is not None:
+            self._pipe.close()
+            self._pipe = None
+            return
         server = self._server
         keep_alive = self._parser.should_keep_alive() and not self._closing and not server.draining
         slot = self._new_slot(keep_alive)
@@ -204,15 +237,55 @@ class KmsHttpProtocol(asyncio.Protocol):
         body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
         self._server.dispatch(self, slot, self._parser.get_method().decode("latin-1"), self._url, self._headers, body)
 
+    # --- streamed request bodies (issue 17) ----------------------------------------------
+
+    def _stream_body(self) -> None:
+        """An S3 upload: its handler starts now, on a worker thread, and reads the body
+        from a pipe as it arrives (no size limit here: S3's own limits apply)."""
+        keep_alive = self._parser.should_keep_alive() and not self._closing and not self._server.draining
+        slot = self._new_slot(keep_alive)
+        if not keep_alive:
+            self._closing = True
+        expects = any(n == b"expect" and v.lower() == b"100-continue" for n, v in self._headers)
+        transport = self._transport
+        loop = asyncio.get_running_loop()
+
+        def pause() -> None:
+            if self._transport is not None:
+                self._transport.pause_reading()
+
+        def resume() -> None:
+            if self._transport is not None and self._transport.is_reading() is False:
+                self._transport.resume_reading()
+
+        def send_continue() -> None:
+            if self._transport is not None and self._transport is transport and not pipe.complete:
+                self._transport.write(_CONTINUE)
+
+        pipe = self._pipe = BodyPipe(loop, pause=pause, resume=resume, on_first_read=send_continue if expects else None)
+        pipe.expects_continue = expects
+        self._server.dispatch(self, slot, self._parser.get_method().decode("latin-1"), self._url, self._headers, pipe)
+
+    def body_answered(self, slot: _Slot, pipe: BodyPipe) -> None:
+        """The handler answered: a body not read to its end is dropped as it comes, or,
+        if the client still waits for 100 Continue, never comes (the connection closes)."""
+        if pipe.complete:
+            return
+        if pipe.expects_continue and not pipe.started:
+            slot.keep_alive = False
+            self._closing = True
+        pipe.discard_rest()
+
     # --- responses -----------------------------------------------------------------------
 
     def _ready(self, slot: _Slot, response: Response) -> None:
-        slot.data = encode_response(response, slot.keep_alive)
+        self.fill(slot, response)
         self.flush()
 
     def fill(self, slot: _Slot, response: Response) -> None:
         """Put ``response`` in ``slot`` (sent by :meth:`flush`, in order)."""
         slot.data = encode_response(response, slot.keep_alive)
+        slot.stream = response.stream
 
     def _new_slot(self, keep_alive: bool) -> _Slot:
         slot = _Slot(keep_alive)
@@ -233,10 +306,15 @@ class KmsHttpProtocol(asyncio.Protocol):
             return
         out: list[bytes] = []
         close = False
-        while self._slots and self._slots[0].data is not None:
+        while self._slots and self._slots[0].data is not None and not self._pumping:
             slot = self._slots.popleft()
-            self._server.in_flight -= 1
             out.append(slot.data)  # type: ignore[arg-type]
+            if slot.stream is not None:  # in flight until its last byte is written
+                transport.write(b"".join(out))
+                out = []
+                self._pump(slot)
+                return
+            self._server.in_flight -= 1
             if not slot.keep_alive:
                 close = True
                 self._server.in_flight -= len(self._slots)
@@ -247,6 +325,60 @@ class KmsHttpProtocol(asyncio.Protocol):
         if close:
             transport.close()
             self._transport = None
+
+    def _pump(self, slot: _Slot) -> None:
+        """Write a streamed response (its head is out) from a worker thread, with the
+        socket's flow control; later responses wait. A stream that fails midway (a
+        stored segment that does not authenticate) aborts the connection: the client
+        sees a short body, never wrong bytes."""
+        assert slot.stream is not None
+        stream, slot.stream = slot.stream, None
+        self._pumping = True
+        loop = asyncio.get_running_loop()
+
+        async def write(data: bytes) -> None:
+            if self._transport is None:
+                raise ConnectionError("client gone")
+            self._transport.write(data)
+            await self._writable.wait()
+
+        def pump() -> bool:
+            pending: list[bytes] = []
+            size = 0
+            try:
+                for piece in stream:
+                    pending.append(bytes(piece))
+                    size += len(piece)
+                    if size >= _STREAM_PIECE:
+                        asyncio.run_coroutine_threadsafe(write(b"".join(pending)), loop).result(_STALLED)
+                        pending, size = [], 0
+                if pending:
+                    asyncio.run_coroutine_threadsafe(write(b"".join(pending)), loop).result(_STALLED)
+                return True
+            except (ConnectionError, TimeoutError, RuntimeError):  # gone, stalled, or the loop closed
+                return False
+            except Exception:  # noqa: BLE001 - after the head: the only honest answer is to cut
+                log.exception("streamed response failed midway; aborting the connection")
+                return False
+            finally:
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()
+
+        def done(future: asyncio.Future) -> None:
+            self._pumping = False
+            self._server.in_flight -= 1
+            ok = not future.cancelled() and future.exception() is None and future.result()
+            if not ok or not slot.keep_alive:
+                if self._transport is not None:
+                    (self._transport.close if ok else self._transport.abort)()
+                    self._transport = None
+                self._server.in_flight -= len(self._slots)
+                self._slots.clear()
+                return
+            self.flush()
+
+        loop.run_in_executor(self._server.s3_executor, pump).add_done_callback(done)
 
 
 class HttpServer:
@@ -263,6 +395,9 @@ class HttpServer:
     ) -> None:
         self.pipeline = pipeline
         self.executor = executor
+        # Issue 17: S3 requests hold a thread while their body arrives or their object is
+        # written out (slow clients): their own pool, so they never starve KMS management calls.
+        self.s3_executor = ThreadPoolExecutor(max_workers=S3_THREADS, thread_name_prefix="trent-s3")
         self.dev = dev
         self.max_body_bytes = max_body_bytes
         self.transport = transport or TransportPolicy()
@@ -288,18 +423,34 @@ class HttpServer:
     def protocol_factory(self) -> KmsHttpProtocol:
         return KmsHttpProtocol(self)
 
+    def streams_body(self, method: bytes, url: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
+        """Issue 17: an S3 upload (PUT/POST to an SSE bucket) gets its body through a pipe."""
+        if method not in (b"PUT", b"POST") or url[:2] in (b"/", b"/?") or self.s3 is None or self.s3.sse is None:
+            return False  # the KMS hot path (POST /) pays two comparisons
+        path, _, query = url.partition(b"?")
+        text = path.decode("latin-1")
+        if text.startswith("/_trent/") or text == explain_endpoint.PATH or (
+                self.console is not None and is_console_path(text)):
+            return False
+        return route(method.decode("latin-1"), text, query, headers) is Service.S3
+
     def dispatch(
-        self, conn: KmsHttpProtocol, slot: _Slot, method: str, url: bytes, headers: list[tuple[bytes, bytes]], body: bytes
+        self, conn: KmsHttpProtocol, slot: _Slot, method: str, url: bytes, headers: list[tuple[bytes, bytes]],
+        body: bytes | BodyPipe,
     ) -> None:
         received = time.monotonic()
         path, _, query = url.partition(b"?")
         path_text = path.decode("latin-1")
+        streamed = body
+        body = body if isinstance(body, bytes) else b""  # a pipe only ever reaches the S3 branch
         if path_text in PROBES:  # answered whatever the transport: they reveal nothing
             self._trent_endpoint(conn, slot, method, path_text, body, headers)
             return
         try:
             origin = self.transport.origin(conn.connection, headers)
         except errors.TrentError as exc:  # plain HTTP where only HTTPS is accepted: audited
+            if isinstance(streamed, BodyPipe):
+                conn.body_answered(slot, streamed)
             self.refuse(conn, slot, headers, exc)
             return
         if path_text == explain_endpoint.PATH:
@@ -318,7 +469,7 @@ class HttpServer:
             return
         service = route(method, path_text, query, headers)  # issue 16: one router for every service
         if service is not Service.KMS:
-            self._other_service(conn, slot, service, method, path_text, query.decode("latin-1"), headers, body,
+            self._other_service(conn, slot, service, method, path_text, query.decode("latin-1"), headers, streamed,
                                 origin, received)
             return
         if method != "POST" or path_text != "/":
@@ -383,9 +534,10 @@ class HttpServer:
 
     def _other_service(
         self, conn: KmsHttpProtocol, slot: _Slot, service: Service, method: str, path: str, query: str,
-        headers: list[tuple[bytes, bytes]], body: bytes, origin: Origin, received: float,
+        headers: list[tuple[bytes, bytes]], body: bytes | BodyPipe, origin: Origin, received: float,
     ) -> None:
         if service is Service.STS:
+            assert isinstance(body, bytes)  # pipes only for S3 (streams_body)
             self._blocking(conn, slot, self.sts.handle, method, path, query, headers, body,
                            origin.source_ip, origin.secure, origin.tls_details, label="STS", received=received)
             return
@@ -395,6 +547,8 @@ class HttpServer:
             return
 
         def done(future: asyncio.Future) -> None:
+            if isinstance(body, BodyPipe):
+                conn.body_answered(slot, body)
             try:
                 concluded = future.result()
             except BaseException:  # noqa: BLE001 - never a traceback on the wire
@@ -407,8 +561,11 @@ class HttpServer:
             else:  # group commit with the loop's other events
                 self.audit.add(Pending(concluded.entry, concluded.response, conn, slot, front.refuse, None, received))
 
+        extra = (origin.secure,) if service is Service.S3 else ()
+        handle: Callable[..., Concluded[Response]] = front.handle
+        pool = self.s3_executor if service is Service.S3 else self.executor
         asyncio.get_running_loop().run_in_executor(
-            self.executor, front.handle, method, path, query, headers, body, origin.source_ip
+            pool, handle, method, path, query, headers, body, origin.source_ip, *extra
         ).add_done_callback(done)
 
     def _answered(self, pending: Pending, response: Response) -> None:

@@ -1,31 +1,57 @@
-"""One S3 request, end to end (issue 16): authenticate (SigV4, scope ``s3``: the declared
-payload hash, the literal path) -> route -> use case -> event -> XML or object bytes.
+"""One S3 request, end to end: authenticate (SigV4, scope ``s3``: the declared payload
+hash, the literal path) -> route -> use case -> event -> XML or object bytes.
 
-Every handler is named by its route's operation (``HANDLERS``). The call is recorded in
-the trail like any other (eventSource ``s3.amazonaws.com``; object reads are data events)
-through the server's group commit (:class:`~trent.protocol.recording.Concluded`).
+Two kinds of bucket share the door: the audit *trail bucket* (issue 16; read-only, its
+own handlers below) and every other bucket, served with server-side encryption by the
+issue-17 use cases (``sse_operations.HANDLERS``, routes ``SSE_ROUTES``). Addressing is
+path-style, or virtual-hosted under ``s3_domain``.
+
+The call is recorded in the trail like any other (eventSource ``s3.amazonaws.com``;
+object-level calls are data events). A call that changes something commits its change
+and its event in one transaction (``recording.atomically``) — except the operations
+that stream object bytes (``sse_operations.STREAMING``: PutObject, UploadPart, the
+copies): a long upload must not hold the database's write transaction open (on SQLite
+that would stall every other writer, the audit group commit included), so their
+use case commits on its own and the event follows (fail-closed: an event that cannot
+be written turns the answer into InternalError).
+
+The KMS calls S3 makes for the caller (SSE-KMS GenerateDataKey / Decrypt, s3-sse spec
+§4) reach ``S3Deps.kms_audit``; they are collected per call (thread-local: one call per
+worker thread at a time) and recorded as KMS events of their own
+(``via_service_audit.kms_event``: the caller's identity, invokedBy s3.amazonaws.com)
+together with, or just before, the S3 event.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import logging
 import re
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from trent import errors
 from trent.audit.events import api_call_event
 from trent.audit.records import AuditEntry
+from trent.audit.sink import AuditWriteError
 from trent.domain.ids import new_uuid4
 from trent.protocol.pipeline import KmsPipeline, Response, partition_for
 from trent.protocol.recording import Concluded, atomically
-from trent.protocol.s3 import xml
-from trent.protocol.s3.errors import error_document
-from trent.protocol.s3.routes import S3Request, operation_name, parse, route
+from trent.protocol.s3 import sse_operations, xml
+from trent.protocol.s3.answer import Answer
+from trent.protocol.s3.body import BodySource, BytesBody, Payload, decoded
+from trent.protocol.s3.deferred_deletes import DeferredDeletes
+from trent.protocol.s3.errors import error_document, sse_wire_error
+from trent.protocol.s3.routes import SSE_ROUTES, ROUTES, S3Request, operation_name, parse, route, virtual_host_bucket
+from trent.protocol.via_service_audit import kms_event
 from trent.service.context import RequestContext
+from trent.service.s3 import buckets as sse_buckets
+from trent.service.s3.deps import S3Deps
+from trent.service.s3.kms_calls import KmsCall
 from trent.service.trail_bucket import objects
 from trent.service.trail_bucket.buckets import BucketRegistry
 
@@ -35,16 +61,16 @@ SIGNING_SERVICE = "s3"
 EVENT_SOURCE = "s3.amazonaws.com"
 OBJECT_CONTENT_TYPE = b"application/octet-stream"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-_DATA_EVENTS = frozenset({"GetObject", "HeadObject", "ListObjects", "ListObjectsV2"})
-
-
-@dataclass(slots=True)
-class Answer:
-    status: int = 200
-    body: bytes = b""
-    content_type: bytes = xml.XML_CONTENT_TYPE
-    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-    content_length: int | None = None
+_DATA_EVENTS = frozenset({
+    "GetObject", "HeadObject", "ListObjects", "ListObjectsV2", "PutObject", "DeleteObject", "DeleteObjects",
+    "CopyObject", "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
+    "AbortMultipartUpload", "ListParts", "ListMultipartUploads",
+})
+# Request headers an S3 event's requestParameters carry (never the SSE-C key itself).
+_EVENT_HEADERS = ("x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id",
+                  "x-amz-server-side-encryption-bucket-key-enabled", "x-amz-server-side-encryption-customer-algorithm",
+                  "x-amz-copy-source")
+_EVENT_QUERY = ("prefix", "marker", "list-type", "delimiter", "max-keys", "start-after", "uploadId", "partNumber")
 
 
 @dataclass(slots=True)
@@ -58,9 +84,20 @@ class _Call:
 
 
 class S3FrontDoor:
-    def __init__(self, pipeline: KmsPipeline, buckets: BucketRegistry) -> None:
+    def __init__(self, pipeline: KmsPipeline, buckets: BucketRegistry, sse: S3Deps | None = None,
+                 s3_domain: str | None = None) -> None:
         self.pipeline = pipeline
         self.buckets = buckets
+        self.s3_domain = s3_domain
+        self._local = threading.local()
+        self._trail_names = frozenset(b.name for b in buckets.all())
+        # issue 17: every other bucket, with server-side encryption; its KMS calls come here,
+        # and its blob deletions wait for the commit (deferred_deletes.py)
+        self.blobs: DeferredDeletes | None = None
+        self.sse: S3Deps | None = None
+        if sse is not None:
+            self.blobs = DeferredDeletes(sse.store)
+            self.sse = dataclasses.replace(sse, kms_audit=self._kms_call, store=self.blobs)
         self.handlers: dict[str, Callable[[RequestContext, S3Request], Answer]] = {
             "ListBuckets": self._list_buckets,
             "GetBucketLocation": self._get_bucket_location,
@@ -72,40 +109,120 @@ class S3FrontDoor:
         }
 
     def handle(
-        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], body: bytes, source_ip: str
+        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]],
+        body: bytes | BodySource, source_ip: str, secure: bool = False,
     ) -> Concluded[Response]:
         pipeline = self.pipeline
         deps = pipeline.deps
         call = _Call(pipeline.new_request_id(), deps.clock.now())
-        user_agent = next((v.decode("latin-1") for n, v in headers if n == b"user-agent"), None)
+        user_agent = host = None
+        for name, value in headers:
+            if name == b"user-agent":
+                user_agent = value.decode("latin-1")
+            elif name == b"host":
+                host = value.decode("latin-1")
+        source = BytesBody(body) if isinstance(body, bytes) else body
+        request = call.request = parse(method, path, query, headers, virtual_host_bucket(host, self.s3_domain))
+        sse = self.sse
+        trail = sse is None or (request.bucket is not None and request.bucket in self._trail_names)
+        routes = ROUTES if trail else SSE_ROUTES
+        call.operation = operation_name(request, routes)
+        kms_calls: list[KmsCall] = []
+        self._local.calls = kms_calls
+        blobs = self.blobs if not trail else None
+        if blobs is not None:
+            blobs.begin()
 
-        def work() -> Answer:
-            request = call.request = parse(method, path, query, headers)
-            call.operation = operation_name(request)
-            principal, access_key_id, region = pipeline.authenticate(
-                method, path, query, headers, body, service=SIGNING_SERVICE
-            )
+        def authenticate() -> Payload:
+            principal, access_key_id, region, payload = pipeline.authenticate_s3(method, path, query, headers)
             call.access_key_id = access_key_id
             call.ctx = RequestContext(principal, access_key_id, region, partition_for(region), call.request_id,
-                                      call.started, source_ip, user_agent)
-            return self.handlers[route(request).operation](call.ctx, request)
+                                      call.started, source_ip, user_agent, secure_transport=secure)
+            return payload
+
+        def work() -> Answer:
+            payload = authenticate()
+            assert call.ctx is not None
+            operation = route(request, routes).operation
+            text_headers = {n.decode("latin-1"): v.decode("latin-1") for n, v in headers}
+            if operation not in _BODY_OPERATIONS:
+                for _ in decoded(source.chunks(), payload, text_headers):  # an empty body, still checked
+                    pass
+            if trail:
+                return self.handlers[operation](call.ctx, request)
+            assert sse is not None
+            if operation == "ListBuckets":
+                return self._list_all_buckets(sse, call.ctx)
+            handler = sse_operations.HANDLERS[operation]
+            return handler(sse, sse_operations.Call(call.ctx, request, text_headers, source, payload))
 
         def conclude(answer: Answer | None, error: errors.TrentError | None) -> tuple[AuditEntry, Response]:
             code = message = None
             if error is not None:
-                request = call.request
                 status, payload, code, message = error_document(
-                    error, call.request_id, bucket=request.bucket if request else None,
-                    key=request.key if request else None, resource=path,
+                    error, call.request_id, bucket=request.bucket, key=request.key, resource=path,
+                    wire=sse_wire_error(error) if not trail and call.ctx is not None else None,
                 )
                 answer = Answer(status, b"" if method == "HEAD" else payload)
             assert answer is not None
             entry = AuditEntry(self._event(call, source_ip, user_agent, code, message), call.started)
             extra = (b"x-amz-request-id", call.request_id.encode()), (b"x-amz-id-2", call.request_id.encode())
             return entry, Response(answer.status, answer.body, call.request_id, answer.content_type,
-                                   tuple(answer.headers) + extra, answer.content_length)
+                                   tuple(answer.headers) + extra, answer.content_length, answer.stream)
 
-        return atomically(deps.storage, pipeline.outbox, work, conclude, f"S3 {call.operation} ({call.request_id})")
+        what = f"S3 {call.operation} ({call.request_id})"
+        unbatched = not trail and call.operation in sse_operations.STREAMING
+        committed = unbatched  # each write of a streaming operation committed on its own
+        try:
+            if unbatched:
+                concluded = self._unbatched(work, conclude, what)
+            else:
+                concluded = atomically(deps.storage, pipeline.outbox, work, conclude, what)
+                # recorded: committed with its event; else nothing was written (or rolled back)
+                committed = concluded.recorded or concluded.response.status < 300
+        finally:
+            self._local.calls = None
+            if blobs is not None:
+                blobs.end(committed)
+        return self._with_kms_events(concluded, kms_calls, call)
+
+    def _unbatched(self, work: Callable[[], Answer],
+                   conclude: Callable[[Answer | None, errors.TrentError | None], tuple[AuditEntry, Response]],
+                   what: str) -> Concluded[Response]:
+        """A streaming operation: its use case commits on its own (see the module docstring)."""
+        answer: Answer | None = None
+        error: errors.TrentError | None = None
+        try:
+            answer = work()
+        except errors.TrentError as exc:
+            error = exc
+        except Exception:  # noqa: BLE001 - the wire never sees a traceback
+            log.exception("unexpected failure in %s", what)
+            error = errors.KMSInternal()
+        entry, response = conclude(answer, error)
+        return Concluded(entry, response, False)
+
+    def _kms_call(self, call: KmsCall) -> None:
+        calls = getattr(self._local, "calls", None)
+        if calls is not None:
+            calls.append(call)
+
+    def _with_kms_events(self, concluded: Concluded[Response], calls: list[KmsCall], call: _Call) -> Concluded[Response]:
+        """The KMS calls S3 made for the caller, as KMS events (spec §4), recorded with the
+        S3 event when that is not recorded yet, else on their own, before the answer leaves."""
+        if not calls:
+            return concluded
+        entries = [AuditEntry(kms_event(c, self.pipeline.caller(c.ctx.principal, call.access_key_id)), c.started)
+                   for c in calls]
+        try:
+            if concluded.recorded:
+                self.pipeline.outbox.record(entries)
+                return concluded
+            self.pipeline.outbox.record([*entries, concluded.entry])
+        except AuditWriteError:
+            log.error("the KMS events of S3 request %s could not be recorded; refusing it", call.request_id)
+            return Concluded(concluded.entry, self.refuse(concluded.response), True)
+        return Concluded(concluded.entry, concluded.response, True)
 
     @staticmethod
     def refuse(response: Response) -> Response:
@@ -115,6 +232,18 @@ class S3FrontDoor:
                         ((b"x-amz-request-id", response.request_id.encode()),))
 
     # -- operations -----------------------------------------------------------------------
+
+    def _list_all_buckets(self, sse: S3Deps, ctx: RequestContext) -> Answer:
+        """ListBuckets: the caller's SSE buckets and the trail bucket(s) it may read."""
+        mine = sse_buckets.list_buckets(sse, ctx)
+        trail = objects.list_buckets(self.pipeline.deps, ctx, self.buckets)
+        found = sorted([(b.name, b.created_at) for b in mine.buckets] + [(b.name, b.created_at) for b in trail])
+        fields = [
+            ("Owner", [("ID", mine.owner_id), ("DisplayName", mine.owner_display_name)]),
+            ("Buckets", [("Bucket", [("Name", name), ("CreationDate", xml.iso_millis(created))])
+                         for name, created in found]),
+        ]
+        return Answer(body=xml.document("ListAllMyBucketsResult", fields))
 
     def _list_buckets(self, ctx: RequestContext, request: S3Request) -> Answer:
         deps = self.pipeline.deps
@@ -235,8 +364,9 @@ class S3FrontDoor:
             params = {"bucketName": request.bucket}
             if request.key is not None:
                 params["key"] = request.key
-            params.update({k: v for k, v in request.query.items() if k in ("prefix", "marker", "list-type",
-                                                                           "delimiter", "max-keys", "start-after")})
+            params.update({k: v for k, v in request.query.items() if k in _EVENT_QUERY})
+            params.update({name: request.headers[name.encode()].decode("latin-1") for name in _EVENT_HEADERS
+                           if name.encode() in request.headers})
             if ctx is not None:
                 owner = self._owner(request.bucket) or ""
                 if request.key is not None:
@@ -256,7 +386,15 @@ class S3FrontDoor:
         try:
             return self.buckets.get(name).owner_account_id
         except errors.NoSuchBucket:
-            return None
+            pass
+        if self.sse is not None:
+            bucket = self.sse.repo.get_bucket(name)
+            return bucket.account_id if bucket is not None else None
+        return None
+
+
+_BODY_OPERATIONS = frozenset({"PutObject", "UploadPart", "CreateBucket", "PutBucketEncryption", "PutBucketPolicy",
+                              "DeleteObjects", "CompleteMultipartUpload"})
 
 
 def _byte_range(header: bytes | None) -> tuple[int | None, int | None] | None:

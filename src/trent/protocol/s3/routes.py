@@ -53,11 +53,20 @@ class Route:
     operation: str
     subresource: str | None = None
     query: tuple[tuple[str, str], ...] = ()
+    # issue 17: more sub-resource keys this route needs (UploadPart: partNumber) or
+    # tolerates (GetObject: partNumber, versionId); whether x-amz-copy-source must be
+    # present (True: CopyObject, UploadPartCopy), absent (False) or either (None)
+    requires: frozenset[str] = frozenset()
+    allows: frozenset[str] = frozenset()
+    copy_source: bool | None = None
 
     def matches(self, request: S3Request, present: frozenset[str]) -> bool:
         if self.method != request.method or self.target is not request.target:
             return False
-        if (self.subresource is None and present) or (self.subresource is not None and self.subresource not in present):
+        needed = self.requires | ({self.subresource} if self.subresource is not None else set())
+        if not needed <= present or present - needed - self.allows:
+            return False
+        if self.copy_source is not None and (b"x-amz-copy-source" in request.headers) is not self.copy_source:
             return False
         return all(request.query.get(k) == v for k, v in self.query)
 
@@ -71,35 +80,88 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", Target.OBJECT, "GetObject"),
     Route("HEAD", Target.OBJECT, "HeadObject"),
 )
+
+# Issue 17: every bucket but the trail's (S3 API reference, one route per operation).
+_READ_OBJECT = frozenset({"partNumber", "versionId"})
+SSE_ROUTES: tuple[Route, ...] = (
+    Route("GET", Target.SERVICE, "ListBuckets"),
+    Route("PUT", Target.BUCKET, "PutBucketEncryption", subresource="encryption"),
+    Route("GET", Target.BUCKET, "GetBucketEncryption", subresource="encryption"),
+    Route("DELETE", Target.BUCKET, "DeleteBucketEncryption", subresource="encryption"),
+    Route("PUT", Target.BUCKET, "PutBucketPolicy", subresource="policy"),
+    Route("GET", Target.BUCKET, "GetBucketPolicy", subresource="policy"),
+    Route("DELETE", Target.BUCKET, "DeleteBucketPolicy", subresource="policy"),
+    Route("GET", Target.BUCKET, "GetBucketLocation", subresource="location"),
+    Route("GET", Target.BUCKET, "ListMultipartUploads", subresource="uploads"),
+    Route("POST", Target.BUCKET, "DeleteObjects", subresource="delete"),
+    Route("GET", Target.BUCKET, "ListObjectsV2", query=(("list-type", "2"),)),
+    Route("GET", Target.BUCKET, "ListObjects"),
+    Route("HEAD", Target.BUCKET, "HeadBucket"),
+    Route("PUT", Target.BUCKET, "CreateBucket"),
+    Route("DELETE", Target.BUCKET, "DeleteBucket"),
+    Route("PUT", Target.OBJECT, "UploadPartCopy", subresource="uploadId", requires=frozenset({"partNumber"}),
+          copy_source=True),
+    Route("PUT", Target.OBJECT, "UploadPart", subresource="uploadId", requires=frozenset({"partNumber"}),
+          copy_source=False),
+    Route("PUT", Target.OBJECT, "CopyObject", copy_source=True),
+    Route("PUT", Target.OBJECT, "PutObject", copy_source=False),
+    Route("POST", Target.OBJECT, "CreateMultipartUpload", subresource="uploads"),
+    Route("POST", Target.OBJECT, "CompleteMultipartUpload", subresource="uploadId"),
+    Route("DELETE", Target.OBJECT, "AbortMultipartUpload", subresource="uploadId"),
+    Route("GET", Target.OBJECT, "ListParts", subresource="uploadId"),
+    Route("GET", Target.OBJECT, "GetObject", allows=_READ_OBJECT),
+    Route("HEAD", Target.OBJECT, "HeadObject", allows=_READ_OBJECT),
+    Route("DELETE", Target.OBJECT, "DeleteObject", allows=frozenset({"versionId"})),
+)
+
 WRITE_METHODS = frozenset({"PUT", "POST", "DELETE"})
 
 
-def parse(method: str, path: str, query: str, headers: Any) -> S3Request:
-    """Path-style request -> bucket and key (percent-decoded) and the query."""
+def virtual_host_bucket(host: str | None, s3_domain: str | None) -> str | None:
+    """Virtual-hosted-style addressing (issue 17): ``Host: <bucket>.<s3 domain>[:port]``
+    names the bucket; the path is then the whole key. None: path-style."""
+    if not host or not s3_domain:
+        return None
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.lower().rstrip(".")
+    suffix = "." + s3_domain.lower().strip(".")
+    if name.endswith(suffix) and len(name) > len(suffix):
+        return name[: -len(suffix)]
+    return None
+
+
+def parse(method: str, path: str, query: str, headers: Any, virtual_bucket: str | None = None) -> S3Request:
+    """Path-style request -> bucket and key (percent-decoded) and the query;
+    ``virtual_bucket`` (virtual-hosted style): the bucket, the path is the key."""
     rest = path[1:] if path.startswith("/") else path
-    bucket_part, slash, key_part = rest.partition("/")
-    bucket = unquote(bucket_part) or None
-    key = unquote(key_part) if slash and key_part else None
+    if virtual_bucket is not None:
+        bucket: str | None = virtual_bucket
+        key = unquote(rest) if rest else None
+    else:
+        bucket_part, slash, key_part = rest.partition("/")
+        bucket = unquote(bucket_part) or None
+        key = unquote(key_part) if slash and key_part else None
     target = Target.SERVICE if bucket is None else (Target.OBJECT if key is not None else Target.BUCKET)
     params = dict(parse_qsl(query, keep_blank_values=True))
     index = {name: value for name, value in headers}
     return S3Request(method, target, bucket, key, params, index)
 
 
-def route(request: S3Request) -> Route:
+def route(request: S3Request, routes: tuple[Route, ...] = ROUTES) -> Route:
+    """The trail bucket's routes by default (read-only); ``SSE_ROUTES`` for the others."""
     present = SUBRESOURCES.intersection(request.query)
-    for candidate in ROUTES:
+    for candidate in routes:
         if candidate.matches(request, present):
             return candidate
-    if request.method in WRITE_METHODS and request.bucket is not None:
+    if routes is ROUTES and request.method in WRITE_METHODS and request.bucket is not None:
         raise errors.AccessDenied("Access Denied", audit_reason="this bucket is read-only")
     raise errors.FeatureNotImplemented()
 
 
-def operation_name(request: S3Request) -> str:
+def operation_name(request: S3Request, routes: tuple[Route, ...] = ROUTES) -> str:
     """The event's name for a request that may not have matched a route."""
     try:
-        return route(request).operation
+        return route(request, routes).operation
     except errors.TrentError:
         return {"PUT": "PutObject", "DELETE": "DeleteObject", "POST": "PostObject"}.get(request.method, "Unknown")
 

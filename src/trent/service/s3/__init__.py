@@ -18,8 +18,8 @@ with S3 resources and condition keys (``authorization.py``). Header rules of the
 as pure functions: ``sse_headers.py``, ``object_headers.py``; ETags: ``etags.py``.
 KMS calls made for the caller are reported to ``S3Deps.kms_audit`` (``kms_calls.py``).
 
-The object store is a local Protocol (``store.py``) until it is unified with
-``objectstore/`` in phase 2.
+The content store is the Protocol in ``store.py`` (``objectstore/blob_file.py`` and
+``blob_s3.py`` implement it); the HTTP front is ``protocol/s3`` (phase 2).
 """
 
 from trent.service.s3.deps import S3Deps, S3Settings

@@ -31,7 +31,9 @@ BUCKET_KEY = "x-amz-server-side-encryption-bucket-key-enabled"
 CUSTOMER_ALGORITHM = "x-amz-server-side-encryption-customer-algorithm"
 CUSTOMER_KEY = "x-amz-server-side-encryption-customer-key"
 CUSTOMER_KEY_MD5 = "x-amz-server-side-encryption-customer-key-md5"
-COPY_SOURCE_PREFIX = "x-amz-copy-source-"  # + the three customer headers, for a copy source
+# A copy source's SSE-C headers: x-amz-copy-source-server-side-encryption-customer-*
+# (the customer header names without their own "x-amz-"; botocore's model, S3 API reference)
+COPY_SOURCE_PREFIX = "x-amz-copy-source-"
 
 _CUSTOMER_PREFIX = "Requests specifying Server Side Encryption with Customer provided keys must provide "
 
@@ -110,35 +112,38 @@ def _context(raw: str) -> dict[str, str]:
 def parse_customer_key(headers: Mapping[str, str], *, source: bool = False) -> CustomerKey | None:
     """The three SSE-C headers (spec §1, §6), or None when none is present. ``source``:
     read the ``x-amz-copy-source-`` variants (CopyObject / UploadPartCopy source)."""
-    prefix = COPY_SOURCE_PREFIX if source else ""
-    algorithm = headers.get(prefix + CUSTOMER_ALGORITHM)
-    key_b64 = headers.get(prefix + CUSTOMER_KEY)
-    md5_b64 = headers.get(prefix + CUSTOMER_KEY_MD5)
+
+    def named(header: str) -> str:
+        return COPY_SOURCE_PREFIX + header.removeprefix("x-amz-") if source else header
+
+    algorithm = headers.get(named(CUSTOMER_ALGORITHM))
+    key_b64 = headers.get(named(CUSTOMER_KEY))
+    md5_b64 = headers.get(named(CUSTOMER_KEY_MD5))
     if algorithm is None and key_b64 is None and md5_b64 is None:
         return None
     if algorithm is None:
-        raise _invalid(_CUSTOMER_PREFIX + "a valid encryption algorithm.", prefix + CUSTOMER_ALGORITHM)
+        raise _invalid(_CUSTOMER_PREFIX + "a valid encryption algorithm.", named(CUSTOMER_ALGORITHM))
     if algorithm != "AES256":
         raise errors.InvalidEncryptionAlgorithm(
-            details={"ArgumentName": prefix + CUSTOMER_ALGORITHM, "ArgumentValue": algorithm[:64]}
+            details={"ArgumentName": named(CUSTOMER_ALGORITHM), "ArgumentValue": algorithm[:64]}
         )
     if key_b64 is None:
-        raise _invalid(_CUSTOMER_PREFIX + "an appropriate secret key.", prefix + CUSTOMER_KEY)
+        raise _invalid(_CUSTOMER_PREFIX + "an appropriate secret key.", named(CUSTOMER_KEY))
     if md5_b64 is None:
-        raise _invalid(_CUSTOMER_PREFIX + "the client calculated MD5 of the secret key.", prefix + CUSTOMER_KEY_MD5)
+        raise _invalid(_CUSTOMER_PREFIX + "the client calculated MD5 of the secret key.", named(CUSTOMER_KEY_MD5))
     try:
         key = base64.b64decode(key_b64, validate=True)
     except binascii.Error:
         key = b""
     if len(key) != 32:
-        raise _invalid("The secret key was invalid for the specified algorithm.", prefix + CUSTOMER_KEY)
+        raise _invalid("The secret key was invalid for the specified algorithm.", named(CUSTOMER_KEY))
     try:
         sent_md5 = base64.b64decode(md5_b64, validate=True)
     except binascii.Error:
         sent_md5 = b""
     if not hmac.compare_digest(hashlib.md5(key).digest(), sent_md5):  # noqa: S324 - S3's wire format
         raise _invalid(
-            "The calculated MD5 hash of the key did not match the hash that was provided.", prefix + CUSTOMER_KEY_MD5
+            "The calculated MD5 hash of the key did not match the hash that was provided.", named(CUSTOMER_KEY_MD5)
         )
     return CustomerKey(key, md5_b64)
 

@@ -1,11 +1,9 @@
 """Where content blobs live, as seen by the S3 use cases (issue 17).
 
-NOTE (phase 2): this Protocol is defined here, locally, on purpose: the ``objectstore/``
-package (a Protocol with file:// and s3:// adapters) is being built on another branch
-for the CloudTrail bucket. When both have landed, this Protocol is unified with
-``objectstore/``'s and the adapters implement it; the use cases need exactly these four
-operations. Only ciphertext ever passes through it (``crypto.segments`` blobs), under
-opaque names that say nothing about bucket or key.
+Implemented by ``objectstore/blob_file.py`` (a directory) and ``objectstore/blob_s3.py``
+(any S3-compatible bucket), picked by ``--object-store`` in the composition root; the
+use cases need exactly these four operations. Only ciphertext ever passes through it
+(``crypto.segments`` blobs), under opaque names that say nothing about bucket or key.
 """
 
 from __future__ import annotations

@@ -64,9 +64,13 @@ def test_sse_c_row() -> None:
 
 
 def test_copy_source_customer_headers() -> None:
-    source = {"x-amz-copy-source-" + k: v for k, v in SSE_C.items()}
+    # the real names: x-amz-copy-source-server-side-encryption-customer-* (botocore's model)
+    source = {"x-amz-copy-source-" + k.removeprefix("x-amz-"): v for k, v in SSE_C.items()}
+    assert "x-amz-copy-source-server-side-encryption-customer-algorithm" in source
     assert parse_customer_key(source, source=True).key == KEY  # type: ignore[union-attr]
     assert parse_customer_key(source) is None
+    wrong = {"x-amz-copy-source-" + k: v for k, v in SSE_C.items()}  # names no client sends
+    assert parse_customer_key(wrong, source=True) is None
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,84 @@
+"""Content blobs as files in a directory (``--object-store file://DIR``, the default:
+``<data-dir>/objects``; issue 17).
+
+The S3 use cases' store (``service/s3/store.py``): opaque names (``ab/cd/<32 hex>``),
+only ciphertext. A put streams its pieces into a temporary file beside the target,
+flushes it to disk and renames it into place: if the pieces raise (a bad signature, a
+wrong digest, a client gone) the temporary file is removed and nothing is stored under
+the name. Reads seek to the range and return it in 256 KiB pieces.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from trent.objectstore.base import InvalidObjectKey, ObjectStoreError
+
+READ_PIECE = 256 << 10  # per concurrent GET: ciphertext and plaintext in flight stay small
+_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}$")
+
+
+class FileBlobStore:
+    def __init__(self, root: Path, *, durable: bool = True) -> None:
+        self.root = root
+        self._durable = durable
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ObjectStoreError(f"cannot create the object directory: {exc.strerror}") from None
+
+    def __repr__(self) -> str:
+        return f"FileBlobStore({str(self.root)!r})"
+
+    def _path(self, name: str) -> Path:
+        if not _NAME.match(name):
+            raise InvalidObjectKey("blob names are ab/cd/<32 hex>")
+        return self.root / name
+
+    def put(self, name: str, chunks: Iterable[bytes | memoryview]) -> int:
+        path = self._path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".put-")
+        written = 0
+        try:
+            with os.fdopen(fd, "wb", buffering=0) as out:
+                for piece in chunks:
+                    out.write(piece)
+                    written += len(piece)
+                if self._durable:
+                    os.fsync(out.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+        return written
+
+    def get(self, name: str, start: int, end: int) -> Iterator[bytes]:
+        try:
+            handle = open(self._path(name), "rb")  # noqa: SIM115 - closed by the generator
+        except OSError as exc:
+            raise ObjectStoreError(f"cannot read blob {name}: {exc.strerror}") from None
+        with handle:
+            handle.seek(start)
+            left = end - start
+            while left > 0:
+                piece = handle.read(min(READ_PIECE, left))
+                if not piece:
+                    return  # short: the decryptor reports the truncation
+                left -= len(piece)
+                yield piece
+
+    def delete(self, name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._path(name))
+
+    def names(self) -> Iterator[str]:
+        for path in sorted(self.root.rglob("*")):
+            if path.is_file() and not path.name.startswith(".put-"):
+                yield path.relative_to(self.root).as_posix()

@@ -1,0 +1,67 @@
+"""Blob deletions held until the request's transaction committed (issue 17).
+
+The S3 use cases delete a replaced or removed object's content blobs right after the
+repository write. Inside the request's transaction (``recording.atomically``) that write
+is not committed yet: if the audit append or the commit then fails, the transaction
+rolls back and the row still points at the blobs — which must therefore still exist.
+This wrapper around the object store queues deletions while a call is open
+(thread-local: one call per worker thread) and the front door runs them only once the
+change committed, or drops them on rollback (leaving at worst orphan *ciphertext* that
+no row references; never a row without its content).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Iterator
+
+from trent.service.s3.store import ObjectStore
+
+log = logging.getLogger("trent.s3")
+
+
+class DeferredDeletes:
+    def __init__(self, store: ObjectStore) -> None:
+        self.inner = store
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        return f"DeferredDeletes({self.inner!r})"
+
+    # --- the ObjectStore Protocol --------------------------------------------------------
+
+    def put(self, name: str, chunks: Iterable[bytes | bytearray]) -> int:
+        return self.inner.put(name, chunks)
+
+    def get(self, name: str, start: int, end: int) -> Iterator[bytes]:
+        return self.inner.get(name, start, end)
+
+    def delete(self, name: str) -> None:
+        pending: list[str] | None = getattr(self._local, "pending", None)
+        if pending is None:
+            self.inner.delete(name)
+        else:
+            pending.append(name)
+
+    def names(self) -> Iterator[str]:
+        return self.inner.names()
+
+    # --- one call ------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        self._local.pending = []
+
+    def end(self, committed: bool) -> None:
+        """Run the queued deletions if the call's change committed; else drop them."""
+        pending: list[str] = getattr(self._local, "pending", None) or []
+        self._local.pending = None
+        if not committed:
+            if pending:
+                log.warning("rolled back: %d blob deletion(s) dropped (orphan ciphertext at worst)", len(pending))
+            return
+        for name in pending:
+            try:
+                self.inner.delete(name)
+            except Exception:  # noqa: BLE001 - committed already; an orphan blob at worst
+                log.warning("could not delete unreferenced blob %s; left for an orphan sweep", name)

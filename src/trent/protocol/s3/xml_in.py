@@ -1,0 +1,115 @@
+"""S3 request documents (REST-XML in), parsed into plain values (issue 17).
+
+    create_bucket_configuration(body)  -> LocationConstraint | None
+    delete_request(body)               -> (keys, quiet)              DeleteObjects
+    completed_parts(body)              -> [(part number, ETag)]      CompleteMultipartUpload
+    encryption_rules(body)             -> [EncryptionConfig]         PutBucketEncryption
+
+Elements are matched by local name, with or without S3's namespace (clients send both).
+Anything that is not well-formed, has a DOCTYPE (no entities are ever expanded), or
+lacks a required element is S3's ``MalformedXML`` (400). Bodies are small and bounded
+by the front door (:data:`MAX_DOCUMENT_BYTES`).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET  # noqa: S405 - no DTDs accepted (see _root), expat never fetches
+from collections.abc import Iterator
+
+from trent import errors
+from trent.domain.s3.records import EncryptionConfig
+from trent.service.s3.bucket_config import parse_sse_algorithm
+from trent.service.s3.multipart import CompletedPart
+
+MAX_DOCUMENT_BYTES = 1 << 20  # DeleteObjects of 1000 keys of 1 KiB fits; S3 caps bodies similarly
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _root(body: bytes, name: str) -> ET.Element:
+    if len(body) > MAX_DOCUMENT_BYTES or b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+        raise errors.MalformedXML()
+    try:
+        root = ET.fromstring(body)  # noqa: S314 - DTDs refused above
+    except ET.ParseError:
+        raise errors.MalformedXML() from None
+    if _local(root.tag) != name:
+        raise errors.MalformedXML()
+    return root
+
+
+def _children(element: ET.Element, name: str) -> Iterator[ET.Element]:
+    return (child for child in element if _local(child.tag) == name)
+
+
+def _child(element: ET.Element, name: str) -> ET.Element | None:
+    return next(_children(element, name), None)
+
+
+def _text(element: ET.Element, name: str, *, required: bool = True) -> str | None:
+    child = _child(element, name)
+    if child is None:
+        if required:
+            raise errors.MalformedXML()
+        return None
+    return child.text or ""
+
+
+def create_bucket_configuration(body: bytes) -> str | None:
+    """CreateBucket's optional body: the LocationConstraint (None when absent/empty)."""
+    if not body.strip():
+        return None
+    root = _root(body, "CreateBucketConfiguration")
+    value = _text(root, "LocationConstraint", required=False)
+    return value or None
+
+
+def delete_request(body: bytes) -> tuple[list[str], bool]:
+    """DeleteObjects: ``<Delete><Quiet>?<Object><Key>..</Key></Object>+</Delete>``."""
+    root = _root(body, "Delete")
+    keys = []
+    for obj in _children(root, "Object"):
+        key = _text(obj, "Key")
+        version = _text(obj, "VersionId", required=False)
+        if version not in (None, "null"):
+            raise errors.InvalidArgument("Trent does not keep object versions", details={"ArgumentName": "VersionId"})
+        keys.append(key or "")
+    quiet = (_text(root, "Quiet", required=False) or "false").strip().lower() == "true"
+    if not keys:
+        raise errors.MalformedXML()
+    return keys, quiet
+
+
+def completed_parts(body: bytes) -> list[CompletedPart]:
+    """CompleteMultipartUpload: ``<CompleteMultipartUpload><Part><PartNumber/><ETag/>``."""
+    root = _root(body, "CompleteMultipartUpload")
+    parts = []
+    for part in _children(root, "Part"):
+        number = (_text(part, "PartNumber") or "").strip()
+        if not number.isdigit():
+            raise errors.MalformedXML()
+        parts.append(CompletedPart(int(number), (_text(part, "ETag") or "").strip()))
+    if not parts:
+        raise errors.MalformedXML()
+    return parts
+
+
+def encryption_rules(body: bytes) -> list[EncryptionConfig]:
+    """PutBucketEncryption's ServerSideEncryptionConfiguration (s3-sse spec §7)."""
+    root = _root(body, "ServerSideEncryptionConfiguration")
+    rules = []
+    for rule in _children(root, "Rule"):
+        default = _child(rule, "ApplyServerSideEncryptionByDefault")
+        if default is None:
+            raise errors.MalformedXML()
+        algorithm = parse_sse_algorithm((_text(default, "SSEAlgorithm") or "").strip())
+        key_id = _text(default, "KMSMasterKeyID", required=False)
+        raw_bucket_key = (_text(rule, "BucketKeyEnabled", required=False) or "false").strip().lower()
+        if raw_bucket_key not in ("true", "false"):
+            raise errors.MalformedXML()
+        rules.append(EncryptionConfig(algorithm, key_id.strip() if key_id else None, raw_bucket_key == "true"))
+    if not rules:
+        raise errors.MalformedXML()
+    return rules

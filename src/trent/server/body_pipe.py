@@ -1,0 +1,139 @@
+"""A request body handed from the event loop to a worker thread as it arrives (issue 17:
+S3 uploads are never held in memory whole).
+
+The loop side (:meth:`feed`, :meth:`close`, :meth:`abort`) runs in the connection's
+``data_received``; the worker side (:meth:`chunks`) blocks until data comes. Memory is
+bounded: above ``high_water`` buffered bytes the connection stops reading the socket
+(``pause``), and reading resumes once the worker took the buffer (``resume``) — TCP flow
+control does the rest. The first pull of the body calls ``on_first_read`` (the server
+answers ``Expect: 100-continue`` then: only once the request passed authentication,
+authorization and key checks, the client sends its body).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+
+from trent import errors
+
+HIGH_WATER = 1 << 20  # buffered bytes before the socket stops being read (per upload)
+MAX_PIECE = 256 << 10  # what one pull hands the worker at most (fewer, bigger pieces than the socket's)
+
+
+class BodyPipe:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        pause: Callable[[], None],
+        resume: Callable[[], None],
+        on_first_read: Callable[[], None] | None = None,
+        high_water: int = HIGH_WATER,
+    ) -> None:
+        self._loop = loop
+        self._pause = pause
+        self._resume = resume
+        self._on_first_read = on_first_read
+        self._high_water = high_water
+        self._cond = threading.Condition()
+        self._chunks: deque[bytes] = deque()
+        self._size = 0
+        self._complete = False  # the whole body was received
+        self._error: errors.TrentError | None = None
+        self._paused = False
+        self._started = False
+        self._taken_all = False
+        self.discarding = False  # the handler answered: the rest of the body is dropped
+        self.expects_continue = False  # the client waits for 100 Continue before sending it
+
+    # --- the event loop's side -----------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        if self.discarding:
+            return
+        with self._cond:
+            self._chunks.append(data)
+            self._size += len(data)
+            pause = self._size >= self._high_water and not self._paused
+            if pause:
+                self._paused = True
+            self._cond.notify()
+        if pause:
+            self._pause()
+
+    def close(self) -> None:
+        """The body ended (the request message is complete)."""
+        with self._cond:
+            self._complete = True
+            self._cond.notify()
+
+    def abort(self, error: errors.TrentError) -> None:
+        """The connection went away before the body ended."""
+        with self._cond:
+            if not self._complete:
+                self._error = error
+            self._cond.notify()
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    @property
+    def complete(self) -> bool:
+        return self._complete
+
+    def discard_rest(self) -> None:
+        """The answer is ready before the body ended: drop what still comes, keep reading."""
+        with self._cond:
+            self.discarding = True
+            self._chunks.clear()
+            self._size = 0
+            resume = self._paused
+            self._paused = False
+        if resume:
+            self._resume()
+
+    # --- the worker's side (BodySource) ------------------------------------------------------
+
+    def chunks(self) -> Iterator[bytes]:
+        if not self._started:
+            self._started = True
+            if self._on_first_read is not None:
+                self._loop.call_soon_threadsafe(self._on_first_read)
+        while True:
+            with self._cond:
+                while not self._chunks and not self._complete and self._error is None:
+                    self._cond.wait()
+                if self._error is not None:
+                    raise self._error
+                if not self._chunks:
+                    self._taken_all = True
+                    return
+                pieces = [self._chunks.popleft()]
+                taken = len(pieces[0])
+                while self._chunks and taken + len(self._chunks[0]) <= MAX_PIECE:
+                    piece = self._chunks.popleft()
+                    pieces.append(piece)
+                    taken += len(piece)
+                self._size -= taken
+                resume = self._paused and self._size < self._high_water // 2
+                if resume:
+                    self._paused = False
+            if resume:
+                self._loop.call_soon_threadsafe(self._resume)
+            yield pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def read_all(self, limit: int) -> bytes:
+        out = bytearray()
+        for piece in self.chunks():
+            out += piece
+            if len(out) > limit:
+                raise errors.InvalidRequest("Your request was too big.")
+        return bytes(out)
+
+    @property
+    def consumed(self) -> bool:
+        return self._taken_all

@@ -1,0 +1,56 @@
+"""Blob deletions wait for the commit (protocol/s3/deferred_deletes.py, issue 17): a
+rolled-back change keeps the content its row still names."""
+
+from __future__ import annotations
+
+import threading
+
+from trent.objectstore.blob_file import FileBlobStore
+from trent.protocol.s3.deferred_deletes import DeferredDeletes
+
+NAME = "ab/cd/" + "0" * 32
+OTHER = "ab/cd/" + "1" * 32
+
+
+def test_deletions_run_after_a_commit_and_are_dropped_on_rollback(tmp_path) -> None:
+    store = DeferredDeletes(FileBlobStore(tmp_path, durable=False))
+    store.put(NAME, [b"ciphertext"])
+    store.put(OTHER, [b"more"])
+    store.begin()
+    store.delete(NAME)
+    assert sorted(store.names()) == [NAME, OTHER]  # nothing yet
+    store.end(committed=False)
+    assert sorted(store.names()) == [NAME, OTHER]  # rolled back: the row still names it
+    store.begin()
+    store.delete(NAME)
+    store.end(committed=True)
+    assert list(store.names()) == [OTHER]
+    store.delete(OTHER)  # outside a call: at once
+    assert list(store.names()) == []
+
+
+def test_calls_on_other_threads_do_not_share_a_queue(tmp_path) -> None:
+    store = DeferredDeletes(FileBlobStore(tmp_path, durable=False))
+    store.put(NAME, [b"x"])
+    store.begin()
+    other = threading.Thread(target=store.delete, args=(NAME,))
+    other.start()
+    other.join()
+    assert list(store.names()) == []  # the other thread had no open call: deleted at once
+    store.end(committed=False)
+
+
+def test_a_put_whose_pieces_raise_leaves_nothing(tmp_path) -> None:
+    store = FileBlobStore(tmp_path, durable=False)
+
+    def pieces():
+        yield b"partial"
+        raise ValueError("bad digest")
+
+    try:
+        store.put(NAME, pieces())
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("the error must propagate")
+    assert list(store.names()) == [] and not any(tmp_path.rglob(".put-*"))

@@ -1,0 +1,125 @@
+"""S3 routing (issue 17: every SSE operation from method + path + query + copy-source
+header; the trail bucket's read-only table untouched; virtual-hosted addressing) and the
+request documents S3 accepts (``protocol/s3/xml_in.py``: MalformedXML for anything else)."""
+
+from __future__ import annotations
+
+import pytest
+
+from trent import errors
+from trent.domain.s3.records import SseMode
+from trent.protocol.s3 import xml_in
+from trent.protocol.s3.routes import ROUTES, SSE_ROUTES, parse, route, virtual_host_bucket
+
+COPY = [(b"x-amz-copy-source", b"src/key")]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "headers", "operation"),
+    [
+        ("GET", "/", "", [], "ListBuckets"),
+        ("PUT", "/bkt", "", [], "CreateBucket"),
+        ("DELETE", "/bkt", "", [], "DeleteBucket"),
+        ("HEAD", "/bkt", "", [], "HeadBucket"),
+        ("GET", "/bkt", "location", [], "GetBucketLocation"),
+        ("GET", "/bkt", "list-type=2&prefix=a", [], "ListObjectsV2"),
+        ("GET", "/bkt", "prefix=a&marker=b", [], "ListObjects"),
+        ("GET", "/bkt", "uploads", [], "ListMultipartUploads"),
+        ("POST", "/bkt", "delete", [], "DeleteObjects"),
+        ("PUT", "/bkt", "encryption", [], "PutBucketEncryption"),
+        ("GET", "/bkt", "encryption", [], "GetBucketEncryption"),
+        ("DELETE", "/bkt", "encryption", [], "DeleteBucketEncryption"),
+        ("PUT", "/bkt", "policy", [], "PutBucketPolicy"),
+        ("GET", "/bkt", "policy", [], "GetBucketPolicy"),
+        ("DELETE", "/bkt", "policy", [], "DeleteBucketPolicy"),
+        ("PUT", "/bkt/a/b", "", [], "PutObject"),
+        ("PUT", "/bkt/a/b", "", COPY, "CopyObject"),
+        ("GET", "/bkt/a/b", "", [], "GetObject"),
+        ("GET", "/bkt/a/b", "partNumber=2", [], "GetObject"),
+        ("HEAD", "/bkt/a/b", "partNumber=1", [], "HeadObject"),
+        ("DELETE", "/bkt/a/b", "", [], "DeleteObject"),
+        ("POST", "/bkt/a/b", "uploads", [], "CreateMultipartUpload"),
+        ("PUT", "/bkt/a/b", "partNumber=1&uploadId=u", [], "UploadPart"),
+        ("PUT", "/bkt/a/b", "partNumber=1&uploadId=u", COPY, "UploadPartCopy"),
+        ("POST", "/bkt/a/b", "uploadId=u", [], "CompleteMultipartUpload"),
+        ("DELETE", "/bkt/a/b", "uploadId=u", [], "AbortMultipartUpload"),
+        ("GET", "/bkt/a/b", "uploadId=u", [], "ListParts"),
+    ],
+)
+def test_every_sse_operation_routes(method, path, query, headers, operation) -> None:
+    assert route(parse(method, path, query, headers), SSE_ROUTES).operation == operation
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query"),
+    [("GET", "/bkt", "acl"), ("PUT", "/bkt/k", "tagging"), ("GET", "/bkt/k", "torrent"), ("POST", "/bkt/k", ""),
+     ("PUT", "/bkt/k", "uploadId=u")],  # UploadPart without partNumber
+)
+def test_what_is_not_served_is_not_implemented_never_another_operation(method, path, query) -> None:
+    with pytest.raises(errors.FeatureNotImplemented):
+        route(parse(method, path, query, []), SSE_ROUTES)
+
+
+def test_the_trail_bucket_stays_read_only() -> None:
+    assert route(parse("GET", "/trail/k", "", []), ROUTES).operation == "GetObject"
+    with pytest.raises(errors.AccessDenied):
+        route(parse("PUT", "/trail/k", "", []), ROUTES)
+
+
+def test_keys_are_percent_decoded_and_virtual_hosts_name_the_bucket() -> None:
+    request = parse("GET", "/bkt/a%20b/c%2Bd", "", [])
+    assert (request.bucket, request.key) == ("bkt", "a b/c+d")
+    assert virtual_host_bucket("photos.s3.example.test:8443", "s3.example.test") == "photos"
+    assert virtual_host_bucket("PHOTOS.S3.Example.Test", "s3.example.test") == "photos"
+    assert virtual_host_bucket("s3.example.test:8443", "s3.example.test") is None
+    assert virtual_host_bucket("127.0.0.1:8080", "s3.example.test") is None
+    assert virtual_host_bucket("photos.s3.example.test", None) is None
+    virtual = parse("PUT", "/dir/a%2Fb", "", [], "photos")
+    assert (virtual.bucket, virtual.key) == ("photos", "dir/a/b")
+    assert parse("GET", "/", "list-type=2", [], "photos").key is None
+
+
+NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
+
+
+def test_documents_with_and_without_the_namespace() -> None:
+    assert xml_in.create_bucket_configuration(b"") is None
+    body = f"<CreateBucketConfiguration {NS}><LocationConstraint>eu-west-1</LocationConstraint>" \
+           "</CreateBucketConfiguration>"
+    assert xml_in.create_bucket_configuration(body.encode()) == "eu-west-1"
+    keys, quiet = xml_in.delete_request(
+        b"<Delete><Quiet>true</Quiet><Object><Key>a</Key></Object><Object><Key>b &amp; c</Key></Object></Delete>")
+    assert (keys, quiet) == (["a", "b & c"], True)
+    parts = xml_in.completed_parts(
+        f'<CompleteMultipartUpload {NS}><Part><ETag>"e1"</ETag><PartNumber>1</PartNumber></Part>'
+        "<Part><PartNumber>2</PartNumber><ETag>e2</ETag></Part></CompleteMultipartUpload>".encode())
+    assert [(p.part_number, p.etag) for p in parts] == [(1, '"e1"'), (2, "e2")]
+    rules = xml_in.encryption_rules(
+        f"<ServerSideEncryptionConfiguration {NS}><Rule><ApplyServerSideEncryptionByDefault>"
+        "<SSEAlgorithm>aws:kms</SSEAlgorithm><KMSMasterKeyID>alias/x</KMSMasterKeyID>"
+        "</ApplyServerSideEncryptionByDefault><BucketKeyEnabled>true</BucketKeyEnabled></Rule>"
+        "</ServerSideEncryptionConfiguration>".encode())
+    assert [(r.algorithm, r.kms_master_key_id, r.bucket_key_enabled) for r in rules] == [
+        (SseMode.SSE_KMS, "alias/x", True)]
+
+
+@pytest.mark.parametrize(
+    ("parse_", "body"),
+    [
+        (xml_in.delete_request, b"<Delete></Delete>"),
+        (xml_in.delete_request, b"<Delete><Object><Key>a</Key>"),
+        (xml_in.delete_request, b"<Remove><Object><Key>a</Key></Object></Remove>"),
+        (xml_in.delete_request, b'<!DOCTYPE d [<!ENTITY x "y">]><Delete><Object><Key>&x;</Key></Object></Delete>'),
+        (xml_in.completed_parts, b"<CompleteMultipartUpload><Part><PartNumber>x</PartNumber><ETag>e</ETag></Part>"
+                                 b"</CompleteMultipartUpload>"),
+        (xml_in.completed_parts, b"<CompleteMultipartUpload></CompleteMultipartUpload>"),
+        (xml_in.encryption_rules, b"<ServerSideEncryptionConfiguration><Rule></Rule></ServerSideEncryptionConfiguration>"),
+        (xml_in.encryption_rules, b"<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault>"
+                                  b"<SSEAlgorithm>AES128</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule>"
+                                  b"</ServerSideEncryptionConfiguration>"),
+        (xml_in.create_bucket_configuration, b"not xml"),
+    ],
+)
+def test_anything_else_is_malformed_xml(parse_, body: bytes) -> None:
+    with pytest.raises(errors.MalformedXML):
+        parse_(body)

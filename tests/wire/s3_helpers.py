@@ -1,0 +1,58 @@
+"""Shared pieces of the S3 server-side-encryption wire suites (issue 17): a seeded Trent
+with two users of the dev account (alice: everything; bob: everything, but a key policy
+can deny him), boto3 clients for them, and a scan of the object store for plaintext."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from botocore.config import Config
+
+from tests.fixtures.trent_server import ACCOUNT_ID, TrentServer
+
+EVERYTHING = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+USERS = {
+    "alice": ("AKIAS3SSEALICE000001", "alice-secret"),
+    "bob": ("AKIAS3SSEBOB00000001", "bob-secret"),
+}
+SEED = {"accounts": [{"id": ACCOUNT_ID, "name": "dev", "users": [
+    {"name": name, "access_keys": [{"id": akid, "secret": secret}], "policies": {"Everything": EVERYTHING}}
+    for name, (akid, secret) in USERS.items()
+]}]}
+MARKER = b"TRENT-PLAINTEXT-MARKER-"  # every test body starts with it: the backend scan looks for it
+
+
+def s3_client(server: TrentServer, who: str | None = None, **config: Any) -> Any:
+    params: dict[str, Any] = {"config": Config(retries={"max_attempts": 1}, **config)}
+    if who is not None:
+        akid, secret = USERS[who]
+        params.update(aws_access_key_id=akid, aws_secret_access_key=secret)
+    return server.client("s3", **params)
+
+
+def body(size: int) -> bytes:
+    """Plaintext that is easy to recognise in a backend scan."""
+    return (MARKER + os.urandom(max(0, size - len(MARKER))))[:size]
+
+
+def sse_c_key() -> tuple[bytes, str]:
+    key = os.urandom(32)
+    return key, base64.b64encode(hashlib.md5(key).digest()).decode()  # noqa: S324 - S3's wire format
+
+
+def blob_files(root: Path) -> Iterator[Path]:
+    return (p for p in root.rglob("*") if p.is_file())
+
+
+def assert_no_plaintext(chunks: Iterator[bytes]) -> int:
+    """Scan stored content for the plaintext marker; returns how many blobs were scanned."""
+    count = 0
+    for data in chunks:
+        count += 1
+        assert MARKER not in data, "plaintext reached the object store"
+    return count

@@ -1,0 +1,196 @@
+"""S3 payload modes and upload flow control on the wire (issue 17, s3-sse spec §8):
+signed aws-chunked bodies (``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``: the request signed by
+botocore's own S3 signer, chunk signatures by an independent HMAC chain here), a
+tampered chunk refused with nothing stored, and ``Expect: 100-continue`` answered only
+for a request that may proceed (a refused one gets its error and no 100)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import os
+import socket
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+
+from tests.fixtures.trent_server import TrentServer, seeded_trent
+from tests.wire.s3_helpers import SEED, body, s3_client
+
+STREAMING = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+CHUNK = 64 * 1024
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[TrentServer]:
+    with seeded_trent(SEED, prefix="trent-s3-modes-") as server:
+        s3_client(server).create_bucket(Bucket="modes")
+        yield server
+
+
+class _StreamingAuth(S3SigV4Auth):
+    """botocore's S3 signer, told the payload is signed chunk by chunk."""
+
+    def payload(self, request):  # noqa: ANN001, ANN201
+        return STREAMING
+
+    def _should_sha256_sign_payload(self, request):  # noqa: ANN001, ANN201
+        return True
+
+
+def _signing_key(secret: str, date: str) -> bytes:
+    key = ("AWS4" + secret).encode()
+    for part in (date, "us-east-1", "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
+def signed_chunked_put(server: TrentServer, path: str, data: bytes, *, tamper: int | None = None,
+                       headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    pieces = [data[i : i + CHUNK] for i in range(0, len(data), CHUNK)] + [b""]
+    length = sum(len(f"{len(p):x};chunk-signature=".encode()) + 64 + 2 + len(p) + 2 for p in pieces)
+    all_headers = {"Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data)),
+                   "Content-Length": str(length), **(headers or {})}
+    request = AWSRequest("PUT", server.endpoint_url + path, headers=all_headers, data=b"")
+    _StreamingAuth(Credentials("test", "test"), "s3", "us-east-1").add_auth(request)
+    seed = request.headers["Authorization"].rsplit("Signature=", 1)[1]
+    amz_date = request.headers["X-Amz-Date"]
+    scope = f"{amz_date[:8]}/us-east-1/s3/aws4_request"
+    key = _signing_key("test", amz_date[:8])
+    previous, frames = seed, []
+    for i, piece in enumerate(pieces):
+        sts = "\n".join(("AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, previous, EMPTY_SHA256,
+                         hashlib.sha256(piece).hexdigest()))
+        signature = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+        sent = piece if tamper != i else b"X" + piece[1:]
+        frames.append(f"{len(piece):x};chunk-signature={signature}\r\n".encode() + sent + b"\r\n")
+        previous = signature
+    encoded = b"".join(frames)
+    assert len(encoded) == length
+    url = urlsplit(server.endpoint_url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        connection.request("PUT", path, encoded, headers=dict(request.headers.items()))
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_signed_aws_chunked_upload(server: TrentServer) -> None:
+    data = body(5 * CHUNK + 1234)
+    status, answer = signed_chunked_put(server, "/modes/signed-chunks", data,
+                                        headers={"x-amz-server-side-encryption": "aws:kms"})
+    assert status == 200, answer
+    got = s3_client(server).get_object(Bucket="modes", Key="signed-chunks")
+    assert got["Body"].read() == data and got["ServerSideEncryption"] == "aws:kms"
+
+
+def test_a_tampered_chunk_is_refused_and_nothing_is_stored(server: TrentServer) -> None:
+    status, answer = signed_chunked_put(server, "/modes/tampered", body(3 * CHUNK), tamper=1)
+    assert status == 403 and b"<Code>SignatureDoesNotMatch</Code>" in answer
+    with pytest.raises(ClientError) as info:
+        s3_client(server).head_object(Bucket="modes", Key="tampered")
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def _raw_put_head(server: TrentServer, path: str, size: int) -> tuple[socket.socket, bytes]:
+    """A signed PUT's head with Expect: 100-continue; returns the socket and what came back
+    before any body byte was sent."""
+    data = b"z" * size
+    url = server.endpoint_url + path
+    request = AWSRequest("PUT", url, headers={"Content-Length": str(size), "Expect": "100-continue"}, data=data)
+    S3SigV4Auth(Credentials("test", "test"), "s3", "us-east-1").add_auth(request)
+    parts = urlsplit(server.endpoint_url)
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
+    head = f"PUT {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in request.headers.items()) + "\r\n"
+    sock.sendall(head.encode())
+    return sock, sock.recv(65536)
+
+
+def test_expect_100_continue(server: TrentServer) -> None:
+    sock, first = _raw_put_head(server, "/modes/continued", 100_000)
+    try:
+        assert first.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), first
+        sock.sendall(b"z" * 100_000)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += sock.recv(65536)
+        assert answer.split(b"\r\n", 1)[0] == b"HTTP/1.1 200 OK"
+    finally:
+        sock.close()
+    assert s3_client(server).head_object(Bucket="modes", Key="continued")["ContentLength"] == 100_000
+
+
+def test_a_refused_upload_gets_no_100_continue(server: TrentServer) -> None:
+    sock, first = _raw_put_head(server, "/no-such-bucket-here/k", 10_000_000)
+    try:
+        while b"</Error>" not in first:
+            more = sock.recv(65536)
+            if not more:
+                break
+            first += more
+        assert first.startswith(b"HTTP/1.1 404 Not Found\r\n"), first[:200]
+        assert b"100 Continue" not in first and b"<Code>NoSuchBucket</Code>" in first
+        assert b"connection: close" in first.lower()  # the body it never sent is not awaited
+    finally:
+        sock.close()
+
+
+def test_large_single_put_streams(server: TrentServer) -> None:
+    """A 96 MiB single PUT and GET (no multipart): peak RSS stays far below the object."""
+    pid = server.process.pid
+
+    def peak() -> int:
+        line = next(t for t in open(f"/proc/{pid}/status").read().splitlines() if t.startswith("VmHWM:"))
+        return int(line.split()[1]) // 1024
+
+    s3 = s3_client(server)
+    s3.put_object(Bucket="modes", Key="warm", Body=os.urandom(8 << 20))
+    s3.get_object(Bucket="modes", Key="warm")["Body"].read()
+    before = peak()
+    size = 96 << 20
+    block = os.urandom(1 << 20)
+    s3.put_object(Bucket="modes", Key="big", Body=block * 96)
+    got = s3.get_object(Bucket="modes", Key="big")["Body"]
+    digest = hashlib.sha256()
+    total = 0
+    while piece := got.read(1 << 20):
+        digest.update(piece)
+        total += len(piece)
+    assert total == size and digest.digest() == hashlib.sha256(block * 96).digest()
+    growth = peak() - before
+    print(f"trent peak RSS before {before} MiB, after a 96 MiB PUT + GET: +{growth} MiB")
+    assert growth < 48, f"peak RSS grew by {growth} MiB for a 96 MiB object"
+
+
+def test_graceful_shutdown_finishes_a_download_in_progress(tmp_path) -> None:
+    """SIGTERM while an object streams out: the server stops accepting, finishes the
+    download (it is in flight until its last byte), then exits."""
+    import signal
+
+    from tests.fixtures.trent_server import start_trent, stop_trent
+
+    server = start_trent(tmp_path / "data")
+    try:
+        s3 = s3_client(server)
+        s3.create_bucket(Bucket="draining")
+        data = body(24 << 20)
+        s3.put_object(Bucket="draining", Key="big", Body=data)
+        stream = s3.get_object(Bucket="draining", Key="big")["Body"]
+        received = bytearray(stream.read(1 << 20))
+        server.process.send_signal(signal.SIGTERM)
+        while piece := stream.read(1 << 20):
+            received += piece
+        assert bytes(received) == data
+        assert server.process.wait(timeout=30) == 0
+    finally:
+        stop_trent(server)
