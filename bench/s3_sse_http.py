@@ -592,11 +592,12 @@ def print_report(cfg: Config, small: list[SmallCell], large: list[LargeResult], 
               f"{c.median('server_cpu_pct'):6.0f}% {c.median('other_cpu_pct'):5.0f}%")
     print(f"\n## large objects: streaming client, MB/s = 10^6 bytes of plaintext per second (medians of {cfg.reps})")
     print(f"{'server':<6} {'mode':<21} {'PUT 1MiB':>9} {'GET 1MiB':>9} {f'PUT {cfg.large_mib}MiB':>11} "
-          f"{f'GET {cfg.large_mib}MiB':>11} {'peak RSS MiB':>13}")
+          f"{f'GET {cfg.large_mib}MiB':>11} {'RSS before':>10} {'peak RSS MiB':>13}")
     for r in large:
         rss = f"{r.peak_rss_mib:.0f}" if r.peak_rss_mib else "-"
+        before = f"{r.rss_before_mib:.0f}" if r.rss_before_mib else "-"
         print(f"{r.server:<6} {r.mode:<21} {r.med('put_1mib_mb_s'):9.1f} {r.med('get_1mib_mb_s'):9.1f} "
-              f"{r.med('put_large_mb_s'):11.1f} {r.med('get_large_mb_s'):11.1f} {rss:>13}")
+              f"{r.med('put_large_mb_s'):11.1f} {r.med('get_large_mb_s'):11.1f} {before:>10} {rss:>13}")
     if counts:
         print("\n## KMS calls made by S3 (Trent's audit trail)")
         for c in counts:
