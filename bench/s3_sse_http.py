@@ -189,10 +189,10 @@ def started(name: str, cfg: Config, workdir: Path) -> Iterator[Server]:
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def peak_rss_mib(pid: int) -> float:
-    """VmHWM of ``pid`` in MiB."""
+def peak_rss_mib(pid: int, field: str = "VmHWM") -> float:
+    """VmHWM (peak RSS) or another size field of ``pid``'s /proc status, in MiB."""
     with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":")) / 1024
 
 
 def reset_peak_rss(pid: int) -> bool:
@@ -667,6 +667,10 @@ def run(cfg: Config) -> int:
     try:
         for name in cfg.servers:
             with started(name, cfg, workdir) as server:
+                if name == "trent":
+                    scans["trent_rss_at_start_mib"] = round(peak_rss_mib(server.pid, "VmRSS"), 1)
+                    print(f"  trent RSS when ready, before any S3 request: {scans['trent_rss_at_start_mib']} MiB",
+                          flush=True)
                 modes = setup_modes(server)
                 small += measure_small(cfg, server, modes, workdir)
                 large += measure_large(cfg, server, modes)
