@@ -29,6 +29,7 @@ import orjson
 
 from trent import errors
 from trent.audit.sink import AuditWriteError
+from trent.server.body_pipe import read_at_most
 from trent.server.edge_audit import EdgeAudit, dev_params
 from trent.protocol.pipeline import KmsPipeline, Response, run_handler
 from trent.protocol import explain_endpoint
@@ -411,12 +412,7 @@ class _AsgiBody:
                 yield chunk
 
     def read_all(self, limit: int) -> bytes:
-        out = bytearray()
-        for piece in self.chunks():
-            out += piece
-            if len(out) > limit:
-                raise errors.InvalidRequest("Your request was too big.")
-        return bytes(out)
+        return read_at_most(self.chunks(), limit)
 
     @property
     def consumed(self) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from trent import errors
 
@@ -127,13 +127,19 @@ class BodyPipe:
             yield pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     def read_all(self, limit: int) -> bytes:
-        out = bytearray()
-        for piece in self.chunks():
-            out += piece
-            if len(out) > limit:
-                raise errors.InvalidRequest("Your request was too big.")
-        return bytes(out)
+        return read_at_most(self.chunks(), limit)
 
     @property
     def consumed(self) -> bool:
         return self._taken_all
+
+
+def read_at_most(pieces: Iterable[bytes], limit: int) -> bytes:
+    """The whole body of a request whose handler needs it at once (an XML document), refused
+    once it passes ``limit`` so a client cannot make the server buffer without bound."""
+    out = bytearray()
+    for piece in pieces:
+        out += piece
+        if len(out) > limit:
+            raise errors.InvalidRequest("Your request was too big.")
+    return bytes(out)
