@@ -15,7 +15,7 @@ Either way no response leaves before its event is in the trail.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -49,9 +49,12 @@ def atomically(
     work: Callable[[], T],
     conclude: Callable[[T | None, errors.TrentError | None], tuple[AuditEntry, R]],
     what: str = "call",
+    companions: Callable[[], Sequence[AuditEntry]] | None = None,
 ) -> Concluded[R]:
     """Run ``work`` in one transaction with its event; ``conclude(result, error)`` builds
-    the event and the response (exactly one of result/error is given)."""
+    the event and the response (exactly one of result/error is given). ``companions``:
+    further events of the same call (S3: the KMS calls it made for the caller), appended
+    with it, just before it, when the change commits."""
     try:
         with storage.atomic():
             try:
@@ -66,7 +69,8 @@ def atomically(
             entry, response = conclude(result, None)
             if not storage.in_write_transaction():
                 return Concluded(entry, response, False)
-            outbox.record([entry])  # the last statement before the commit
+            extra = companions() if companions is not None else ()
+            outbox.record([*extra, entry])  # the last statement before the commit
         return Concluded(entry, response, True)
     except _Rollback as rollback:
         error = rollback.error

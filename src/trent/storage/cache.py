@@ -706,6 +706,9 @@ class CachedStorage:
     def in_atomic(self) -> bool:
         return self._inner.in_atomic()
 
+    def commit_so_far(self) -> None:
+        self._inner.commit_so_far()
+
     @property
     def embedded(self) -> bool:
         return self._inner.embedded

@@ -336,6 +336,11 @@ class Transactions(Protocol):
         """Inside ``atomic()`` and past its first write."""
         ...
 
+    def commit_so_far(self) -> None:
+        """Commit what this thread's ``atomic()`` block wrote so far; the block goes on
+        (its next write begins a new transaction). S3 uploads: never stream under the lock."""
+        ...
+
     def after_transaction(self, hook: Callable[[], None], *, committed_only: bool = False) -> bool:
         """Run ``hook`` when this thread's ``atomic()`` block ends (or only if it commits)."""
         ...

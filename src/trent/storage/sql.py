@@ -134,6 +134,12 @@ class SqlStorage(
     def in_atomic(self) -> bool:
         return self._unit.scope() is not None
 
+    def commit_so_far(self) -> None:
+        """Commit this thread's ``atomic()`` block up to here; the block goes on."""
+        scope = self._unit.scope()
+        if scope is not None:
+            scope.commit_so_far()
+
     @property
     def embedded(self) -> bool:
         """An in-process database (SQLite): a commit is CPU, not a network round trip."""

@@ -100,6 +100,13 @@ class Scope:
                 self._run(self.after_commit)
             self.after_commit.clear()
 
+    def commit_so_far(self) -> None:
+        """Commit what the block wrote so far and release the connection (and, on SQLite,
+        the write lock); the block goes on, its next write begins a new transaction.
+        The S3 streaming writes use it so that an upload never holds the lock (issue 17)."""
+        if self.conn is not None:
+            self.end(commit=True)
+
     @staticmethod
     def _run(hooks: list[Callable[[], None]]) -> None:
         for hook in hooks:

@@ -152,6 +152,24 @@ def test_a_failing_event_write_undoes_the_change(storage: Storage) -> None:
     assert storage.get_trail_head(TrailKey(account, REGION)) is None
 
 
+def test_commit_so_far_commits_the_preliminary_writes_and_the_scope_goes_on(storage: Storage) -> None:
+    """S3 streaming writes (issue 17): what a scope wrote before an upload commits on its
+    own, the lock is released, and the writes after it commit or roll back together."""
+    account = fresh_account()
+    first, second = b.key(account_id=account), b.key(account_id=account)
+    with pytest.raises(RuntimeError), storage.atomic():
+        storage.commit_so_far()  # nothing written yet: nothing to do
+        storage.create_key(first, b.material(first))
+        storage.commit_so_far()
+        assert storage.in_atomic() and not storage.in_write_transaction()
+        storage.create_key(second, b.material(second))
+        storage.append_audit_events([record(account, name="CreateKey", read_only=False)])
+        raise RuntimeError("the audit append failed")
+    assert storage.get_key(REGION, first.key_id) == first
+    assert storage.get_key(REGION, second.key_id) is None
+    assert storage.get_trail_head(TrailKey(account, REGION)) is None
+
+
 def test_a_scope_that_only_reads_holds_no_transaction(storage: Storage) -> None:
     with storage.atomic():
         storage.list_accounts()

@@ -8,13 +8,20 @@ This wrapper around the object store queues deletions while a call is open
 (thread-local: one call per worker thread) and the front door runs them only once the
 change committed, or drops them on rollback (leaving at worst orphan *ciphertext* that
 no row references; never a row without its content).
+
+It also remembers the blobs a call *wrote*: a streaming write (PutObject, UploadPart, the
+copies) stores its blob before the short transaction that commits the row and the
+events; if that transaction rolls back (a conflict, an audit write failure), the new
+blob is referenced by nothing and is deleted then, best effort. ``before_put`` runs
+before each blob is streamed (the front door commits any preliminary write there, so
+the upload never holds the database's write transaction).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from trent.service.s3.store import ObjectStore
 
@@ -22,8 +29,9 @@ log = logging.getLogger("trent.s3")
 
 
 class DeferredDeletes:
-    def __init__(self, store: ObjectStore) -> None:
+    def __init__(self, store: ObjectStore, before_put: Callable[[], None] | None = None) -> None:
         self.inner = store
+        self.before_put = before_put
         self._local = threading.local()
 
     def __repr__(self) -> str:
@@ -32,7 +40,13 @@ class DeferredDeletes:
     # --- the ObjectStore Protocol --------------------------------------------------------
 
     def put(self, name: str, chunks: Iterable[bytes | bytearray]) -> int:
-        return self.inner.put(name, chunks)
+        written: list[str] | None = getattr(self._local, "written", None)
+        if written is not None and self.before_put is not None:
+            self.before_put()
+        size = self.inner.put(name, chunks)  # a failed put leaves no blob (ObjectStore.put)
+        if written is not None:
+            written.append(name)
+        return size
 
     def get(self, name: str, start: int, end: int) -> Iterator[bytes]:
         return self.inner.get(name, start, end)
@@ -51,15 +65,18 @@ class DeferredDeletes:
 
     def begin(self) -> None:
         self._local.pending = []
+        self._local.written = []
 
     def end(self, committed: bool) -> None:
-        """Run the queued deletions if the call's change committed; else drop them."""
+        """Run the queued deletions if the call's change committed; else drop them and
+        delete the blobs the call wrote (no committed row references them)."""
         pending: list[str] = getattr(self._local, "pending", None) or []
-        self._local.pending = None
+        written: list[str] = getattr(self._local, "written", None) or []
+        self._local.pending = self._local.written = None
         if not committed:
             if pending:
                 log.warning("rolled back: %d blob deletion(s) dropped (orphan ciphertext at worst)", len(pending))
-            return
+            pending = written
         for name in pending:
             try:
                 self.inner.delete(name)

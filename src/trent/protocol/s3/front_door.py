@@ -7,19 +7,31 @@ issue-17 use cases (``sse_operations.HANDLERS``, routes ``SSE_ROUTES``). Address
 path-style, or virtual-hosted under ``s3_domain``.
 
 The call is recorded in the trail like any other (eventSource ``s3.amazonaws.com``;
-object-level calls are data events). A call that changes something commits its change
-and its event in one transaction (``recording.atomically``) — except the operations
-that stream object bytes (``sse_operations.STREAMING``: PutObject, UploadPart, the
-copies): a long upload must not hold the database's write transaction open (on SQLite
-that would stall every other writer, the audit group commit included), so their
-use case commits on its own and the event follows (fail-closed: an event that cannot
-be written turns the answer into InternalError).
+object-level calls are data events). A call that changes something commits its change,
+its S3 event and the KMS events of that call in one transaction (``recording.atomically``;
+issue 16: nothing changes without its event) — the operations that stream object bytes
+(``sse_operations.STREAMING``: PutObject, UploadPart, the copies) included, in two phases:
+
+1. the slow part outside any write transaction: authorize, new data key, stream and
+   encrypt the blob into the object store. A long upload must not hold the database's
+   write transaction open (on SQLite that would stall every other writer, the audit
+   group commit included): the transaction begins only at the first write
+   (``storage/transaction.py``), and a preliminary write made before the stream (the
+   S3-owned key or ``aws/s3`` created on first use) is committed on its own just before
+   the blob is written (``DeferredDeletes.before_put`` -> ``commit_so_far``);
+2. one short write transaction: the object / part row (If-None-Match and NoSuchBucket
+   decided there), then the events, then the commit.
+
+If phase 2 fails (a conflict, an audit write failure, a crash) nothing of the change
+committed and the freshly written blob is an orphan: ``DeferredDeletes.end`` deletes it
+(best effort; a crash leaves unreferenced ciphertext). A replaced object's blobs are
+deleted only after the commit.
 
 The KMS calls S3 makes for the caller (SSE-KMS GenerateDataKey / Decrypt, s3-sse spec
 §4) reach ``S3Deps.kms_audit``; they are collected per call (thread-local: one call per
 worker thread at a time) and recorded as KMS events of their own
-(``via_service_audit.kms_event``: the caller's identity, invokedBy s3.amazonaws.com)
-together with, or just before, the S3 event.
+(``via_service_audit.kms_event``: the caller's identity, invokedBy s3.amazonaws.com),
+in the same append as the S3 event, just before it.
 """
 
 from __future__ import annotations
@@ -96,7 +108,7 @@ class S3FrontDoor:
         self.blobs: DeferredDeletes | None = None
         self.sse: S3Deps | None = None
         if sse is not None:
-            self.blobs = DeferredDeletes(sse.store)
+            self.blobs = DeferredDeletes(sse.store, before_put=self._before_stream)
             self.sse = dataclasses.replace(sse, kms_audit=self._kms_call, store=self.blobs)
         self.handlers: dict[str, Callable[[RequestContext, S3Request], Answer]] = {
             "ListBuckets": self._list_buckets,
@@ -171,54 +183,41 @@ class S3FrontDoor:
                                    tuple(answer.headers) + extra, answer.content_length, answer.stream)
 
         what = f"S3 {call.operation} ({call.request_id})"
-        unbatched = not trail and call.operation in sse_operations.STREAMING
-        committed = unbatched  # each write of a streaming operation committed on its own
+        committed = False
         try:
-            if unbatched:
-                concluded = self._unbatched(work, conclude, what)
-            else:
-                concluded = atomically(deps.storage, pipeline.outbox, work, conclude, what)
-                # recorded: committed with its event; else nothing was written (or rolled back)
-                committed = concluded.recorded or concluded.response.status < 300
+            concluded = atomically(deps.storage, pipeline.outbox, work, conclude, what,
+                                   companions=lambda: self._kms_entries(kms_calls, call))
+            # recorded: committed with its events; else nothing was written (or rolled back)
+            committed = concluded.recorded or concluded.response.status < 300
         finally:
             self._local.calls = None
             if blobs is not None:
                 blobs.end(committed)
         return self._with_kms_events(concluded, kms_calls, call)
 
-    def _unbatched(self, work: Callable[[], Answer],
-                   conclude: Callable[[Answer | None, errors.TrentError | None], tuple[AuditEntry, Response]],
-                   what: str) -> Concluded[Response]:
-        """A streaming operation: its use case commits on its own (see the module docstring)."""
-        answer: Answer | None = None
-        error: errors.TrentError | None = None
-        try:
-            answer = work()
-        except errors.TrentError as exc:
-            error = exc
-        except Exception:  # noqa: BLE001 - the wire never sees a traceback
-            log.exception("unexpected failure in %s", what)
-            error = errors.KMSInternal()
-        entry, response = conclude(answer, error)
-        return Concluded(entry, response, False)
+    def _before_stream(self) -> None:
+        """Phase 1 ends with the blob streamed outside any write transaction (module doc)."""
+        storage = self.pipeline.deps.storage
+        if storage.in_write_transaction():
+            storage.commit_so_far()
 
     def _kms_call(self, call: KmsCall) -> None:
         calls = getattr(self._local, "calls", None)
         if calls is not None:
             calls.append(call)
 
+    def _kms_entries(self, calls: list[KmsCall], call: _Call) -> list[AuditEntry]:
+        return [AuditEntry(kms_event(c, self.pipeline.caller(c.ctx.principal, call.access_key_id)), c.started)
+                for c in calls]
+
     def _with_kms_events(self, concluded: Concluded[Response], calls: list[KmsCall], call: _Call) -> Concluded[Response]:
-        """The KMS calls S3 made for the caller, as KMS events (spec §4), recorded with the
-        S3 event when that is not recorded yet, else on their own, before the answer leaves."""
-        if not calls:
+        """The KMS calls S3 made for the caller, as KMS events (spec §4): a committed change
+        recorded them with its S3 event; otherwise they are recorded now, with it, before
+        the answer leaves."""
+        if not calls or concluded.recorded:
             return concluded
-        entries = [AuditEntry(kms_event(c, self.pipeline.caller(c.ctx.principal, call.access_key_id)), c.started)
-                   for c in calls]
         try:
-            if concluded.recorded:
-                self.pipeline.outbox.record(entries)
-                return concluded
-            self.pipeline.outbox.record([*entries, concluded.entry])
+            self.pipeline.outbox.record([*self._kms_entries(calls, call), concluded.entry])
         except AuditWriteError:
             log.error("the KMS events of S3 request %s could not be recorded; refusing it", call.request_id)
             return Concluded(concluded.entry, self.refuse(concluded.response), True)

@@ -536,6 +536,7 @@ HANDLERS: dict[str, Handler] = {
     "AbortMultipartUpload": abort_multipart_upload,
     "ListParts": list_parts,
 }
-# Operations whose work streams object bytes: they run outside the request's database
-# transaction (a long upload or copy must not hold a write lock; see front_door.py).
+# Operations whose work streams object bytes: the stream runs outside any write
+# transaction (a long upload or copy must not hold a write lock), then one short
+# transaction commits the row with the events (front_door.py's two phases).
 STREAMING = frozenset({"PutObject", "UploadPart", "CopyObject", "UploadPartCopy"})

@@ -91,9 +91,12 @@ def store_object(
     storage_class: str = "STANDARD",
     only_if_absent: bool = False,
 ) -> ObjectRecord:
-    """Encrypt ``body`` under a new data key and commit the object (PutObject, CopyObject).
-    ``only_if_absent``: S3's conditional write (If-None-Match: *), decided in the
-    database transaction so two racing creators cannot both win."""
+    """Encrypt ``body`` under a new data key into a new blob, then write the object row
+    (PutObject, CopyObject). The blob is streamed before the row's write, so no write
+    transaction is open during the upload; the front door commits the row with the
+    call's events (front_door.py, two phases). ``only_if_absent``: S3's conditional
+    write (If-None-Match: *), decided in the database transaction so two racing
+    creators cannot both win."""
     md5 = decode_content_md5(content_md5)
     arn = object_arn(ctx.partition, bucket.name, key)
     new_key = new_data_key(deps, ctx, bucket, arn, sse)

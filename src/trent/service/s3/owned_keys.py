@@ -74,16 +74,24 @@ class OwnedKeys:
             if cur is not None and now - self._checked < _RECHECK_SECONDS and now - cur[1] < rotation:
                 return cur[0], self._keys[cur[0]]
             row = deps.repo.current_owned_key()
-            self._checked = now
             if row is None or now - row.created_at >= rotation:
                 raw = deps.kms.keystore.random_bytes(aead.KEY_LEN)
                 key_id = new_uuid4(deps.kms.rng)
                 row = OwnedKey(key_id, deps.kms.root_key.wrap(raw, owned_key_aad(key_id)), now)
                 deps.repo.add_owned_key(row)
                 self._keys[key_id] = raw
+                # Inside the request's transaction the new row may yet roll back (an audit
+                # write failure): it becomes the cached current key only once committed, or
+                # later objects would be sealed under a key no row keeps.
+                current = (row.key_id, row.created_at)
+                if deps.kms.storage.after_transaction(lambda: self._settle(current, now), committed_only=True):
+                    return row.key_id, raw
             key = self._keys.get(row.key_id) or self._unwrap(deps, row)
-            self._current = (row.key_id, row.created_at)
+            self._settle((row.key_id, row.created_at), now)
             return row.key_id, key
+
+    def _settle(self, current: tuple[str, float], checked: float) -> None:
+        self._current, self._checked = current, checked
 
     def get(self, deps: S3Deps, key_id: str) -> bytes:
         key = self._keys.get(key_id)

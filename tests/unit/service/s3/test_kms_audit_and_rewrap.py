@@ -92,3 +92,20 @@ def test_owned_key_rotation(world: World) -> None:
     assert first is not None and second is not None and first.key_id != second.key_id
     assert world.s3.repo.get_object("bkt", "old").sse.owned_key_id == first.key_id  # type: ignore[union-attr]
     assert get(world, "old") == b"1" and get(world, "new") == b"2"
+
+
+def test_an_owned_key_rolled_back_with_its_request_is_not_cached_as_current(world: World) -> None:
+    """The first SSE-S3 write creates the owned key inside the request's transaction; if that
+    rolls back (an audit write failure), later objects must not be sealed under a key whose
+    row does not exist."""
+    buckets.create_bucket(world.s3, world.ctx(), "bkt", None)
+    storage = world.kms.storage
+    with pytest.raises(RuntimeError), storage.atomic():
+        key_id, _ = world.s3.owned_keys.current(world.s3)
+        raise RuntimeError("the audit append failed")
+    assert world.s3.repo.current_owned_key() is None  # rolled back
+    put(world, "k", b"x")
+    stored = world.s3.repo.get_object("bkt", "k")
+    assert stored is not None and stored.sse.owned_key_id != key_id
+    assert world.s3.repo.get_owned_key(stored.sse.owned_key_id) is not None
+    assert get(world, "k") == b"x"

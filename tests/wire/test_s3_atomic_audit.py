@@ -1,0 +1,177 @@
+"""S3 streaming writes are atomic with their audit events (issues 16 + 17), against a real
+server on SQLite and PostgreSQL driven by boto3: PutObject, UploadPart and the copies
+stream their blob first, then commit the row, the S3 event and the KMS events of the
+call in one short transaction. An audit store that refuses writes (a trigger injected
+into the server's database) therefore leaves no object, no part, no replaced content
+and no new blob; a committed write has its S3 event and its KMS GenerateDataKey event
+side by side in the trail; and the upload itself never holds the database's write lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+
+from tests.fixtures.trent_server import TrentServer, start_trent, stop_trent
+from tests.wire.s3_helpers import SEED, USERS, blob_files, body, s3_client
+from tests.wire.test_audit_outbox import Backend, assert_chain_whole
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def server_and_db(request: pytest.FixtureRequest) -> Iterator[tuple[TrentServer, Backend]]:
+    with tempfile.TemporaryDirectory(prefix="trent-s3-atomic-") as tmp:
+        seed = Path(tmp) / "seed.json"
+        seed.write_text(json.dumps(SEED))
+        data = Path(tmp) / "data"
+        if request.param == "sqlite":
+            server = start_trent(data, "--seed", str(seed))
+            url = f"sqlite:///{server.database}"
+        else:
+            url = request.getfixturevalue("postgres_database_url")
+            server = start_trent(data, "--seed", str(seed), "--database-url", url)
+        backend = Backend(url)
+        try:
+            yield server, backend
+        finally:
+            stop_trent(server)
+            backend.engine.dispose()
+
+
+def blobs(server: TrentServer) -> set[Path]:
+    return set(blob_files(server.data_dir / "objects"))
+
+
+def events(db: Backend) -> list[dict[str, Any]]:
+    with db.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT bodies FROM audit_segments ORDER BY first_seq").fetchall()
+    return [json.loads(b) for r in rows for b in bytes(r[0]).split(b"\n")]
+
+
+def internal_error(call: Any, **params: Any) -> None:
+    with pytest.raises(ClientError) as refused:
+        call(**params)
+    error = refused.value.response
+    assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("InternalError", 500)
+
+
+def test_a_put_commits_with_its_s3_and_kms_events(server_and_db: tuple[TrentServer, Backend]) -> None:
+    server, db = server_and_db
+    s3 = s3_client(server, "alice")
+    s3.create_bucket(Bucket="pairs")
+    out = s3.put_object(Bucket="pairs", Key="k", Body=body(1000), ServerSideEncryption="aws:kms")
+    request_id = out["ResponseMetadata"]["RequestId"]
+    trail = events(db)
+    mine = [i for i, e in enumerate(trail) if e.get("requestID") == request_id]
+    # one append: the KMS event S3 made for the caller, then the S3 event, adjacent in the chain
+    assert [trail[i]["eventName"] for i in mine] == ["GenerateDataKey", "PutObject"]
+    assert mine[1] == mine[0] + 1
+    generate, put = trail[mine[0]], trail[mine[1]]
+    assert generate["eventSource"] == "kms.amazonaws.com"
+    assert generate["userIdentity"]["invokedBy"] == "s3.amazonaws.com"
+    assert put["eventSource"] == "s3.amazonaws.com" and "errorCode" not in put
+    assert put["requestParameters"]["key"] == "k"
+    assert_chain_whole(db.url, server.account_id, server.region)
+
+
+def test_a_refusing_audit_store_leaves_no_object_part_or_blob(server_and_db: tuple[TrentServer, Backend]) -> None:
+    server, db = server_and_db
+    s3 = s3_client(server, "alice")
+    s3.create_bucket(Bucket="atomic")
+    old = body(2000)
+    s3.put_object(Bucket="atomic", Key="keep", Body=old, ServerSideEncryption="aws:kms")
+    s3.put_object(Bucket="atomic", Key="src", Body=body(3000))
+    upload = s3.create_multipart_upload(Bucket="atomic", Key="multi", ServerSideEncryption="aws:kms")["UploadId"]
+    s3.upload_part(Bucket="atomic", Key="multi", UploadId=upload, PartNumber=1, Body=body(5 * 1024 * 1024))
+    stored = blobs(server)
+    events_before = len(events(db))
+
+    db.refuse(True)
+    internal_error(s3.put_object, Bucket="atomic", Key="new", Body=body(4000), ServerSideEncryption="aws:kms")
+    internal_error(s3.put_object, Bucket="atomic", Key="keep", Body=body(4000))  # a replacement
+    internal_error(s3.put_object, Bucket="atomic", Key="cond", Body=body(10), IfNoneMatch="*")
+    internal_error(s3.upload_part, Bucket="atomic", Key="multi", UploadId=upload, PartNumber=2, Body=body(7000))
+    internal_error(s3.upload_part, Bucket="atomic", Key="multi", UploadId=upload, PartNumber=1, Body=body(10))
+    internal_error(s3.copy_object, Bucket="atomic", Key="copied", CopySource="atomic/src")
+    internal_error(s3.upload_part_copy, Bucket="atomic", Key="multi", UploadId=upload, PartNumber=3,
+                   CopySource="atomic/src")
+    # the refused calls wrote blobs before their transaction; none is left behind
+    assert blobs(server) == stored
+    assert len(events(db)) == events_before
+
+    db.refuse(False)
+    for key in ("new", "cond", "copied"):
+        with pytest.raises(ClientError) as missing:
+            s3.get_object(Bucket="atomic", Key=key)
+        assert missing.value.response["Error"]["Code"] == "NoSuchKey"
+    assert s3.get_object(Bucket="atomic", Key="keep")["Body"].read() == old
+    parts = s3.list_parts(Bucket="atomic", Key="multi", UploadId=upload)["Parts"]
+    assert [(p["PartNumber"], p["Size"]) for p in parts] == [(1, 5 * 1024 * 1024)]
+    s3.complete_multipart_upload(Bucket="atomic", Key="multi", UploadId=upload,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": parts[0]["ETag"]}]})
+    assert s3.head_object(Bucket="atomic", Key="multi")["ContentLength"] == 5 * 1024 * 1024
+    assert_chain_whole(db.url, server.account_id, server.region)
+
+
+def _slow_put(server: TrentServer, path: str, data: bytes, paused: threading.Event, resume: threading.Event
+              ) -> tuple[int, bytes]:
+    """A signed PutObject whose body arrives in two halves, with a pause in between."""
+    akid, secret = USERS["alice"]
+    request = AWSRequest("PUT", server.endpoint_url + path, headers={"Content-Length": str(len(data))}, data=data)
+    S3SigV4Auth(Credentials(akid, secret), "s3", server.region).add_auth(request)
+    assert request.headers["X-Amz-Content-SHA256"] == hashlib.sha256(data).hexdigest()
+    url = urlsplit(server.endpoint_url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    try:
+        connection.putrequest("PUT", path, skip_accept_encoding=True)
+        for name, value in request.headers.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        half = len(data) // 2
+        connection.send(data[:half])
+        paused.set()
+        resume.wait(60)
+        connection.send(data[half:])
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_an_upload_in_flight_holds_no_write_lock(server_and_db: tuple[TrentServer, Backend]) -> None:
+    """The first SSE-S3 put creates the S3-owned key (a write) before its stream: that write
+    commits on its own, so while the body is still arriving other writers go on."""
+    server, db = server_and_db
+    s3 = s3_client(server, "alice")
+    s3.create_bucket(Bucket="slow")
+    kms = server.client("kms", aws_access_key_id=USERS["bob"][0], aws_secret_access_key=USERS["bob"][1])
+    data = body(1024 * 1024)
+    paused, resume = threading.Event(), threading.Event()
+    result: list[tuple[int, bytes]] = []
+    uploader = threading.Thread(target=lambda: result.append(_slow_put(server, "/slow/k", data, paused, resume)))
+    uploader.start()
+    try:
+        assert paused.wait(30)
+        time.sleep(0.5)  # the server is now streaming the first half into the object store
+        started = time.monotonic()
+        kms.create_key(Description="while an upload is in flight")
+        s3.put_object(Bucket="slow", Key="other", Body=body(100))
+        assert time.monotonic() - started < 5
+    finally:
+        resume.set()
+        uploader.join(60)
+    assert result and result[0][0] == 200, result
+    assert s3.get_object(Bucket="slow", Key="k")["Body"].read() == data
