@@ -146,7 +146,8 @@ class S3FrontDoor:
             blobs.begin()
 
         def authenticate() -> Payload:
-            principal, access_key_id, region, payload = pipeline.authenticate_s3(method, path, query, headers)
+            principal, access_key_id, region, payload = pipeline.authenticate_s3(
+                method, path, query, headers, virtual_host_bucket(host, self.s3_domain))
             call.access_key_id = access_key_id
             call.ctx = RequestContext(principal, access_key_id, region, partition_for(region), call.request_id,
                                       call.started, source_ip, user_agent, secure_transport=secure)
