@@ -535,6 +535,13 @@ class AuthorizationQueryParametersError(S3Error):
     )
 
 
+class HeadersNotSigned(S3Error):
+    """S3 code ``AccessDenied`` (403): a presigned request sent ``x-amz-*`` headers its URL
+    did not sign; S3 names them in a ``HeadersNotSigned`` element."""
+
+    default_message = "There were headers present in the request which were not signed"
+
+
 class PresignedUrlNotValidNow(S3Error):
     """S3 code ``AccessDenied`` (403) for a presigned URL used outside its validity window:
     "Request has expired" (with ``X-Amz-Expires``, ``Expires`` and ``ServerTime`` elements)

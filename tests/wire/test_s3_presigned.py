@@ -1,35 +1,60 @@
-"""S3 presigned URLs (query-string SigV4) over HTTP: URLs made by real boto3
-(``generate_presigned_url`` / ``generate_presigned_post`` is not S3's SigV4 query auth and is
-not covered), used by a plain HTTP client that knows no credentials, as a browser or curl
-would. Covers GET, PUT (then read back through boto3), HEAD, SSE-C headers travelling as
-headers (s3-sse spec §6), a temporary credential's session token in the query, and S3's
-refusals: an edited URL, an expired one, one not yet valid, X-Amz-Expires out of range,
-missing parameters, an unsigned x-amz-* header, a URL of an unknown key, and both an
-Authorization header and query authentication."""
+"""S3 presigned URLs (query-string authentication) over HTTP: URLs made by real boto3's
+``generate_presigned_url``, both kinds it makes -- the legacy Signature Version 2
+(``AWSAccessKeyId``/``Expires``/``Signature``, boto3's default for S3) and SigV4
+(``X-Amz-Algorithm``/``-Credential``/``-Date``/``-Expires``/``-SignedHeaders``/``-Signature``,
+``signature_version="s3v4"``) -- used by a plain HTTP client that knows no credentials, as
+a browser or curl would. (``generate_presigned_post``, the HTML form upload, is not covered.)
+
+Covers GET, PUT (read back through boto3), HEAD, Range, ListObjectsV2, a signed
+Content-Type, keys that need escaping, SSE-C headers (s3-sse spec §6), a role session's token
+in the query, authorization and audit as for header-signed requests, and S3's refusals: an
+edited URL, an expired one, one not yet valid, malformed SigV4 parameters, an unsigned
+header, an unknown access key, and both an Authorization header and query authentication.
+
+Time: an expired or not-yet-valid URL is made by signing at another moment (botocore's clock
+patched while it signs), not by waiting; the server's clock is the real one."""
 
 from __future__ import annotations
 
 import base64
+import copy
+import http.client
+import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from email.message import Message
+from types import SimpleNamespace
+from typing import Any
 from unittest import mock
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from xml.etree import ElementTree
 
+import botocore.auth
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
-from tests.fixtures.trent_server import TrentServer, seeded_trent
-from tests.wire.s3_helpers import SEED, USERS, body, s3_client, sse_c_key
+from tests.fixtures.trent_server import ACCOUNT_ID, TrentServer, seeded_trent
+from tests.wire.s3_helpers import EVERYTHING, SEED, USERS, body, s3_client, sse_c_key
 
 BUCKET = "presigned"
+ROLE = "presign-reader"
+ALICE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:user/alice"
+
+#: the S3 suites' seed plus a role alice may assume (a temporary credential's token)
+PRESIGN_SEED = copy.deepcopy(SEED)
+PRESIGN_SEED["accounts"][0]["roles"] = [{
+    "name": ROLE, "policies": {"Everything": EVERYTHING},
+    "trust_policy": {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": ALICE_ARN}, "Action": "sts:AssumeRole"}]},
+}]
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[TrentServer]:
-    with seeded_trent(SEED, prefix="trent-s3-presigned-") as server:
+    with seeded_trent(PRESIGN_SEED, prefix="trent-s3-presigned-") as server:
         yield server
 
 
@@ -41,32 +66,62 @@ def bucket(server: TrentServer) -> str:
 
 #: boto3's default presigned URL is the legacy query-string Signature Version 2 (botocore's
 #: HmacV1QueryAuth); ``signature_version="s3v4"`` gives SigV4 query authentication.
-VERSIONS = {"v2-default": {}, "v4": {"signature_version": "s3v4"}}
+VERSIONS: dict[str, dict[str, Any]] = {"v2-default": {}, "v4": {"signature_version": "s3v4"}}
 
 
 @pytest.fixture(scope="module", params=sorted(VERSIONS))
-def s3(request, server: TrentServer, bucket: str):
-    return s3_client(server, "alice", **VERSIONS[request.param])
+def version(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")
-def s3v4(server: TrentServer, bucket: str):
+def s3(version: str, server: TrentServer, bucket: str) -> Any:
+    client = s3_client(server, "alice", **VERSIONS[version])
+    V4_CLIENTS[id(client)] = version == "v4"
+    return client
+
+
+@pytest.fixture(scope="module")
+def s3v4(server: TrentServer, bucket: str) -> Any:
     return s3_client(server, "alice", **VERSIONS["v4"])
 
 
+#: which clients presign with SigV4 (botocore's resolved config says "s3v4" for both: it
+#: presigns with SigV2 only when the caller did not ask for a signature version)
+V4_CLIENTS: dict[int, bool] = {}
+
+
+def is_v4(client: Any) -> bool:
+    return V4_CLIENTS[id(client)]
+
+
 def fetch(url: str, method: str = "GET", data: bytes | None = None,
-          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+          headers: dict[str, str] | None = None) -> tuple[int, Message, bytes]:
+    """One request sending exactly ``headers`` (plus Host, Accept-Encoding and, with a body,
+    Content-Length, as any client does), as a browser or curl given the URL would. Not
+    urllib: it adds ``Content-Type: application/x-www-form-urlencoded`` to a request with a
+    body, a header the URL did not sign, which S3 refuses under SigV2 (it signs
+    Content-Type). Response headers are looked up case-insensitively."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.netloc, timeout=30)
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - a test URL
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+        target = parts.path + ("?" + parts.query if parts.query else "")
+        connection.request(method, target, body=data, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
 
 
 def s3_error(payload: bytes) -> dict[str, str]:
     root = ElementTree.fromstring(payload)
     return {child.tag: child.text or "" for child in root}
+
+
+def refusal(url: str, method: str = "GET", **kwargs: Any) -> tuple[int, str, str]:
+    status, _, payload = fetch(url, method, **kwargs)
+    error = s3_error(payload)
+    return status, error["Code"], error["Message"]
 
 
 def with_query(url: str, **changes: str | None) -> str:
@@ -76,7 +131,28 @@ def with_query(url: str, **changes: str | None) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def test_presigned_get_put_and_head_work_without_credentials(s3) -> None:
+@contextmanager
+def signed_at(moment: datetime) -> Iterator[None]:
+    """botocore signs as if it were ``moment`` (UTC): SigV4 takes X-Amz-Date from
+    ``get_current_datetime`` (botocore.auth, or botocore.crt.auth when awscrt is installed),
+    SigV2 computes Expires from ``time.time()``."""
+    aware = moment.replace(tzinfo=timezone.utc)
+
+    def current(remove_tzinfo: bool = True) -> datetime:
+        return aware.replace(tzinfo=None) if remove_tzinfo else aware
+
+    fake_time = SimpleNamespace(time=aware.timestamp)
+    with mock.patch("botocore.auth.get_current_datetime", current), \
+            mock.patch.object(botocore.auth, "time", fake_time), \
+            mock.patch("botocore.crt.auth.get_current_datetime", current):
+        yield
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def test_presigned_get_put_and_head_work_without_credentials(s3: Any) -> None:
     data = body(300_000)
     put_url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "up.bin"}, ExpiresIn=300)
     status, headers, _ = fetch(put_url, "PUT", data)
@@ -92,20 +168,49 @@ def test_presigned_get_put_and_head_work_without_credentials(s3) -> None:
     status, headers, got = fetch(head_url, "HEAD")
     assert status == 200 and got == b"" and int(headers["Content-Length"]) == len(data)
 
+    # Range given when signing: SigV4 signs it as a header to send; SigV2 does not sign it
     ranged = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "up.bin", "Range": "bytes=10-19"})
-    # Range was a parameter when signing: botocore puts it in the query as a header to send
-    status, _, got = fetch(ranged, headers={"Range": "bytes=10-19"})
-    assert status in (200, 206) and got in (data, data[10:20])
+    status, headers, got = fetch(ranged, headers={"Range": "bytes=10-19"})
+    assert (status, got, headers["Content-Range"]) == (206, data[10:20], f"bytes 10-19/{len(data)}")
 
 
-def test_presigned_list_objects_v2_is_a_bucket_request(s3) -> None:
+def test_presigned_bucket_and_service_requests(s3: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key="listed/a.txt", Body=b"a")
     url = s3.generate_presigned_url("list_objects_v2", Params={"Bucket": BUCKET, "Prefix": "listed/"})
     status, _, payload = fetch(url)
-    assert status == 200 and b"<Key>listed/a.txt</Key>" in payload
+    assert status == 200 and b"<Key>listed/a.txt</Key>" in payload and b"<KeyCount>1</KeyCount>" in payload
+    status, _, payload = fetch(s3.generate_presigned_url("list_buckets"))
+    assert status == 200 and f"<Name>{BUCKET}</Name>".encode() in payload
 
 
-def test_presigned_sse_c_keys_travel_as_headers(s3) -> None:
+@pytest.mark.parametrize("key", ["with space/and+plus=eq.txt", "ünï/cødé ☂.bin", "a//double~tilde*(x)"])
+def test_keys_that_need_escaping(s3: Any, key: str) -> None:
+    data = body(1000)
+    put_url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": key})
+    assert fetch(put_url, "PUT", data)[0] == 200
+    assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == data
+    status, _, got = fetch(s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": key}))
+    assert (status, got) == (200, data)
+
+
+def test_content_type_is_signed_when_given(s3: Any) -> None:
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "typed.json",
+                                                          "ContentType": "application/json"})
+    assert fetch(url, "PUT", b"{}", headers={"Content-Type": "application/json"})[0] == 200
+    assert s3.head_object(Bucket=BUCKET, Key="typed.json")["ContentType"] == "application/json"
+    assert refusal(url, "PUT", data=b"<x/>", headers={"Content-Type": "text/xml"})[:2] == \
+        (403, "SignatureDoesNotMatch")
+    # a URL signed without a Content-Type: SigV2's string to sign holds the Content-Type
+    # sent (S3 refuses one the URL did not sign); SigV4 signs only the headers it names
+    bare = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "untyped"})
+    status, _, payload = fetch(bare, "PUT", b"x", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    if is_v4(s3):
+        assert status == 200
+    else:
+        assert (status, s3_error(payload)["Code"]) == (403, "SignatureDoesNotMatch")
+
+
+def test_presigned_sse_c_keys_travel_as_headers(s3: Any) -> None:
     key, key_md5 = sse_c_key()
     sse = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key}
     data = body(5_000)
@@ -119,62 +224,89 @@ def test_presigned_sse_c_keys_travel_as_headers(s3) -> None:
     status, headers, got = fetch(url, headers=sse_headers)
     assert status == 200 and got == data
     assert headers["x-amz-server-side-encryption-customer-key-MD5"] == key_md5
-    # the key headers are signed: the same URL without them is refused before any object is read
-    status, _, payload = fetch(url)
-    assert status == 403 and s3_error(payload)["Code"] == "SignatureDoesNotMatch"
+    other_key, other_md5 = sse_c_key()
+    wrong = {**sse_headers, "x-amz-server-side-encryption-customer-key": base64.b64encode(other_key).decode(),
+             "x-amz-server-side-encryption-customer-key-MD5": other_md5}
+    # another key than the one signed: refused before any object is read
+    assert refusal(url, headers=wrong)[:2] == (403, "SignatureDoesNotMatch")
+    status, _, payload = fetch(url)  # the key headers not sent at all
+    if is_v4(s3):  # they are signed headers: the signature cannot match without them
+        assert (status, s3_error(payload)["Code"]) == (403, "SignatureDoesNotMatch")
+    else:  # SigV2: botocore signed them as query parameters; the key itself must still be a header
+        assert (status, s3_error(payload)["Code"]) == (400, "InvalidRequest")
 
 
-def test_a_session_token_travels_in_the_query(server: TrentServer, s3) -> None:
-    iam_seeded = server.client("sts", aws_access_key_id=USERS["alice"][0], aws_secret_access_key=USERS["alice"][1])
-    token = iam_seeded.get_session_token()["Credentials"] if hasattr(iam_seeded, "get_session_token") else None
-    if token is None:  # pragma: no cover - Trent's STS serves GetSessionToken
-        pytest.fail("GetSessionToken is missing")
+def test_a_role_sessions_token_travels_in_the_query(server: TrentServer, s3: Any) -> None:
+    sts = server.client("sts", aws_access_key_id=USERS["alice"][0], aws_secret_access_key=USERS["alice"][1])
+    session = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/{ROLE}", RoleSessionName="presign")
+    credentials = session["Credentials"]
     s3.put_object(Bucket=BUCKET, Key="session.txt", Body=b"temporary")
-    temporary = server.client("s3", aws_access_key_id=token["AccessKeyId"],
-                              aws_secret_access_key=token["SecretAccessKey"], aws_session_token=token["SessionToken"])
+    temporary = server.client("s3", aws_access_key_id=credentials["AccessKeyId"],
+                              aws_secret_access_key=credentials["SecretAccessKey"],
+                              aws_session_token=credentials["SessionToken"],
+                              config=Config(**VERSIONS["v4" if is_v4(s3) else "v2-default"]))
     url = temporary.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "session.txt"})
-    assert "X-Amz-Security-Token=" in url
-    assert fetch(url)[::2] == (200, b"temporary")
-    status, _, payload = fetch(with_query(url, **{"X-Amz-Security-Token": "forged"}))
-    assert status in (400, 403) and s3_error(payload)["Code"] != "AccessDenied" or status == 403
+    token_param = "X-Amz-Security-Token" if is_v4(s3) else "x-amz-security-token"
+    assert dict(parse_qsl(urlsplit(url).query))[token_param] == credentials["SessionToken"]
+    status, _, got = fetch(url)
+    assert (status, got) == (200, b"temporary")
+    # without the token the access key is no one's; with another token the credentials do not
+    # resolve either: the same answers as header authentication gives those credentials
+    def client_with(token: str | None) -> Any:
+        return server.client("s3", aws_access_key_id=credentials["AccessKeyId"],
+                             aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=token)
+
+    assert refusal(with_query(url, **{token_param: None}))[:2] == _header_auth_error(client_with(None)) == \
+        (403, "InvalidAccessKeyId")
+    token = credentials["SessionToken"]
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    # [?] AWS S3 may answer a forged token 400 InvalidToken; Trent's header authentication
+    # answers InvalidAccessKeyId, and query authentication must agree with it
+    assert refusal(with_query(url, **{token_param: forged}))[:2] == _header_auth_error(client_with(forged)) == \
+        (403, "InvalidAccessKeyId")
 
 
-def test_an_edited_url_does_not_match_its_signature(s3) -> None:
+def test_an_edited_url_does_not_match_its_signature(s3: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key="a.txt", Body=b"a")
     s3.put_object(Bucket=BUCKET, Key="b.txt", Body=b"b")
     url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "a.txt"})
-    status, _, payload = fetch(url.replace("/a.txt?", "/b.txt?"))
-    assert status == 403 and s3_error(payload)["Code"] == "SignatureDoesNotMatch"
-    status, _, payload = fetch(with_query(url, **{"X-Amz-Expires": "3601"}))
-    assert status == 403 and s3_error(payload)["Code"] == "SignatureDoesNotMatch"
+    assert refusal(url.replace("/a.txt?", "/b.txt?"))[:2] == (403, "SignatureDoesNotMatch")
+    longer = {"X-Amz-Expires": "3601"} if is_v4(s3) else {"Expires": str(int(time.time()) + 7200)}
+    assert refusal(with_query(url, **longer))[:2] == (403, "SignatureDoesNotMatch")
+    assert refusal(with_query(url, **{"response-content-type": "text/html"}))[:2] == (403, "SignatureDoesNotMatch")
     # a PUT URL cannot be used to GET (the method is signed)
     put_url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "a.txt"})
-    status, _, payload = fetch(put_url)
-    assert status == 403 and s3_error(payload)["Code"] == "SignatureDoesNotMatch"
+    assert refusal(put_url)[:2] == (403, "SignatureDoesNotMatch")
+    assert refusal(put_url, "DELETE")[:2] == (403, "SignatureDoesNotMatch")
     assert s3.get_object(Bucket=BUCKET, Key="a.txt")["Body"].read() == b"a"
 
 
-def test_an_expired_url_is_access_denied_with_s3s_elements(s3) -> None:
+def test_an_expired_url_is_access_denied_with_s3s_elements(s3: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key="soon.txt", Body=b"soon")
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "soon.txt"}, ExpiresIn=1)
-    assert fetch(url)[::2] == (200, b"soon")
-    time.sleep(2.2)
+    signed = utc_now() - timedelta(hours=2)
+    with signed_at(signed):
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "soon.txt"}, ExpiresIn=3600)
     status, _, payload = fetch(url)
     error = s3_error(payload)
     assert (status, error["Code"], error["Message"]) == (403, "AccessDenied", "Request has expired")
-    assert error["X-Amz-Expires"] == "1"
     expires = datetime.strptime(error["Expires"], "%Y-%m-%dT%H:%M:%SZ")
+    assert abs(expires - (signed + timedelta(hours=1))) <= timedelta(seconds=1)
     server_time = datetime.strptime(error["ServerTime"], "%Y-%m-%dT%H:%M:%SZ")
-    assert server_time > expires
+    assert abs(server_time - utc_now()) <= timedelta(seconds=60)
+    if is_v4(s3):
+        assert error["X-Amz-Expires"] == "3600"
+    else:  # SigV2's Expires is an instant: S3 names no duration
+        assert "X-Amz-Expires" not in error
+    # the same object through a URL still in its window
+    with signed_at(utc_now() - timedelta(minutes=59)):
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "soon.txt"}, ExpiresIn=3600)
+    assert fetch(url)[::2] == (200, b"soon")
 
 
-def test_a_url_dated_in_the_future_is_not_yet_valid(s3) -> None:
-    later = datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(hours=1)
-    with mock.patch("botocore.auth.get_current_datetime", return_value=later):
-        url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "a.txt"})
-    status, _, payload = fetch(url)
-    error = s3_error(payload)
-    assert (status, error["Code"], error["Message"]) == (403, "AccessDenied", "Request is not yet valid")
+def test_a_url_dated_in_the_future_is_not_yet_valid(s3v4: Any) -> None:
+    with signed_at(utc_now() + timedelta(hours=1)):
+        url = s3v4.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "a.txt"})
+    assert refusal(url) == (403, "AccessDenied", "Request is not yet valid")
 
 
 @pytest.mark.parametrize(("changes", "message"), [
@@ -184,39 +316,78 @@ def test_a_url_dated_in_the_future_is_not_yet_valid(s3) -> None:
     ({"X-Amz-Algorithm": "AWS4-HMAC-SHA1"}, 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"'),
     ({"X-Amz-Date": None}, "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
                            "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."),
+    ({"X-Amz-Signature": None}, "Query-string authentication version 4 requires the X-Amz-Algorithm, "
+                                "X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and "
+                                "X-Amz-Expires parameters."),
     ({"X-Amz-Credential": "AKIA/20261205/us-east-1/s3"},
      "Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; "
      'expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'),
 ])
-def test_malformed_query_parameters_get_s3s_texts(s3, changes: dict[str, str | None], message: str) -> None:
+def test_malformed_query_parameters_get_s3s_texts(s3v4: Any, changes: dict[str, str | None], message: str) -> None:
+    url = s3v4.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "a.txt"})
+    assert refusal(with_query(url, **changes)) == (400, "AuthorizationQueryParametersError", message)
+
+
+def test_an_unsigned_amz_header_and_two_mechanisms_are_refused(s3: Any) -> None:
     url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "a.txt"})
-    status, _, payload = fetch(with_query(url, **changes))
-    error = s3_error(payload)
-    assert (status, error["Code"], error["Message"]) == (400, "AuthorizationQueryParametersError", message)
+    if is_v4(s3):
+        status, _, payload = fetch(url, headers={"x-amz-meta-extra": "1"})
+        error = s3_error(payload)
+        assert (status, error["Code"], error["Message"], error["HeadersNotSigned"]) == \
+            (403, "AccessDenied", "There were headers present in the request which were not signed", "x-amz-meta-extra")
+    else:  # SigV2 signs every x-amz-* header sent: one more is a different string to sign
+        assert refusal(url, headers={"x-amz-meta-extra": "1"})[:2] == (403, "SignatureDoesNotMatch")
+    status, code, message = refusal(url, headers={"Authorization": "AWS4-HMAC-SHA256 Credential=x"})
+    assert (status, code) == (400, "InvalidArgument")
+    assert message.startswith("Only one auth mechanism allowed")
 
 
-def test_unsigned_amz_headers_unknown_keys_and_two_mechanisms_are_refused(server: TrentServer, s3) -> None:
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "a.txt"})
-    status, _, payload = fetch(url, headers={"x-amz-meta-extra": "1"})
-    assert status == 400 and s3_error(payload)["Message"] == "There were headers present in the request which were not signed"
-    status, _, payload = fetch(url, headers={"Authorization": "AWS4-HMAC-SHA256 Credential=x"})
-    error = s3_error(payload)
-    assert (status, error["Code"]) == (400, "InvalidArgument")
-    assert error["Message"].startswith("Only one auth mechanism allowed")
-
-    stranger = server.client("s3", aws_access_key_id="AKIAPRESIGNUNKNOWN01", aws_secret_access_key="nope")
-    # --dev admits unknown access keys of the dev account's shape as that account's root; this one is a
-    # known-format key of no account: InvalidAccessKeyId, as for header authentication
-    status, _, payload = fetch(stranger.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "a.txt"}))
-    header_auth_code = _header_auth_code(stranger)
-    assert s3_error(payload)["Code"] == header_auth_code and status in (200, 403)
+def test_an_unknown_access_key_is_invalid_access_key_id(server: TrentServer, s3: Any) -> None:
+    # --dev admits unknown keys shaped like the dev account's id as that account's root; this
+    # one is a well-formed key of no account: InvalidAccessKeyId, as for header authentication
+    stranger = server.client("s3", aws_access_key_id="AKIAPRESIGNUNKNOWN01", aws_secret_access_key="nope",
+                             config=Config(retries={"max_attempts": 1}, **VERSIONS["v4" if is_v4(s3) else "v2-default"]))
+    url = stranger.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "a.txt"})
+    status, code, message = refusal(url)
+    assert (status, code) == (403, "InvalidAccessKeyId") == _header_auth_error(stranger)
+    assert message == "The AWS Access Key Id you provided does not exist in our records."
 
 
-def _header_auth_code(client) -> str:
-    from botocore.exceptions import ClientError
+def test_a_bucket_policy_deny_applies_to_presigned_requests(server: TrentServer, s3: Any) -> None:
+    name = "presigned-denied-" + ("v4" if is_v4(s3) else "v2")
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="secret.txt", Body=b"s")
+    s3.put_object(Bucket=name, Key="open.txt", Body=b"o")
+    s3.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/secret.txt"}]}))
+    denied = s3.generate_presigned_url("get_object", Params={"Bucket": name, "Key": "secret.txt"})
+    assert refusal(denied)[:2] == (403, "AccessDenied")
+    allowed = s3.generate_presigned_url("get_object", Params={"Bucket": name, "Key": "open.txt"})
+    assert fetch(allowed)[::2] == (200, b"o")
 
+
+def test_presigned_requests_are_audited_as_their_signer(server: TrentServer, s3: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key="audited.txt", Body=b"audited")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "audited.txt"})
+    status, headers, _ = fetch(url)
+    request_id = headers["x-amz-request-id"]
+    assert status == 200 and request_id
+    deadline = time.monotonic() + 10
+    while not (events := [e for e in server.audit_events() if e.get("requestID") == request_id]):
+        assert time.monotonic() < deadline, "no audit event for the presigned GET"
+        time.sleep(0.2)
+    (event,) = events
+    assert (event["eventSource"], event["eventName"]) == ("s3.amazonaws.com", "GetObject")
+    assert event["userIdentity"]["arn"] == ALICE_ARN
+    assert event["userIdentity"]["accessKeyId"] == USERS["alice"][0]
+    assert event["requestParameters"] == {"bucketName": BUCKET, "key": "audited.txt"}
+    assert USERS["alice"][1] not in json.dumps(event)
+
+
+def _header_auth_error(client: Any) -> tuple[int, str]:
+    """What the same credentials get with an Authorization header (the reference)."""
     try:
         client.get_object(Bucket=BUCKET, Key="a.txt")
     except ClientError as error:
-        return error.response["Error"]["Code"]
-    return "OK"
+        return error.response["ResponseMetadata"]["HTTPStatusCode"], error.response["Error"]["Code"]
+    return 200, "OK"

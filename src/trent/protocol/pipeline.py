@@ -300,8 +300,8 @@ class KmsPipeline:
             parsed, query = presigned.parsed, presigned.signed_query
             if not policy.region_ok(parsed.authorization.region):
                 raise errors.InvalidSignature("Credential should be scoped to a valid region. ")
-            declared = parsed.headers.first("x-amz-content-sha256") or sigv4.UNSIGNED_PAYLOAD
-            signed_payload = sigv4.UNSIGNED_PAYLOAD  # what botocore's S3SigV4QueryAuth signs
+            declared: str | None = parsed.headers.first("x-amz-content-sha256") or sigv4.UNSIGNED_PAYLOAD
+            signed_payload: str | None = sigv4.UNSIGNED_PAYLOAD  # what botocore's S3SigV4QueryAuth signs
         else:
             parsed = sigv4.parse_request_auth(headers)
             sigv4.check_scope_and_time(parsed, now, policy.region_ok, service=S3_SERVICE)

@@ -28,11 +28,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from trent import errors
-from trent.protocol.sigv4.authorization import (
-    AuthorizationHeader,
-    ParsedAuth,
-    _require_signed_amz_headers,  # the same rule as header auth: every x-amz-* header sent is signed
-)
+from trent.protocol.sigv4.authorization import AuthorizationHeader, ParsedAuth
 from trent.protocol.sigv4.constants import ALGORITHM, TERMINATOR
 from trent.protocol.sigv4.dates import format_amz_date, parse_amz_date
 from trent.protocol.sigv4.echo import echo
@@ -128,6 +124,18 @@ def parse_presigned(query: str, headers: HeaderInput | HeaderIndex, now: float, 
     auth = AuthorizationHeader(akid, date, region, scope_service, terminal, signed_headers, values[_SIGNATURE])
     parsed = ParsedAuth(auth, values["X-Amz-Date"], request_time, values.get("X-Amz-Security-Token"), idx)
     return PresignedAuth(parsed, "&".join(kept), expires_at)
+
+
+def _require_signed_amz_headers(idx: HeaderIndex, signed_headers: tuple[str, ...]) -> None:
+    """The rule of header authentication -- every ``x-amz-*`` header sent is signed -- with
+    S3's answer to a presigned request that breaks it: 403 AccessDenied naming the headers
+    in ``HeadersNotSigned`` (not the header-auth AuthorizationHeaderMalformed; [?: the
+    element's separator for several headers is assumed to be ", "])."""
+    signed = {name.lower() for name in signed_headers}
+    unsigned = sorted(n.decode("latin-1") for n in idx.names() if n.startswith(b"x-amz-")
+                      and n.decode("latin-1") not in signed)
+    if unsigned:
+        raise errors.HeadersNotSigned(details={"HeadersNotSigned": ", ".join(unsigned)})
 
 
 def _expires(text: str) -> int:

@@ -86,12 +86,18 @@ def parse_presigned_v2(
     expires = int(params["Expires"])
     if int(now) > expires:
         raise errors.PresignedUrlNotValidNow(details={"Expires": iso_time(expires), "ServerTime": iso_time(int(now))})
-    for name in idx.names():
-        if name.startswith(b"x-amz-"):
-            key = name.decode("latin-1")
-            amz.setdefault(key, []).extend(v.strip() for v in idx.get_all(key))
+    for header_name in idx.names():
+        if header_name.startswith(b"x-amz-"):
+            key = header_name.decode("latin-1")
+            sent = [v.strip() for v in idx.get_all(key)]
+            # botocore copies the x-amz-* headers it signed into the URL, and a client
+            # then sends them as headers too (the SSE-C key, which S3 reads from headers):
+            # the same value in both places counts once; any other value is part of what
+            # must have been signed, so an unsigned header fails the signature check.
+            if amz.get(key) != sent:
+                amz.setdefault(key, []).extend(sent)
     amz_lines = "".join(f"{name}:{','.join(amz[name])}\n" for name in sorted(amz))
-    resource = (f"/{bucket_from_host}" if bucket_from_host else "") + path
+    resource = canonicalized_resource_path(path, bucket_from_host)
     sub = sorted((n, v) for n, v in params.items() if n in SUBRESOURCES)
     if sub:
         resource += "?" + "&".join(n if v == "\0" else f"{n}={v}" for n, v in sub)
@@ -102,6 +108,19 @@ def parse_presigned_v2(
     token = amz.get("x-amz-security-token")
     return PresignedV2(params["AWSAccessKeyId"], params["Signature"], expires, token[0] if token else None,
                        string_to_sign)
+
+
+def canonicalized_resource_path(path: str, bucket_from_host: str | None) -> str:
+    """The path part of SigV2's CanonicalizedResource: ``/bucket/key`` whichever the
+    addressing style, and ``/bucket/`` for a request to the bucket itself (Amazon S3
+    "Constructing the CanonicalizedResource element": a path-style ``GET /bucket?prefix=...``
+    and a virtual-hosted ``GET /?prefix=...`` both sign ``/bucket/``, as botocore's
+    HmacV1QueryAuth does); ``/`` for a request that names no bucket (ListBuckets)."""
+    if bucket_from_host:
+        return f"/{bucket_from_host}{path or '/'}"
+    if path.count("/") == 1 and len(path) > 1:  # "/bucket": path-style, bucket only
+        return path + "/"
+    return path or "/"
 
 
 def verify_presigned_v2(presigned: PresignedV2, secret: str) -> None:
