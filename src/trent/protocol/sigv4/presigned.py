@@ -38,12 +38,18 @@ from trent.protocol.sigv4.headers import HeaderInput, HeaderIndex, index_headers
 MAX_EXPIRES_SECONDS = 604_800
 _SIGNATURE = "X-Amz-Signature"
 _REQUIRED = ("X-Amz-Algorithm", "X-Amz-Credential", _SIGNATURE, "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Expires")
-_MARKER = "X-Amz-Algorithm="
+
+
+_DETECT = frozenset({"X-Amz-Algorithm", _SIGNATURE, "X-Amz-Credential"})
 
 
 def is_presigned(query: str) -> bool:
-    """Does this query string try query-string authentication?"""
-    return _MARKER in query or "X-Amz-Signature=" in query or "X-Amz-Credential=" in query
+    """Does this query string try SigV4 query-string authentication? Any of its three
+    defining parameters is enough (a URL missing the others gets S3's
+    AuthorizationQueryParametersError, not the anonymous answer); names compare whole."""
+    if "X-Amz-" not in query:  # the common case, cheaply
+        return False
+    return any(pair.partition("=")[0] in _DETECT for pair in query.split("&"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,8 +41,16 @@ SUBRESOURCES = frozenset({
 })
 
 
+_V2_PARAMS = frozenset({"AWSAccessKeyId", "Signature"})
+
+
 def is_presigned_v2(query: str) -> bool:
-    return "AWSAccessKeyId=" in query and "Signature=" in query
+    """Does this query string try SigV2 query-string authentication? Either parameter is
+    enough (a URL missing the other gets S3's AccessDenied naming all three, not the
+    anonymous answer); names are compared whole, so ``X-Amz-Signature`` is not one."""
+    if "AWSAccessKeyId" not in query and "Signature" not in query:  # the common case, cheaply
+        return False
+    return any(pair.partition("=")[0] in _V2_PARAMS for pair in query.split("&"))
 
 
 @dataclass(frozen=True, slots=True)
