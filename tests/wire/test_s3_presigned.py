@@ -148,6 +148,17 @@ def signed_at(moment: datetime) -> Iterator[None]:
         yield
 
 
+def audit_event(server: TrentServer, request_id: str) -> dict[str, Any]:
+    """The trail's one event of ``request_id`` (S3 events are written with the response;
+    polled briefly all the same)."""
+    deadline = time.monotonic() + 10
+    while not (events := [e for e in server.audit_events() if e.get("requestID") == request_id]):
+        assert time.monotonic() < deadline, f"no audit event for request {request_id}"
+        time.sleep(0.2)
+    (event,) = events
+    return event
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
@@ -210,7 +221,7 @@ def test_content_type_is_signed_when_given(s3: Any) -> None:
         assert (status, s3_error(payload)["Code"]) == (403, "SignatureDoesNotMatch")
 
 
-def test_presigned_sse_c_keys_travel_as_headers(s3: Any) -> None:
+def test_presigned_sse_c_keys_travel_as_headers(server: TrentServer, s3: Any) -> None:
     key, key_md5 = sse_c_key()
     sse = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key}
     data = body(5_000)
@@ -224,6 +235,10 @@ def test_presigned_sse_c_keys_travel_as_headers(s3: Any) -> None:
     status, headers, got = fetch(url, headers=sse_headers)
     assert status == 200 and got == data
     assert headers["x-amz-server-side-encryption-customer-key-MD5"] == key_md5
+    # SigV2 URLs carry the key in the query (botocore puts it there): never in the trail
+    event = audit_event(server, headers["x-amz-request-id"])
+    assert base64.b64encode(key).decode() not in json.dumps(event)
+    assert event["requestParameters"]["x-amz-server-side-encryption-customer-algorithm"] == "AES256"
     other_key, other_md5 = sse_c_key()
     wrong = {**sse_headers, "x-amz-server-side-encryption-customer-key": base64.b64encode(other_key).decode(),
              "x-amz-server-side-encryption-customer-key-MD5": other_md5}
@@ -370,18 +385,20 @@ def test_presigned_requests_are_audited_as_their_signer(server: TrentServer, s3:
     s3.put_object(Bucket=BUCKET, Key="audited.txt", Body=b"audited")
     url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "audited.txt"})
     status, headers, _ = fetch(url)
-    request_id = headers["x-amz-request-id"]
-    assert status == 200 and request_id
-    deadline = time.monotonic() + 10
-    while not (events := [e for e in server.audit_events() if e.get("requestID") == request_id]):
-        assert time.monotonic() < deadline, "no audit event for the presigned GET"
-        time.sleep(0.2)
-    (event,) = events
+    assert status == 200
+    event = audit_event(server, headers["x-amz-request-id"])
     assert (event["eventSource"], event["eventName"]) == ("s3.amazonaws.com", "GetObject")
     assert event["userIdentity"]["arn"] == ALICE_ARN
     assert event["userIdentity"]["accessKeyId"] == USERS["alice"][0]
     assert event["requestParameters"] == {"bucketName": BUCKET, "key": "audited.txt"}
-    assert USERS["alice"][1] not in json.dumps(event)
+    assert event["additionalEventData"] == {"SignatureVersion": "SigV4" if is_v4(s3) else "SigV2",
+                                            "AuthenticationMethod": "QueryString"}
+    signature = dict(parse_qsl(urlsplit(url).query))["X-Amz-Signature" if is_v4(s3) else "Signature"]
+    assert USERS["alice"][1] not in json.dumps(event) and signature not in json.dumps(event)
+    # a header-signed request says so
+    header_id = s3.get_object(Bucket=BUCKET, Key="audited.txt")["ResponseMetadata"]["RequestId"]
+    assert audit_event(server, header_id)["additionalEventData"] == \
+        {"SignatureVersion": "SigV4", "AuthenticationMethod": "AuthHeader"}
 
 
 def _header_auth_error(client: Any) -> tuple[int, str]:

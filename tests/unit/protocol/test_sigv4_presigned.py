@@ -125,6 +125,8 @@ def test_v4_a_session_token_is_read_from_the_query() -> None:
      errors.AuthorizationQueryParametersError, "requires the Host header to be signed"),
     (lambda q: q.replace("X-Amz-Date=20261205T120000Z", "X-Amz-Date=2026-12-05"),
      errors.AuthorizationQueryParametersError, "X-Amz-Date must be in the ISO8601 Long Format"),
+    (lambda q: q.replace("%2F20261205%2F", "%2F20261204%2F"), errors.AuthorizationQueryParametersError,
+     "Invalid credential date. Date is not the same as X-Amz-Date."),
     (lambda q: q.replace("X-Amz-Expires=3600", "X-Amz-Expires="), errors.AuthorizationQueryParametersError,
      "requires the X-Amz-Algorithm"),
 ])

@@ -111,6 +111,10 @@ def parse_presigned(query: str, headers: HeaderInput | HeaderIndex, now: float, 
         raise errors.AuthorizationQueryParametersError(
             'X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd\'T\'HHmmss\'Z\'"'
         ) from None
+    if date != values["X-Amz-Date"][:8]:
+        # the signing key is derived from the scope's date: S3 refuses a scope of another
+        # day before any signature is computed [?: text as reported by S3 users]
+        raise errors.AuthorizationQueryParametersError("Invalid credential date. Date is not the same as X-Amz-Date.")
     signed_headers = tuple(values["X-Amz-SignedHeaders"].split(";"))
     if "host" not in signed_headers:
         raise errors.AuthorizationQueryParametersError(
