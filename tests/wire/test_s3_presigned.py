@@ -20,6 +20,8 @@ import base64
 import copy
 import http.client
 import json
+import os
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +30,7 @@ from email.message import Message
 from types import SimpleNamespace
 from typing import Any
 from unittest import mock
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 from xml.etree import ElementTree
 
 import botocore.auth
@@ -36,10 +38,14 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from tests.wire.test_aws_cli import aws_binary
 from tests.fixtures.trent_server import ACCOUNT_ID, TrentServer, seeded_trent
 from tests.wire.s3_helpers import EVERYTHING, SEED, USERS, body, s3_client, sse_c_key
 
 BUCKET = "presigned"
+#: virtual-hosted-style addressing: <bucket>.s3.localhost.test resolves nowhere; ``fetch``
+#: connects to the loopback server and sends the URL's host as ``Host``, as DNS would
+S3_DOMAIN = "s3.localhost.test"
 ROLE = "presign-reader"
 ALICE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:user/alice"
 
@@ -54,7 +60,7 @@ PRESIGN_SEED["accounts"][0]["roles"] = [{
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[TrentServer]:
-    with seeded_trent(PRESIGN_SEED, prefix="trent-s3-presigned-") as server:
+    with seeded_trent(PRESIGN_SEED, prefix="trent-s3-presigned-", extra_args=("--s3-domain", S3_DOMAIN)) as server:
         yield server
 
 
@@ -103,10 +109,15 @@ def fetch(url: str, method: str = "GET", data: bytes | None = None,
     body, a header the URL did not sign, which S3 refuses under SigV2 (it signs
     Content-Type). Response headers are looked up case-insensitively."""
     parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.netloc, timeout=30)
+    sent = dict(headers or {})
+    address = parts.netloc
+    if (parts.hostname or "").endswith("." + S3_DOMAIN):
+        sent["Host"] = parts.netloc
+        address = f"127.0.0.1:{parts.port}"
+    connection = http.client.HTTPConnection(address, timeout=30)
     try:
         target = parts.path + ("?" + parts.query if parts.query else "")
-        connection.request(method, target, body=data, headers=headers or {})
+        connection.request(method, target, body=data, headers=sent)
         response = connection.getresponse()
         return response.status, response.headers, response.read()
     finally:
@@ -202,6 +213,66 @@ def test_keys_that_need_escaping(s3: Any, key: str) -> None:
     assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == data
     status, _, got = fetch(s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": key}))
     assert (status, got) == (200, data)
+
+
+def test_virtual_hosted_style_urls(server: TrentServer, s3: Any) -> None:
+    """SigV2 signs ``/bucket/key`` although the path is ``/key`` (the bucket is in the host)."""
+    port = urlsplit(server.endpoint_url).port
+    config = Config(s3={"addressing_style": "virtual"}, **VERSIONS["v4" if is_v4(s3) else "v2-default"])
+    virtual = server.client("s3", endpoint_url=f"http://{S3_DOMAIN}:{port}", aws_access_key_id=USERS["alice"][0],
+                            aws_secret_access_key=USERS["alice"][1], config=config)
+    data = body(2000)
+    put_url = virtual.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "vhost/a b.bin"})
+    assert urlsplit(put_url).netloc == f"{BUCKET}.{S3_DOMAIN}:{port}"
+    assert fetch(put_url, "PUT", data)[0] == 200
+    assert s3.get_object(Bucket=BUCKET, Key="vhost/a b.bin")["Body"].read() == data
+    get_url = virtual.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "vhost/a b.bin"})
+    assert fetch(get_url)[::2] == (200, data)
+    list_url = virtual.generate_presigned_url("list_objects_v2", Params={"Bucket": BUCKET, "Prefix": "vhost/"})
+    status, _, payload = fetch(list_url)
+    listed = ElementTree.fromstring(payload).iter("{http://s3.amazonaws.com/doc/2006-03-01/}Key")
+    assert status == 200 and [unquote_plus(k.text or "") for k in listed] == ["vhost/a b.bin"]  # encoding-type=url
+    # the same URL sent to another bucket's host: the signature names the bucket
+    s3.create_bucket(Bucket="presigned-other")
+    other = get_url.replace(f"//{BUCKET}.", "//presigned-other.", 1)
+    assert refusal(other)[:2] == (403, "SignatureDoesNotMatch")
+
+
+def test_presigned_upload_parts(s3: Any) -> None:
+    """The browser-upload pattern: the server starts a multipart upload, hands out one
+    presigned UploadPart URL per part (``uploadId`` and ``partNumber`` are signed
+    sub-resources), and completes it with the ETags the client reports."""
+    key = "multipart.bin"
+    upload_id = s3.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
+    parts = [body(5 * 1024 * 1024), body(1000)]
+    etags = []
+    for number, part in enumerate(parts, start=1):
+        url = s3.generate_presigned_url("upload_part", Params={"Bucket": BUCKET, "Key": key, "UploadId": upload_id,
+                                                               "PartNumber": number})
+        status, headers, _ = fetch(url, "PUT", part)
+        assert status == 200
+        etags.append(headers["ETag"])
+    wrong_part = s3.generate_presigned_url("upload_part", Params={"Bucket": BUCKET, "Key": key, "UploadId": upload_id,
+                                                                  "PartNumber": 1})
+    assert refusal(with_query(wrong_part, partNumber="3"), "PUT", data=b"x")[:2] == (403, "SignatureDoesNotMatch")
+    s3.complete_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload_id, MultipartUpload={
+        "Parts": [{"PartNumber": n, "ETag": etag} for n, etag in enumerate(etags, start=1)]})
+    assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"".join(parts)
+
+
+def test_the_aws_clis_presign(server: TrentServer, bucket: str) -> None:
+    """``aws s3 presign`` (the CLI's own command) makes a URL a plain client can GET."""
+    s3_client(server, "alice").put_object(Bucket=bucket, Key="cli.txt", Body=b"from the cli")
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": USERS["alice"][0], "AWS_SECRET_ACCESS_KEY": USERS["alice"][1],
+           "AWS_DEFAULT_REGION": server.region, "AWS_CONFIG_FILE": os.devnull,
+           "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    out = subprocess.run([aws_binary(), "--endpoint-url", server.endpoint_url, "s3", "presign",
+                          f"s3://{bucket}/cli.txt", "--expires-in", "120"],
+                         capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    url = out.stdout.strip()
+    assert "Signature" in urlsplit(url).query
+    assert fetch(url)[::2] == (200, b"from the cli")
 
 
 def test_content_type_is_signed_when_given(s3: Any) -> None:
