@@ -384,7 +384,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
     attach_front_doors(http, app, pipeline, settings, delivery, deps.clock.now())
     if http.s3 is not None and http.s3.blobs is not None:  # issue 17: under the sweeper's lease
         garbage = SqlS3BlobGarbage(sql.engine, sql._unit)  # type: ignore[attr-defined]  # noqa: SLF001 - one unit
-        sweeper.blob_reaper = BlobReaper(garbage, http.s3.blobs.inner, deps.clock)
+        sweeper.blob_reaper = BlobReaper(garbage, http.s3.blobs.inner, deps.clock,
+                                         grace_seconds=settings.s3_blob_grace_seconds)
     if settings.console:  # issue 21: /console on both front doors
         assert http.cloudtrail is not None
         http.console = app.console = _console(pipeline, authenticator, settings,

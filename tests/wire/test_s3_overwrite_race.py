@@ -76,3 +76,35 @@ def test_gets_racing_overwrites_answer_an_old_or_new_body(server: TrentServer) -
     assert failures == [], f"{len(failures)} of {total} GETs failed: {failures[:5]}"
     final = s3.get_object(Bucket="race", Key="k")["Body"].read()
     assert final in {mine[-1] for mine in bodies}
+
+
+def test_the_background_sweep_unlinks_replaced_blobs_after_the_grace(tmp_path: Path) -> None:
+    """TRENT_S3_BLOB_GRACE, on real timers: the replaced and the deleted blob stay at
+    least the grace, then the sweeper (under its lease) unlinks them; the live one stays."""
+    import time
+
+    server = start_trent(tmp_path / "data", env={"TRENT_SWEEP_INTERVAL": "0.2", "TRENT_S3_BLOB_GRACE": "1.5"})
+    try:
+        s3 = server.client("s3", config=Config(retries={"max_attempts": 1}))
+        root = tmp_path / "data" / "objects"
+
+        def blobs() -> set[Path]:
+            return {p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".put-")}
+
+        s3.create_bucket(Bucket="grace")
+        s3.put_object(Bucket="grace", Key="a", Body=body(100))
+        s3.put_object(Bucket="grace", Key="gone", Body=body(100))
+        live = blobs()
+        changed = time.monotonic()  # before the first commit that drops a reference
+        new = body(200)
+        s3.put_object(Bucket="grace", Key="a", Body=new)  # replaces one of ``live``
+        s3.delete_object(Bucket="grace", Key="gone")
+        everything = blobs()
+        assert len(everything) == 3
+        while len(blobs()) > 1 and time.monotonic() - changed < 15:
+            assert time.monotonic() - changed >= 1.5 or blobs() == everything  # never before the grace
+            time.sleep(0.05)
+        assert len(blobs()) == 1 and blobs() - live == blobs()  # only the new "a" is left
+        assert s3.get_object(Bucket="grace", Key="a")["Body"].read() == new
+    finally:
+        stop_trent(server)
