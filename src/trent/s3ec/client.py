@@ -41,6 +41,7 @@ from .errors import ConfigurationError, DecryptionFailed, LegacyRefused, NotEncr
 from .keyrings.base import S3Keyring, check_caller_context
 from .metadata import ContentMetadata
 from .suites import MESSAGE_ID_LEN, FormatVersion, decrypt_allowed, suite_for_format
+from .send_blocks import widen_send_blocks
 from .upload import MiB, PartReader, multipart_upload, part_size_for
 
 Progress = Callable[[int], None]
@@ -89,6 +90,7 @@ class S3EncryptionClient:
         if config.part_size < 16:
             raise ConfigurationError("part size too small")
         self._rng = rng
+        widen_send_blocks(s3)  # encrypted parts go out in 256 KiB sends, not 16 KiB (send_blocks.py)
 
     # ---- writing ------------------------------------------------------------------------
 
