@@ -42,7 +42,7 @@ from .keyrings.base import S3Keyring, check_caller_context
 from .metadata import ContentMetadata
 from .suites import MESSAGE_ID_LEN, FormatVersion, decrypt_allowed, suite_for_format
 from .send_blocks import widen_send_blocks
-from .upload import MiB, PartReader, multipart_upload, part_size_for
+from .upload import MiB, PartReader, multipart_upload, part_size_for, seal
 
 Progress = Callable[[int], None]
 _MAX_INSTRUCTION_FILE = 1 << 20
@@ -161,13 +161,11 @@ class S3EncryptionClient:
             return r
         enc = GcmEncryptor(ck)
         parts = PartReader(fileobj, size)
-        buf = bytearray(part_size + TAG_LEN)
-        n, last = parts.fill(memoryview(buf)[:part_size])
+        buf = bytearray(part_size)
+        n, last = parts.fill(memoryview(buf))
         if last:
-            view = memoryview(buf)
-            enc.update_into(view[:n], view[:n])
-            view[n:n + TAG_LEN] = enc.finalize()
-            r = dict(self.s3.put_object(Bucket=bucket, Key=key, Body=memoryview(buf)[:n + TAG_LEN].tobytes(), **args))
+            seal(buf, n, last, enc)  # buf is now exactly ciphertext ‖ tag: the body, not a copy
+            r = dict(self.s3.put_object(Bucket=bucket, Key=key, Body=buf, **args))
             if progress:
                 progress(n)
         else:
