@@ -17,11 +17,17 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 CHUNK = 1 << 20
+
+
+def _write_all(fd: int, view: memoryview) -> None:
+    while len(view):
+        view = view[os.write(fd, view):]
 
 
 class Store:
@@ -58,14 +64,23 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _receive(self, path: Path) -> None:
+        # Body bytes the header parser already buffered come first; the rest is read from the
+        # socket with MSG_WAITALL, 1 MiB per recv_into: a plain readinto returns whatever one
+        # segment brought (16-256 KiB), and at gigabytes per second the syscalls per segment
+        # were this server's limit (2.6 s of CPU per GiB against a client sending 16 KiB blocks).
         n = int(self.headers.get("Content-Length", "0"))
         buf = memoryview(bytearray(min(CHUNK, max(n, 1))))
-        with open(path, "wb") as f:
+        with open(path, "wb", buffering=0) as f:
+            pending = min(n, len(self.rfile.peek(0)) if n else 0)
+            if pending:
+                got = self.rfile.readinto(buf[:pending])
+                _write_all(f.fileno(), buf[:got])
+                n -= got
             while n:
-                got = self.rfile.readinto(buf[:min(len(buf), n)])
+                got = self.connection.recv_into(buf, min(len(buf), n), socket.MSG_WAITALL)
                 if not got:
                     raise ConnectionError("short body")
-                f.write(buf[:got])
+                _write_all(f.fileno(), buf[:got])
                 n -= got
 
     def _meta(self) -> dict[str, str]:

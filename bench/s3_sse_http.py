@@ -2,10 +2,13 @@
 """S3 server-side encryption over HTTP, end to end (issue 17, phase 2 benchmark).
 
 Starts ``trent serve --dev`` (file object store in a fresh temp data dir) and then, in the
-same run and never at the same time, moto's S3 server (``moto_server``), each pinned to
-CPU 0 (``taskset``); this process, wrk and the streaming client run on the last CPU.
-LocalStack is NOT measured: it needs Docker (no daemon or images on this machine) and
-its free edition is archived; the output says so.
+same run and never at the same time, moto's S3 server (``moto_server``) and, with
+``--servers trent,moto,localstack``, LocalStack community in host mode (no Docker; its Python
+given by ``--localstack-python`` or $LOCALSTACK_PYTHON, see /work/shared/bench/README.md:
+``pip install -r localstack-requirements.txt`` in a venv of its own), each pinned to CPU 0
+(``taskset``); this process, wrk and the streaming client run on the last CPU. Neither peer
+encrypts S3 objects or checks SigV4 signatures: their figures are an upper bound for work
+Trent does and they skip.
 
 Per server and mode (Trent: SSE-S3, SSE-KMS, SSE-KMS + Bucket Key, SSE-C; moto: plain, and
 with the SSE-S3 or SSE-KMS headers, which moto echoes without encrypting or checking the key
@@ -71,8 +74,8 @@ REGION = "us-east-1"
 ACCESS_KEY, SECRET_KEY = "test", "test"  # what `trent serve --dev` accepts; moto accepts anything
 DRAIN_SECONDS = 1.0
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-LOCALSTACK_NOTE = ("LocalStack not measured: it needs Docker (no daemon or images on this machine) "
-                   "and its free edition is archived")
+PEER_NOTE = "moto and LocalStack neither encrypt S3 objects nor check SigV4 signatures"
+PEERS = ("moto", "localstack")
 
 JsonDict = dict[str, Any]
 
@@ -85,6 +88,7 @@ class Config:
     """Parsed command line."""
 
     servers: tuple[str, ...]
+    localstack_python: str | None
     quick: bool
     reps: int
     duration: int
@@ -109,7 +113,10 @@ class Config:
 def parse_args(argv: list[str] | None = None) -> Config:
     ap = argparse.ArgumentParser(prog="bench/s3_sse_http.py", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--servers", default="trent,moto", help="from trent,moto (default: %(default)s)")
+    ap.add_argument("--servers", default="trent,moto",
+                    help="from trent,moto,localstack (default: %(default)s)")
+    ap.add_argument("--localstack-python", default=os.environ.get("LOCALSTACK_PYTHON"),
+                    help="python of a venv with localstack-core 4.10 installed (default: $LOCALSTACK_PYTHON)")
     ap.add_argument("--quick", action="store_true", help="small counts and short runs, for development")
     ap.add_argument("--reps", type=int, default=3, help="measured repetitions; medians reported (default: 3)")
     ap.add_argument("--duration", type=int, default=None, help="seconds per wrk run (default 8, --quick 2)")
@@ -126,14 +133,20 @@ def parse_args(argv: list[str] | None = None) -> Config:
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (server logs, Lua scripts)")
     ns = ap.parse_args(argv)
     servers = tuple(s for s in ns.servers.split(",") if s)
-    if not servers or any(s not in ("trent", "moto") for s in servers):
-        ap.error("--servers takes trent and/or moto")
+    if not servers or any(s not in ("trent", *PEERS) for s in servers):
+        ap.error("--servers takes trent, moto and/or localstack")
+    ls_python = ns.localstack_python
+    if "localstack" in servers and not _localstack_usable(ls_python):
+        # optional peer: say why it is skipped rather than fail the whole run
+        print(f"# LocalStack skipped: no usable --localstack-python / $LOCALSTACK_PYTHON ({ls_python!r}); "
+              "install it per /work/shared/bench/README.md (localstack-requirements.txt)", flush=True)
+        servers = tuple(s for s in servers if s != "localstack")
     q = ns.quick
     count = ns.count_puts if ns.count_puts is not None else (1000 if q else 10_000)
     ncpu = os.cpu_count() or 1
     client_cpu = ns.client_cpu if ns.client_cpu is not None else ncpu - 1
     return Config(
-        servers=servers, quick=q, reps=ns.reps,
+        servers=servers, localstack_python=ls_python, quick=q, reps=ns.reps,
         duration=ns.duration or (2 if q else 8), warmup=ns.warmup if ns.warmup is not None else (1 if q else 2),
         connections=tuple(int(c) for c in ns.connections.split(",") if c),
         large_mib=ns.large_mib or (32 if q else 256), medium_count=ns.medium_count or (16 if q else 64),
@@ -146,12 +159,20 @@ def parse_args(argv: list[str] | None = None) -> Config:
 # --------------------------------------------------------------------------- servers
 
 
+def _localstack_usable(python: str | None) -> bool:
+    """True if ``python`` exists and imports localstack (the optional peer)."""
+    if not python or not Path(python).exists():
+        return False
+    probe = subprocess.run([python, "-c", "import localstack.runtime.main"], capture_output=True, timeout=120)
+    return probe.returncode == 0
+
+
 @dataclass
 class Server:
     name: str
     url: str
     pid: int
-    data_dir: Path | None  # Trent's; None for moto (in memory)
+    data_dir: Path | None  # Trent's; None for the peers (not scanned: they store plaintext)
 
     @property
     def host(self) -> str:
@@ -170,6 +191,15 @@ def started(name: str, cfg: Config, workdir: Path) -> Iterator[Server]:
         cmd = [load._venv_tool("trent"), "serve", "--dev", "--host", "127.0.0.1", "--port", str(port),
                "--data-dir", str(data_dir)]
         ready = "/_trent/health"
+    elif name == "localstack":
+        # host mode, no Docker (/work/shared/bench/README.md). An IPv4 GATEWAY_LISTEN binds every
+        # interface, acceptable on the bench VM; state lives in the temp data dir.
+        assert cfg.localstack_python
+        env.update(GATEWAY_LISTEN=f"127.0.0.1:{port}", SERVICES="s3", EAGER_SERVICE_LOADING="1", DNS_ADDRESS="0",
+                   DISABLE_EVENTS="1", SKIP_SSL_CERT_DOWNLOAD="1", LOCALSTACK_VOLUME_DIR=str(data_dir / "vol"),
+                   FILESYSTEM_ROOT=str(data_dir / "fs"))
+        cmd = [cfg.localstack_python, "-m", "localstack.runtime.main"]
+        ready = "/_localstack/health"
     else:
         cmd = [load._venv_tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)]
         ready = "/"
@@ -181,7 +211,7 @@ def started(name: str, cfg: Config, workdir: Path) -> Iterator[Server]:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True, cwd=workdir, env=env)
     try:
-        load._wait_ready(proc, f"http://127.0.0.1:{port}{ready}", need_200=(name == "trent"), timeout=60)
+        load._wait_ready(proc, f"http://127.0.0.1:{port}{ready}", need_200=(name != "moto"), timeout=120)
         yield Server(name, f"http://127.0.0.1:{port}", proc.pid, data_dir if name == "trent" else None)
     finally:
         load._stop_process_group(proc)
@@ -249,17 +279,21 @@ def s3_client(server: Server) -> Any:
 def setup_modes(server: Server) -> list[Mode]:
     """Create the buckets (and for Trent the KMS key) and describe every mode to measure."""
     s3 = s3_client(server)
-    if server.name == "moto":
-        # moto echoes the SSE-S3 and SSE-KMS headers (without encrypting or checking the key id)
-        # and ignores SSE-C (a GET without the key returns the object): measured as headers only
-        for b in ("moto-plain", "moto-sse-s3-header", "moto-sse-kms-header"):
-            s3.create_bucket(Bucket=b)
+    if server.name in PEERS:
+        # the peers echo the SSE-S3 and SSE-KMS headers (without encrypting or checking the key id)
+        # and ignore SSE-C (a GET without the key returns the object): measured as headers only.
+        # LocalStack only: its S3 would call its own KMS for the key id, so SSE-KMS is left out there.
+        p = server.name
         sse_s3 = {"x-amz-server-side-encryption": "AES256"}
         sse_kms = {"x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-aws-kms-key-id":
                    "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}
-        return [Mode("plain", "moto-plain", {}, {}, {}),
-                Mode("SSE-S3 header only", "moto-sse-s3-header", sse_s3, {}, sse_s3),
-                Mode("SSE-KMS header only", "moto-sse-kms-header", sse_kms, {}, sse_kms)]
+        modes = [Mode("plain", f"{p}-plain", {}, {}, {}),
+                 Mode("SSE-S3 header only", f"{p}-sse-s3-header", sse_s3, {}, sse_s3)]
+        if p == "moto":
+            modes.append(Mode("SSE-KMS header only", f"{p}-sse-kms-header", sse_kms, {}, sse_kms))
+        for m in modes:
+            s3.create_bucket(Bucket=m.bucket)
+        return modes
     import boto3
 
     kms = boto3.client("kms", endpoint_url=server.url, region_name=REGION, aws_access_key_id=ACCESS_KEY,
@@ -382,7 +416,7 @@ def measure_small(cfg: Config, server: Server, modes: list[Mode], workdir: Path)
                         continue
                     cell = by_key[(mode.label, op)]
                     cell.runs.append(result)
-                    print(f"  {server.name:<5} c={conns:<3} {mode.label:<20} {op:<3} rep {rep + 1}/{cfg.reps}: "
+                    print(f"  {server.name:<10} c={conns:<3} {mode.label:<20} {op:<3} rep {rep + 1}/{cfg.reps}: "
                           f"{result.rps:8.1f} req/s  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:7.2f} ms  "
                           f"err={result.socket_errors} non2xx={result.non2xx} srv_cpu={result.server_cpu_pct or 0:.0f}% "
                           f"other={result.other_cpu_pct:.0f}%", flush=True)
@@ -496,7 +530,7 @@ def measure_large(cfg: Config, server: Server, modes: list[Mode]) -> list[LargeR
                 r.get_large_mb_s.append(size / streamer.get(mode, "large", cfg.large_mib) / 1e6)
             if server.name == "trent":
                 r.peak_rss_mib = peak_rss_mib(server.pid)
-            print(f"  {server.name:<5} {mode.label:<20} 1 MiB PUT {r.med('put_1mib_mb_s'):7.1f} GET "
+            print(f"  {server.name:<10} {mode.label:<20} 1 MiB PUT {r.med('put_1mib_mb_s'):7.1f} GET "
                   f"{r.med('get_1mib_mb_s'):7.1f} MB/s; {cfg.large_mib} MiB PUT {r.med('put_large_mb_s'):7.1f} "
                   f"GET {r.med('get_large_mb_s'):7.1f} MB/s"
                   + (f"; peak RSS {r.peak_rss_mib:.0f} MiB{'' if reset else ' (since start)'}"
@@ -590,41 +624,43 @@ def scan_for_marker(root: Path) -> tuple[int, int]:
 
 def print_report(cfg: Config, small: list[SmallCell], large: list[LargeResult], counts: list[JsonDict]) -> None:
     print("\n## 1 KiB objects: wrk replaying one signed request (medians of", cfg.reps, "runs of", cfg.duration, "s)")
-    print(f"{'server':<6} {'mode':<21} {'op':<3} {'conns':>5} {'req/s':>9} {'(min-max)':>15} {'p50 ms':>7} "
+    print(f"{'server':<10} {'mode':<21} {'op':<3} {'conns':>5} {'req/s':>9} {'(min-max)':>15} {'p50 ms':>7} "
           f"{'p99 ms':>8} {'errors':>6} {'srv CPU':>7} {'other':>6}")
     for c in small:
         rps = [r.rps for r in c.runs]
         span = f"({min(rps):.0f}-{max(rps):.0f})" if rps else "-"
-        print(f"{c.server:<6} {c.mode:<21} {c.op:<3} {c.connections:>5} {c.median('rps'):9.1f} {span:>15} "
+        print(f"{c.server:<10} {c.mode:<21} {c.op:<3} {c.connections:>5} {c.median('rps'):9.1f} {span:>15} "
               f"{c.median('p50_ms'):7.2f} {c.median('p99_ms'):8.2f} {c.errors:>6} "
               f"{c.median('server_cpu_pct'):6.0f}% {c.median('other_cpu_pct'):5.0f}%")
     print(f"\n## large objects: streaming client, MB/s = 10^6 bytes of plaintext per second (medians of {cfg.reps})")
-    print(f"{'server':<6} {'mode':<21} {'PUT 1MiB':>9} {'GET 1MiB':>9} {f'PUT {cfg.large_mib}MiB':>11} "
+    print(f"{'server':<10} {'mode':<21} {'PUT 1MiB':>9} {'GET 1MiB':>9} {f'PUT {cfg.large_mib}MiB':>11} "
           f"{f'GET {cfg.large_mib}MiB':>11} {'RSS before':>10} {'peak RSS MiB':>13}")
     for r in large:
         rss = f"{r.peak_rss_mib:.0f}" if r.peak_rss_mib else "-"
         before = f"{r.rss_before_mib:.0f}" if r.rss_before_mib else "-"
-        print(f"{r.server:<6} {r.mode:<21} {r.med('put_1mib_mb_s'):9.1f} {r.med('get_1mib_mb_s'):9.1f} "
+        print(f"{r.server:<10} {r.mode:<21} {r.med('put_1mib_mb_s'):9.1f} {r.med('get_1mib_mb_s'):9.1f} "
               f"{r.med('put_large_mb_s'):11.1f} {r.med('get_large_mb_s'):11.1f} {before:>10} {rss:>13}")
     if counts:
         print("\n## KMS calls made by S3 (Trent's audit trail)")
         for c in counts:
             print(f"  {c['label']:<24} {c['puts']:>6} PUTs -> {c['kms_calls']:>6} KMS calls "
                   f"= {c['per_10000_puts']:.1f} per 10,000 PUTs ({c['put_ops_s_one_connection']:.0f} PUT/s, one connection)")
-    print(f"\n# {LOCALSTACK_NOTE}")
+    print(f"\n# {PEER_NOTE}")
 
 
 def goals(cfg: Config, small: list[SmallCell], large: list[LargeResult], counts: list[JsonDict]) -> list[str]:
     """The issue's goals, each MET or NOT MET with the numbers."""
     lines = []
     conns = max(cfg.connections)
-    moto_best = {op: max((c.median("rps") for c in small if c.server == "moto" and c.op == op and c.connections == conns),
-                         default=0.0) for op in ("PUT", "GET")}
-    for c in small:
-        if c.server == "trent" and c.connections == conns and moto_best[c.op]:
-            ratio = c.median("rps") / moto_best[c.op]
-            lines.append(f"GOAL small {c.op} {c.mode} c={conns} >= 3x moto: {'MET' if ratio >= 3 else 'NOT MET'} "
-                         f"({c.median('rps'):.0f} vs {moto_best[c.op]:.0f} req/s = {ratio:.2f}x)")
+    for peer in PEERS:
+        best = {op: max((c.median("rps") for c in small if c.server == peer and c.op == op and c.connections == conns),
+                        default=0.0) for op in ("PUT", "GET")}
+        for c in small:
+            if c.server == "trent" and c.connections == conns and best[c.op]:
+                ratio = c.median("rps") / best[c.op]
+                lines.append(f"GOAL small {c.op} {c.mode} c={conns} >= 3x {peer}: "
+                             f"{'MET' if ratio >= 3 else 'NOT MET'} "
+                             f"({c.median('rps'):.0f} vs {best[c.op]:.0f} req/s = {ratio:.2f}x)")
     for r in large:
         if r.server != "trent":
             continue
@@ -652,7 +688,7 @@ def run(cfg: Config) -> int:
     os.sched_setaffinity(0, {cfg.client_cpu})
     if not shutil.which(cfg.wrk):
         raise load.BenchError(f"{cfg.wrk!r} not found (Debian: apt-get install wrk)")
-    print(f"# {LOCALSTACK_NOTE}")
+    print(f"# {PEER_NOTE}")
     print(f"# servers={','.join(cfg.servers)} reps={cfg.reps} wrk {cfg.duration}s (+{cfg.warmup}s warm-up) "
           f"c={','.join(map(str, cfg.connections))}; large {cfg.large_mib} MiB, {cfg.medium_count} x 1 MiB; "
           f"client+wrk on CPU {cfg.client_cpu}; load average {os.getloadavg()[0]:.2f}", flush=True)
@@ -700,7 +736,7 @@ def run(cfg: Config) -> int:
           f"{(time.monotonic() - started_at) / 60:.1f} minutes")
     if cfg.json_path:
         doc = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "config": asdict(cfg), "load_before": load_before,
-               "load_after": os.getloadavg(), "localstack": LOCALSTACK_NOTE,
+               "load_after": os.getloadavg(), "peers": PEER_NOTE,
                "small": [{"server": c.server, "mode": c.mode, "op": c.op, "connections": c.connections,
                           "rps_median": c.median("rps"), "p50_ms_median": c.median("p50_ms"),
                           "p99_ms_median": c.median("p99_ms"), "errors": c.errors,

@@ -62,6 +62,8 @@ class Settings:
     root_key_file: Path | None = None
     max_body_bytes: int = 1 << 20
     sweep_interval_seconds: float = 5.0
+    # Issue 17: a replaced/deleted S3 object's blob is unlinked this long after (blob_reaper.py).
+    s3_blob_grace_seconds: float = 3600.0
     cache_ttl_seconds: float = 1.0  # issue 20: only while the invalidation feed is down
     cache_ttl_with_feed_seconds: float = 300.0  # while it is up: every write is announced
     worker_threads: int = 8  # management calls (database writes) run on these
@@ -148,6 +150,8 @@ class Settings:
             raise ConfigError(f"audit bucket {self.effective_audit_bucket!r} is not a valid S3 bucket name")
         if not self.effective_object_store.startswith(("file://", "s3://", "s3+http://", "s3+https://")):
             raise ConfigError("--object-store is file:///DIR or s3://ENDPOINT/BUCKET[/PREFIX] (s3+http:// for plain HTTP)")
+        if not self.s3_blob_grace_seconds > 0:  # a racing GET must find the blob of the row it read
+            raise ConfigError("TRENT_S3_BLOB_GRACE must be a positive number of seconds")
         if not self.effective_audit_bucket_url.startswith(("file://", "s3://")):
             raise ConfigError("--audit-bucket-url is file:///DIR or s3://BUCKET")
         if self.audit_key_prefix is not None and (not self.audit_key_prefix or self.audit_key_prefix.endswith("/")):
@@ -302,6 +306,8 @@ def env_defaults() -> dict[str, object]:
         out["request_quotas"] = env["TRENT_REQUEST_QUOTAS"]
     if "TRENT_SWEEP_INTERVAL" in env:
         out["sweep_interval_seconds"] = float(env["TRENT_SWEEP_INTERVAL"])
+    if "TRENT_S3_BLOB_GRACE" in env:
+        out["s3_blob_grace_seconds"] = float(env["TRENT_S3_BLOB_GRACE"])
     if "TRENT_WORKERS" in env:
         out["workers"] = parse_workers(env["TRENT_WORKERS"])
     if env.get("TRENT_SEED"):

@@ -91,6 +91,7 @@ def build(events: Sequence[StoredEvent], trail: str, previous_hash: bytes) -> by
 
 
 _HEAD = b'{"Records":[\n'
+_TAIL = b'\n],"trentChain":'
 
 
 def compress(body: bytes) -> bytes:
@@ -157,19 +158,24 @@ def parse(body: bytes) -> ParsedLogFile:
 
 
 def _split_lines(body: bytes) -> ParsedLogFile | None:
+    """Trent's own layout, split in C: ``_HEAD``, records joined by ``,\\n``, ``\\n``, the
+    trentChain line. No per-record Python (no comma stripped and record copied one by one:
+    that was a fifth of a verify worker's time); None (parse instead) for anything else,
+    e.g. a record holding a raw newline: records times ``,\\n`` must be every newline."""
     if not body.startswith(_HEAD):
         return None
-    lines = body.split(b"\n")
-    tail = lines[-1]
-    if len(lines) < 3 or not tail.startswith(b'],"trentChain":') or not tail.endswith(b"}"):
+    end = body.rfind(_TAIL)
+    if end < len(_HEAD) - 1:
         return None
-    records = lines[1:-1]
-    for i in range(len(records) - 1):
-        if not records[i].endswith(b","):
-            return None
-        records[i] = records[i][:-1]
+    tail = body[end + 1 :]
+    if b"\n" in tail or not tail.endswith(b"}"):
+        return None
+    middle = body[len(_HEAD) : end]
+    records = middle.split(b",\n")
+    if not middle or middle.count(b"\n") != len(records) - 1:
+        return None
     try:
-        chain = orjson.loads(tail[len(b'],"trentChain":') : -1])
+        chain = orjson.loads(tail[len(_TAIL) - 1 : -1])
         header = ChainHeader(str(chain["trail"]), int(chain["firstSequence"]), int(chain["lastSequence"]),
                              bytes.fromhex(chain["previousHash"]), bytes.fromhex(chain["lastHash"]))
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):

@@ -41,7 +41,8 @@ from .errors import ConfigurationError, DecryptionFailed, LegacyRefused, NotEncr
 from .keyrings.base import S3Keyring, check_caller_context
 from .metadata import ContentMetadata
 from .suites import MESSAGE_ID_LEN, FormatVersion, decrypt_allowed, suite_for_format
-from .upload import MiB, PartReader, multipart_upload, part_size_for
+from .send_blocks import widen_send_blocks
+from .upload import MiB, PartReader, multipart_upload, part_size_for, seal
 
 Progress = Callable[[int], None]
 _MAX_INSTRUCTION_FILE = 1 << 20
@@ -89,6 +90,7 @@ class S3EncryptionClient:
         if config.part_size < 16:
             raise ConfigurationError("part size too small")
         self._rng = rng
+        widen_send_blocks(s3)  # encrypted parts go out in 256 KiB sends, not 16 KiB (send_blocks.py)
 
     # ---- writing ------------------------------------------------------------------------
 
@@ -159,13 +161,11 @@ class S3EncryptionClient:
             return r
         enc = GcmEncryptor(ck)
         parts = PartReader(fileobj, size)
-        buf = bytearray(part_size + TAG_LEN)
-        n, last = parts.fill(memoryview(buf)[:part_size])
+        buf = bytearray(part_size)
+        n, last = parts.fill(memoryview(buf))
         if last:
-            view = memoryview(buf)
-            enc.update_into(view[:n], view[:n])
-            view[n:n + TAG_LEN] = enc.finalize()
-            r = dict(self.s3.put_object(Bucket=bucket, Key=key, Body=memoryview(buf)[:n + TAG_LEN].tobytes(), **args))
+            seal(buf, n, last, enc)  # buf is now exactly ciphertext ‖ tag: the body, not a copy
+            r = dict(self.s3.put_object(Bucket=bucket, Key=key, Body=buf, **args))
             if progress:
                 progress(n)
         else:

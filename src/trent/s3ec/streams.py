@@ -1,50 +1,9 @@
-"""Byte plumbing for the transfers: exact reads, a zero-copy body for botocore, buffers.
-
-botocore accepts ``bytes``, ``bytearray`` or a file-like body; slicing a bytearray copies a
-whole part, so parts go out as :class:`ViewBody`, a seekable reader over a memoryview
-(botocore reads it for the payload hash and the checksum, seeks back, then sends it).
-"""
+"""Byte plumbing for the transfers: exact reads, and the fastest reader of a GetObject body."""
 
 from __future__ import annotations
 
 import http.client
-import io
 from typing import Any, BinaryIO
-
-
-class ViewBody(io.RawIOBase):
-    def __init__(self, view: memoryview) -> None:
-        self._view = view
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        n = min(len(b), len(self._view) - self._pos)
-        b[:n] = self._view[self._pos:self._pos + n]
-        self._pos += n
-        return n
-
-    def read(self, size: int = -1) -> bytes:
-        end = len(self._view) if size is None or size < 0 else min(len(self._view), self._pos + size)
-        out = self._view[self._pos:end].tobytes()
-        self._pos = end
-        return out
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def __len__(self) -> int:
-        return len(self._view)
 
 
 def read_exactly(reader: BinaryIO | Any, view: memoryview) -> int:

@@ -3,7 +3,13 @@
 The plaintext is read part by part into one of two buffers, encrypted *in place*
 (``update_into(buf, buf)``), and handed to an uploader thread while the next part is read and
 encrypted — so the CPU works while the server receives. The GCM tag is appended to the last
-part (§4.2: one GCM stream spans the object). Memory: 2 x (part size + 16) bytes.
+part (§4.2: one GCM stream spans the object). Memory: 2 x part size (+ 16) bytes.
+
+Each buffer is exactly its part and goes to botocore as the ``bytearray`` itself: urllib3
+sends a buffer with one ``sendall`` and no copy, where a file-like body is read back in
+blocks that each become a new ``bytes`` (and costs an ``Expect: 100-continue`` round trip).
+botocore accepts no memoryview, so the last part's buffer is cut (or grown) to the ciphertext
+plus the tag; it is not reused afterwards.
 
 When the size is not known (a pipe), one byte is read ahead after each full part to learn
 whether it was the last; that byte starts the next part.
@@ -21,7 +27,7 @@ from typing import Any, BinaryIO
 
 from .content import TAG_LEN, GcmEncryptor
 from .errors import ConfigurationError
-from .streams import ViewBody, read_exactly
+from .streams import read_exactly
 
 MiB = 1 << 20
 MIN_PART = 5 * MiB  # S3: every part but the last
@@ -60,7 +66,7 @@ class _Uploader(threading.Thread):
             try:
                 if self.error is None:
                     r = self._s3.upload_part(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id,
-                                             PartNumber=part.number, Body=ViewBody(memoryview(part.buf)[:part.length]))
+                                             PartNumber=part.number, Body=part.buf)
                     self.parts.append({"PartNumber": part.number, "ETag": r["ETag"]})
                     if self._progress:
                         self._progress(part.length)
@@ -95,25 +101,31 @@ class PartReader:
         return n, not self._peeked
 
 
+def seal(buf: bytearray, n: int, last: bool, encryptor: GcmEncryptor) -> None:
+    """Encrypt ``buf[:n]`` in place; for the last part, make ``buf`` exactly ciphertext ‖ tag.
+
+    Every other part fills its buffer (``n == len(buf)``), so the buffer is the part's body."""
+    with memoryview(buf) as view:  # released before the resize below (a live export forbids it)
+        encryptor.update_into(view[:n], view[:n])
+    if last:
+        buf[n:] = encryptor.finalize()  # cuts a short last part, or grows a full one by 16
+
+
 def multipart_upload(s3: Any, bucket: str, key: str, create_args: dict[str, Any], parts: PartReader,
                      encryptor: GcmEncryptor, first: tuple[bytearray, int, bool], part_size: int,
                      progress: Progress | None) -> dict[str, Any]:
     """Upload ``first`` (already read, not yet encrypted) and everything after it."""
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, **create_args)["UploadId"]
     free: queue.Queue[bytearray] = queue.Queue()
-    free.put(bytearray(part_size + TAG_LEN))
+    free.put(bytearray(part_size))
     uploader = _Uploader(s3, bucket, key, upload_id, free, progress)
     uploader.start()
     try:
         buf, n, last = first
         number = 1
         while True:
-            view = memoryview(buf)
-            encryptor.update_into(view[:n], view[:n])
-            if last:
-                view[n:n + TAG_LEN] = encryptor.finalize()
-                n += TAG_LEN
-            uploader.todo.put(_Part(number, buf, n))
+            seal(buf, n, last, encryptor)
+            uploader.todo.put(_Part(number, buf, len(buf)))
             if last:
                 break
             number += 1

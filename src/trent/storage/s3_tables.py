@@ -112,3 +112,17 @@ s3_owned_keys = sa.Table(
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Index("ix_s3_owned_keys_created_at", "created_at"),
 )
+
+# Blobs no row references any more, waiting out a grace period before they are unlinked
+# (service/s3/blob_reaper.py; revision ``0021_s3_blob_garbage``). A replaced or removed
+# object's (or part's) blobs are inserted here in the same transaction that drops the
+# reference, with ``since`` NULL; the reaper stamps ``since`` with its injected clock on
+# its next round, so the grace is counted from no earlier than the commit. Orphans (a
+# blob stored whose row never committed) are inserted by the reaper itself, stamped.
+s3_blob_garbage = sa.Table(
+    "s3_blob_garbage",
+    metadata,
+    sa.Column("name", sa.String(BLOB_NAME), primary_key=True),
+    sa.Column("since", sa.Double, nullable=True),
+    sa.Index("ix_s3_blob_garbage_since", "since"),
+)

@@ -6,6 +6,10 @@ first and, when a row was there, lock it (``FOR UPDATE``) and overwrite it: two 
 writers of one key each learn exactly which row they replaced (PostgreSQL's INSERT waits
 for a conflicting in-flight insert to commit; SQLite writers are serialized by
 ``BEGIN IMMEDIATE``).
+
+Every write that drops a blob's last reference records the blob as garbage in the same
+transaction (``sql_s3_garbage.discard``); the blob itself stays until the reaper's grace
+period is over, so a GET that read the old row still finds it.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from trent.storage.s3_repository import (
     UploadGone,
 )
 from trent.storage.s3_tables import s3_buckets, s3_objects, s3_owned_keys, s3_parts, s3_uploads
+from trent.storage.sql_s3_garbage import discard
 
 _B, _O, _U, _P, _K = s3_buckets, s3_objects, s3_uploads, s3_parts, s3_owned_keys
 # Point reads on the hot path, built once with bind parameters (as sql.py does for keys).
@@ -265,6 +270,7 @@ class SqlS3Repository:
                 conn.execute(_P.delete().where(_P.c.upload_id.in_(uploads)))
                 conn.execute(_U.delete().where(_U.c.bucket == name))
                 conn.execute(_B.delete().where(_B.c.name == name))
+                discard(conn, (p.blob.name for p in parts))
                 return DeletedBucket(BucketState.DELETED, parts)
         except StorageError as exc:
             # an object or upload committed into the bucket after our check (PostgreSQL):
@@ -313,7 +319,10 @@ class SqlS3Repository:
             old = conn.execute(sa.select(_O).where(*where).with_for_update()).mappings().first()
             if old is not None:
                 conn.execute(_O.update().where(*where).values(values))
-                return _object_from(old)
+                replaced = _object_from(old)
+                kept = {b.name for b in record.blobs}
+                discard(conn, (b.name for b in replaced.blobs if b.name not in kept))
+                return replaced
         raise StorageError("object row kept changing under a write")
 
     def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
@@ -323,7 +332,9 @@ class SqlS3Repository:
             if row is None:
                 return None
             conn.execute(_O.delete().where(*where))
-            return _object_from(row)
+            removed = _object_from(row)
+            discard(conn, (b.name for b in removed.blobs))
+            return removed
 
     def list_objects(self, bucket: str, prefix: str, after: str | None, limit: int) -> Sequence[ObjectRecord]:
         query = sa.select(_O).where(_O.c.bucket == bucket, *_prefix_range(_O.c.key, prefix))
@@ -363,7 +374,10 @@ class SqlS3Repository:
                     old = conn.execute(sa.select(_P).where(*where).with_for_update()).mappings().first()
                     if old is not None:
                         conn.execute(_P.update().where(*where).values(values))
-                        return _part_from(old)
+                        replaced = _part_from(old)
+                        if replaced.blob.name != part.blob.name:
+                            discard(conn, [replaced.blob.name])
+                        return replaced
                 raise StorageError("part row kept changing under a write")
         except StorageError as exc:
             if _is_integrity_failure(exc):
@@ -422,7 +436,9 @@ class SqlS3Repository:
                 conn.execute(_P.delete().where(_P.c.upload_id == upload_id))
                 conn.execute(_U.delete().where(_U.c.upload_id == upload_id))
                 replaced = self._upsert_object(conn, record)
-                return Completed(record, replaced, [p for p in parts if p.blob.name not in used])
+                unused = [p for p in parts if p.blob.name not in used]
+                discard(conn, (p.blob.name for p in unused))
+                return Completed(record, replaced, unused)
         except StorageError as exc:
             if type(exc) is StorageError and _is_integrity_failure(exc):
                 raise BucketGone(upload_id) from None
@@ -436,6 +452,7 @@ class SqlS3Repository:
             parts = [_part_from(r) for r in conn.execute(sa.select(_P).where(_P.c.upload_id == upload_id)).mappings()]
             conn.execute(_P.delete().where(_P.c.upload_id == upload_id))
             conn.execute(_U.delete().where(_U.c.upload_id == upload_id))
+            discard(conn, (p.blob.name for p in parts))
             return parts
 
     # -- S3-owned keys ----------------------------------------------------------------

@@ -108,3 +108,21 @@ def test_tokens_of_an_event() -> None:
     assert "n:a?b" in tokens_of_event({"eventName": "a\x1fb"})  # the separator never leaks into a token
     root = tokens_of_event({"userIdentity": {"type": "Root", "arn": "arn:aws:iam::1:root"}})
     assert "u:root" in root
+
+
+def test_split_reader_declines_what_is_not_trents_layout() -> None:
+    """The C-level split takes only Trent's one-record-per-line form; a newline that is not a
+    record separator (a hand-reformatted record) sends the file to the parser, which still
+    recovers each record's canonical bytes."""
+    evs = events(4)
+    body = logfiles.build(evs, "arn:aws:cloudtrail:us-east-1:123456789012:trail/trent", GENESIS_HASH)
+    fast = logfiles.parse(body)
+    assert fast.event_ids == [] and len(fast.records) == 4  # split, not parsed
+    reformatted = body.replace(evs[2].body, evs[2].body.replace(b'{"eventID"', b'{\n  "eventID"'))
+    slow = logfiles.parse(reformatted)
+    assert slow.event_ids == ["e1", "e2", "e3", "e4"]  # parsed
+    assert slow.records == fast.records and slow.chain == fast.chain
+    assert checks.file_chain_problems(slow) == []
+    no_tail = body[: body.rfind(b"\n],")]
+    with pytest.raises(ValueError):
+        logfiles.parse(no_tail)

@@ -55,3 +55,24 @@ def test_check_answer_refuses_wrong_status_headers_and_bytes() -> None:
     for status, headers, data in ((500, ok, b"x"), (200, {}, b"x"), (200, ok, b"y")):
         with pytest.raises(bench.BenchFailure):
             bench.check_answer(mode, "GET", status, headers, data, b"x")
+
+
+def test_localstack_is_skipped_with_a_message_when_not_installed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = bench.parse_args(["--servers", "trent,moto,localstack", "--localstack-python", str(tmp_path / "nope")])
+    assert cfg.servers == ("trent", "moto")
+    assert "LocalStack skipped" in capsys.readouterr().out
+
+
+def test_localstack_stays_when_its_python_imports_it(tmp_path: Path) -> None:
+    fake = tmp_path / "python"  # a python that has a `localstack.runtime.main` module
+    pkg = tmp_path / "localstack" / "runtime"
+    pkg.mkdir(parents=True)
+    for d in (tmp_path / "localstack", pkg):
+        (d / "__init__.py").write_text("")
+    (pkg / "main.py").write_text("")
+    fake.write_text(f"#!/bin/sh\nPYTHONPATH={tmp_path} exec {sys.executable} \"$@\"\n")
+    fake.chmod(0o755)
+    cfg = bench.parse_args(["--servers", "moto,localstack", "--localstack-python", str(fake)])
+    assert cfg.servers == ("moto", "localstack") and cfg.localstack_python == str(fake)
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--servers", "trent,minio"])

@@ -5,9 +5,10 @@ repository write. Inside the request's transaction (``recording.atomically``) th
 is not committed yet: if the audit append or the commit then fails, the transaction
 rolls back and the row still points at the blobs — which must therefore still exist.
 This wrapper around the object store queues deletions while a call is open
-(thread-local: one call per worker thread) and the front door runs them only once the
-change committed, or drops them on rollback (leaving at worst orphan *ciphertext* that
-no row references; never a row without its content).
+(thread-local: one call per worker thread). Replaced or removed blobs are never unlinked
+in the request: the repository records them as garbage with the row change and the
+reaper (service/s3/blob_reaper.py) unlinks them after a grace period, so a GET racing an
+overwrite still finds the blob of the row it read (``end``).
 
 It also remembers the blobs a call *wrote*: a streaming write (PutObject, UploadPart, the
 copies) stores its blob before the short transaction that commits the row and the
@@ -68,14 +69,21 @@ class DeferredDeletes:
         self._local.written = []
 
     def end(self, committed: bool) -> None:
-        """Run the queued deletions if the call's change committed; else drop them and
-        delete the blobs the call wrote (no committed row references them)."""
+        """After the call: delete at once only blobs this call wrote that no committed row
+        references (all it wrote if it rolled back; those it gave up on if it committed).
+
+        A blob that a committed row referenced before this call (an overwritten or deleted
+        object, a replaced part) is *not* unlinked here: a GET that read the old row may be
+        about to open it. The repository recorded it as garbage in the same transaction
+        (storage/sql_s3_garbage.py) and the reaper unlinks it after a grace period
+        (service/s3/blob_reaper.py). Blobs this call wrote were never visible to a reader."""
         pending: list[str] = getattr(self._local, "pending", None) or []
         written: list[str] = getattr(self._local, "written", None) or []
         self._local.pending = self._local.written = None
-        if not committed:
-            if pending:
-                log.warning("rolled back: %d blob deletion(s) dropped (orphan ciphertext at worst)", len(pending))
+        if committed:
+            mine = set(written)
+            pending = [name for name in pending if name in mine]
+        else:
             pending = written
         for name in pending:
             try:

@@ -44,7 +44,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from trent import errors
 from trent.audit.events import api_call_event
@@ -59,6 +59,7 @@ from trent.protocol.s3.answer import Answer
 from trent.protocol.s3.body import BodySource, BytesBody, Payload, decoded
 from trent.protocol.s3.deferred_deletes import DeferredDeletes
 from trent.protocol.s3.errors import error_document, sse_wire_error
+from trent.protocol.s3.seen_buckets import SeenBuckets
 from trent.protocol.s3.routes import SSE_ROUTES, ROUTES, S3Request, operation_name, parse, route, virtual_host_bucket
 from trent.protocol.via_service_audit import kms_event
 from trent.service.context import RequestContext
@@ -67,6 +68,7 @@ from trent.service.s3.deps import S3Deps
 from trent.service.s3.kms_calls import KmsCall
 from trent.service.trail_bucket import objects
 from trent.service.trail_bucket.buckets import BucketRegistry
+from trent.storage.s3_repository import S3Repository
 
 log = logging.getLogger("trent.s3")
 
@@ -112,9 +114,13 @@ class S3FrontDoor:
         # and its blob deletions wait for the commit (deferred_deletes.py)
         self.blobs: DeferredDeletes | None = None
         self.sse: S3Deps | None = None
+        self.seen: SeenBuckets | None = None
         if sse is not None:
             self.blobs = DeferredDeletes(sse.store, before_put=self._before_stream)
-            self.sse = dataclasses.replace(sse, kms_audit=self._kms_call, store=self.blobs)
+            # the event names the bucket's owner from the row the use case read (seen_buckets.py)
+            self.seen = SeenBuckets(sse.repo)
+            self.sse = dataclasses.replace(sse, kms_audit=self._kms_call, store=self.blobs,
+                                           repo=cast(S3Repository, self.seen))
         self.handlers: dict[str, Callable[[RequestContext, S3Request], Answer]] = {
             "ListBuckets": self._list_buckets,
             "GetBucketLocation": self._get_bucket_location,
@@ -149,6 +155,9 @@ class S3FrontDoor:
         blobs = self.blobs if not trail else None
         if blobs is not None:
             blobs.begin()
+        seen = self.seen
+        if seen is not None:
+            seen.begin()
 
         def authenticate() -> Payload:
             principal, access_key_id, region, payload = pipeline.authenticate_s3(
@@ -198,6 +207,8 @@ class S3FrontDoor:
             committed = concluded.recorded or concluded.response.status < 300
         finally:
             self._local.calls = None
+            if seen is not None:
+                seen.end()
             if blobs is not None:
                 blobs.end(committed)
         return self._with_kms_events(concluded, kms_calls, call)
@@ -392,6 +403,8 @@ class S3FrontDoor:
         return event
 
     def _owner(self, name: str) -> str | None:
+        if self.seen is not None and (owner := self.seen.owner(name)) is not None:
+            return owner
         try:
             return self.buckets.get(name).owner_account_id
         except errors.NoSuchBucket:

@@ -124,9 +124,11 @@ def object_bytes(
 
 
 def delete_blobs(deps: S3Deps, blobs: Iterable[Blob]) -> None:
-    """Content no row points at any more. Best effort: a failure leaves an orphan blob
-    (ciphertext under a key no row keeps), never a row without content. [not yet] an
-    orphan sweep (store names no row references) is phase-2 work."""
+    """Content no row points at any more. Inside a request the front door's store
+    (protocol/s3/deferred_deletes.py) unlinks only blobs the request itself wrote; blobs a
+    committed row referenced were recorded as garbage by the repository and are unlinked
+    by the reaper after a grace period (service/s3/blob_reaper.py). Best effort: a
+    failure leaves an orphan blob, which the reaper's orphan sweep finds."""
     for blob in blobs:
         try:
             deps.store.delete(blob.name)
