@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from trent import errors
+from trent.protocol.sigv4.echo import echo
 from trent.protocol.sigv4.presigned import iso_time
 from trent.protocol.sigv4.headers import HeaderIndex, HeaderInput, index_headers
 
@@ -90,7 +91,7 @@ def parse_presigned_v2(
         raise errors.AccessDenied("Query-string authentication requires the Signature, Expires and AWSAccessKeyId "
                                   "parameters")
     if not params["Expires"].isdigit():
-        raise errors.AccessDenied("Invalid date (should be seconds since epoch): " + params["Expires"][:40])
+        raise errors.AccessDenied("Invalid date (should be seconds since epoch): " + echo(params["Expires"]))
     expires = int(params["Expires"])
     if int(now) > expires:
         raise errors.PresignedUrlNotValidNow(details={"Expires": iso_time(expires), "ServerTime": iso_time(int(now))})
