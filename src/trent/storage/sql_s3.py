@@ -52,6 +52,19 @@ _B, _O, _U, _P, _K = s3_buckets, s3_objects, s3_uploads, s3_parts, s3_owned_keys
 # Point reads on the hot path, built once with bind parameters (as sql.py does for keys).
 _GET_BUCKET = sa.select(_B).where(_B.c.name == sa.bindparam("name"))
 _GET_OBJECT = sa.select(_O).where(_O.c.bucket == sa.bindparam("bucket"), _O.c.key == sa.bindparam("key"))
+# The PutObject statements, built once (issue 17: building and cache-keying them per call
+# was most of a small PUT's storage CPU); per dialect because ON CONFLICT is. The values
+# travel as execute() parameters; the WHERE binds are prefixed so they cannot clash with
+# the column-named SET parameters.
+_LOCKED_OBJECT = sa.select(_O).where(
+    _O.c.bucket == sa.bindparam("where_bucket"), _O.c.key == sa.bindparam("where_key")
+).with_for_update()
+_OVERWRITE_OBJECT = _O.update().where(_O.c.bucket == sa.bindparam("where_bucket"),
+                                      _O.c.key == sa.bindparam("where_key"))
+_INSERT_OBJECT = {
+    name: make(_O).on_conflict_do_nothing().returning(_O.c.key)
+    for name, make in (("postgresql", pg_dialect.insert), ("sqlite", sqlite_dialect.insert))
+}
 
 
 def _dumps(value: Any) -> str:
@@ -307,18 +320,16 @@ class SqlS3Repository:
     @staticmethod
     def _upsert_object(conn: Connection, record: ObjectRecord, only_if_absent: bool = False) -> ObjectRecord | None:
         values = _object_values(record)
-        where = (_O.c.bucket == record.bucket, _O.c.key == record.key)
+        where = {"where_bucket": record.bucket, "where_key": record.key}
+        insert = _INSERT_OBJECT[conn.dialect.name]
         for _ in range(5):
-            inserted = conn.execute(
-                _insert(conn, _O).values(values).on_conflict_do_nothing().returning(_O.c.key)
-            ).first()
-            if inserted is not None:
+            if conn.execute(insert, values).first() is not None:
                 return None
             if only_if_absent:
                 raise Duplicate(f"{record.bucket}/{record.key} exists")
-            old = conn.execute(sa.select(_O).where(*where).with_for_update()).mappings().first()
+            old = conn.execute(_LOCKED_OBJECT, where).mappings().first()
             if old is not None:
-                conn.execute(_O.update().where(*where).values(values))
+                conn.execute(_OVERWRITE_OBJECT, {**values, **where})
                 replaced = _object_from(old)
                 kept = {b.name for b in record.blobs}
                 discard(conn, (b.name for b in replaced.blobs if b.name not in kept))

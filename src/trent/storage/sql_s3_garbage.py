@@ -26,8 +26,10 @@ from trent.storage.s3_tables import s3_blob_garbage, s3_objects, s3_parts
 _G = s3_blob_garbage
 
 
-def _insert(conn: Connection) -> sa.Insert:
-    return (pg_dialect.insert if conn.dialect.name == "postgresql" else sqlite_dialect.insert)(_G)
+_DISCARD = {
+    name: make(_G).on_conflict_do_nothing()
+    for name, make in (("postgresql", pg_dialect.insert), ("sqlite", sqlite_dialect.insert))
+}
 
 
 def discard(conn: Connection, names: Iterable[str], since: float | None = None) -> None:
@@ -35,8 +37,8 @@ def discard(conn: Connection, names: Iterable[str], since: float | None = None) 
     reaper stamps it on its next round (the row writers have no clock; counting the grace
     from the stamp only makes it longer). A name already recorded keeps its time."""
     rows = [{"name": n, "since": since} for n in dict.fromkeys(names)]
-    if rows:
-        conn.execute(_insert(conn).values(rows).on_conflict_do_nothing())  # type: ignore[attr-defined]
+    if rows:  # one prebuilt statement per dialect (every overwriting PUT comes here)
+        conn.execute(_DISCARD[conn.dialect.name], rows)
 
 
 class SqlS3BlobGarbage:
