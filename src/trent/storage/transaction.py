@@ -67,6 +67,7 @@ class Scope:
             serial = contextlib.ExitStack()
             serial.enter_context(self.unit.serial())
             try:
+                serial.enter_context(self.unit.writing())  # released after the connection
                 conn = serial.enter_context(self.unit.engine.connect())
                 conn.execution_options(**{self.unit.write_option: True})
                 self._transaction = conn.begin()
