@@ -523,3 +523,28 @@ class HeaderNotImplemented(S3Error):
     not implement, e.g. PutObject ``If-None-Match`` other than ``*``."""
 
     default_message = "A header you provided implies functionality that is not implemented"
+
+
+class AuthorizationQueryParametersError(S3Error):
+    """400: a presigned URL's query-string authentication parameters are missing or
+    malformed (S3's texts, quoted where raised in ``protocol/sigv4/presigned.py``)."""
+
+    default_message = (
+        "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
+        "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
+    )
+
+
+class HeadersNotSigned(S3Error):
+    """S3 code ``AccessDenied`` (403): a presigned request sent ``x-amz-*`` headers its URL
+    did not sign; S3 names them in a ``HeadersNotSigned`` element."""
+
+    default_message = "There were headers present in the request which were not signed"
+
+
+class PresignedUrlNotValidNow(S3Error):
+    """S3 code ``AccessDenied`` (403) for a presigned URL used outside its validity window:
+    "Request has expired" (with ``X-Amz-Expires``, ``Expires`` and ``ServerTime`` elements)
+    or "Request is not yet valid"."""
+
+    default_message = "Request has expired"

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("trent.request")
 
 TARGET_PREFIX = "TrentService."
+_GLOBAL_S3_REGION = "us-east-1"  # where S3's SigV2 (region-less) requests land
 S3_SERVICE = "s3"
 JSON_CONTENT_TYPE = b"application/x-amz-json-1.1"
 _DEV_ACCOUNT_AKID = re.compile(r"^[0-9]{12}$")
@@ -274,25 +275,40 @@ class KmsPipeline:
         return who.principal, auth.access_key_id, auth.region
 
     def authenticate_s3(
-        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]]
+        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]],
+        bucket_from_host: str | None = None,
     ) -> tuple[Principal, str, str, S3Payload]:
         """S3's first step (issue 17): the sealed gate, then the one SigV4 verifier with
         scope ``s3``, the declared payload hash as the canonical request's last line and
         the path as sent. The body is not read here: what the signature says about it
         (its SHA-256, UNSIGNED-PAYLOAD, or aws-chunked with the chunk signer) is returned
-        for the body to be checked as it streams (``protocol/s3/body.py``). Presigned
-        URLs (query-string auth) carry no Authorization header: AccessDenied, as S3
-        answers an anonymous request (Trent does not serve them)."""
+        for the body to be checked as it streams (``protocol/s3/body.py``). A presigned
+        URL (query-string auth, ``sigv4/presigned.py``) signs the query instead of an
+        Authorization header, its payload is UNSIGNED-PAYLOAD, and its validity window
+        replaces the clock-skew check; boto3's default presigned URL is the legacy
+        Signature Version 2 (``sigv4/presigned_v2.py``), which names no region: the
+        caller's region is then us-east-1, S3's global endpoint, when served.
+        ``bucket_from_host``: a virtual-hosted request's bucket, which SigV2 signs."""
         if self.gate is not None and (closed := self.gate()) is not None:
             raise closed
         from trent.protocol.s3.body import Payload
 
         now = self.wall_now()
-        parsed = sigv4.parse_request_auth(headers)
-        auth = parsed.authorization
         policy = self.auth_policy
-        sigv4.check_scope_and_time(parsed, now, policy.region_ok, service=S3_SERVICE)
-        declared = parsed.headers.first("x-amz-content-sha256")
+        if sigv4.is_presigned_v2(query):
+            return self._authenticate_s3_v2(method, path, query, headers, now, bucket_from_host)
+        if sigv4.is_presigned(query):
+            presigned = sigv4.parse_presigned(query, headers, now, service=S3_SERVICE)
+            parsed, query = presigned.parsed, presigned.signed_query
+            if not policy.region_ok(parsed.authorization.region):
+                raise errors.InvalidSignature("Credential should be scoped to a valid region. ")
+            declared: str | None = parsed.headers.first("x-amz-content-sha256") or sigv4.UNSIGNED_PAYLOAD
+            signed_payload: str | None = sigv4.UNSIGNED_PAYLOAD  # what botocore's S3SigV4QueryAuth signs
+        else:
+            parsed = sigv4.parse_request_auth(headers)
+            sigv4.check_scope_and_time(parsed, now, policy.region_ok, service=S3_SERVICE)
+            declared = signed_payload = parsed.headers.first("x-amz-content-sha256")
+        auth = parsed.authorization
         mode = sigv4.payload_mode(declared)
         assert declared is not None
         try:
@@ -303,9 +319,29 @@ class KmsPipeline:
             return (self._permissive_principal(auth.access_key_id), auth.access_key_id, auth.region,
                     Payload(mode, declared, None, verified=False))
         sigv4.verify_signature(parsed, who.secret, method, path, query, parsed.headers, b"",
-                               cache=self._signing_keys, payload_hash=declared, path_as_sent=True)
+                               cache=self._signing_keys, payload_hash=signed_payload, path_as_sent=True)
         signer = sigv4.ChunkSigner.for_request(parsed, who.secret, self._signing_keys) if mode.signed_chunks else None
         return who.principal, auth.access_key_id, auth.region, Payload(mode, declared, signer)
+
+    def _authenticate_s3_v2(
+        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], now: float,
+        bucket_from_host: str | None,
+    ) -> tuple[Principal, str, str, S3Payload]:
+        from trent.protocol.s3.body import Payload
+
+        presigned = sigv4.parse_presigned_v2(method, path, query, headers, now, bucket_from_host=bucket_from_host)
+        policy = self.auth_policy
+        served = policy.regions
+        region = _GLOBAL_S3_REGION if served is None or _GLOBAL_S3_REGION in served else min(served)
+        payload = Payload(sigv4.PayloadMode.UNSIGNED, sigv4.UNSIGNED_PAYLOAD, None)
+        try:
+            who = self.authenticator.authenticate(presigned.access_key_id, presigned.security_token, now)
+        except errors.UnrecognizedClient:
+            if not policy.permissive:
+                raise
+            return self._permissive_principal(presigned.access_key_id), presigned.access_key_id, region, payload
+        sigv4.verify_presigned_v2(presigned, who.secret)
+        return who.principal, presigned.access_key_id, region, payload
 
     def forget_secrets(self) -> None:
         """The root was sealed: drop everything derived from unwrapped secrets."""

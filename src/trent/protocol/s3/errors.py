@@ -60,6 +60,7 @@ _S3_STATUS: dict[type[e.S3Error], tuple[int, str | None]] = {
     e.InvalidRange: (416, None), e.PreconditionFailed: (412, None), e.NotModified: (304, None),
     e.KeyTooLong: (400, "KeyTooLongError"), e.InvalidChunkSize: (403, "InvalidChunkSizeError"),
     e.InvalidPartNumber: (416, None), e.HeaderNotImplemented: (501, "NotImplemented"),
+    e.PresignedUrlNotValidNow: (403, "AccessDenied"), e.HeadersNotSigned: (403, "AccessDenied"),
 }
 S3_ERRORS.update({cls: S3WireError(code or cls.__name__, status) for cls, (status, code) in _S3_STATUS.items()})
 

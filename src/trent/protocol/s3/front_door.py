@@ -51,6 +51,7 @@ from trent.audit.events import api_call_event
 from trent.audit.records import AuditEntry
 from trent.audit.sink import AuditWriteError
 from trent.domain.ids import new_uuid4
+from trent.protocol import sigv4
 from trent.protocol.pipeline import KmsPipeline, Response, partition_for
 from trent.protocol.recording import Concluded, atomically
 from trent.protocol.s3 import sse_operations, xml
@@ -95,6 +96,10 @@ class _Call:
     ctx: RequestContext | None = None
     access_key_id: str | None = None
     request: S3Request | None = None
+    #: CloudTrail's additionalEventData for S3 data events: how the request was signed
+    #: (``SignatureVersion`` SigV2/SigV4, ``AuthenticationMethod`` AuthHeader/QueryString);
+    #: set once authentication succeeded
+    signed_by: dict[str, str] | None = None
 
 
 class S3FrontDoor:
@@ -155,8 +160,10 @@ class S3FrontDoor:
             seen.begin()
 
         def authenticate() -> Payload:
-            principal, access_key_id, region, payload = pipeline.authenticate_s3(method, path, query, headers)
+            principal, access_key_id, region, payload = pipeline.authenticate_s3(
+                method, path, query, headers, virtual_host_bucket(host, self.s3_domain))
             call.access_key_id = access_key_id
+            call.signed_by = _signed_by(query)
             call.ctx = RequestContext(principal, access_key_id, region, partition_for(region), call.request_id,
                                       call.started, source_ip, user_agent, secure_transport=secure)
             return payload
@@ -382,7 +389,7 @@ class S3FrontDoor:
                 if request.key is not None:
                     extra.append((owner, "AWS::S3::Object", f"arn:{ctx.partition}:s3:::{request.bucket}/{request.key}"))
                 extra.append((owner, "AWS::S3::Bucket", f"arn:{ctx.partition}:s3:::{request.bucket}"))
-        return api_call_event(
+        event = api_call_event(
             event_id=new_uuid4(), request_id=call.request_id, event_time=call.started, operation=call.operation,
             region=ctx.region if ctx else "", caller=self.pipeline.caller(ctx.principal if ctx else None,
                                                                           call.access_key_id),
@@ -391,6 +398,9 @@ class S3FrontDoor:
             event_source=EVENT_SOURCE, event_category="Data" if call.operation in _DATA_EVENTS else "Management",
             extra_resources=extra,
         )
+        if call.signed_by is not None:
+            event["additionalEventData"] = dict(call.signed_by)
+        return event
 
     def _owner(self, name: str) -> str | None:
         if self.seen is not None and (owner := self.seen.owner(name)) is not None:
@@ -403,6 +413,15 @@ class S3FrontDoor:
             bucket = self.sse.repo.get_bucket(name)
             return bucket.account_id if bucket is not None else None
         return None
+
+
+def _signed_by(query: str) -> dict[str, str]:
+    """How an authenticated request was signed, as CloudTrail's S3 data events say it
+    (``additionalEventData``): a presigned URL is ``QueryString``, SigV2 or SigV4."""
+    if sigv4.is_presigned_v2(query):
+        return {"SignatureVersion": "SigV2", "AuthenticationMethod": "QueryString"}
+    method = "QueryString" if sigv4.is_presigned(query) else "AuthHeader"
+    return {"SignatureVersion": "SigV4", "AuthenticationMethod": method}
 
 
 _BODY_OPERATIONS = frozenset({"PutObject", "UploadPart", "CreateBucket", "PutBucketEncryption", "PutBucketPolicy",

@@ -73,6 +73,8 @@ from trent.protocol.sigv4.headers import (
     index_headers,
 )
 from trent.protocol.sigv4.payload import BodyHasher, PayloadMode, payload_mode
+from trent.protocol.sigv4.presigned import PresignedAuth, is_presigned, parse_presigned
+from trent.protocol.sigv4.presigned_v2 import PresignedV2, is_presigned_v2, parse_presigned_v2, verify_presigned_v2
 from trent.protocol.sigv4.scope import RegionCheck, check_scope_and_time
 from trent.protocol.sigv4.signing_keys import SigningKeyCache, signature, signing_key
 from trent.protocol.sigv4.verifier import UNSIGNED_PAYLOAD, SigV4Verifier, s3_payload_hash, verify_signature
@@ -109,6 +111,13 @@ __all__ = [
     "parse_authorization",
     "parse_request_auth",
     "payload_mode",
+    "PresignedAuth",
+    "is_presigned",
+    "parse_presigned",
+    "PresignedV2",
+    "is_presigned_v2",
+    "parse_presigned_v2",
+    "verify_presigned_v2",
     "signature",
     "signing_key",
     "string_to_sign",
