@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -29,18 +30,47 @@ def is_key_id(value: str) -> bool:
     return bool(KEY_ID_RE.match(value) or MRK_ID_RE.match(value))
 
 
+# The variant nibble (RFC 9562 §4.1: binary 10xx) for each hex digit of the random byte.
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
 def uuid4_from(random16: bytes) -> str:
-    """RFC 9562 version-4 UUID text from 16 random bytes (a third of ``str(uuid4())``'s cost,
-    which matters for the two ids every request gets)."""
-    b = bytearray(random16)
-    b[6] = (b[6] & 0x0F) | 0x40
-    b[8] = (b[8] & 0x3F) | 0x80
-    h = b.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    """RFC 9562 version-4 UUID text from 16 random bytes: the version nibble becomes 4, the
+    variant's two top bits 10; formatted from one hex string (0.39 µs, against 0.71 µs
+    for bit operations on a bytearray and several µs for ``str(uuid4())``)."""
+    h = random16.hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
-def new_uuid4(rng: Callable[[int], bytes] = os.urandom) -> str:
-    return uuid4_from(rng(16))
+class _RandomPool(threading.local):
+    """Per-thread buffer of ``os.urandom`` bytes handed out 16 at a time: one getrandom(2)
+    per 256 ids instead of one per id (each request takes two: request id and event id).
+    Per thread, so two threads never get the same bytes; emptied in a forked child, so a
+    child never repeats its parent's."""
+
+    size = 4096
+
+    def __init__(self) -> None:
+        self.buffer = b""
+        self.at = 0
+
+    def take16(self) -> bytes:
+        at = self.at
+        if at + 16 > len(self.buffer):
+            self.buffer, at = os.urandom(self.size), 0
+        self.at = at + 16
+        return self.buffer[at : at + 16]
+
+
+_POOL = _RandomPool()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: setattr(_POOL, "buffer", b""))
+
+
+def new_uuid4(rng: Callable[[int], bytes] | None = None) -> str:
+    """A fresh random UUID; ``rng(16)`` supplies the bytes when given (tests inject one),
+    else the operating system's CSPRNG through :class:`_RandomPool`."""
+    return uuid4_from(_POOL.take16() if rng is None else rng(16))
 
 
 def partition_of_region(region: str) -> str:

@@ -166,10 +166,12 @@ class Key:
     # as ``settled_state`` (service/availability.py lays this over the stored row).
     transient_until: float | None = None
     settled_state: KeyState | None = None
+    # The key ARN, derived once per Key object (it is read 3-4 times per crypto call:
+    # authorization, the response's KeyId, the audit event's resources).
+    arn: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def arn(self) -> str:
-        return f"arn:{self.partition}:kms:{self.region}:{self.account_id}:key/{self.key_id}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "arn", f"arn:{self.partition}:kms:{self.region}:{self.account_id}:key/{self.key_id}")
 
     @property
     def is_replica(self) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from trent.domain.keys import Key, Tag
 from trent.protocol.shapes import alias_entry, key_metadata, lower_camel
@@ -23,8 +23,10 @@ from trent.service.deps import ServiceDeps
 Request = Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
+    """What a handler returns. A NamedTuple (immutable, typed): one per request on the hot
+    path, where a frozen dataclass's ``__init__`` costs three times as much."""
+
     body: dict[str, Any]
     resources: Sequence[Key] = ()
     response_elements: dict[str, Any] | None = None

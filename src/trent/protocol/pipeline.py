@@ -22,7 +22,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
@@ -91,8 +91,10 @@ class Prepared:
     tls_details: dict[str, Any] | None = None  # issue 20: CloudTrail tlsDetails
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
+class Response(NamedTuple):
+    """One HTTP answer. A NamedTuple (immutable, typed): one per request on the hot path,
+    where a frozen dataclass's ``__init__`` costs three times as much (0.78 vs 0.25 µs)."""
+
     status: int
     body: bytes
     request_id: str
@@ -103,7 +105,7 @@ class Response:
     content_length: int | None = None  # a HEAD answer: the object's size, and no body
     # issue 17: S3 GetObject's plaintext, produced piece by piece on a worker thread after
     # the response head; ``content_length`` is its total length
-    stream: Iterator[bytes | memoryview] | None = field(default=None, compare=False, repr=False)
+    stream: Iterator[bytes | memoryview] | None = None
 
 
 def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str | None:

@@ -17,7 +17,6 @@ before the response leaves, fail-closed (``AuditWriteError``: the caller answers
 
 from __future__ import annotations
 
-import dataclasses
 
 import orjson
 from collections.abc import Mapping, Sequence
@@ -47,7 +46,7 @@ class EdgeAudit:
         prepared = self.pipeline.refuse(headers, source_ip, error)
         entry, response = self.pipeline.conclude(prepared, None, error)
         if status is not None and status != response.status:
-            response = dataclasses.replace(response, status=status)
+            response = response._replace(status=status)
         return prepared, entry, response
 
     def record(self, entry: AuditEntry) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from trent.domain import ciphertext, encryption_context
 from trent.domain.ids import parse_key_ref
@@ -43,12 +43,17 @@ _UNUSABLE_CIPHERTEXT_KEY = (
 Context = Mapping[str, str] | None
 
 
-@dataclass(frozen=True, slots=True)
-class Sealed:
+class Sealed(NamedTuple):
+    """A ciphertext and what made it. A NamedTuple (immutable, typed): one per Encrypt on
+    the hot path, where a frozen dataclass's ``__init__`` costs three times as much."""
+
     key: Key
-    blob: bytes = field(repr=False)
+    blob: bytes
     material_id: str | None  # None for RSA: raw OAEP output names no material (spec §6.3)
     algorithm: str = SYMMETRIC_DEFAULT
+
+    def __repr__(self) -> str:  # the blob stays out of logs, as before
+        return f"Sealed(key={self.key.arn!r}, material_id={self.material_id!r}, algorithm={self.algorithm!r})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from trent.domain.ids import parse_key_ref
 
@@ -36,3 +38,61 @@ def test_uuid4_from_sets_version_and_variant():
     text = uuid4_from(bytes(range(16)))
     parsed = uuid.UUID(text)
     assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == text
+
+
+@given(st.binary(min_size=16, max_size=16))
+def test_uuid4_from_matches_the_standard_library(random16: bytes) -> None:
+    import uuid
+
+    from trent.domain.ids import uuid4_from
+
+    assert uuid4_from(random16) == str(uuid.UUID(bytes=random16, version=4))
+
+
+def test_new_uuid4_takes_injected_bytes_or_fresh_pool_bytes() -> None:
+    import uuid
+
+    from trent.domain.ids import new_uuid4
+
+    assert new_uuid4(lambda n: bytes(n)) == "00000000-0000-4000-8000-000000000000"
+    ids = {new_uuid4() for _ in range(1000)}  # crosses several pool refills (256 ids each)
+    assert len(ids) == 1000
+    assert all(uuid.UUID(i).version == 4 for i in ids)
+
+
+def test_new_uuid4_threads_never_share_pool_bytes() -> None:
+    import threading
+
+    from trent.domain.ids import new_uuid4
+
+    seen: list[list[str]] = [[] for _ in range(4)]
+    start = threading.Barrier(4)
+
+    def work(out: list[str]) -> None:
+        start.wait()
+        out.extend(new_uuid4() for _ in range(2000))
+
+    threads = [threading.Thread(target=work, args=(out,)) for out in seen]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    everything = [i for out in seen for i in out]
+    assert len(set(everything)) == len(everything)
+
+
+def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:
+    import os
+
+    from trent.domain.ids import new_uuid4
+
+    new_uuid4()  # the pool now holds bytes the parent will hand out next
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.write(write, new_uuid4().encode())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 64).decode()
+    os.waitpid(pid, 0)
+    assert child != new_uuid4()

@@ -27,7 +27,7 @@ Performance: the botocore-shaped header takes a str-op fast path
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from trent import errors
 from trent.protocol.sigv4.constants import ALGORITHM
@@ -36,9 +36,10 @@ from trent.protocol.sigv4.echo import echo
 from trent.protocol.sigv4.headers import HeaderIndex, HeaderInput, index_headers
 
 
-@dataclass(frozen=True, slots=True)
-class AuthorizationHeader:
-    """The fields of ``Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…``."""
+class AuthorizationHeader(NamedTuple):
+    """The fields of ``Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…``.
+    A NamedTuple (immutable, typed) rather than a frozen dataclass: one is built per
+    request, and a frozen dataclass's ``__init__`` costs ~0.7 µs against ~0.2 µs."""
 
     access_key_id: str
     date: str  # yyyymmdd from the credential scope
@@ -54,18 +55,19 @@ class AuthorizationHeader:
         return f"{self.date}/{self.region}/{self.service}/{self.terminal}"
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedAuth:
-    """Everything authentication needs from the request headers, before any secret is known."""
+_NO_HEADERS = HeaderIndex({}, None)
+
+
+class ParsedAuth(NamedTuple):
+    """Everything authentication needs from the request headers, before any secret is known.
+    A NamedTuple for the same reason as :class:`AuthorizationHeader` (one per request)."""
 
     authorization: AuthorizationHeader
     amz_date: str  # basic ISO-8601 (yyyymmddThhmmssZ), as used in the string to sign
     request_time: int  # epoch seconds of ``amz_date``
     security_token: str | None  # X-Amz-Security-Token, if sent
     #: the indexed request headers, so verify_signature need not index them again
-    headers: HeaderIndex = field(
-        default_factory=lambda: HeaderIndex({}, None), repr=False, compare=False
-    )
+    headers: HeaderIndex = _NO_HEADERS  # never mutated: a shared empty index is safe
 
 
 # --- step 1: the Authorization header ---------------------------------------------------
