@@ -62,6 +62,17 @@ class PresignedAuth:
     expires_at: int  # epoch seconds
 
 
+def refuse_authorization_header(idx: HeaderIndex) -> None:
+    """S3 answers a request signed both in the query and in a header with InvalidArgument
+    (one auth mechanism per request), whichever query signature version it carries."""
+    if idx.first(b"authorization") is not None:
+        raise errors.InvalidArgument(
+            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query "
+            "string parameter or the Authorization header should be specified",
+            details={"ArgumentName": "Authorization", "ArgumentValue": "null"},
+        )
+
+
 def parse_presigned(query: str, headers: HeaderInput | HeaderIndex, now: float, *, service: str) -> PresignedAuth:
     """Read and check a presigned URL's parameters (everything but the signature itself).
 
@@ -70,12 +81,7 @@ def parse_presigned(query: str, headers: HeaderInput | HeaderIndex, now: float, 
     and :class:`errors.PresignedUrlNotValidNow` outside the URL's validity window.
     """
     idx = index_headers(headers)
-    if idx.first(b"authorization") is not None:
-        raise errors.InvalidArgument(
-            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query "
-            "string parameter or the Authorization header should be specified",
-            details={"ArgumentName": "Authorization", "ArgumentValue": "null"},
-        )
+    refuse_authorization_header(idx)
     values: dict[str, str] = {}
     kept: list[str] = []
     for pair in query.split("&"):

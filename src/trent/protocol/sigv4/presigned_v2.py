@@ -27,7 +27,7 @@ from urllib.parse import unquote
 
 from trent import errors
 from trent.protocol.sigv4.echo import echo
-from trent.protocol.sigv4.presigned import iso_time
+from trent.protocol.sigv4.presigned import iso_time, refuse_authorization_header
 from trent.protocol.sigv4.headers import HeaderIndex, HeaderInput, index_headers
 
 #: S3's sub-resources and response overrides that belong in the CanonicalizedResource
@@ -69,12 +69,7 @@ def parse_presigned_v2(
     """The parameters and the string to sign; refuses an expired URL (S3's AccessDenied
     "Request has expired") and a missing parameter before any secret is looked up."""
     idx = index_headers(headers)
-    if idx.first(b"authorization") is not None:
-        raise errors.InvalidArgument(
-            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query "
-            "string parameter or the Authorization header should be specified",
-            details={"ArgumentName": "Authorization", "ArgumentValue": "null"},
-        )
+    refuse_authorization_header(idx)
     params: dict[str, str] = {}
     amz: dict[str, list[str]] = {}
     for pair in query.split("&"):
