@@ -158,6 +158,7 @@ class UnitOfWork:
         self._savepoints = engine.dialect.name == "postgresql"
         file_sqlite = engine.dialect.name == "sqlite" and not is_memory_sqlite(engine.url)
         self._gate = _writer_gate(engine.url) if file_sqlite else None
+        self.file_sqlite = file_sqlite
 
     def serial(self) -> contextlib.AbstractContextManager[Any]:
         return self._serial
@@ -190,6 +191,14 @@ class UnitOfWork:
     def scope(self) -> transaction.Scope | None:
         """This thread's open ``atomic`` block, if any."""
         return transaction.current(self)
+
+    def may_read_outside(self) -> bool:
+        """Whether a read may run on a connection of its own (``sqlite_row_read.py``): file
+        SQLite, and no write transaction of this thread's scope whose writes it must see."""
+        if not self.file_sqlite:
+            return False
+        scope = transaction.current(self)
+        return scope is None or not scope.wrote
 
     @property
     def active(self) -> Connection | None:
