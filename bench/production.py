@@ -56,6 +56,10 @@ class Result:
     errors: int
     load_average: float
     runs: list[float]
+    # CPU per request (µs) of the server's process tree and of wrk, medians of the runs: what
+    # the two-core bound in the workers summary is computed from.
+    server_us: float | None = None
+    wrk_us: float | None = None
 
 
 def _python() -> str:
@@ -116,11 +120,19 @@ def _measure(cfg: load.Config, url: str, pid: int, conns: int, runs: int, second
         request, _ = _encrypt_request(cfg, url)  # a fresh X-Amz-Date for each run
         r = _run_wrk(cfg, url, pid, request, conns, seconds, workdir, f"{label}-{i}")
         print(f"  {scenario:<9} {label:<28} run {i + 1}/{runs}: {r.rps:9.0f} req/s  p50 {r.p50_ms:5.2f} ms  "
-              f"p99 {r.p99_ms:6.2f} ms  errors {r.errors}  load {os.getloadavg()[0]:.1f}", flush=True)
+              f"p99 {r.p99_ms:6.2f} ms  errors {r.errors}  CPU/request server {_us(r.server_cpu_pct, r.rps):5.1f} µs "
+              f"wrk {_us(r.wrk_cpu_pct, r.rps):4.1f} µs  load {os.getloadavg()[0]:.1f}", flush=True)
         results.append(r)
     return Result(scenario, label, "Encrypt", conns, statistics.median(r.rps for r in results),
                   statistics.median(r.p50_ms for r in results), statistics.median(r.p99_ms for r in results),
-                  sum(r.errors for r in results), os.getloadavg()[0], [round(r.rps) for r in results])
+                  sum(r.errors for r in results), os.getloadavg()[0], [round(r.rps) for r in results],
+                  statistics.median(_us(r.server_cpu_pct, r.rps) for r in results),
+                  statistics.median(_us(r.wrk_cpu_pct, r.rps) for r in results))
+
+
+def _us(cpu_pct: float | None, rps: float) -> float:
+    """CPU microseconds per request from a CPU percentage (of one core) and a request rate."""
+    return 1e4 * (cpu_pct or 0.0) / rps if rps else float("nan")
 
 
 def scenario_workers(args: argparse.Namespace, workdir: Path) -> list[Result]:
@@ -207,6 +219,20 @@ def _medians(results: list[Result]) -> list[Result]:
                    [round(r.rps) for r in rs]) for op, rs in by_op.items()]
 
 
+def two_core_bound(one: Result) -> str:
+    """What two cores shared by two workers and wrk allow, from the one-worker run's CPU per request.
+
+    With S µs of server CPU and W µs of wrk CPU per request, two busy cores serve at most
+    2e6 / (S + W) req/s, and one CPU-bound worker serves at least 1e6 / S; so two workers reach at
+    most 2S / (S + W) times one worker. Issue 20 asks for >= 20,000 req/s (S + W <= 100 µs) AND
+    >= 1.9x (S >= 19 W) in the same run: both can hold only if W <= 5 µs.
+    """
+    s, w = one.server_us or float("nan"), one.wrk_us or float("nan")
+    return (f"  two-core bound from --workers 1 (server {s:.1f} µs, wrk {w:.1f} µs per request): "
+            f"--workers 2 <= {2e6 / (s + w):,.0f} req/s and <= {2 * s / (s + w):.2f}x; "
+            f"20,000 req/s needs S + W <= 100 µs, 1.9x needs S >= 19 W = {19 * w:.1f} µs")
+
+
 SCENARIOS = {"workers": scenario_workers, "overhead": scenario_overhead, "pg-nodes": scenario_pg_nodes}
 
 
@@ -231,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     one, two = by.get(("workers", "--workers 1")), by.get(("workers", "--workers 2"))
     if one and two:
         print(f"  --workers 2 / --workers 1 = {two.rps / one.rps:.2f}x")
+        print(two_core_bound(one))
     base = by.get(("overhead", "metrics off, quotas off"))
     for label in ("metrics on", "metrics + quotas", "metrics + quotas + access log"):
         other = by.get(("overhead", label))
