@@ -261,6 +261,9 @@ def test_expired_session_gets_expired_token_then_is_swept(server):
 
 def test_sts_calls_are_audited_without_secrets(server):
     out = session(server, ALICE_KEY, "kms-user", "audited")
+    # a refused call of this test's own (not another test's: any -k selection runs it alone)
+    expect_error(client(server, "sts", BOB_KEY).assume_role, "AccessDenied", status=403,
+                 RoleArn=f"arn:aws:iam::{A}:role/kms-user", RoleSessionName="audited-denied")
     events = [e for e in server.audit_events() if e["eventSource"] == "sts.amazonaws.com"]
     assumed = [e for e in events if e["eventName"] == "AssumeRole" and "errorCode" not in e
                and e["responseElements"]["assumedRoleUser"]["arn"].endswith("/audited")]
@@ -270,8 +273,10 @@ def test_sts_calls_are_audited_without_secrets(server):
     assert event["requestParameters"] == {"roleArn": f"arn:aws:iam::{A}:role/kms-user", "roleSessionName": "audited"}
     assert event["resources"] == [{"accountId": A, "type": "AWS::IAM::Role", "ARN": f"arn:aws:iam::{A}:role/kms-user"}]
     assert event["responseElements"]["credentials"]["accessKeyId"] == out["Credentials"]["AccessKeyId"]
-    denied = [e for e in events if e.get("errorCode") == "AccessDenied"]
-    assert denied and denied[0]["errorMessage"].startswith("User: ")
+    denied = [e for e in events if e.get("errorCode") == "AccessDenied"
+              and (e.get("requestParameters") or {}).get("roleSessionName") == "audited-denied"]
+    assert len(denied) == 1 and denied[0]["errorMessage"].startswith("User: ")
+    assert denied[0]["userIdentity"]["arn"] == f"arn:aws:iam::{B}:user/bob"
     log = server.audit_bytes().decode()
     assert out["Credentials"]["SessionToken"] not in log
     assert out["Credentials"]["SecretAccessKey"] not in log

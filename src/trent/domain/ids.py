@@ -8,12 +8,12 @@ NotFoundException texts of spec §2.2) is the service's job.
 from __future__ import annotations
 
 import functools
-import os
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
+
+from trent.domain.randomness import pooled_random
 
 KEY_ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 MRK_ID_RE = re.compile(r"^mrk-[0-9a-f]{32}$")
@@ -42,35 +42,11 @@ def uuid4_from(random16: bytes) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
-class _RandomPool(threading.local):
-    """Per-thread buffer of ``os.urandom`` bytes handed out 16 at a time: one getrandom(2)
-    per 256 ids instead of one per id (each request takes two: request id and event id).
-    Per thread, so two threads never get the same bytes; emptied in a forked child, so a
-    child never repeats its parent's."""
-
-    size = 4096
-
-    def __init__(self) -> None:
-        self.buffer = b""
-        self.at = 0
-
-    def take16(self) -> bytes:
-        at = self.at
-        if at + 16 > len(self.buffer):
-            self.buffer, at = os.urandom(self.size), 0
-        self.at = at + 16
-        return self.buffer[at : at + 16]
-
-
-_POOL = _RandomPool()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=lambda: setattr(_POOL, "buffer", b""))
-
-
 def new_uuid4(rng: Callable[[int], bytes] | None = None) -> str:
     """A fresh random UUID; ``rng(16)`` supplies the bytes when given (tests inject one),
-    else the operating system's CSPRNG through :class:`_RandomPool`."""
-    return uuid4_from(_POOL.take16() if rng is None else rng(16))
+    else the operating system's CSPRNG through :func:`trent.domain.randomness.pooled_random`
+    (one getrandom(2) per 256 ids instead of one per id; each request takes two)."""
+    return uuid4_from(pooled_random(16) if rng is None else rng(16))
 
 
 def partition_of_region(region: str) -> str:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from trent.crypto import aead
 from trent.crypto.kdf import hkdf_sha256
 from trent.domain.keys import KeyMaterial
+from trent.domain.randomness import pooled_random
 from trent.errors import InvalidCiphertext
 from trent.keystores.base import KeyStoreCapabilities, KeyStoreError
 from trent.keystores.root_key import RootKey
@@ -54,8 +55,15 @@ class SoftwareKeyStore:
         name="software", material_extractable=True, accepts_external_material=True, hardware_backed=False
     )
 
-    def __init__(self, root: RootKey, rng: Callable[[int], bytes] = os.urandom) -> None:
+    def __init__(
+        self, root: RootKey, rng: Callable[[int], bytes] = os.urandom, public_rng: Callable[[int], bytes] | None = None
+    ) -> None:
         self._root = root
+        # Salts and nonces are public (they travel in the ciphertext): by default they come
+        # from the per-thread pool of OS randomness (one getrandom(2) per ~146 Encrypts, ~1.5 µs
+        # saved per call, issue 16); key material always comes from ``rng`` itself. An
+        # injected ``rng`` (tests) serves both unless ``public_rng`` is given.
+        self._public_rng = public_rng or (pooled_random if rng is os.urandom else rng)
         self._rng = rng
         # Unwrapped material by (key id, material id): one root unwrap per version,
         # not one per request. Bounded; cleared wholesale when full.
@@ -103,7 +111,7 @@ class SoftwareKeyStore:
 
     def seal(self, material: KeyMaterial, plaintext: bytes, aad: bytes) -> bytes:
         raw = self.unwrap_material(material)
-        salt_nonce = self._rng(SALT_LEN + aead.NONCE_LEN)
+        salt_nonce = self._public_rng(SALT_LEN + aead.NONCE_LEN)
         data_key = hkdf_sha256(raw, salt_nonce[:SALT_LEN], _DATA_KEY_INFO)
         return salt_nonce + aead.seal(data_key, salt_nonce[SALT_LEN:], plaintext, aad)
 

@@ -85,3 +85,29 @@ def test_root_key_file_readable_by_others_is_refused(tmp_path):
     path.chmod(0o644)
     with pytest.raises(KeyStoreError):
         load_or_create_file_root_key(path)
+
+
+def test_salt_and_nonce_come_from_the_pool_and_material_from_urandom(monkeypatch):
+    """Issue 16: public per-message values from the pooled OS randomness, key material
+    never (it keeps calling os.urandom, so no future material waits in a buffer)."""
+    import trent.keystores.software as software
+
+    pooled: list[int] = []
+    monkeypatch.setattr(software, "pooled_random", lambda n: pooled.append(n) or bytes(n))
+    store = SoftwareKeyStore(AesRootKey(os.urandom(32)))
+    m = material(store)
+    assert pooled == []  # the material did not come from the pool
+    payload = store.seal(m, b"secret", b"aad")
+    assert pooled == [28]
+    assert payload[:28] == bytes(28)  # salt 16 | nonce 12 from the pool
+    assert store.open(m, payload, b"aad") == b"secret"
+
+
+def test_an_injected_rng_serves_salts_and_nonces_too():
+    from itertools import count
+
+    counter = count()
+    store = SoftwareKeyStore(AesRootKey(bytes(32)), rng=lambda n: bytes((next(counter) % 256,)) * n)
+    m = material(store)
+    payload = store.seal(m, b"x", b"")
+    assert payload[:28] == bytes((1,)) * 28  # the next value of the injected rng after the material

@@ -54,3 +54,15 @@ def test_trusted_proxy_decides() -> None:
 def test_bad_networks_are_refused() -> None:
     with pytest.raises(ValueError):
         parse_networks(["10.0.0.0/33"])
+
+
+def test_plain_origins_are_per_peer_and_shared() -> None:
+    """Issue 16: a plain request's origin is one frozen object per peer address (no
+    per-request header scan); another peer gets its own, and headers never leak in."""
+    policy = TransportPolicy(allow_plain=True)
+    a = policy.origin(Connection("10.0.0.1"), [(b"host", b"one"), (b"x-forwarded-for", b"1.2.3.4")])
+    again = policy.origin(Connection("10.0.0.1"), [(b"host", b"two")])
+    other = policy.origin(Connection("10.0.0.2"), [])
+    assert a is again
+    assert (a.source_ip, a.secure, a.tls_details) == ("10.0.0.1", False, None)
+    assert (other.source_ip, other.secure, other.tls_details) == ("10.0.0.2", False, None)
