@@ -39,6 +39,14 @@ from trent.storage import transaction
 from trent.storage.repositories import Duplicate, StorageError
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# File SQLite's pool: at least the threads that may each hold a connection at once (32 S3
+# threads, server/http11.S3_THREADS; 8 operation threads; the loop's audit writer; the WAL
+# checkpointer, the change-feed poller), so that connections are kept, not opened (four
+# PRAGMAs) and closed on every checkin beyond SQLAlchemy's default 5 (issue 17: that churn
+# ate the saving of cheaper reads, bench/S3_SSE.md issue-17i). SQLite connections are a
+# file handle and a page cache each; PostgreSQL keeps SQLAlchemy's default (server slots).
+SQLITE_POOL_SIZE = 48
+SQLITE_POOL_OVERFLOW = 16
 WRITE_OPTION = "trent_write"
 _UNIQUE_SQLITE_CODES = frozenset(
     {sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY}
@@ -69,6 +77,8 @@ def create_engine(url: str | URL) -> Engine:
     if is_memory_sqlite(parsed):
         # One shared connection, or each pooled connection would see its own empty DB.
         kwargs["poolclass"] = StaticPool
+    else:
+        kwargs.update(pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_OVERFLOW)
     engine = sa.create_engine(parsed, hide_parameters=True, **kwargs)
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
@@ -148,6 +158,7 @@ class UnitOfWork:
         self._savepoints = engine.dialect.name == "postgresql"
         file_sqlite = engine.dialect.name == "sqlite" and not is_memory_sqlite(engine.url)
         self._gate = _writer_gate(engine.url) if file_sqlite else None
+        self.file_sqlite = file_sqlite
 
     def serial(self) -> contextlib.AbstractContextManager[Any]:
         return self._serial
@@ -180,6 +191,14 @@ class UnitOfWork:
     def scope(self) -> transaction.Scope | None:
         """This thread's open ``atomic`` block, if any."""
         return transaction.current(self)
+
+    def may_read_outside(self) -> bool:
+        """Whether a read may run on a connection of its own (``sqlite_row_read.py``): file
+        SQLite, and no write transaction of this thread's scope whose writes it must see."""
+        if not self.file_sqlite:
+            return False
+        scope = transaction.current(self)
+        return scope is None or not scope.wrote
 
     @property
     def active(self) -> Connection | None:

@@ -15,7 +15,7 @@ period is over, so a GET that read the old row still finds it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,6 +38,7 @@ from trent.domain.s3.records import (
 from trent.storage.engine import UnitOfWork
 from trent.storage.sql import SqlStorage
 from trent.storage.repositories import Duplicate, StorageError
+from trent.storage.sqlite_row_read import RowRead
 from trent.storage.s3_repository import (
     BucketGone,
     BucketState,
@@ -74,7 +75,7 @@ def _dumps(value: Any) -> str:
 # --- rows <-> records ----------------------------------------------------------------
 
 
-def _bucket_from(row: sa.RowMapping) -> Bucket:
+def _bucket_from(row: Mapping[Any, Any]) -> Bucket:
     encryption = None
     if row["encryption_algorithm"] is not None:
         encryption = EncryptionConfig(
@@ -97,7 +98,7 @@ def _sse_values(sse: SseRecord) -> dict[str, Any]:
     }
 
 
-def _sse_from(row: sa.RowMapping) -> SseRecord:
+def _sse_from(row: Mapping[Any, Any]) -> SseRecord:
     def blob(name: str) -> bytes | None:
         value = row[name]
         return None if value is None else bytes(value)
@@ -125,7 +126,7 @@ def _metadata_values(meta: ObjectMetadata, checksum_algorithm: str | None, stora
     }
 
 
-def _metadata_from(row: sa.RowMapping) -> ObjectMetadata:
+def _metadata_from(row: Mapping[Any, Any]) -> ObjectMetadata:
     return ObjectMetadata(row["content_type"], json.loads(row["user_metadata"]), json.loads(row["system_metadata"]))
 
 
@@ -144,7 +145,7 @@ def _object_values(r: ObjectRecord) -> dict[str, Any]:
     }
 
 
-def _object_from(row: sa.RowMapping) -> ObjectRecord:
+def _object_from(row: Mapping[Any, Any]) -> ObjectRecord:
     return ObjectRecord(
         bucket=row["bucket"],
         key=row["key"],
@@ -232,6 +233,10 @@ class SqlS3Repository:
 
     def __init__(self, engine: Engine, unit: UnitOfWork | None = None) -> None:
         self._unit = unit or UnitOfWork(engine)
+        # the bucket row of every S3 request and the object row of every GET (issue 17)
+        fast = self._unit.file_sqlite
+        self._read_bucket = RowRead(engine, _GET_BUCKET) if fast else None
+        self._read_object = RowRead(engine, _GET_OBJECT) if fast else None
 
     @classmethod
     def for_storage(cls, storage: SqlStorage) -> SqlS3Repository:
@@ -262,8 +267,12 @@ class SqlS3Repository:
         }
 
     def get_bucket(self, name: str) -> Bucket | None:
-        with self._unit(write=False) as conn:
-            row = conn.execute(_GET_BUCKET, {"name": name}).mappings().first()
+        row: Mapping[Any, Any] | None
+        if self._read_bucket is not None and self._unit.may_read_outside():
+            row = self._read_bucket({"name": name})
+        else:
+            with self._unit(write=False) as conn:
+                row = conn.execute(_GET_BUCKET, {"name": name}).mappings().first()
         return None if row is None else _bucket_from(row)
 
     def list_buckets(self, account_id: str) -> Sequence[Bucket]:
@@ -304,8 +313,12 @@ class SqlS3Repository:
     # -- objects ----------------------------------------------------------------------
 
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
-        with self._unit(write=False) as conn:
-            row = conn.execute(_GET_OBJECT, {"bucket": bucket, "key": key}).mappings().first()
+        row: Mapping[Any, Any] | None
+        if self._read_object is not None and self._unit.may_read_outside():
+            row = self._read_object({"bucket": bucket, "key": key})
+        else:
+            with self._unit(write=False) as conn:
+                row = conn.execute(_GET_OBJECT, {"bucket": bucket, "key": key}).mappings().first()
         return None if row is None else _object_from(row)
 
     def put_object(self, record: ObjectRecord, *, only_if_absent: bool = False) -> ObjectRecord | None:

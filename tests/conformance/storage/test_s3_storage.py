@@ -250,3 +250,58 @@ def test_racing_put_and_delete_bucket_never_orphans(repo: SqlS3Repository) -> No
             assert all(isinstance(r, BucketGone) for r in results[1:]), results
         else:
             assert deleted.state is BucketState.NOT_EMPTY and objects
+
+
+# --- the one-row reads (storage/sqlite_row_read.py on file SQLite) --------------------
+
+
+def test_row_reads_answer_what_sqlalchemy_answers(repo: SqlS3Repository) -> None:
+    """On file SQLite the bucket and object rows are read through the DB-API (issue 17):
+    the same values, types included (SQLite's 0/1 as booleans, bytes, floats), as the
+    SQLAlchemy read the other backends use."""
+    from trent.storage import sql_s3
+
+    config = EncryptionConfig(SseMode.SSE_KMS, "alias/x", False)
+    repo.create_bucket(bucket("b1", policy='{"p":1}', encryption=config))
+    repo.create_bucket(bucket("b2", encryption=EncryptionConfig(SseMode.SSE_KMS, "alias/y", True)))
+    record = obj(checksum_algorithm="crc32", checksum_value="AAAAAA==", parts_count=3)
+    repo.put_object(record)
+    unit = repo._unit  # noqa: SLF001 - the test compares the two paths
+    with unit(write=False) as conn:
+        via_sqlalchemy = {
+            "b1": conn.execute(sql_s3._GET_BUCKET, {"name": "b1"}).mappings().first(),
+            "b2": conn.execute(sql_s3._GET_BUCKET, {"name": "b2"}).mappings().first(),
+            "k": conn.execute(sql_s3._GET_OBJECT, {"bucket": "b1", "key": "k"}).mappings().first(),
+        }
+    assert repo.get_bucket("b1") == sql_s3._bucket_from(via_sqlalchemy["b1"])  # type: ignore[arg-type]
+    assert repo.get_bucket("b2").encryption.bucket_key_enabled is True  # type: ignore[union-attr]
+    assert repo.get_bucket("b1").encryption.bucket_key_enabled is False  # type: ignore[union-attr]
+    assert repo.get_object("b1", "k") == sql_s3._object_from(via_sqlalchemy["k"]) == record  # type: ignore[arg-type]
+    if unit.file_sqlite:
+        assert repo._read_bucket is not None and repo._read_object is not None  # noqa: SLF001
+        raw = repo._read_object({"bucket": "b1", "key": "k"})  # noqa: SLF001
+        assert raw == dict(via_sqlalchemy["k"])  # type: ignore[arg-type]
+        assert type(raw["bucket_key"]) is bool and isinstance(raw["key_blob"], bytes)
+        assert repo._read_object({"bucket": "b1", "key": "nope"}) is None  # noqa: SLF001
+
+
+def test_reads_inside_a_write_transaction_see_its_writes(repo: SqlS3Repository) -> None:
+    """A read after the scope's first write runs on the scope's connection (it must see the
+    uncommitted write); another thread sees only what committed."""
+    import threading
+
+    from trent.storage.engine import is_memory_sqlite
+
+    repo.create_bucket(bucket())
+    unit = repo._unit  # noqa: SLF001
+    shared = is_memory_sqlite(unit.engine.url)  # one connection: the other thread would wait for the scope
+    seen_elsewhere: list[object] = []
+    with unit.atomic():
+        repo.put_object(obj(size=7))
+        assert repo.get_object("b1", "k").size == 7  # type: ignore[union-attr]
+        if not shared:
+            other = threading.Thread(target=lambda: seen_elsewhere.append(repo.get_object("b1", "k")))
+            other.start()
+            other.join(timeout=30)
+    assert seen_elsewhere == ([] if shared else [None])
+    assert repo.get_object("b1", "k").size == 7  # type: ignore[union-attr]

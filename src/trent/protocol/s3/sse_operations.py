@@ -40,6 +40,9 @@ from trent.service.s3.object_headers import (
 from trent.service.s3.sse_headers import Operation, parse_customer_key, parse_sse_request, sse_response_headers
 
 MAX_DOCUMENT_BYTES = xml_in.MAX_DOCUMENT_BYTES
+# GetObject bodies up to this size are answered from memory, not streamed (``_primed``):
+# one segment, so the body is the first piece decrypt_range yields.
+INLINE_MAX = 64 << 10
 # GetObject's response-* query parameters: the header each overrides (S3 API reference).
 _OVERRIDES = {
     "response-content-type": "Content-Type",
@@ -347,24 +350,46 @@ def get_object(deps: S3Deps, call: Call, *, head: bool = False) -> Answer:
         answer.header("x-amz-mp-parts-count", str(record.parts_count))
     answer.content_length = result.content_length if record.size else 0
     if not head:
-        answer.stream = _primed(result.body)
+        answer.body, answer.stream = _primed(result.body, answer.content_length)
     return answer
 
 
-def _primed(stream: Iterator[bytes | memoryview]) -> Iterator[bytes | memoryview]:
+def _primed(
+    stream: Iterator[bytes | memoryview], length: int
+) -> tuple[bytes, Iterator[bytes | memoryview] | None]:
     """The first piece is read (and its segment authenticated) before the headers leave,
     so a content blob that is missing or fails at its start is a proper 500; a failure
     later can only cut the connection (the server aborts it: a short body, never wrong
-    bytes)."""
+    bytes).
+
+    A small body (at most ``INLINE_MAX`` bytes, all of it in the first piece) is answered
+    in memory, with the stream run to its end here (its last checks done, the blob
+    closed): a streamed answer costs the server two more thread hand-offs (a worker to
+    write it, the loop to take each write), which were half of a 1 KiB GET's CPU
+    (bench/S3_SSE.md, issue-17i). If finishing the stream fails, the answer stays a stream
+    that fails after its first piece, so the connection is cut exactly as before."""
     try:
         first = next(stream)
     except StopIteration:
-        return iter(())
+        return b"", None
     except errors.TrentError:
         raise
     except Exception as exc:  # noqa: BLE001 - the object store's own errors
         raise errors.KMSInternal(audit_reason=f"object content unreadable: {type(exc).__name__}") from None
-    return itertools.chain((first,), stream)
+    if length > INLINE_MAX or len(first) < length:
+        return b"", itertools.chain((first,), stream)
+    try:
+        more = next(stream)
+    except StopIteration:
+        return bytes(first), None
+    except Exception as exc:  # noqa: BLE001 - re-raised where a streamed answer would have met it
+        return b"", itertools.chain((first,), _failing(exc))
+    return b"", itertools.chain((first, more), stream)
+
+
+def _failing(exc: Exception) -> Iterator[bytes | memoryview]:
+    raise exc
+    yield b""  # pragma: no cover - makes this a generator: it raises when iterated
 
 
 def head_object(deps: S3Deps, call: Call) -> Answer:
