@@ -61,24 +61,11 @@ def test_new_uuid4_takes_injected_bytes_or_fresh_pool_bytes() -> None:
 
 
 def test_new_uuid4_threads_never_share_pool_bytes() -> None:
-    import threading
-
+    from tests.unit.domain.concurrent_draws import draws_from_threads
     from trent.domain.ids import new_uuid4
 
-    seen: list[list[str]] = [[] for _ in range(4)]
-    start = threading.Barrier(4)
-
-    def work(out: list[str]) -> None:
-        start.wait()
-        out.extend(new_uuid4() for _ in range(2000))
-
-    threads = [threading.Thread(target=work, args=(out,)) for out in seen]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    everything = [i for out in seen for i in out]
-    assert len(set(everything)) == len(everything)
+    everything = draws_from_threads(new_uuid4, each=2000)
+    assert len(set(everything)) == len(everything) == 8000
 
 
 def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:

@@ -1,11 +1,11 @@
 """The per-thread pool of OS randomness for public values (ids, salts, nonces; issue 16)."""
 
 import os
-import threading
 
 import pytest
 
 from trent.domain import randomness
+from tests.unit.domain.concurrent_draws import draws_from_threads
 from trent.domain.randomness import POOL_BYTES, pooled_random
 
 
@@ -39,20 +39,8 @@ def test_sizes_outside_one_pool_are_refused(n: int) -> None:
 
 
 def test_threads_never_share_bytes() -> None:
-    seen: list[list[bytes]] = [[] for _ in range(4)]
-    start = threading.Barrier(4)
-
-    def work(out: list[bytes]) -> None:
-        start.wait()
-        out.extend(pooled_random(28) for _ in range(1000))
-
-    threads = [threading.Thread(target=work, args=(out,)) for out in seen]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    everything = [v for out in seen for v in out]
-    assert len(set(everything)) == len(everything)
+    everything = draws_from_threads(lambda: pooled_random(28))
+    assert len(set(everything)) == len(everything) == 4000
 
 
 def test_a_forked_child_does_not_repeat_its_parents_bytes() -> None:
