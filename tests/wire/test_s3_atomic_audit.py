@@ -14,6 +14,7 @@ import http.client
 import json
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -175,3 +176,54 @@ def test_an_upload_in_flight_holds_no_write_lock(server_and_db: tuple[TrentServe
         uploader.join(60)
     assert result and result[0][0] == 200, result
     assert s3.get_object(Bucket="slow", Key="k")["Body"].read() == data
+
+
+def segments(db: Backend) -> list[list[dict[str, Any]]]:
+    """The trail's appends (one segment per trail and append), in commit order."""
+    with db.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT bodies FROM audit_segments ORDER BY first_seq").fetchall()
+    return [[json.loads(b) for b in bytes(r[0]).split(b"\n")] for r in rows]
+
+
+def test_a_kms_read_joins_the_group_commit_with_its_kms_event(server_and_db: tuple[TrentServer, Backend]) -> None:
+    """An SSE-KMS GetObject changes nothing: its Decrypt event rides with its S3 event in
+    the server's group commit (several reads in one append, each Decrypt just before its
+    GetObject), and if that commit fails the read is refused and neither is recorded."""
+    server, db = server_and_db
+    s3 = s3_client(server, "alice")
+    s3.create_bucket(Bucket="reads")
+    data = body(1000)
+    s3.put_object(Bucket="reads", Key="k", Body=data, ServerSideEncryption="aws:kms")
+    readers = [s3_client(server, "alice") for _ in range(16)]
+
+    def read(client: Any) -> str:
+        out = client.get_object(Bucket="reads", Key="k")
+        assert out["Body"].read() == data
+        return str(out["ResponseMetadata"]["RequestId"])
+
+    shared = False
+    ids: set[str] = set()
+    with ThreadPoolExecutor(len(readers)) as pool:
+        for _ in range(20):  # until two reads shared one append (they always do within a few rounds)
+            ids |= set(pool.map(read, readers))
+            for segment in segments(db):
+                mine = [e for e in segment if e.get("requestID") in ids]
+                shared = shared or len({e["requestID"] for e in mine}) > 1
+            if shared:
+                break
+    assert shared, "every SSE-KMS read was committed on its own"
+    trail = events(db)
+    for request_id in ids:
+        mine = [i for i, e in enumerate(trail) if e.get("requestID") == request_id]
+        assert [trail[i]["eventName"] for i in mine] == ["Decrypt", "GetObject"] and mine[1] == mine[0] + 1
+        decrypt = trail[mine[0]]
+        assert decrypt["eventSource"] == "kms.amazonaws.com" and decrypt["userIdentity"]["invokedBy"] == "s3.amazonaws.com"
+    assert_chain_whole(db.url, server.account_id, server.region)
+
+    before = len(events(db))
+    db.refuse(True)
+    internal_error(s3.get_object, Bucket="reads", Key="k")
+    assert len(events(db)) == before
+    db.refuse(False)
+    assert read(s3) and len(events(db)) == before + 2
+    assert_chain_whole(db.url, server.account_id, server.region)

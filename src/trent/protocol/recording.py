@@ -36,6 +36,10 @@ class Concluded(Generic[R]):
     entry: AuditEntry
     response: R
     recorded: bool  # False: record ``entry`` before ``response`` may leave
+    # Further events of the same call, recorded with ``entry`` and just before it in the
+    # same append (S3: the KMS calls it made for the caller, s3-sse spec §4). Unrecorded
+    # when ``recorded`` is False: the group commit writes them in the call's batch.
+    companions: tuple[AuditEntry, ...] = ()
 
 
 class _Rollback(Exception):
@@ -90,7 +94,7 @@ def record_now(outbox: AuditOutbox, concluded: Concluded[R], refuse: Callable[[]
     if concluded.recorded:
         return concluded.response
     try:
-        outbox.record([concluded.entry])
+        outbox.record([*concluded.companions, concluded.entry])
     except AuditWriteError:
         log.error("audit write failed; refusing the call")
         return refuse()

@@ -11,6 +11,10 @@ database round trip of its own per request.
 
 Fail-closed by construction: if the commit fails, every response of the batch becomes
 the front door's internal error instead (its ``refuse``), and nothing was recorded.
+
+A waiting response may carry more than one event: ``Pending.companions`` are recorded
+just before its ``entry``, in the same batch (S3: the KMS calls it made for the caller,
+s3-sse spec §4, KMS events first as in a committed change's own transaction).
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ class Pending:
     # time.monotonic() when its request was read.
     prepared: Any = field(default=None, repr=False)
     received: float = 0.0
+    # Events of the same call recorded just before ``entry`` (module doc).
+    companions: tuple[AuditEntry, ...] = field(default=(), repr=False)
 
 
 class AuditBatcher:
@@ -106,13 +112,18 @@ class AuditBatcher:
 
     def _commit(self, batch: list[Pending]) -> bool:
         """One transaction for the whole batch; False if it was not recorded."""
+        entries: list[AuditEntry] = []
+        for p in batch:
+            if p.companions:
+                entries += p.companions
+            entries.append(p.entry)
         try:
-            self._outbox.record([p.entry for p in batch])
+            self._outbox.record(entries)
         except AuditWriteError as exc:
-            log.error("audit batch of %d events not recorded: %s", len(batch), exc)
+            log.error("audit batch of %d events not recorded: %s", len(entries), exc)
             return False
         except BaseException:  # noqa: BLE001 - whatever it was, these calls are unrecorded
-            log.exception("audit batch of %d events not recorded", len(batch))
+            log.exception("audit batch of %d events not recorded", len(entries))
             return False
         return True
 

@@ -559,7 +559,8 @@ class HttpServer:
                 conn._ready(slot, concluded.response)
                 self._observe(service.value, concluded.response, received, origin.source_ip)
             else:  # group commit with the loop's other events
-                self.audit.add(Pending(concluded.entry, concluded.response, conn, slot, front.refuse, None, received))
+                self.audit.add(Pending(concluded.entry, concluded.response, conn, slot, front.refuse, None, received,
+                                       concluded.companions))
 
         extra = (origin.secure,) if service is Service.S3 else ()
         handle: Callable[..., Concluded[Response]] = front.handle

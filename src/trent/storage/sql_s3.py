@@ -15,6 +15,7 @@ period is over, so a GET that read the old row still finds it.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -38,6 +39,7 @@ from trent.domain.s3.records import (
 from trent.storage.engine import UnitOfWork
 from trent.storage.sql import SqlStorage
 from trent.storage.repositories import Duplicate, StorageError
+from trent.storage.sqlite_driver import DriverStatement, storage_error
 from trent.storage.sqlite_row_read import RowRead
 from trent.storage.s3_repository import (
     BucketGone,
@@ -47,7 +49,7 @@ from trent.storage.s3_repository import (
     UploadGone,
 )
 from trent.storage.s3_tables import s3_buckets, s3_objects, s3_owned_keys, s3_parts, s3_uploads
-from trent.storage.sql_s3_garbage import discard
+from trent.storage.sql_s3_garbage import DISCARD, discard
 
 _B, _O, _U, _P, _K = s3_buckets, s3_objects, s3_uploads, s3_parts, s3_owned_keys
 # Point reads on the hot path, built once with bind parameters (as sql.py does for keys).
@@ -227,6 +229,41 @@ def _is_integrity_failure(exc: StorageError) -> bool:
     return isinstance(exc.__cause__, sa.exc.IntegrityError)
 
 
+class _SqlitePut:
+    """PutObject's row on file SQLite through the DB-API cursor (``sqlite_driver.py``):
+    read the old row, then insert or overwrite. Two statements where the portable upsert
+    needs up to four: the write transaction is ``BEGIN IMMEDIATE``, so no other writer can
+    create or change the row between the read and the write."""
+
+    def __init__(self, dialect: Any) -> None:
+        self._old = DriverStatement(dialect, _LOCKED_OBJECT)  # FOR UPDATE compiles to nothing here
+        self._insert = DriverStatement(dialect, _O.insert())
+        self._overwrite = DriverStatement(dialect, _OVERWRITE_OBJECT)
+        self._discard = DriverStatement(dialect, DISCARD["sqlite"])
+
+    def __call__(self, conn: Connection, record: ObjectRecord, only_if_absent: bool) -> ObjectRecord | None:
+        values = _object_values(record)
+        where = {"where_bucket": record.bucket, "where_key": record.key}
+        try:
+            row = self._old.one(conn, where)
+            if row is None:
+                self._insert.execute(conn, values)
+                return None
+            if only_if_absent:
+                raise Duplicate(f"{record.bucket}/{record.key} exists")
+            self._overwrite.execute(conn, {**values, **where})
+            replaced = _object_from(row)
+            kept = {b.name for b in record.blobs}
+            gone = dict.fromkeys(b.name for b in replaced.blobs if b.name not in kept)
+            if gone:
+                self._discard.execute_many(conn, [{"name": n, "since": None} for n in gone])
+            return replaced
+        except sqlite3.IntegrityError:  # the bucket row is gone (foreign key)
+            raise BucketGone(record.bucket) from None
+        except sqlite3.Error as exc:
+            raise storage_error(exc) from None
+
+
 class SqlS3Repository:
     """Build it with :meth:`for_storage` from the server's ``SqlStorage``: one pool, and
     for in-memory SQLite (one shared connection) one lock serializing both."""
@@ -237,6 +274,8 @@ class SqlS3Repository:
         fast = self._unit.file_sqlite
         self._read_bucket = RowRead(engine, _GET_BUCKET) if fast else None
         self._read_object = RowRead(engine, _GET_OBJECT) if fast else None
+        # the PutObject row on the DB-API cursor (sqlite_driver.py)
+        self._put = _SqlitePut(engine.dialect) if fast else None
 
     @classmethod
     def for_storage(cls, storage: SqlStorage) -> SqlS3Repository:
@@ -324,6 +363,8 @@ class SqlS3Repository:
     def put_object(self, record: ObjectRecord, *, only_if_absent: bool = False) -> ObjectRecord | None:
         try:
             with self._unit(write=True) as conn:
+                if self._put is not None:
+                    return self._put(conn, record, only_if_absent)
                 return self._upsert_object(conn, record, only_if_absent)
         except StorageError as exc:
             if _is_integrity_failure(exc):

@@ -26,7 +26,7 @@ from trent.storage.s3_tables import s3_blob_garbage, s3_objects, s3_parts
 _G = s3_blob_garbage
 
 
-_DISCARD = {
+DISCARD = {
     name: make(_G).on_conflict_do_nothing()
     for name, make in (("postgresql", pg_dialect.insert), ("sqlite", sqlite_dialect.insert))
 }
@@ -38,7 +38,7 @@ def discard(conn: Connection, names: Iterable[str], since: float | None = None) 
     from the stamp only makes it longer). A name already recorded keeps its time."""
     rows = [{"name": n, "since": since} for n in dict.fromkeys(names)]
     if rows:  # one prebuilt statement per dialect (every overwriting PUT comes here)
-        conn.execute(_DISCARD[conn.dialect.name], rows)
+        conn.execute(DISCARD[conn.dialect.name], rows)
 
 
 class SqlS3BlobGarbage:

@@ -305,3 +305,60 @@ def test_reads_inside_a_write_transaction_see_its_writes(repo: SqlS3Repository) 
             other.join(timeout=30)
     assert seen_elsewhere == ([] if shared else [None])
     assert repo.get_object("b1", "k").size == 7  # type: ignore[union-attr]
+
+
+# --- the PutObject row (storage/sqlite_driver.py on file SQLite) ------------------------
+
+
+def test_put_rows_are_what_sqlalchemy_writes(repo: SqlS3Repository) -> None:
+    """On file SQLite PutObject's row goes through the DB-API cursor (issue 17): the stored
+    row equals the one the portable SQLAlchemy upsert writes, column for column (SQLite's
+    0/1 booleans, floats, bytes); an overwrite records the replaced blobs as garbage in the
+    same transaction; If-None-Match and a missing bucket answer as on the other backends;
+    a scope that rolls back leaves neither the row nor its garbage."""
+    import sqlalchemy as sa
+
+    from trent.storage import sql_s3
+    from trent.storage.s3_tables import s3_blob_garbage
+
+    unit = repo._unit  # noqa: SLF001 - the test compares the two paths
+    assert (repo._put is not None) == unit.file_sqlite  # noqa: SLF001
+    repo.create_bucket(bucket())
+    first = obj("fast", checksum_algorithm="crc32", checksum_value="AAAAAA==", parts_count=3)
+    assert repo.put_object(first) is None
+    with unit(write=True) as conn:
+        assert sql_s3.SqlS3Repository._upsert_object(conn, obj("portable", blobs=first.blobs, parts_count=3,  # noqa: SLF001
+                                                                 checksum_algorithm="crc32",
+                                                                 checksum_value="AAAAAA==")) is None
+
+    def rows() -> dict[str, dict[str, Any]]:
+        with unit(write=False) as conn:
+            found = conn.execute(sa.select(sql_s3._O).order_by(sql_s3._O.c.key)).mappings().all()  # noqa: SLF001
+        return {r["key"]: {k: v for k, v in r.items() if k != "key"} for r in found}
+
+    def garbage() -> set[str]:
+        with unit(write=False) as conn:
+            return {r[0] for r in conn.execute(sa.select(s3_blob_garbage.c.name))}
+
+    stored = rows()
+    assert stored["fast"] == stored["portable"]
+    assert {type(v) for v in stored["fast"].values()} == {type(v) for v in stored["portable"].values()}
+
+    second = obj("fast", size=99, blobs=(first.blobs[0], blob(4, 2)), parts_count=2)
+    assert repo.put_object(second) == first
+    assert repo.get_object("b1", "fast") == second and garbage() == set()  # the kept blob is not garbage
+    third = obj("fast", size=5)
+    assert repo.put_object(third) == second
+    assert garbage() == {b.name for b in second.blobs}
+    with pytest.raises(Duplicate):
+        repo.put_object(obj("fast"), only_if_absent=True)
+    assert repo.put_object(obj("new"), only_if_absent=True) is None
+    with pytest.raises(BucketGone):
+        repo.put_object(obj(bucket_name="missing"))
+
+    before_rows, before_garbage = rows(), garbage()
+    with pytest.raises(RuntimeError), unit.atomic():
+        repo.put_object(obj("fast", size=1))
+        repo.put_object(obj("rolled-back"))
+        raise RuntimeError("the call failed after its writes")
+    assert rows() == before_rows and garbage() == before_garbage

@@ -31,7 +31,9 @@ The KMS calls S3 makes for the caller (SSE-KMS GenerateDataKey / Decrypt, s3-sse
 §4) reach ``S3Deps.kms_audit``; they are collected per call (thread-local: one call per
 worker thread at a time) and recorded as KMS events of their own
 (``via_service_audit.kms_event``: the caller's identity, invokedBy s3.amazonaws.com),
-in the same append as the S3 event, just before it.
+in the same append as the S3 event, just before it: in the change's transaction, or
+(a call that changed nothing) as ``Concluded.companions`` of its unrecorded S3 event,
+group-committed with it by the server (``server/audit_batcher.py``) or by ``record_now``.
 """
 
 from __future__ import annotations
@@ -49,7 +51,6 @@ from typing import Any, cast
 from trent import errors
 from trent.audit.events import api_call_event
 from trent.audit.records import AuditEntry
-from trent.audit.sink import AuditWriteError
 from trent.domain.ids import new_uuid4
 from trent.protocol import sigv4
 from trent.protocol.pipeline import KmsPipeline, Response, partition_for
@@ -230,16 +231,13 @@ class S3FrontDoor:
 
     def _with_kms_events(self, concluded: Concluded[Response], calls: list[KmsCall], call: _Call) -> Concluded[Response]:
         """The KMS calls S3 made for the caller, as KMS events (spec §4): a committed change
-        recorded them with its S3 event; otherwise they are recorded now, with it, before
-        the answer leaves."""
+        recorded them with its S3 event; otherwise they ride with the unrecorded S3 event
+        as its companions, so a read (an SSE-KMS GetObject's Decrypt) joins the server's
+        group commit like any other read instead of a write transaction of its own; the
+        answer still waits for them, and a failed commit refuses it (fail-closed)."""
         if not calls or concluded.recorded:
             return concluded
-        try:
-            self.pipeline.outbox.record([*self._kms_entries(calls, call), concluded.entry])
-        except AuditWriteError:
-            log.error("the KMS events of S3 request %s could not be recorded; refusing it", call.request_id)
-            return Concluded(concluded.entry, self.refuse(concluded.response), True)
-        return Concluded(concluded.entry, concluded.response, True)
+        return Concluded(concluded.entry, concluded.response, False, tuple(self._kms_entries(calls, call)))
 
     @staticmethod
     def refuse(response: Response) -> Response:
