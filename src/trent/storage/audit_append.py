@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import sqlite3
 import struct
 import threading
@@ -29,12 +30,18 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from trent.domain.audit_chain import GENESIS_HASH, TOKEN_PREFIX, TOKEN_SEPARATOR, AuditRecord, TrailKey
+from trent.storage.engine import SQLITE_BUSY_TIMEOUT_MS, SQLITE_WAL_BOUND_BYTES, writer_gate
 from trent.storage.repositories import Duplicate, StorageError
 
 log = logging.getLogger("trent.storage")
 
 TIMES = struct.Struct(">q")  # each event's time: 8-byte big-endian seconds
 _UNIQUE_SQLITE_CODES = frozenset({sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY})
+# The WAL checkpointer (_Checkpointer): PASSIVE passes per round at most, the frames it may
+# leave uncopied for RESTART to copy under the write lock (pages of 4 KiB: well under a
+# millisecond), and the seconds between two tries of a restart readers stood in the way of.
+_PASSES = 4
+_RESIDUAL_FRAMES = 32
 EVENT_ID_PREFIX = TOKEN_PREFIX["EventId"]  # event ids are kept apart: wide, and searched only by EventId
 
 # ``b``: a binary parameter (psycopg sends bytea as-is with %b; qmark has no such mark).
@@ -158,7 +165,12 @@ class DirectAppender:
 
     On SQLite this connection never checkpoints the WAL itself: a checkpoint copies pages
     back into the database and fsyncs, a stall of milliseconds that would block the event
-    loop (the group commit runs there). A :class:`_Checkpointer` thread does it instead."""
+    loop (the group commit runs there). A :class:`_Checkpointer` thread does it instead.
+
+    It does not queue on the in-process writer gate (engine.writer_gate): a unit of work
+    holds the gate from its connection checkout to its checkin, Python steps that each wait
+    for the GIL while the loop is busy, so behind the membership lease's write every second
+    the batch waited up to 22 ms (measured); SQLite's lock is held for less of that."""
 
     def __init__(self, engine: Engine, serial: Any) -> None:
         self._engine = engine
@@ -272,12 +284,33 @@ class DirectAppender:
 
 
 class _Checkpointer:
-    """Checkpoints a SQLite WAL from its own thread and connection (PASSIVE: it never
-    blocks writers), every ``interval`` seconds; the fsync waits happen here."""
+    """Checkpoints a SQLite WAL from its own thread and connection, every ``interval``
+    seconds; the fsync waits happen here, never on the event loop.
 
-    def __init__(self, engine: Engine, interval: float = 0.5) -> None:
+    Each round runs PASSIVE (up to a few passes, each copying what was committed during
+    the last): it copies back every frame no reader still needs without taking the write
+    lock, so it blocks no one. That alone never bounds the file: the WAL restarts from its
+    beginning only when a writer finds every frame copied *and* no reader inside a WAL
+    snapshot (sqlite.org/wal.html, "Avoiding Excessively Large WAL Files"), and under
+    continuous commits PASSIVE never catches up (461 MB after a minute of Encrypt load).
+    So once the file is past ``bound`` bytes the round also runs RESTART: it copies the
+    few frames left under the write lock, and if no reader is in a WAL snapshot the next
+    writer starts the WAL over (and cuts the file back to ``journal_size_limit``,
+    engine.py). It never waits: its busy timeout is 0 and it only tries the in-process
+    writer gate, so a reader or a writer in the way makes it answer busy at once (without
+    the write lock RESTART degrades to PASSIVE; both checked by experiment, SQLite 3.40),
+    and it is tried again ``retry`` seconds later. The one wait it can cause: a commit
+    that meets the write lock during that short copy sleeps in SQLite's busy handler
+    (1 ms first)."""
+
+    def __init__(self, engine: Engine, interval: float = 0.5, retry: float = 0.02,
+                 bound: int = SQLITE_WAL_BOUND_BYTES) -> None:
         self._engine = engine
         self._interval = interval
+        self._retry = retry
+        self._bound = bound
+        self._wal = f"{engine.url.database}-wal"
+        self._gate = writer_gate(engine.url)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="trent-wal-checkpoint", daemon=True)
         self._thread.start()
@@ -286,16 +319,50 @@ class _Checkpointer:
         raw = None
         try:
             raw = self._engine.raw_connection()
-            while not self._stop.wait(self._interval):
+            raw.cursor().execute("PRAGMA busy_timeout=0")
+            delay = self._interval
+            while not self._stop.wait(delay):
                 try:
-                    raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    delay = self._interval if self._checkpoint(raw) else self._retry
                 except Exception:  # noqa: BLE001 - busy or gone: the next round retries
                     log.debug("WAL checkpoint skipped")
+                    delay = self._interval
         except Exception:  # noqa: BLE001
             log.exception("WAL checkpointer stopped")
         finally:
             if raw is not None:
-                raw.close()
+                try:  # the connection goes back to the pool: give back its busy timeout
+                    raw.cursor().execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS:d}")
+                finally:
+                    raw.close()
+
+    def _checkpoint(self, raw: Any) -> bool:
+        """One round; False if the WAL is past the bound and could not be restarted."""
+        cursor = raw.cursor()
+        for _ in range(_PASSES):  # each pass copies what was committed during the last one
+            _busy, frames, copied = cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if frames - copied <= _RESIDUAL_FRAMES:
+                break
+        if not self._too_large():
+            return True
+        # RESTART copies what is left while holding the write lock (and fsyncs): only when
+        # that is a few frames, and never behind an in-process writer; else retry soon.
+        if frames - copied > _RESIDUAL_FRAMES or not self._gate.acquire(blocking=False):
+            return False
+        try:
+            # busy: a reader still inside a WAL snapshot (one request's read) is in the way.
+            # Not waited for: SQLite's busy handler would sleep 1, 2, 5, ... ms holding the
+            # write lock, every commit of the event loop's audit batch waiting behind it.
+            busy, _frames, _copied = cursor.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            return not busy
+        finally:
+            self._gate.release()
+
+    def _too_large(self) -> bool:
+        try:
+            return os.path.getsize(self._wal) > self._bound
+        except OSError:  # no WAL file yet
+            return False
 
     def stop(self) -> None:
         self._stop.set()

@@ -39,6 +39,12 @@ from trent.storage import transaction
 from trent.storage.repositories import Duplicate, StorageError
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Past this size the WAL checkpointer restarts the WAL (storage/audit_append._Checkpointer);
+# a restarted WAL is cut back on disk to the larger limit by the next commit. Larger, so
+# that under steady load the file is reused in place rather than cut (an ftruncate on the
+# event loop's commit, ~1 ms for a few MB here) and grown again every round.
+SQLITE_WAL_BOUND_BYTES = 4 * 1024 * 1024
+SQLITE_JOURNAL_SIZE_LIMIT = 4 * SQLITE_WAL_BOUND_BYTES
 # File SQLite's pool: at least the threads that may each hold a connection at once (32 S3
 # threads, server/http11.S3_THREADS; 8 operation threads; the loop's audit writer; the WAL
 # checkpointer, the change-feed poller), so that connections are kept, not opened (four
@@ -93,6 +99,10 @@ def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: object) ->
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS:d}")
+        # Without it a WAL keeps its high-water mark on disk forever (461 MB after a minute
+        # of load); with it the first commit after a restart truncates the file to the
+        # limit (sqlite.org/pragma.html#pragma_journal_size_limit, checked by experiment).
+        cursor.execute(f"PRAGMA journal_size_limit={SQLITE_JOURNAL_SIZE_LIMIT:d}")
     finally:
         cursor.close()
 
@@ -131,13 +141,14 @@ _WRITER_GATES: dict[str, threading.RLock] = {}
 _WRITER_GATES_LOCK = threading.Lock()
 
 
-def _writer_gate(url: URL) -> threading.RLock:
+def writer_gate(url: URL) -> threading.RLock:
     """The in-process queue for one SQLite file's write lock, shared by every engine and
     unit of work on the file. Why: SQLite's busy handler polls a held write lock with
     sleeps of up to 100 ms, so with 32 S3 threads writing a PUT waited long after the lock
     was free (issue 17: p99 over 1 s at c=32); queued on a Python lock, the next writer
     starts as soon as the previous one committed. Other processes (``--workers N``,
-    the CLI) still meet each other through SQLite's own locking and busy timeout."""
+    the CLI) still meet each other through SQLite's own locking and busy timeout. The WAL
+    checkpointer only tries it (storage/audit_append._Checkpointer): never queued behind."""
     key = str(url.database)
     with _WRITER_GATES_LOCK:
         return _WRITER_GATES.setdefault(key, threading.RLock())
@@ -166,7 +177,7 @@ class UnitOfWork:
         )
         self._savepoints = engine.dialect.name == "postgresql"
         file_sqlite = engine.dialect.name == "sqlite" and not is_memory_sqlite(engine.url)
-        self._gate = _writer_gate(engine.url) if file_sqlite else None
+        self._gate = writer_gate(engine.url) if file_sqlite else None
         self.file_sqlite = file_sqlite
 
     def serial(self) -> contextlib.AbstractContextManager[Any]:
@@ -175,7 +186,7 @@ class UnitOfWork:
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
         """Held from before a write transaction's BEGIN IMMEDIATE until its connection is
-        released (file SQLite only; see :func:`_writer_gate`). Waiting longer than SQLite's
+        released (file SQLite only; see :func:`writer_gate`). Waiting longer than SQLite's
         busy timeout fails as SQLite's own wait would have (a StorageError)."""
         gate = self._gate
         if gate is None:
