@@ -152,6 +152,50 @@ def test_a_failing_event_write_undoes_the_change(storage: Storage) -> None:
     assert storage.get_trail_head(TrailKey(account, REGION)) is None
 
 
+def test_an_event_in_a_scope_is_stored_as_the_group_commit_stores_it(storage: Storage) -> None:
+    """Inside a scope the append runs on the scope's connection (on SQLite its DB-API
+    cursor, storage/audit_append.py, issue 17), outside it on the group commit's own
+    connection: the same records give the same stored rows, column for column and type
+    for type — the trail (after a new one's creation and after a second append), the
+    segments and their index rows."""
+    import sqlalchemy as sa
+
+    from trent.storage.tables import audit_segment_index, audit_segments, audit_trails
+
+    inner = getattr(storage, "_inner", storage)
+    unit = inner._unit  # noqa: SLF001 - the test reads the rows both paths wrote
+    scoped, direct = fresh_account(), fresh_account()
+    batches = [[record(None, name=f"E{i}{j}", at=T0 + i + j / 10, resources=(("AWS::KMS::Key", f"arn:{j}"),))
+                for j in range(3)] for i in range(2)]
+
+    def on(account: str, batch: list[AuditRecord]) -> list[AuditRecord]:
+        return [r._replace(trail=TrailKey(account, REGION)) for r in batch]
+
+    for batch in batches:
+        with storage.atomic():
+            assert storage.append_audit_events(on(scoped, batch)) is not None
+        storage.append_audit_events(on(direct, batch))
+
+    def rows(account: str) -> list[list[tuple[object, ...]]]:
+        trail = audit_trails
+        with unit(write=False) as conn:
+            tid = conn.execute(sa.select(trail.c.id).where(trail.c.account_id == account)).scalar_one()
+            head = conn.execute(sa.select(*(c for c in trail.c if c.key not in ("id", "account_id")))
+                                .where(trail.c.id == tid)).all()
+            found = [[tuple(r) for r in head]]
+            for table in (audit_segments, audit_segment_index):
+                columns = [c for c in table.c if c.key != "trail_id"]
+                found.append([tuple(r) for r in conn.execute(
+                    sa.select(*columns).where(table.c.trail_id == tid).order_by(table.c.first_seq))])
+        return found
+
+    mine, theirs = rows(scoped), rows(direct)
+    assert mine == theirs
+    assert [[type(v) for v in r] for t in mine for r in t] == [[type(v) for v in r] for t in theirs for r in t]
+    assert [r[0] for r in mine[1]] == [1, 4]  # two segments of three
+    assert_chain(storage, TrailKey(scoped, REGION), 6)
+
+
 def test_commit_so_far_commits_the_preliminary_writes_and_the_scope_goes_on(storage: Storage) -> None:
     """S3 streaming writes (issue 17): what a scope wrote before an upload commits on its
     own, the lock is released, and the writes after it commit or roll back together."""

@@ -123,3 +123,39 @@ def _free_elsewhere(gate: threading.RLock) -> bool:
     thread.start()
     thread.join(5)
     return result == [True]
+
+
+def test_a_begin_refused_by_another_process_is_a_storage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    """Another process's write lock (here a plain sqlite3 connection, which the in-process
+    gate does not see) makes BEGIN IMMEDIATE wait SQLite's busy timeout, then fail: the
+    BEGIN runs on the sqlite3 connection itself (engine._sqlite_on_begin), and its
+    refusal is still a StorageError naming only the driver's error type, in a unit of
+    its own and in an ``atomic`` scope; the connection is usable again afterwards."""
+    import sqlite3
+
+    from trent.storage import transaction
+
+    monkeypatch.setattr(engine_module, "SQLITE_BUSY_TIMEOUT_MS", 100)
+    path = tmp_path / "elsewhere.db"
+    a, _ = _units(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StorageError, match=r"^storage operation failed \(OperationalError\)$"), \
+                a(write=True) as conn:
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        with pytest.raises(StorageError, match=r"\(OperationalError\)"), a.atomic():
+            scope = transaction.current(a)
+            assert scope is not None
+            scope.begin()
+        with a(write=False) as conn:  # reads go on: WAL readers do not wait for the writer
+            assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar_one() == 0
+        other.execute("INSERT INTO t VALUES (9)")
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    with a(write=True) as conn:
+        conn.exec_driver_sql("INSERT INTO t VALUES (2)")
+    with a(write=False) as conn:
+        assert sorted(r[0] for r in conn.exec_driver_sql("SELECT v FROM t")) == [2, 9]
