@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import sqlite3
 import struct
 import threading
@@ -293,7 +292,7 @@ class _Checkpointer:
     beginning only when a writer finds every frame copied *and* no reader inside a WAL
     snapshot (sqlite.org/wal.html, "Avoiding Excessively Large WAL Files"), and under
     continuous commits PASSIVE never catches up (461 MB after a minute of Encrypt load).
-    So once the file is past ``bound`` bytes the round also runs RESTART: it copies the
+    So once the WAL holds ``bound`` bytes of frames the round also runs RESTART: it copies the
     few frames left under the write lock, and if no reader is in a WAL snapshot the next
     writer starts the WAL over (and cuts the file back to ``journal_size_limit``,
     engine.py). It never waits: its busy timeout is 0 and it only tries the in-process
@@ -309,7 +308,6 @@ class _Checkpointer:
         self._interval = interval
         self._retry = retry
         self._bound = bound
-        self._wal = f"{engine.url.database}-wal"
         self._gate = writer_gate(engine.url)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="trent-wal-checkpoint", daemon=True)
@@ -343,7 +341,9 @@ class _Checkpointer:
             _busy, frames, copied = cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             if frames - copied <= _RESIDUAL_FRAMES:
                 break
-        if not self._too_large():
+        # The WAL's content since its last restart (the file itself is reused in place)
+        page_size = cursor.execute("PRAGMA page_size").fetchone()[0]
+        if frames * page_size <= self._bound:
             return True
         # RESTART copies what is left while holding the write lock (and fsyncs): only when
         # that is a few frames, and never behind an in-process writer; else retry soon.
@@ -357,12 +357,6 @@ class _Checkpointer:
             return not busy
         finally:
             self._gate.release()
-
-    def _too_large(self) -> bool:
-        try:
-            return os.path.getsize(self._wal) > self._bound
-        except OSError:  # no WAL file yet
-            return False
 
     def stop(self) -> None:
         self._stop.set()
