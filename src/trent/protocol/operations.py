@@ -9,12 +9,12 @@ audit event may echo. Handlers translate between the wire and the use cases in
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from trent.domain.keys import Key, Tag
+from trent.protocol import wire_base64
 from trent.protocol.shapes import alias_entry, key_metadata, lower_camel
 from trent.service import aliases, encryption, keys, multi_region, tags
 from trent.service.context import RequestContext
@@ -47,7 +47,7 @@ class Operation:
 
 
 def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+    return wire_base64.encode(data)
 
 
 def _tags(raw: Sequence[Mapping[str, str]] | None) -> list[Tag]:

@@ -21,3 +21,31 @@ def test_rfc5869_case_1():
 def test_matches_pyca(ikm, salt, info, length):
     expected = HKDF(hashes.SHA256(), length, salt or None, info).derive(ikm)
     assert hkdf_sha256(ikm, salt, info, length) == expected
+
+
+def test_hmac_rfc4231_cases():
+    import hashlib
+    import hmac
+
+    from trent.crypto.kdf import hmac_sha256
+
+    # RFC 4231 §4.2 (case 1) and §4.7 (case 6: a key longer than the block, hashed first)
+    assert hmac_sha256(bytes.fromhex("0b" * 20), b"Hi There").hex() == (
+        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+    )
+    long_key = bytes.fromhex("aa" * 131)
+    message = b"Test Using Larger Than Block-Size Key - Hash Key First"
+    assert hmac_sha256(long_key, message).hex() == (
+        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+    )
+    assert hmac_sha256(long_key, message) == hmac.digest(long_key, message, hashlib.sha256)
+
+
+@given(st.binary(max_size=200), st.binary(max_size=300))
+def test_hmac_matches_the_stdlib(key, message):
+    import hashlib
+    import hmac
+
+    from trent.crypto.kdf import hmac_sha256
+
+    assert hmac_sha256(key, message) == hmac.digest(key, message, hashlib.sha256)

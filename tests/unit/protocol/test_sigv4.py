@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from trent import errors
 from trent.protocol import sigv4
-from trent.protocol.sigv4.authorization import _parse_botocore_shape, _parse_general
+from trent.protocol.sigv4.authorization import _parse_botocore_shape, _parse_general, _parse_shape
 from trent.protocol.sigv4.signing_keys import _PreparedKey
 
 VECTOR_DIR = Path(__file__).resolve().parents[2] / "vectors" / "sigv4"
@@ -415,6 +415,29 @@ def test_fast_parser_agrees_with_general_parser(header: str) -> None:
         except errors.TrentError as exc:  # pragma: no cover - would be a bug
             pytest.fail(f"fast parser accepted what the general parser rejects: {exc}")
         assert fast == general
+
+
+_HEAD = ("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261206/us-east-1/kms/aws4_request, "
+         "SignedHeaders=content-type;host;x-amz-date;x-amz-target")
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet="0123456789abcdefABCDEF ,\t=;/\xa0é", min_size=0, max_size=70))
+def test_a_remembered_header_head_parses_like_a_new_one(signature: str) -> None:
+    _parse_botocore_shape(_HEAD + ", Signature=" + "0" * 64)  # remembered now
+    header = _HEAD + ", Signature=" + signature
+    assert _parse_botocore_shape(header) == _parse_shape(header)
+    if _parse_shape(header) is not None:
+        assert _parse_shape(header) == _parse_general(header, date_present=True)
+
+
+def test_a_remembered_head_takes_each_requests_own_signature() -> None:
+    first = _parse_botocore_shape(_HEAD + ", Signature=" + "a" * 64)
+    second = _parse_botocore_shape(_HEAD + ", Signature=" + "b" * 64)
+    assert first is not None and second is not None
+    assert (first.signature, second.signature) == ("a" * 64, "b" * 64)
+    assert first[:6] == second[:6] == ("AKIDEXAMPLE", "20261206", "us-east-1", "kms", "aws4_request",
+                                       ("content-type", "host", "x-amz-date", "x-amz-target"))
 
 
 # --- robustness: nothing but TrentError escapes ----------------------------------------------------

@@ -21,14 +21,13 @@ Choices the spec leaves open (pinned by tests):
 
 from __future__ import annotations
 
-import binascii
 import math
 import re
 from collections.abc import Callable
 from typing import Any
 
 from trent import errors
-from trent.protocol import model
+from trent.protocol import model, wire_base64
 from trent.protocol.validation.enum_orders import PRINTED_SET_OF
 from trent.protocol.validation.messages import (
     EXPECTED,
@@ -109,14 +108,14 @@ class ShapeCompiler:
 
     def _blob(self, name: str, shape: dict[str, Any]) -> Check:
         lo, hi = shape.get("min", 0), shape.get("max", math.inf)
-        a2b = binascii.a2b_base64
+        a2b = wire_base64.decode_strict
 
         def check(v: Any, path: str, errs: list[str]) -> Any:
             if type(v) is not str:
                 raise type_error("blob", v)
             try:
                 # spec §1.1: standard base64; strict = alphabet and padding enforced
-                data = a2b(v, strict_mode=True)
+                data = a2b(v)
             except ValueError:
                 raise errors.SerializationError("Base64 encoded value is not valid.") from None
             if not lo <= len(data) <= hi:
