@@ -22,7 +22,7 @@ import logging
 import sqlite3
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import groupby
 from typing import Any
 
@@ -110,20 +110,8 @@ def append_in(conn: Connection, records: Sequence[AuditRecord], trail_name: str)
     S3 PUT's transaction; bench/S3_SSE.md, issue-17k)."""
     if conn.dialect.name == "sqlite":
         return _append_on_sqlite_cursor(conn, records, trail_name)
-    sql = _HOT_SQL[conn.dialect.paramstyle]
-    placed: list[tuple[int, bytes]] = [(0, b"")] * len(records)
-    for trail, indexes in by_trail(records):
-        key = (trail.account_id, trail.region)
-        row = conn.exec_driver_sql(sql["select"], key).first()
-        if row is None:
-            now = records[indexes[0]].event_time
-            conn.exec_driver_sql(sql["create"], (*key, trail_name, now, GENESIS_HASH, GENESIS_HASH))
-            row = conn.exec_driver_sql(sql["select"], key).one()
-        params, index, seq, tip = build_segment(records, indexes, int(row[0]), int(row[1]), bytes(row[2]), placed)
-        conn.exec_driver_sql(sql["insert"], params)
-        conn.exec_driver_sql(sql["index"], index)
-        conn.exec_driver_sql(sql["update"], (seq, tip, params[0]))
-    return placed
+    return _append_statements(lambda statement, params: conn.exec_driver_sql(statement, params).first(),
+                              conn.exec_driver_sql, _HOT_SQL[conn.dialect.paramstyle], records, trail_name)
 
 
 def _append_on_sqlite_cursor(conn: Connection, records: Sequence[AuditRecord],
@@ -132,29 +120,37 @@ def _append_on_sqlite_cursor(conn: Connection, records: Sequence[AuditRecord],
     driver's errors stop here as the SQLAlchemy path's did (``engine.translate``): a
     unique clash is :class:`Duplicate`, anything else :class:`StorageError` naming only
     the error type, never a bound value."""
-    sql = _HOT_SQL["qmark"]
-    placed: list[tuple[int, bytes]] = [(0, b"")] * len(records)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        for trail, indexes in by_trail(records):
-            key = (trail.account_id, trail.region)
-            row = cursor.execute(sql["select"], key).fetchone()
-            if row is None:
-                now = records[indexes[0]].event_time
-                cursor.execute(sql["create"], (*key, trail_name, now, GENESIS_HASH, GENESIS_HASH))
-                row = cursor.execute(sql["select"], key).fetchone()
-                if row is None:  # what ``.one()`` refused on the SQLAlchemy path
-                    raise StorageError("storage operation failed (NoResultFound)")
-            params, index, seq, tip = build_segment(records, indexes, int(row[0]), int(row[1]), bytes(row[2]), placed)
-            cursor.execute(sql["insert"], params)
-            cursor.execute(sql["index"], index)
-            cursor.execute(sql["update"], (seq, tip, params[0]))
+        return _append_statements(lambda statement, params: cursor.execute(statement, params).fetchone(),
+                                  cursor.execute, _HOT_SQL["qmark"], records, trail_name)
     except sqlite3.Error as exc:
         if getattr(exc, "sqlite_errorcode", None) in _UNIQUE_SQLITE_CODES:
             raise Duplicate("a row with the same identity already exists") from None
         raise StorageError(f"storage operation failed ({type(exc).__name__})") from None
     finally:
         cursor.close()
+
+
+def _append_statements(query: Callable[[str, tuple[Any, ...]], Any], execute: Callable[[str, tuple[Any, ...]], Any],
+                       sql: dict[str, str], records: Sequence[AuditRecord],
+                       trail_name: str) -> list[tuple[int, bytes]]:
+    """The append's statements, per trail, through ``query`` (first row or None) and
+    ``execute``: the trail row (created on first use), then segment, index, new tip."""
+    placed: list[tuple[int, bytes]] = [(0, b"")] * len(records)
+    for trail, indexes in by_trail(records):
+        key = (trail.account_id, trail.region)
+        row = query(sql["select"], key)
+        if row is None:
+            now = records[indexes[0]].event_time
+            execute(sql["create"], (*key, trail_name, now, GENESIS_HASH, GENESIS_HASH))
+            row = query(sql["select"], key)
+            if row is None:  # the row just created is not there: never on a sound database
+                raise StorageError("storage operation failed (NoResultFound)")
+        params, index, seq, tip = build_segment(records, indexes, int(row[0]), int(row[1]), bytes(row[2]), placed)
+        execute(sql["insert"], params)
+        execute(sql["index"], index)
+        execute(sql["update"], (seq, tip, params[0]))
     return placed
 
 

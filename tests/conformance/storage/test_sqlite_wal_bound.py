@@ -27,12 +27,16 @@ RUN_SECONDS = 6.0
 READERS = 4
 
 
-def test_wal_stays_bounded_while_readers_always_overlap(tmp_path: Path) -> None:
+def file_storage(tmp_path: Path) -> tuple[SqlStorage, Path]:
+    """Migrated file SQLite storage and the path of its WAL."""
     path = tmp_path / "trent.db"
-    wal = path.with_name(path.name + "-wal")
     url = f"sqlite:///{path}"
     migrate(url)
-    storage = SqlStorage(url)
+    return SqlStorage(url), path.with_name(path.name + "-wal")
+
+
+def test_wal_stays_bounded_while_readers_always_overlap(tmp_path: Path) -> None:
+    storage, wal = file_storage(tmp_path)
     engine = storage._engine  # readers on the storage's own pool, as request threads use it
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -80,16 +84,11 @@ def test_wal_stays_bounded_while_readers_always_overlap(tmp_path: Path) -> None:
     assert largest < WAL_BOUND, f"WAL reached {largest} bytes after {appended} events, {drops} drops"
 
 
-
 def test_wal_is_cut_back_on_disk_after_a_spike(tmp_path: Path) -> None:
     # A reader held inside one snapshot stops any restart, so the WAL grows past the
     # journal size limit; once it is gone the checkpointer restarts the WAL and the next
     # commit must cut the file back (main kept the high-water mark forever).
-    path = tmp_path / "trent.db"
-    wal = path.with_name(path.name + "-wal")
-    url = f"sqlite:///{path}"
-    migrate(url)
-    storage = SqlStorage(url)
+    storage, wal = file_storage(tmp_path)
     account = fresh_account()
     try:
         storage.append_audit_events([record(account)])
