@@ -63,7 +63,10 @@ class DriverStatement:
 
     def one(self, conn: Connection, values: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row as a column-name mapping (what ``.mappings().first()`` gives), or None."""
-        row = self.execute(conn, values).fetchone()
+        return self.mapping(self.execute(conn, values).fetchone())
+
+    def mapping(self, row: Sequence[Any] | None) -> dict[str, Any] | None:
+        """A fetched row as a column-name mapping, through the columns' result processors."""
         if row is None:
             return None
         out = list(row)

@@ -18,32 +18,22 @@ then), and ``:memory:`` and PostgreSQL keep the ordinary path.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from trent.storage.repositories import StorageError
+from trent.storage.sqlite_driver import DriverStatement
 
 
 class RowRead:
     """``select`` (one row at most, bound parameters by name) compiled once for ``engine``."""
 
     def __init__(self, engine: Engine, select: sa.Select[Any]) -> None:
-        compiled = select.compile(dialect=engine.dialect)
         self._engine = engine
-        self._sql = str(compiled)
-        positions = compiled.positiontup
-        if positions is None:  # a named-parameter dialect: not the sqlite3 driver
-            raise ValueError("RowRead is for SQLite's positional parameters")
-        self._params = tuple(positions)
-        columns = list(select.selected_columns)
-        self._keys = tuple(str(c.key) for c in columns)
-        self._processors: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
-            (i, p) for i, c in enumerate(columns)
-            if (p := c.type.result_processor(engine.dialect, None)) is not None
-        )
+        self._statement = DriverStatement(engine.dialect, select)
 
     def __call__(self, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The row as a column-name mapping, or None. Errors are a StorageError, as on the
@@ -57,7 +47,7 @@ class RowRead:
             try:
                 cursor.execute("BEGIN")
                 try:
-                    cursor.execute(self._sql, tuple(params[name] for name in self._params))
+                    cursor.execute(self._statement.sql, self._statement.parameters(params))
                     row = cursor.fetchone()
                 finally:
                     cursor.execute("COMMIT")
@@ -67,9 +57,4 @@ class RowRead:
             raise StorageError(f"storage operation failed ({type(exc).__name__})") from None
         finally:
             raw.close()  # back to the pool
-        if row is None:
-            return None
-        values = list(row)
-        for index, process in self._processors:
-            values[index] = process(values[index])
-        return dict(zip(self._keys, values, strict=True))
+        return self._statement.mapping(row)
