@@ -304,6 +304,7 @@ class _Checkpointer:
         self._interval = interval
         self._retry = retry
         self._bound = bound
+        self._page_size = 0  # the database's, read on the first round (fixed once it exists)
         self._gate = writer_gate(engine.url)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="trent-wal-checkpoint", daemon=True)
@@ -338,8 +339,9 @@ class _Checkpointer:
             if frames - copied <= _RESIDUAL_FRAMES:
                 break
         # The WAL's content since its last restart (the file itself is reused in place)
-        page_size = cursor.execute("PRAGMA page_size").fetchone()[0]
-        if frames * page_size <= self._bound:
+        if not self._page_size:
+            self._page_size = cursor.execute("PRAGMA page_size").fetchone()[0]
+        if frames * self._page_size <= self._bound:
             return True
         # RESTART copies what is left while holding the write lock (and fsyncs): only when
         # that is a few frames, and never behind an in-process writer; else retry soon.
