@@ -30,12 +30,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from trent.domain.audit_chain import GENESIS_HASH, TOKEN_PREFIX, TOKEN_SEPARATOR, AuditRecord, TrailKey
 from trent.storage.engine import SQLITE_BUSY_TIMEOUT_MS, SQLITE_WAL_BOUND_BYTES, writer_gate
-from trent.storage.repositories import Duplicate, StorageError
+from trent.storage.repositories import StorageError
+from trent.storage.sqlite_driver import storage_error
 
 log = logging.getLogger("trent.storage")
 
 TIMES = struct.Struct(">q")  # each event's time: 8-byte big-endian seconds
-_UNIQUE_SQLITE_CODES = frozenset({sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY})
 # The WAL checkpointer (_Checkpointer): PASSIVE passes per round at most, the frames it may
 # leave uncopied for RESTART to copy under the write lock (pages of 4 KiB: well under a
 # millisecond), and the seconds between two tries of a restart readers stood in the way of.
@@ -125,9 +125,7 @@ def _append_on_sqlite_cursor(conn: Connection, records: Sequence[AuditRecord],
         return _append_statements(lambda statement, params: cursor.execute(statement, params).fetchone(),
                                   cursor.execute, _HOT_SQL["qmark"], records, trail_name)
     except sqlite3.Error as exc:
-        if getattr(exc, "sqlite_errorcode", None) in _UNIQUE_SQLITE_CODES:
-            raise Duplicate("a row with the same identity already exists") from None
-        raise StorageError(f"storage operation failed ({type(exc).__name__})") from None
+        raise storage_error(exc) from None
     finally:
         cursor.close()
 

@@ -123,7 +123,8 @@ def _sqlite_on_begin(conn: Connection) -> None:
                                          dialect=conn.dialect) from exc
 
 
-def _is_unique_violation(orig: BaseException | None) -> bool:
+def is_unique_violation(orig: BaseException | None) -> bool:
+    """A unique or primary-key clash, from the driver's error (never its message text)."""
     sqlstate = getattr(orig, "sqlstate", None)  # psycopg
     if sqlstate is not None:
         return bool(sqlstate == _UNIQUE_SQLSTATE)
@@ -133,7 +134,7 @@ def _is_unique_violation(orig: BaseException | None) -> bool:
 def translate(exc: sa.exc.SQLAlchemyError) -> StorageError:
     """The domain error for a SQLAlchemy error; never matches on message text."""
     orig = getattr(exc, "orig", None)
-    if isinstance(exc, sa.exc.IntegrityError) and _is_unique_violation(orig):
+    if isinstance(exc, sa.exc.IntegrityError) and is_unique_violation(orig):
         return Duplicate("a row with the same identity already exists")
     cause = type(orig).__name__ if orig is not None else type(exc).__name__
     return StorageError(f"storage operation failed ({cause})")

@@ -26,7 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from trent.storage.repositories import StorageError
+from trent.storage.engine import is_unique_violation
+from trent.storage.repositories import Duplicate, StorageError
 
 
 class DriverStatement:
@@ -82,5 +83,8 @@ def _cursor(conn: Connection) -> sqlite3.Cursor:
 
 
 def storage_error(exc: sqlite3.Error) -> StorageError:
-    """As the SQLAlchemy path reports it: the driver's error type, never a bound value."""
+    """As the SQLAlchemy path reports it (``engine.translate``): a unique clash is
+    :class:`Duplicate`, anything else names the driver's error type, never a bound value."""
+    if is_unique_violation(exc):
+        return Duplicate("a row with the same identity already exists")
     return StorageError(f"storage operation failed ({type(exc).__name__})")

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from trent.storage.repositories import StorageError
-from trent.storage.sqlite_driver import DriverStatement
+from trent.storage.sqlite_driver import DriverStatement, storage_error
 
 
 class RowRead:
@@ -54,7 +54,7 @@ class RowRead:
             finally:
                 cursor.close()
         except sqlite3.Error as exc:  # the pool rolls back whatever is left when it takes it back
-            raise StorageError(f"storage operation failed ({type(exc).__name__})") from None
+            raise storage_error(exc) from None
         finally:
             raw.close()  # back to the pool
         return self._statement.mapping(row)
