@@ -28,3 +28,33 @@ def open_(key: bytes, nonce: bytes, ciphertext_and_tag: bytes, aad: bytes) -> by
         return AESGCM(key).decrypt(nonce, ciphertext_and_tag, aad)
     except (InvalidTag, ValueError, TypeError, OverflowError):
         raise AeadError() from None
+
+
+class AeadKey:
+    """One AES-256-GCM key for many messages: its key schedule is computed once.
+
+    ``AESGCM(key)`` per message is ~0.7 µs of a 1.2 µs seal of 1 KiB in a loop (more in
+    the loaded server). Safe to share between threads: each call works on its own copy
+    of the prepared OpenSSL context.
+    """
+
+    __slots__ = ("_aesgcm",)
+
+    def __init__(self, key: bytes) -> None:
+        self._aesgcm = AESGCM(key)
+
+    def __repr__(self) -> str:
+        return "AeadKey(<secret>)"
+
+    def __reduce__(self):
+        raise TypeError("keys cannot be pickled")
+
+    def seal(self, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+        """Return ciphertext || tag."""
+        return self._aesgcm.encrypt(nonce, plaintext, aad)
+
+    def open(self, nonce: bytes, ciphertext_and_tag: bytes, aad: bytes) -> bytes:
+        try:
+            return self._aesgcm.decrypt(nonce, ciphertext_and_tag, aad)
+        except (InvalidTag, ValueError, TypeError, OverflowError):
+            raise AeadError() from None

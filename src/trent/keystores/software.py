@@ -6,10 +6,21 @@ Sealed payload (what follows the blob header, see ``trent.domain.ciphertext``)::
 
     salt 16 | nonce 12 | AES-256-GCM ciphertext | tag 16
 
-Each message is encrypted under its own key, ``HKDF-SHA256(material, salt,
-"trent/kms/v1/data-key")``. A random 96-bit GCM nonce under one key is safe for
-about 2^32 messages (NIST SP 800-38D §8.3); a busy key passes that in days, so
-we derive per message instead, as AWS KMS does, and the bound no longer applies.
+Messages are encrypted under derived keys, ``HKDF-SHA256(material, salt,
+"trent/kms/v1/data-key")``, never under the material itself. A random 96-bit GCM nonce
+under one key is safe for about 2^32 messages (NIST SP 800-38D §8.3); a busy KMS key
+passes that in days. So each derived key seals at most :data:`MESSAGES_PER_DATA_KEY`
+(2^16) messages, each with its own random nonce (nonce collision probability under one
+derived key < 2^-64; the nonces are random, not counted, so a forked worker that
+inherits a derived key stays within that bound), then a new random salt derives the
+next one. Sharing a salt
+between messages reveals only that they were sealed under the same key material, which
+the blob header says anyway.
+
+Reusing a derived key (issue 16 performance) saves an HKDF (~5 µs of CPU in the loaded
+server) and AES's key schedule on every Encrypt; the bytes are the same format as
+before, and opening does not care how often a salt was used. Decrypt keeps recently
+derived keys too, keyed by (key id, material id, salt).
 """
 
 from __future__ import annotations
@@ -17,15 +28,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from trent.crypto import aead
 from trent.crypto.kdf import hkdf_sha256
 from trent.domain.keys import KeyMaterial
 from trent.domain.randomness import pooled_random
 from trent.errors import InvalidCiphertext
-from trent.keystores.base import KeyStoreCapabilities, KeyStoreError
+from trent.keystores.base import KeyStoreCapabilities
 from trent.keystores.root_key import RootKey
 
 SALT_LEN = 16
@@ -33,6 +46,17 @@ _DATA_KEY_INFO = b"trent/kms/v1/data-key"
 _MATERIAL_AAD = b"trent/material/v1\x00"
 _MATERIAL_ID_LABEL = b"trent/material-id/v1\x00"
 _CACHE_LIMIT = 10_000
+MESSAGES_PER_DATA_KEY = 1 << 16
+_OPENING_LIMIT = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class _SealingKey:
+    """The derived key a material's messages are sealed under now, and its salt."""
+
+    salt: bytes
+    key: aead.AeadKey
+    uses: Iterator[int]  # itertools.count(1): next() is atomic under the GIL
 
 
 def material_id_for(key_id: str, raw: bytes) -> str:
@@ -68,6 +92,10 @@ class SoftwareKeyStore:
         # Unwrapped material by (key id, material id): one root unwrap per version,
         # not one per request. Bounded; cleared wholesale when full.
         self._plain: dict[tuple[str, str], bytes] = {}
+        # By (key id, material id): the derived key sealing now (module doc); and derived
+        # keys recently used to open, by (key id, material id, salt). Bounded like _plain.
+        self._sealing: dict[tuple[str, str], _SealingKey] = {}
+        self._opening: dict[tuple[str, str, bytes], aead.AeadKey] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -99,34 +127,53 @@ class SoftwareKeyStore:
     def forget(self, key_id: str) -> None:
         """Drop cached material of a deleted key."""
         with self._lock:
-            for k in [k for k in self._plain if k[0] == key_id]:
-                del self._plain[k]
+            for cache in (self._plain, self._sealing, self._opening):
+                for k in [k for k in cache if k[0] == key_id]:
+                    del cache[k]
 
     def forget_all(self) -> None:
-        """Drop every cached material (the root was sealed)."""
+        """Drop every cached material and derived key (the root was sealed)."""
         with self._lock:
             self._plain.clear()
+            self._sealing.clear()
+            self._opening.clear()
 
     # --- data -------------------------------------------------------------------
 
     def seal(self, material: KeyMaterial, plaintext: bytes, aad: bytes) -> bytes:
+        sealing = self._sealing.get((material.key_id, material.material_id))
+        if sealing is None or next(sealing.uses) >= MESSAGES_PER_DATA_KEY:
+            sealing = self._next_sealing_key(material)
+        nonce = self._public_rng(aead.NONCE_LEN)
+        return sealing.salt + nonce + sealing.key.seal(nonce, plaintext, aad)
+
+    def _next_sealing_key(self, material: KeyMaterial) -> _SealingKey:
+        """A fresh salt and its derived key, counted as used once (by the caller's message)."""
         raw = self.unwrap_material(material)
-        salt_nonce = self._public_rng(SALT_LEN + aead.NONCE_LEN)
-        data_key = hkdf_sha256(raw, salt_nonce[:SALT_LEN], _DATA_KEY_INFO)
-        return salt_nonce + aead.seal(data_key, salt_nonce[SALT_LEN:], plaintext, aad)
+        salt = self._public_rng(SALT_LEN)
+        sealing = _SealingKey(salt, aead.AeadKey(hkdf_sha256(raw, salt, _DATA_KEY_INFO)), itertools.count(1))
+        with self._lock:
+            if len(self._sealing) >= _CACHE_LIMIT:
+                self._sealing.clear()
+            self._sealing[(material.key_id, material.material_id)] = sealing
+        return sealing
 
     def open(self, material: KeyMaterial, payload: bytes | memoryview, aad: bytes) -> bytes:
         if len(payload) < SALT_LEN + aead.NONCE_LEN + aead.TAG_LEN:
             raise InvalidCiphertext(audit_reason="payload too short")
-        try:
-            raw = self.unwrap_material(material)
-        except KeyStoreError:
-            raise
         payload = bytes(payload)
-        data_key = hkdf_sha256(raw, payload[:SALT_LEN], _DATA_KEY_INFO)
+        salt = payload[:SALT_LEN]
+        cache_key = (material.key_id, material.material_id, salt)
+        key = self._opening.get(cache_key)
+        if key is None:
+            key = aead.AeadKey(hkdf_sha256(self.unwrap_material(material), salt, _DATA_KEY_INFO))
+            with self._lock:
+                if len(self._opening) >= _OPENING_LIMIT:
+                    self._opening.clear()
+                self._opening[cache_key] = key
         nonce = payload[SALT_LEN : SALT_LEN + aead.NONCE_LEN]
         try:
-            return aead.open_(data_key, nonce, payload[SALT_LEN + aead.NONCE_LEN :], aad)
+            return key.open(nonce, payload[SALT_LEN + aead.NONCE_LEN :], aad)
         except aead.AeadError:
             raise InvalidCiphertext(audit_reason="tag check failed") from None
 
