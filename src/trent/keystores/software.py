@@ -32,6 +32,7 @@ import itertools
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from trent.crypto import aead
 from trent.crypto.kdf import hkdf_sha256
@@ -72,6 +73,12 @@ def _material_aad(key_id: str, material_id: str) -> bytes:
 
 
 material_aad = _material_aad  # public: `trent admin rewrap-root` re-wraps these rows
+
+
+def _drop_key(cache: dict[Any, Any], key_id: str) -> None:
+    """Remove a cache's entries of one key (keys are tuples that start with the key id)."""
+    for k in [k for k in cache if k[0] == key_id]:
+        del cache[k]
 
 
 class SoftwareKeyStore:
@@ -128,8 +135,7 @@ class SoftwareKeyStore:
         """Drop cached material of a deleted key."""
         with self._lock:
             for cache in (self._plain, self._sealing, self._opening):
-                for k in [k for k in cache if k[0] == key_id]:
-                    del cache[k]
+                _drop_key(cache, key_id)
 
     def forget_all(self) -> None:
         """Drop every cached material and derived key (the root was sealed)."""
