@@ -108,13 +108,6 @@ class Response(NamedTuple):
     stream: Iterator[bytes | memoryview] | None = None
 
 
-def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str | None:
-    for key, value in headers:
-        if key == name:
-            return value.decode("latin-1")
-    return None
-
-
 class KmsPipeline:
     def __init__(
         self,
@@ -147,13 +140,14 @@ class KmsPipeline:
         self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], body: bytes, source_ip: str,
         secure: bool = False, tls_details: dict[str, Any] | None = None,
     ) -> Prepared:
-        prepared = self.begin(headers, source_ip)
+        indexed = sigv4.index_headers(headers)  # once, for every step below
+        prepared = self.begin(indexed, source_ip)
         prepared.tls_details = tls_details
         now = prepared.started
-        target = _header(headers, b"x-amz-target") or ""
+        target = indexed.first(b"x-amz-target") or ""
         op_name = prepared.operation_name
         try:
-            principal, access_key_id, region = self.authenticate(method, path, query, headers, body)
+            principal, access_key_id, region = self.authenticate(method, path, query, indexed, body)
             prepared.access_key_id = access_key_id
             prepared.ctx = RequestContext(
                 principal=principal,
@@ -219,13 +213,14 @@ class KmsPipeline:
             self.quotas.check(prepared.ctx.account_id, prepared.ctx.region, op_name, time.monotonic())
         prepared.operation = operation
 
-    def begin(self, headers: Sequence[tuple[bytes, bytes]], source_ip: str) -> Prepared:
+    def begin(self, headers: Sequence[tuple[bytes, bytes]] | sigv4.HeaderIndex, source_ip: str) -> Prepared:
         """A request's record before anything about it is checked: its id, time and the
         operation its X-Amz-Target names (what a refusal at the door is audited as)."""
-        target = _header(headers, b"x-amz-target") or ""
+        indexed = sigv4.index_headers(headers)
+        target = indexed.first(b"x-amz-target") or ""
         op_name = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target
         return Prepared(self._new_request_id(), op_name or "Unknown", self.deps.clock.now(), source_ip,
-                        _header(headers, b"user-agent"))
+                        indexed.first(b"user-agent"))
 
     def refuse(self, headers: Sequence[tuple[bytes, bytes]], source_ip: str, error: errors.TrentError) -> Prepared:
         """A request refused before it is parsed (plain HTTP, ...): audited like any failure."""
@@ -241,7 +236,8 @@ class KmsPipeline:
         return self._wall_clock.now()
 
     def authenticate(
-        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], body: bytes, *,
+        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]] | sigv4.HeaderIndex,
+        body: bytes, *,
         now: float | None = None, service: str = sigv4.DEFAULT_SERVICE,
     ) -> tuple[Principal, str, str]:
         """Every front door's first step (KMS here; STS and the explain endpoint too): the
@@ -252,8 +248,8 @@ class KmsPipeline:
         return self._authenticate(method, path, query, headers, body, self.wall_now() if now is None else now, service)
 
     def _authenticate(
-        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], body: bytes, now: float,
-        service: str,
+        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]] | sigv4.HeaderIndex,
+        body: bytes, now: float, service: str,
     ) -> tuple[Principal, str, str]:
         parsed = sigv4.parse_request_auth(headers)
         auth = parsed.authorization

@@ -46,6 +46,7 @@ from trent.protocol import explain_endpoint
 from trent.audit.sink import AuditWriteError
 from trent.protocol.cloudtrail.front_door import CloudTrailFrontDoor
 from trent.protocol.router import Service, route
+from trent.protocol.sigv4 import LowercaseHeaders
 from trent.protocol.s3.front_door import S3FrontDoor
 from trent.protocol.sts import StsFrontDoor
 from trent.protocol.transport import Connection, Origin, TransportPolicy
@@ -131,7 +132,7 @@ class KmsHttpProtocol(asyncio.Protocol):
 
     def _reset(self) -> None:
         self._url = b""
-        self._headers: list[tuple[bytes, bytes]] = []
+        self._headers = LowercaseHeaders()  # on_header lowercases each name
         self._body: list[bytes] = []
         self._body_size = 0
         self._too_large = False

@@ -473,3 +473,22 @@ def test_full_verification_only_raises_trent_errors(headers, body, now) -> None:
         verifier.verify("POST", "/", "", headers, body, now, lambda _: "secret")
     except errors.TrentError:
         pass
+
+
+# --- LowercaseHeaders: the HTTP front end's header list, indexed with one dict() --------------
+
+def _index_view(idx):
+    return {bytes(n): (idx.first(n), idx.count(n), idx.get_all(n.decode("latin-1"))) for n in idx.names()}
+
+
+@pytest.mark.parametrize("pairs", [
+    [(b"host", b"h"), (b"x-amz-date", b"20260101T000000Z"), (b"x-amz-target", b"TrentService.Encrypt")],
+    [(b"host", b"h"), (b"x-amz-meta-a", b"1"), (b"x-amz-meta-a", b"2"), (b"x-amz-date", b"d")],
+    [(b"x", b"\xff\xfe"), (b"y", b""), (b"x", b"again"), (b"x", b"third")],
+    [],
+])
+def test_lowercase_headers_index_exactly_like_any_header_list(pairs):
+    fast = sigv4.index_headers(sigv4.LowercaseHeaders(pairs))
+    general = sigv4.index_headers(list(pairs))
+    assert _index_view(fast) == _index_view(general)
+    assert list(fast.names()) == list(general.names())

@@ -70,6 +70,7 @@ from trent.protocol.sigv4.headers import (
     HeaderIndex,
     HeaderInput,
     HeaderList,
+    LowercaseHeaders,
     index_headers,
 )
 from trent.protocol.sigv4.payload import BodyHasher, PayloadMode, payload_mode
@@ -93,6 +94,7 @@ __all__ = [
     "HeaderIndex",
     "HeaderInput",
     "HeaderList",
+    "LowercaseHeaders",
     "ParsedAuth",
     "PayloadMode",
     "RegionCheck",

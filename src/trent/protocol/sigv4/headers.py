@@ -16,6 +16,15 @@ HeaderList = Sequence[tuple[Union[bytes, str], Union[bytes, str]]]
 HeaderInput = Union[HeaderList, Mapping[str, Sequence[str]]]
 
 
+class LowercaseHeaders(list[tuple[bytes, bytes]]):
+    """Header pairs whose names are already lowercase ``bytes`` and values ``bytes``: what
+    the HTTP front end (``server/http11.py``, which lowercases each name as it is parsed)
+    collects. :func:`index_headers` indexes them with one ``dict()`` call when no name
+    repeats, instead of a Python loop over the pairs (~1.3 µs of an Encrypt)."""
+
+    __slots__ = ()
+
+
 class HeaderIndex:
     """Request headers indexed once, cheaply (this is a large part of per-request cost).
 
@@ -75,6 +84,10 @@ def index_headers(headers: HeaderInput | HeaderIndex) -> HeaderIndex:
     """ASGI ``[(b"name", b"value"), …]`` (or str pairs, or a mapping name -> values) -> index."""
     if isinstance(headers, HeaderIndex):
         return headers
+    if type(headers) is LowercaseHeaders:
+        indexed: dict[bytes, bytes | str] = dict(headers)
+        if len(indexed) == len(headers):
+            return HeaderIndex(indexed, None)
     pairs: Iterable[tuple[bytes | str, bytes | str]]
     if isinstance(headers, Mapping):
         pairs = [(name, v) for name, values in headers.items() for v in values]
