@@ -18,8 +18,17 @@ def partition_for(region: str) -> str:
     return "aws"
 
 
+_well_formed: dict[str, bool] = {}  # a client names the same Region on every call
+
+
 def region_served(regions: frozenset[str] | None, region: str) -> bool:
     """``--regions`` lists the Regions served; without it, any well-formed Region is."""
     if regions is not None:
         return region in regions
-    return bool(REGION_RE.match(region))
+    known = _well_formed.get(region)
+    if known is None:
+        known = bool(REGION_RE.match(region))
+        if len(_well_formed) >= 256:  # bounded: regions come from request headers
+            _well_formed.clear()
+        _well_formed[region] = known
+    return known
