@@ -17,29 +17,34 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import Any
 
 POOL_BYTES = 4096
 
 
 class _Pool(threading.local):
     def __init__(self) -> None:
-        self.buffer = b""
-        self.at = 0
+        # [buffer, position]: one list, so a call reads the thread-local attribute once
+        # (each thread-local attribute access is a per-thread dict lookup)
+        self.state: list[Any] = [b"", 0]
 
 
 _POOL = _Pool()
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=lambda: setattr(_POOL, "buffer", b""))
+    os.register_at_fork(after_in_child=lambda: setattr(_POOL, "state", [b"", 0]))
 
 
 def pooled_random(n: int) -> bytes:
     """``n`` fresh bytes from the operating system's CSPRNG (``n`` ≤ :data:`POOL_BYTES`).
     The pool's tail that is too short for ``n`` is dropped, never reused."""
-    pool = _POOL
-    at = pool.at
-    if at + n > len(pool.buffer) or n <= 0:  # n <= 0 would move ``at`` back: bytes handed out twice
+    state = _POOL.state
+    buffer: bytes = state[0]
+    at: int = state[1]
+    end = at + n
+    if end > len(buffer) or n <= 0:  # n <= 0 would move ``at`` back: bytes handed out twice
         if not 0 < n <= POOL_BYTES:
             raise ValueError("pooled_random serves 1 to 4096 bytes at a time")
-        pool.buffer, at = os.urandom(POOL_BYTES), 0
-    pool.at = at + n
-    return pool.buffer[at : at + n]
+        buffer, at, end = os.urandom(POOL_BYTES), 0, n
+        state[0] = buffer
+    state[1] = end
+    return buffer[at:end]

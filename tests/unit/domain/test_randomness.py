@@ -18,7 +18,7 @@ def test_slices_are_fresh_across_refills_and_a_short_tail_is_dropped(monkeypatch
         return bytes([next(counter)]) * n
 
     monkeypatch.setattr(randomness.os, "urandom", fake_urandom)
-    monkeypatch.setattr(randomness._POOL, "buffer", b"")
+    monkeypatch.setattr(randomness._POOL, "state", [b"", 0])
     per_pool = POOL_BYTES // 28
     out = [pooled_random(28) for _ in range(per_pool + 1)]
     assert calls == [POOL_BYTES, POOL_BYTES]  # one refill per 146 salts + nonces, not one call each
