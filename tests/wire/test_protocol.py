@@ -147,26 +147,87 @@ def test_random_bytes_and_headers_never_produce_a_5xx(trent_server, body, header
     assert status < 500, data
 
 
-def test_pipelined_requests_are_answered_in_order(trent_server):
-    """HTTP/1.1 pipelining: a slow management call ahead of fast crypto calls."""
+def _raw_request(server, target: str, body: bytes, secret: str = "test") -> bytes:
+    """One signed HTTP/1.1 request as bytes (botocore's SigV4), for pipelining on a socket."""
+    request = AWSRequest(method="POST", url=server.endpoint_url + "/", data=body, headers=kms_headers(target))
+    SigV4Auth(Credentials("test", secret), "kms", "us-east-1").add_auth(request)
+    head = "".join(f"{k}: {v}\r\n" for k, v in request.headers.items())
+    host = urllib.parse.urlparse(server.endpoint_url).netloc
+    return f"POST / HTTP/1.1\r\nHost: {host}\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+
+def _pipelined(server, wire: bytes, count: int) -> list[tuple[int, dict]]:
+    """Send ``wire`` in one write on one connection; the ``count`` responses, in order."""
     import socket
 
-    def signed(target: str, body: bytes) -> bytes:
-        request = AWSRequest(method="POST", url=trent_server.endpoint_url + "/", data=body, headers=kms_headers(target))
-        SigV4Auth(Credentials("test", "test"), "kms", "us-east-1").add_auth(request)
-        head = "".join(f"{k}: {v}\r\n" for k, v in request.headers.items())
-        return f"POST / HTTP/1.1\r\nHost: {urllib.parse.urlparse(trent_server.endpoint_url).netloc}\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
-
-    wire = signed("TrentService.CreateKey", b'{"Description": "first"}') + signed("TrentService.GenerateRandom", b'{"NumberOfBytes": 7}') \
-        + signed("TrentService.ListKeys", b'{"Limit": 1}')
-    url = urllib.parse.urlparse(trent_server.endpoint_url)
-    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+    url = urllib.parse.urlparse(server.endpoint_url)
+    answers: list[tuple[int, dict]] = []
+    with socket.create_connection((url.hostname, url.port), timeout=20) as sock:
         sock.sendall(wire)
-        received = b""
-        while received.count(b"HTTP/1.1 ") < 3 or not received.endswith(b"}"):
+        buffer = b""
+        while len(answers) < count:
+            head_end = buffer.find(b"\r\n\r\n")
+            if head_end >= 0:
+                head = buffer[:head_end].decode("latin-1")
+                length = int(next(line.split(":", 1)[1] for line in head.split("\r\n")
+                                  if line.lower().startswith("content-length:")))
+                end = head_end + 4 + length
+                if len(buffer) >= end:
+                    answers.append((int(head.split(" ", 2)[1]), json.loads(buffer[head_end + 4:end])))
+                    buffer = buffer[end:]
+                    continue
             chunk = sock.recv(65536)
-            if not chunk:
-                break
-            received += chunk
-    bodies = [part.split(b"\r\n\r\n", 1)[1] for part in received.split(b"HTTP/1.1 ")[1:]]
-    assert b"KeyMetadata" in bodies[0] and b"Plaintext" in bodies[1] and b"Keys" in bodies[2]
+            assert chunk, f"connection closed after {len(answers)} of {count} responses"
+            buffer += chunk
+    return answers
+
+
+def test_pipelined_requests_are_answered_in_order(trent_server):
+    """HTTP/1.1 pipelining: a slow management call ahead of fast crypto calls."""
+    wire = _raw_request(trent_server, "TrentService.CreateKey", b'{"Description": "first"}') \
+        + _raw_request(trent_server, "TrentService.GenerateRandom", b'{"NumberOfBytes": 7}') \
+        + _raw_request(trent_server, "TrentService.ListKeys", b'{"Limit": 1}')
+    bodies = [body for _, body in _pipelined(trent_server, wire, 3)]
+    assert "KeyMetadata" in bodies[0] and "Plaintext" in bodies[1] and "Keys" in bodies[2]
+
+
+def test_calls_read_together_are_each_answered_whatever_stage_stops_them(trent_server, kms):
+    """The KMS calls read in one loop tick are served stage by stage (server/http11.py): a
+    burst on each of several connections, mixing calls that fail in each stage (signature,
+    validation, the use case), calls that write (on the executor) and crypto calls, is
+    answered call for call, in order, exactly as one call at a time would be."""
+    import base64
+    from concurrent.futures import ThreadPoolExecutor
+
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    plaintext = base64.b64encode(b"staged").decode()
+    burst = [
+        ("TrentService.Encrypt", {"KeyId": key_id, "Plaintext": plaintext}, "test", 200, None),
+        ("TrentService.Encrypt", {"KeyId": key_id, "Plaintext": plaintext}, "wrong", 400, "InvalidSignatureException"),
+        ("TrentService.Encrypt", {"KeyId": key_id}, "test", 400, "ValidationException"),
+        ("TrentService.Encrypt", {"KeyId": "alias/no-such-alias", "Plaintext": plaintext}, "test", 400,
+         "NotFoundException"),
+        ("TrentService.CreateKey", {"Description": "staged"}, "test", 200, None),
+        ("TrentService.MakeCoffee", {}, "test", 400, "UnknownOperationException"),
+        ("TrentService.GenerateRandom", {"NumberOfBytes": 9}, "test", 200, None),
+        ("TrentService.Encrypt", {"KeyId": key_id, "Plaintext": plaintext}, "test", 200, None),
+    ]
+    wire = b"".join(_raw_request(trent_server, target, json.dumps(body).encode(), secret)
+                    for target, body, secret, _, _ in burst)
+
+    def one_connection(_: int) -> list[tuple[int, dict]]:
+        return _pipelined(trent_server, wire, len(burst))
+
+    with ThreadPoolExecutor(8) as pool:
+        connections = list(pool.map(one_connection, range(8)))
+    for answers in connections:
+        for (target, _, _, status, error), (got_status, body) in zip(burst, answers):
+            assert got_status == status, (target, body)
+            assert body.get("__type") == error, (target, body)
+        encrypted = [body for (target, *_), (status, body) in zip(burst, answers)
+                     if target == "TrentService.Encrypt" and status == 200]
+        for body in encrypted:
+            back = kms.decrypt(CiphertextBlob=base64.b64decode(body["CiphertextBlob"]))
+            assert back["Plaintext"] == b"staged"
+        assert len(base64.b64decode(answers[6][1]["Plaintext"])) == 9
+        assert answers[4][1]["KeyMetadata"]["Description"] == "staged"
