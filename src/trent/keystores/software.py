@@ -13,9 +13,8 @@ passes that in days. So each derived key seals at most :data:`MESSAGES_PER_DATA_
 (2^16) messages, each with its own random nonce (nonce collision probability under one
 derived key < 2^-64; the nonces are random, not counted, so a forked worker that
 inherits a derived key stays within that bound), then a new random salt derives the
-next one. Sharing a salt
-between messages reveals only that they were sealed under the same key material, which
-the blob header says anyway.
+next one. Sharing a salt between messages reveals only that they were sealed under the
+same key material, which the blob header says anyway.
 
 Reusing a derived key (issue 16 performance) saves an HKDF (~5 µs of CPU in the loaded
 server) and AES's key schedule on every Encrypt; the bytes are the same format as
@@ -27,8 +26,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import itertools
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass

@@ -3,8 +3,8 @@
 Why not uvicorn for the KMS port: a KMS request is small and its work is ~50 µs,
 so the server's own per-request cost decides throughput. uvicorn spends a task,
 two socket writes and the ASGI message dance per request. Here a request parsed
-in ``data_received`` is handled right there (crypto on cached keys never blocks),
-its audit event joins a batch that one writer thread commits to the chained trail in
+in ``data_received`` is handled on the loop in the same tick (crypto on cached keys
+never blocks), its audit event joins a batch that one writer thread commits to the chained trail in
 one transaction (group commit, ``audit_batcher.py``) before any of its responses is
 released, each in one socket write. Fail-closed follows by construction: if the batch
 commit fails, every response in it becomes KMSInternalException. Management calls run
