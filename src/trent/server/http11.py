@@ -4,7 +4,7 @@ Why not uvicorn for the KMS port: a KMS request is small and its work is ~50 µs
 so the server's own per-request cost decides throughput. uvicorn spends a task,
 two socket writes and the ASGI message dance per request. Here a request parsed
 in ``data_received`` is handled on the loop in the same tick (crypto on cached keys
-never blocks), its audit event joins a batch that one writer thread commits to the chained trail in
+never blocks), its audit event joins a batch that is committed to the chained trail in
 one transaction (group commit, ``audit_batcher.py``) before any of its responses is
 released, each in one socket write. Fail-closed follows by construction: if the batch
 commit fails, every response in it becomes KMSInternalException. Management calls run
@@ -18,7 +18,7 @@ Each stage's code and data then stay in the CPU's caches across the tick's calls
 touches ~100 µs of different code paths (HTTP, SigV4, JSON, policy engine, OpenSSL,
 orjson), and running them back to back per call measured crypto at ~3× its cost in a
 tight loop. Staged, an Encrypt's CPU fell ~17 % (``bench/encrypt_cpu.py``, issue 16,
-bench/README.md 2026-12-06 "stages"). Nothing is reordered that a client could observe:
+bench/README.md, "stages per loop tick"). Nothing is reordered that a client could observe:
 calls of one connection keep their order, and calls of different connections in one
 tick were never ordered.
 
