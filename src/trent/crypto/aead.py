@@ -18,6 +18,10 @@ class AeadError(Exception):
     """Authentication failed. Deliberately carries no reason."""
 
 
+# What pyca raises for a message that does not open (tag, lengths, types): all one AeadError.
+_OPEN_FAILURES = (InvalidTag, ValueError, TypeError, OverflowError)
+
+
 def seal(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
     """Return ciphertext || tag."""
     return AESGCM(key).encrypt(nonce, plaintext, aad)
@@ -26,7 +30,7 @@ def seal(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
 def open_(key: bytes, nonce: bytes, ciphertext_and_tag: bytes, aad: bytes) -> bytes:
     try:
         return AESGCM(key).decrypt(nonce, ciphertext_and_tag, aad)
-    except (InvalidTag, ValueError, TypeError, OverflowError):
+    except _OPEN_FAILURES:
         raise AeadError() from None
 
 
@@ -56,5 +60,5 @@ class AeadKey:
     def open(self, nonce: bytes, ciphertext_and_tag: bytes, aad: bytes) -> bytes:
         try:
             return self._aesgcm.decrypt(nonce, ciphertext_and_tag, aad)
-        except (InvalidTag, ValueError, TypeError, OverflowError):
+        except _OPEN_FAILURES:
             raise AeadError() from None

@@ -154,14 +154,16 @@ class SoftwareKeyStore:
 
     def _next_sealing_key(self, material: KeyMaterial) -> _SealingKey:
         """A fresh salt and its derived key, counted as used once (by the caller's message)."""
-        raw = self.unwrap_material(material)
         salt = self._public_rng(SALT_LEN)
-        sealing = _SealingKey(salt, aead.AeadKey(hkdf_sha256(raw, salt, _DATA_KEY_INFO)), itertools.count(1))
+        sealing = _SealingKey(salt, self._derived_key(material, salt), itertools.count(1))
         with self._lock:
             if len(self._sealing) >= _CACHE_LIMIT:
                 self._sealing.clear()
             self._sealing[(material.key_id, material.material_id)] = sealing
         return sealing
+
+    def _derived_key(self, material: KeyMaterial, salt: bytes) -> aead.AeadKey:
+        return aead.AeadKey(hkdf_sha256(self.unwrap_material(material), salt, _DATA_KEY_INFO))
 
     def open(self, material: KeyMaterial, payload: bytes | memoryview, aad: bytes) -> bytes:
         if len(payload) < SALT_LEN + aead.NONCE_LEN + aead.TAG_LEN:
@@ -171,7 +173,7 @@ class SoftwareKeyStore:
         cache_key = (material.key_id, material.material_id, salt)
         key = self._opening.get(cache_key)
         if key is None:
-            key = aead.AeadKey(hkdf_sha256(self.unwrap_material(material), salt, _DATA_KEY_INFO))
+            key = self._derived_key(material, salt)
             with self._lock:
                 if len(self._opening) >= _OPENING_LIMIT:
                     self._opening.clear()
