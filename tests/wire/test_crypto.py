@@ -7,7 +7,7 @@ import base64
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.wire.helpers import expect_error
+from tests.wire.helpers import expect_error, wire_error
 
 UNUSABLE = (
     "The ciphertext refers to a customer master key that does not exist, does not exist in this region, "
@@ -242,3 +242,17 @@ def test_ciphertext_blob_is_required_unless_the_dry_run_ignores_it(kms, key):
     kms.disable_key(KeyId=key["KeyId"])
     expect_error(kms.re_encrypt, "DisabledException", DestinationKeyId=key["KeyId"], DryRun=True,
                  DryRunModifiers=["IGNORE_CIPHERTEXT"])
+
+
+def test_encrypts_share_a_derived_key_within_its_quota_and_each_has_its_own_nonce(kms, key):
+    """keystores/software.py: a derived data key seals up to 2^16 messages, each with a
+    fresh random nonce. Through boto3: a fresh key's Encrypts share one salt (blob bytes
+    50-65), never a nonce (66-77), and each decrypts, under its own context only."""
+    blobs = [kms.encrypt(KeyId=key["KeyId"], Plaintext=b"message %d" % i, EncryptionContext={"n": str(i)})["CiphertextBlob"]
+             for i in range(40)]
+    assert len({blob[50:66] for blob in blobs}) == 1
+    assert len({blob[66:78] for blob in blobs}) == len(blobs)
+    for i, blob in enumerate(blobs):
+        assert kms.decrypt(CiphertextBlob=blob, EncryptionContext={"n": str(i)})["Plaintext"] == b"message %d" % i
+    swapped = wire_error(kms.decrypt, CiphertextBlob=blobs[0], EncryptionContext={"n": "1"})
+    assert swapped["code"] == "InvalidCiphertextException"
