@@ -22,11 +22,13 @@ READ_PIECE = 256 << 10  # per concurrent GET: ciphertext and plaintext in flight
 _NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}$")
 _TEMP_PREFIX = ".put-"  # an unfinished put: never listed as a blob (names())
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC
 
 
 class FileBlobStore:
     def __init__(self, root: Path, *, durable: bool = True) -> None:
         self.root = root
+        self._root_text = str(root)  # reads and deletes join names as text: pathlib costs ~2 µs a call
         self._durable = durable
         try:
             root.mkdir(parents=True, exist_ok=True)
@@ -37,9 +39,12 @@ class FileBlobStore:
         return f"FileBlobStore({str(self.root)!r})"
 
     def _path(self, name: str) -> Path:
+        return Path(self._file(name))
+
+    def _file(self, name: str) -> str:
         if not _NAME.match(name):
             raise InvalidObjectKey("blob names are ab/cd/<32 hex>")
-        return self.root / name
+        return self._root_text + "/" + name
 
     def put(self, name: str, chunks: Iterable[bytes | memoryview]) -> int:
         path = self._path(name)
@@ -69,23 +74,26 @@ class FileBlobStore:
         return written
 
     def get(self, name: str, start: int, end: int) -> Iterator[bytes]:
+        # pread on a plain descriptor: no buffered file object per read (a small GET reads
+        # one piece, and io.open's layers cost more than the read)
         try:
-            handle = open(self._path(name), "rb")  # noqa: SIM115 - closed by the generator
+            fd = os.open(self._file(name), _READ_FLAGS)
         except OSError as exc:
             raise ObjectStoreError(f"cannot read blob {name}: {exc.strerror}") from None
-        with handle:
-            handle.seek(start)
-            left = end - start
-            while left > 0:
-                piece = handle.read(min(READ_PIECE, left))
+        try:
+            at = start
+            while at < end:
+                piece = os.pread(fd, min(READ_PIECE, end - at), at)
                 if not piece:
                     return  # short: the decryptor reports the truncation
-                left -= len(piece)
+                at += len(piece)
                 yield piece
+        finally:
+            os.close(fd)
 
     def delete(self, name: str) -> None:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._path(name))
+            os.unlink(self._file(name))
 
     def names(self) -> Iterator[str]:
         for path in sorted(self.root.rglob("*")):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from trent.objectstore.base import ObjectStoreError
 from trent.objectstore.blob_file import FileBlobStore
 
 
@@ -44,3 +45,25 @@ def test_a_failed_put_leaves_no_file(tmp_path: Path) -> None:
     assert list(store.names()) == [] and not list((tmp_path / "objects").rglob(".put-*"))
     assert store.put(blob, [b"again"]) == 5  # the name is free again
     assert b"".join(store.get(blob, 0, 5)) == b"again"
+
+
+def test_reads_return_any_range_in_pieces_and_stop_short_at_the_end(tmp_path: Path) -> None:
+    import trent.objectstore.blob_file as blob_file
+
+    store = FileBlobStore(tmp_path)
+    data = bytes(range(256)) * 40  # 10,240 bytes
+    name = "ab/cd/" + "1" * 32
+    store.put(name, [data])
+    original = blob_file.READ_PIECE
+    blob_file.READ_PIECE = 1000  # several pieces per read
+    try:
+        for start, end in [(0, len(data)), (1, 2), (999, 3001), (5000, len(data)), (len(data) - 1, len(data))]:
+            pieces = list(store.get(name, start, end))
+            assert b"".join(pieces) == data[start:end]
+            assert all(len(p) <= 1000 for p in pieces)
+        assert b"".join(store.get(name, 10_000, 20_000)) == data[10_000:]  # short: the caller sees it
+        assert list(store.get(name, 5, 5)) == []
+    finally:
+        blob_file.READ_PIECE = original
+    with pytest.raises(ObjectStoreError):
+        list(store.get("ab/cd/" + "2" * 32, 0, 1))

@@ -67,6 +67,7 @@ from trent.service.context import RequestContext
 from trent.service.s3 import buckets as sse_buckets
 from trent.service.s3.deps import S3Deps
 from trent.service.s3.kms_calls import KmsCall
+from trent.service.s3.object_headers import http_date
 from trent.service.trail_bucket import objects
 from trent.service.trail_bucket.buckets import BucketRegistry
 from trent.storage.s3_repository import S3Repository
@@ -344,7 +345,7 @@ class S3FrontDoor:
     def _object_headers(self, info: Any) -> list[tuple[bytes, bytes]]:
         headers = [
             (b"etag", f'"{info.etag}"'.encode()),
-            (b"last-modified", xml.http_date(info.last_modified).encode()),
+            (b"last-modified", http_date(info.last_modified).encode()),
             (b"accept-ranges", b"bytes"),
         ]
         headers += [(b"x-amz-meta-" + k.encode("latin-1"), v.encode("latin-1")) for k, v in sorted(info.metadata.items())]

@@ -7,7 +7,6 @@ nested elements, None is omitted, booleans are ``true``/``false``; text is XML-e
 
 from __future__ import annotations
 
-import email.utils
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -46,11 +45,6 @@ def iso_millis(epoch: float) -> str:
     """ListObjects' LastModified: ``2009-10-12T17:50:30.000Z``."""
     whole = int(epoch)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((epoch - whole) * 1000):03d}Z"
-
-
-def http_date(epoch: float) -> str:
-    """The Last-Modified header: RFC 9110 IMF-fixdate."""
-    return email.utils.formatdate(int(epoch), usegmt=True)
 
 
 def url_encoded(value: str | None, encode: bool) -> str | None:

@@ -111,3 +111,20 @@ def test_ranges(header: str, size: int, expected: tuple[int, int] | type[Excepti
 @pytest.mark.parametrize("header", [None, "bytes=0-1,5-6", "items=0-1", "bytes=5-1", "bytes=a-b", "bytes="])
 def test_ranges_s3_ignores(header: str | None) -> None:
     assert parse_range(header) is None
+
+
+# --- http_date: Last-Modified, exactly what email.utils.formatdate writes -------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=500)
+@given(st.floats(min_value=0, max_value=253402300799, allow_nan=False))  # to 9999-12-31T23:59:59Z
+def test_http_date_writes_what_formatdate_writes(epoch):
+    import email.utils
+
+    from trent.service.s3.object_headers import http_date
+
+    assert http_date(epoch) == email.utils.formatdate(int(epoch), usegmt=True)
+
