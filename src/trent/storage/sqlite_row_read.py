@@ -5,9 +5,9 @@ by primary key. Through SQLAlchemy's Connection each cost ~70 µs of CPU (a Conn
 object, the ``begin`` event and its ``BEGIN``, the compiled-statement execution context,
 the result proxy, ``COMMIT``), several times SQLite's own work, and they were a quarter
 of a small GET's CPU (bench/S3_SSE.md, issue-17i). Here the statement is compiled once
-for the engine's dialect and run on the pooled DB-API connection, in the same read
-transaction SQLite would give it through SQLAlchemy (``BEGIN`` deferred; ``COMMIT``),
-with the columns' own result processors (Boolean from SQLite's integers, ...), so the
+for the engine's dialect and run on the pooled DB-API connection, alone, so in SQLite's
+implicit read transaction (one snapshot, as SQLAlchemy's ``BEGIN``/``COMMIT`` around it
+would give), with the columns' own result processors (Boolean from SQLite's integers, ...), so the
 row is the same mapping a SQLAlchemy read returns.
 
 Only for file SQLite outside a write transaction: inside a scope that wrote, the read
@@ -45,12 +45,11 @@ class RowRead:
         try:
             cursor = raw.cursor()
             try:
-                cursor.execute("BEGIN")
-                try:
-                    cursor.execute(self._statement.sql, self._statement.parameters(params))
-                    row = cursor.fetchone()
-                finally:
-                    cursor.execute("COMMIT")
+                # One statement on a driver-level autocommit connection (engine.py): SQLite
+                # runs it in its own implicit read transaction, one snapshot, the same as
+                # BEGIN; SELECT; COMMIT without the two extra statements.
+                cursor.execute(self._statement.sql, self._statement.parameters(params))
+                row = cursor.fetchone()
             finally:
                 cursor.close()
         except sqlite3.Error as exc:  # the pool rolls back whatever is left when it takes it back
