@@ -7,8 +7,8 @@ the result proxy, ``COMMIT``), several times SQLite's own work, and they were a 
 of a small GET's CPU (bench/S3_SSE.md, issue-17i). Here the statement is compiled once
 for the engine's dialect and run on the pooled DB-API connection, alone, so in SQLite's
 implicit read transaction (one snapshot, as SQLAlchemy's ``BEGIN``/``COMMIT`` around it
-would give), with the columns' own result processors (Boolean from SQLite's integers, ...), so the
-row is the same mapping a SQLAlchemy read returns.
+would give), with the columns' own result processors (Boolean from SQLite's integers,
+...), so the row is the same mapping a SQLAlchemy read returns.
 
 Only for file SQLite outside a write transaction: inside a scope that wrote, the read
 must run on the scope's connection to see its writes (the caller uses its unit of work
