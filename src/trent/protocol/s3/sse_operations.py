@@ -42,7 +42,7 @@ from trent.service.s3.sse_headers import Operation, parse_customer_key, parse_ss
 MAX_DOCUMENT_BYTES = xml_in.MAX_DOCUMENT_BYTES
 # GetObject bodies up to this size are answered from memory, not streamed (``_primed``):
 # one segment, so the body is the first piece decrypt_range yields.
-INLINE_MAX = 64 << 10
+IN_MEMORY_ANSWER_MAX = 64 << 10
 # GetObject's response-* query parameters: the header each overrides (S3 API reference).
 _OVERRIDES = {
     "response-content-type": "Content-Type",
@@ -362,7 +362,7 @@ def _primed(
     later can only cut the connection (the server aborts it: a short body, never wrong
     bytes).
 
-    A small body (at most ``INLINE_MAX`` bytes, all of it in the first piece) is answered
+    A small body (at most ``IN_MEMORY_ANSWER_MAX`` bytes, all of it in the first piece) is answered
     in memory, with the stream run to its end here (its last checks done, the blob
     closed): a streamed answer costs the server two more thread hand-offs (a worker to
     write it, the loop to take each write), which were half of a 1 KiB GET's CPU
@@ -376,7 +376,7 @@ def _primed(
         raise
     except Exception as exc:  # noqa: BLE001 - the object store's own errors
         raise errors.KMSInternal(audit_reason=f"object content unreadable: {type(exc).__name__}") from None
-    if length > INLINE_MAX or len(first) < length:
+    if length > IN_MEMORY_ANSWER_MAX or len(first) < length:
         return b"", itertools.chain((first,), stream)
     try:
         more = next(stream)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from trent import errors
-from trent.protocol.s3.sse_operations import INLINE_MAX, _primed
+from trent.protocol.s3.sse_operations import IN_MEMORY_ANSWER_MAX, _primed
 
 
 class Tracked:
@@ -43,7 +43,7 @@ def test_a_body_larger_than_one_piece_stays_a_stream() -> None:
 
 
 def test_a_body_over_the_inline_limit_stays_a_stream_even_in_one_piece() -> None:
-    size = INLINE_MAX + 1
+    size = IN_MEMORY_ANSWER_MAX + 1
     source = Tracked([b"z" * size])
     body, stream = _primed(iter(source), size)
     assert body == b"" and stream is not None and not source.finished
