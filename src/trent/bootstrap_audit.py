@@ -92,7 +92,8 @@ def s3_deps(deps: ServiceDeps, settings: Settings) -> Any:
     sql = deps.storage.inner if isinstance(deps.storage, CachedStorage) else deps.storage
     repo = SqlS3Repository.for_storage(sql)  # type: ignore[arg-type]
     return S3Deps(kms=deps, repo=repo, store=open_object_store(settings), kms_audit=lambda call: None,
-                  settings=S3Settings(sse_c_requires_tls=not settings.dev))
+                  settings=S3Settings(sse_c_requires_tls=not settings.dev,
+                                      inline_max_bytes=settings.s3_inline_max_bytes))
 
 
 def attach_front_doors(http: Any, app: Any, pipeline: KmsPipeline, settings: Settings, delivery: TrailDelivery,

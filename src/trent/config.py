@@ -17,6 +17,8 @@ DEFAULT_DEV_ACCOUNT_ID = "123456789012"
 DEV_ACCESS_KEY_ID = "test"
 DEV_SECRET_ACCESS_KEY = "test"  # well known on purpose: --dev only
 DEV_USER_NAME = "dev"
+# S3 content kept in a row is read whole with the row (GET, listings): bounded
+MAX_S3_INLINE_BYTES = 64 * 1024
 
 
 # CloudTrail's trail name rule: letters, digits, periods, underscores, dashes; 3-128.
@@ -64,6 +66,9 @@ class Settings:
     sweep_interval_seconds: float = 5.0
     # Issue 17: a replaced/deleted S3 object's blob is unlinked this long after (blob_reaper.py).
     s3_blob_grace_seconds: float = 3600.0
+    # Issue 17: single-part S3 objects up to this size keep their ciphertext in their row,
+    # not in the object store (service/s3/content.py); 0: all in the object store.
+    s3_inline_max_bytes: int = 4096
     cache_ttl_seconds: float = 1.0  # issue 20: only while the invalidation feed is down
     cache_ttl_with_feed_seconds: float = 300.0  # while it is up: every write is announced
     worker_threads: int = 8  # management calls (database writes) run on these
@@ -152,6 +157,8 @@ class Settings:
             raise ConfigError("--object-store is file:///DIR or s3://ENDPOINT/BUCKET[/PREFIX] (s3+http:// for plain HTTP)")
         if not self.s3_blob_grace_seconds > 0:  # a racing GET must find the blob of the row it read
             raise ConfigError("TRENT_S3_BLOB_GRACE must be a positive number of seconds")
+        if not 0 <= self.s3_inline_max_bytes <= MAX_S3_INLINE_BYTES:
+            raise ConfigError(f"TRENT_S3_INLINE_MAX must be 0 to {MAX_S3_INLINE_BYTES} bytes")
         if not self.effective_audit_bucket_url.startswith(("file://", "s3://")):
             raise ConfigError("--audit-bucket-url is file:///DIR or s3://BUCKET")
         if self.audit_key_prefix is not None and (not self.audit_key_prefix or self.audit_key_prefix.endswith("/")):
@@ -308,6 +315,8 @@ def env_defaults() -> dict[str, object]:
         out["sweep_interval_seconds"] = float(env["TRENT_SWEEP_INTERVAL"])
     if "TRENT_S3_BLOB_GRACE" in env:
         out["s3_blob_grace_seconds"] = float(env["TRENT_S3_BLOB_GRACE"])
+    if "TRENT_S3_INLINE_MAX" in env:
+        out["s3_inline_max_bytes"] = int(env["TRENT_S3_INLINE_MAX"])
     if "TRENT_WORKERS" in env:
         out["workers"] = parse_workers(env["TRENT_WORKERS"])
     if env.get("TRENT_SEED"):

@@ -92,11 +92,12 @@ def test_the_background_sweep_unlinks_replaced_blobs_after_the_grace(tmp_path: P
             return {p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".put-")}
 
         s3.create_bucket(Bucket="grace")
-        s3.put_object(Bucket="grace", Key="a", Body=body(100))
-        s3.put_object(Bucket="grace", Key="gone", Body=body(100))
+        # above TRENT_S3_INLINE_MAX: in the object store
+        s3.put_object(Bucket="grace", Key="a", Body=body(5000))
+        s3.put_object(Bucket="grace", Key="gone", Body=body(5000))
         live = blobs()
         changed = time.monotonic()  # before the first commit that drops a reference
-        new = body(200)
+        new = body(6000)
         s3.put_object(Bucket="grace", Key="a", Body=new)  # replaces one of ``live``
         s3.delete_object(Bucket="grace", Key="gone")
         everything = blobs()

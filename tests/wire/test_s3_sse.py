@@ -333,14 +333,45 @@ def test_the_object_store_holds_only_ciphertext(server: TrentServer, s3, bucket:
     assert key not in (server.data_dir / "trent.db").read_bytes()
 
 
+def test_small_objects_are_kept_in_the_database_as_ciphertext(server: TrentServer, s3) -> None:
+    """At most TRENT_S3_INLINE_MAX bytes (4 KiB): the ciphertext goes into the object's row,
+    nothing into the object store; the database files hold no plaintext; every mode, a
+    Range, HEAD, and a copy that re-encrypts read it back."""
+    s3.create_bucket(Bucket="sse-small")
+    root = Path(server.data_dir) / "objects"
+    before = set(blob_files(root))
+    key, _ = sse_c_key()
+    data = {"s3": body(1), "kms": body(1024), "bk": body(2048), "c": body(4096)}
+    s3.put_object(Bucket="sse-small", Key="s3", Body=data["s3"])
+    s3.put_object(Bucket="sse-small", Key="kms", Body=data["kms"], ServerSideEncryption="aws:kms")
+    s3.put_object(Bucket="sse-small", Key="bk", Body=data["bk"], ServerSideEncryption="aws:kms",
+                  BucketKeyEnabled=True)
+    s3.put_object(Bucket="sse-small", Key="c", Body=data["c"], SSECustomerAlgorithm="AES256", SSECustomerKey=key)
+    assert set(blob_files(root)) == before
+    for name in ("s3", "kms", "bk"):
+        assert s3.get_object(Bucket="sse-small", Key=name)["Body"].read() == data[name]
+    got = s3.get_object(Bucket="sse-small", Key="c", SSECustomerAlgorithm="AES256", SSECustomerKey=key,
+                        Range="bytes=4000-")
+    assert got["Body"].read() == data["c"][4000:] and got["ContentRange"] == "bytes 4000-4095/4096"
+    head = s3.head_object(Bucket="sse-small", Key="kms")
+    assert head["ContentLength"] == 1024 and head["ServerSideEncryption"] == "aws:kms"
+    s3.copy_object(Bucket="sse-small", Key="kms", CopySource={"Bucket": "sse-small", "Key": "kms"},
+                   ServerSideEncryption="AES256")
+    assert s3.get_object(Bucket="sse-small", Key="kms")["Body"].read() == data["kms"]
+    assert set(blob_files(root)) == before
+    database = [p.read_bytes() for p in Path(server.data_dir).glob("trent.db*")]
+    assert len(database) >= 1 and assert_no_plaintext(iter(database)) == len(database)
+    assert not any(key in part for part in database)
+
+
 def test_overwrite_and_delete_remove_the_old_content_after_the_grace(server: TrentServer, s3) -> None:
     s3.create_bucket(Bucket="sse-overwrite")
     root = Path(server.data_dir) / "objects"
     before = set(blob_files(root))
-    s3.put_object(Bucket="sse-overwrite", Key="k", Body=body(100))
+    s3.put_object(Bucket="sse-overwrite", Key="k", Body=body(5000))  # above TRENT_S3_INLINE_MAX
     first = set(blob_files(root)) - before
     assert len(first) == 1
-    s3.put_object(Bucket="sse-overwrite", Key="k", Body=body(200))
+    s3.put_object(Bucket="sse-overwrite", Key="k", Body=body(6000))
     both = set(blob_files(root)) - before
     # the replaced blob stays for the reaper's grace period: a GET that read the old row
     # may be about to open it (service/s3/blob_reaper.py)

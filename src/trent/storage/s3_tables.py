@@ -73,6 +73,9 @@ s3_objects = sa.Table(
     sa.Column("blobs", sa.Text, nullable=False),  # JSON [[name, part, content id hex, size], ...]
     sa.Column("parts_count", sa.Integer, nullable=True),
     sa.Column("checksum_value", sa.String(ENUM), nullable=True),
+    # A small single-part object's ciphertext, kept here instead of in the object store (its
+    # one blob's name is then ""; service/s3/content.py); revision ``0022_s3_inline_content``.
+    sa.Column("inline_content", sa.LargeBinary, nullable=True),
 )
 
 s3_uploads = sa.Table(

@@ -9,7 +9,9 @@ for a conflicting in-flight insert to commit; SQLite writers are serialized by
 
 Every write that drops a blob's last reference records the blob as garbage in the same
 transaction (``sql_s3_garbage.discard``); the blob itself stays until the reaper's grace
-period is over, so a GET that read the old row still finds it.
+period is over, so a GET that read the old row still finds it. A small object's content
+kept inline (``inline_content``; its blob's name is "") goes with its row: nothing to
+record.
 """
 
 from __future__ import annotations
@@ -133,6 +135,7 @@ def _metadata_from(row: Mapping[Any, Any]) -> ObjectMetadata:
 
 
 def _object_values(r: ObjectRecord) -> dict[str, Any]:
+    blobs = r.blobs
     return {
         "bucket": r.bucket,
         "key": r.key,
@@ -141,13 +144,17 @@ def _object_values(r: ObjectRecord) -> dict[str, Any]:
         "last_modified": r.last_modified,
         **_metadata_values(r.metadata, r.checksum_algorithm, r.storage_class),
         **_sse_values(r.sse),
-        "blobs": _dumps([[b.name, b.part_number, b.content_id.hex(), b.size] for b in r.blobs]),
+        "blobs": _dumps([[b.name, b.part_number, b.content_id.hex(), b.size] for b in blobs]),
         "parts_count": r.parts_count,
         "checksum_value": r.checksum_value,
+        "inline_content": blobs[0].inline if len(blobs) == 1 else None,
     }
 
 
 def _object_from(row: Mapping[Any, Any]) -> ObjectRecord:
+    inline = row["inline_content"]
+    if inline is not None:
+        inline = bytes(inline)
     return ObjectRecord(
         bucket=row["bucket"],
         key=row["key"],
@@ -156,7 +163,7 @@ def _object_from(row: Mapping[Any, Any]) -> ObjectRecord:
         last_modified=row["last_modified"],
         metadata=_metadata_from(row),
         sse=_sse_from(row),
-        blobs=tuple(Blob(n, p, bytes.fromhex(c), s) for n, p, c, s in json.loads(row["blobs"])),
+        blobs=tuple(Blob(n, p, bytes.fromhex(c), s, inline) for n, p, c, s in json.loads(row["blobs"])),
         parts_count=row["parts_count"],
         checksum_algorithm=row["checksum_algorithm"],
         checksum_value=row["checksum_value"],
@@ -225,6 +232,13 @@ def _prefix_range(column: sa.ColumnElement[str], prefix: str) -> list[sa.ColumnE
     return [column >= prefix, column < prefix[:-1] + chr(last + 1)]
 
 
+def _unreferenced(replaced: ObjectRecord, record: ObjectRecord) -> dict[str, None]:
+    """The stored blobs of ``replaced`` that ``record`` no longer references (ordered,
+    unique); inline content has no blob to reap."""
+    kept = {b.name for b in record.blobs}
+    return dict.fromkeys(b.name for b in replaced.blobs if b.stored and b.name not in kept)
+
+
 def _is_integrity_failure(exc: StorageError) -> bool:
     return isinstance(exc.__cause__, sa.exc.IntegrityError)
 
@@ -253,8 +267,7 @@ class _SqlitePut:
                 raise Duplicate(f"{record.bucket}/{record.key} exists")
             self._overwrite.execute(conn, {**values, **where})
             replaced = _object_from(row)
-            kept = {b.name for b in record.blobs}
-            gone = dict.fromkeys(b.name for b in replaced.blobs if b.name not in kept)
+            gone = _unreferenced(replaced, record)
             if gone:
                 self._discard.execute_many(conn, [{"name": n, "since": None} for n in gone])
             return replaced
@@ -385,8 +398,7 @@ class SqlS3Repository:
             if old is not None:
                 conn.execute(_OVERWRITE_OBJECT, {**values, **where})
                 replaced = _object_from(old)
-                kept = {b.name for b in record.blobs}
-                discard(conn, (b.name for b in replaced.blobs if b.name not in kept))
+                discard(conn, _unreferenced(replaced, record))
                 return replaced
         raise StorageError("object row kept changing under a write")
 
@@ -398,7 +410,7 @@ class SqlS3Repository:
                 return None
             conn.execute(_O.delete().where(*where))
             removed = _object_from(row)
-            discard(conn, (b.name for b in removed.blobs))
+            discard(conn, (b.name for b in removed.blobs if b.stored))
             return removed
 
     def list_objects(self, bucket: str, prefix: str, after: str | None, limit: int) -> Sequence[ObjectRecord]:

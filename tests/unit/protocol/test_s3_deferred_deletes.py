@@ -61,13 +61,10 @@ def test_a_put_whose_pieces_raise_leaves_nothing(tmp_path) -> None:
 def test_a_rolled_back_call_deletes_the_blobs_it_wrote(tmp_path) -> None:
     """A streaming write stores its blob before the transaction that names it: on rollback
     the blob is referenced by nothing and goes; on commit it stays."""
-    settled: list[str] = []
-    store = DeferredDeletes(FileBlobStore(tmp_path, durable=False), before_put=lambda: settled.append("before"))
-    store.put(OTHER, [b"old"])  # outside a call: no hook, nothing tracked
-    assert settled == []
+    store = DeferredDeletes(FileBlobStore(tmp_path, durable=False))
+    store.put(OTHER, [b"old"])  # outside a call: nothing tracked
     store.begin()
     store.put(NAME, [b"new ciphertext"])
-    assert settled == ["before"]
     store.delete(OTHER)  # the replaced blob: waits for the commit
     store.end(committed=False)
     assert list(store.names()) == [OTHER]  # the new blob is gone, the old one kept

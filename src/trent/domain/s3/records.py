@@ -1,9 +1,10 @@
 """What S3 keeps about buckets, objects and multipart uploads (issue 17).
 
-Frozen records, one per stored row. Object bytes are never here: a record names the
+Frozen records, one per stored row. Plaintext is never here: a record names the
 content blobs (:class:`Blob`) in the object store, which hold only ciphertext in the
-``trent.crypto.segments`` format. How each object's data key is kept is its
-:class:`SseRecord`.
+``trent.crypto.segments`` format, or, for a small single-part object, carries that
+ciphertext itself (``Blob.inline``, kept in the object's row). How each object's data
+key is kept is its :class:`SseRecord`.
 """
 
 from __future__ import annotations
@@ -72,12 +73,23 @@ class SseRecord:
 
 @dataclass(frozen=True, slots=True)
 class Blob:
-    """One content blob in the object store: a whole single-part object, or a part."""
+    """One content blob: a whole single-part object, or a part.
 
-    name: str  # opaque object-store name (never derived from bucket or key names)
+    Stored in the object store under ``name``, or, for a small single-part object,
+    *inline*: its ciphertext (the same ``crypto.segments`` bytes) is kept in the object's
+    row, ``name`` is empty and nothing is in the object store (``service/s3/content.py``
+    says why)."""
+
+    name: str  # opaque object-store name (never derived from bucket or key names); "" if inline
     part_number: int  # 0 for a single-part object
     content_id: bytes  # crypto.segments: salts the segment key, in every AAD
     size: int  # plaintext bytes
+    inline: bytes | None = field(default=None, repr=False)  # the ciphertext, when kept in the row
+
+    @property
+    def stored(self) -> bool:
+        """In the object store (something to delete there when no row references it)."""
+        return self.inline is None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,16 +13,15 @@ overwrite still finds the blob of the row it read (``end``).
 It also remembers the blobs a call *wrote*: a streaming write (PutObject, UploadPart, the
 copies) stores its blob before the short transaction that commits the row and the
 events; if that transaction rolls back (a conflict, an audit write failure), the new
-blob is referenced by nothing and is deleted then, best effort. ``before_put`` runs
-before each blob is streamed (the front door commits any preliminary write there, so
-the upload never holds the database's write transaction).
+blob is referenced by nothing and is deleted then, best effort. (Small objects kept
+inline, in their row, never reach the store: nothing to track for them.)
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from trent.service.s3.store import ObjectStore
 
@@ -30,9 +29,8 @@ log = logging.getLogger("trent.s3")
 
 
 class DeferredDeletes:
-    def __init__(self, store: ObjectStore, before_put: Callable[[], None] | None = None) -> None:
+    def __init__(self, store: ObjectStore) -> None:
         self.inner = store
-        self.before_put = before_put
         self._local = threading.local()
 
     def __repr__(self) -> str:
@@ -42,8 +40,6 @@ class DeferredDeletes:
 
     def put(self, name: str, chunks: Iterable[bytes | bytearray]) -> int:
         written: list[str] | None = getattr(self._local, "written", None)
-        if written is not None and self.before_put is not None:
-            self.before_put()
         size = self.inner.put(name, chunks)  # a failed put leaves no blob (ObjectStore.put)
         if written is not None:
             written.append(name)

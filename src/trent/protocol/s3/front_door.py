@@ -13,14 +13,15 @@ issue 16: nothing changes without its event) — the operations that stream obje
 (``sse_operations.STREAMING``: PutObject, UploadPart, the copies) included, in two phases:
 
 1. the slow part outside any write transaction: authorize, new data key, stream and
-   encrypt the blob into the object store. A long upload must not hold the database's
+   encrypt the blob into the object store (or, for a small object, into memory: its
+   ciphertext is kept in its row, ``service/s3/content.py``). A long upload must not hold the database's
    write transaction open (on SQLite that would stall every other writer, the audit
    group commit included): the transaction begins only at the first write
    (``storage/transaction.py``), and a preliminary write made before the stream (the
    S3-owned key or ``aws/s3`` created on first use) is committed on its own just before
-   the blob is written (``DeferredDeletes.before_put`` -> ``commit_so_far``);
+   the body is read (``S3Deps.before_content`` -> ``commit_so_far``);
 2. one short write transaction: the object / part row (If-None-Match and NoSuchBucket
-   decided there), then the events, then the commit.
+   decided there; a small object's ciphertext with it), then the events, then the commit.
 
 If phase 2 fails (a conflict, an audit write failure, a crash) nothing of the change
 committed and the freshly written blob is an orphan: ``DeferredDeletes.end`` deletes it
@@ -118,11 +119,11 @@ class S3FrontDoor:
         self.sse: S3Deps | None = None
         self.seen: SeenBuckets | None = None
         if sse is not None:
-            self.blobs = DeferredDeletes(sse.store, before_put=self._before_stream)
+            self.blobs = DeferredDeletes(sse.store)
             # the event names the bucket's owner from the row the use case read (seen_buckets.py)
             self.seen = SeenBuckets(sse.repo)
             self.sse = dataclasses.replace(sse, kms_audit=self._kms_call, store=self.blobs,
-                                           repo=cast(S3Repository, self.seen))
+                                           repo=cast(S3Repository, self.seen), before_content=self._before_stream)
         self.handlers: dict[str, Callable[[RequestContext, S3Request], Answer]] = {
             "ListBuckets": self._list_buckets,
             "GetBucketLocation": self._get_bucket_location,

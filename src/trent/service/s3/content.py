@@ -7,6 +7,15 @@ so a body that fails any check leaves nothing behind. Reading decrypts only the
 segments a range needs, blob by blob (multipart objects span several blobs); nothing is
 released from a segment before its tag has checked. A stored blob that does not
 authenticate is an internal error (500), with the reason only in the audit log.
+
+Small single-part objects are kept *inline*: their ciphertext goes into the object's row
+(``Blob.inline``), not into the object store. For a 1 KiB object the store's file costs
+more than everything else a PUT does (create, write, fsync, rename: ~46 % of a PUT's CPU,
+bench/S3_SSE.md, issue-17m), and a GET opens and reads it again; in the row, the content
+commits (or rolls back) in the one transaction that already writes the row and the
+events, is as durable as that row, is read by the SELECT a GET already makes, and leaves
+no blob to reap. Object stores do the same (MinIO keeps objects up to 128 KiB in their
+metadata file). The bytes are the same ``crypto.segments`` ciphertext either way.
 """
 
 from __future__ import annotations
@@ -62,12 +71,16 @@ def write_blob(
     need_md5: bool = True,
 ) -> Written:
     """``need_md5``: the ETag is the data's MD5 (SSE-S3); otherwise MD5 (~350-600 MB/s,
-    the slowest step of a PUT) is computed only to check a Content-MD5 header."""
+    the slowest step of a PUT) is computed only to check a Content-MD5 header.
+
+    A single-part object (``part_number`` 0) whose declared length is at most
+    ``inline_max_bytes`` is kept inline (module doc); parts never are (they are at least
+    5 MiB, but the last), nor a body of unknown length."""
     max_size = deps.settings.max_put_size
     if declared_length is not None and declared_length > max_size:
         raise errors.EntityTooLarge(details={"ProposedSize": str(declared_length), "MaxSizeAllowed": str(max_size)})
     content_id = deps.kms.rng(segments.CONTENT_ID_LEN)
-    name = new_blob_name(deps.kms.rng)
+    inline = part_number == 0 and declared_length is not None and declared_length <= deps.settings.inline_max_bytes
     md5 = hashlib.md5() if need_md5 or content_md5 is not None else None  # noqa: S324 - S3's ETag / Content-MD5
     checksum = Checksum(checksum_algorithm) if checksum_algorithm else None
     encryptor = segments.SegmentEncryptor(data_key, part_number, content_id)
@@ -91,16 +104,27 @@ def write_blob(
             checksum.verify(checksum_value)
         yield from encryptor.finish()
 
-    deps.store.put(name, ciphertext())
+    deps.before_content()  # the body is read from here on (S3Deps.before_content)
+    if inline:
+        sealed = b"".join(ciphertext())
+        blob = Blob("", part_number, content_id, encryptor.length, sealed)
+    else:
+        name = new_blob_name(deps.kms.rng)
+        deps.store.put(name, ciphertext())
+        blob = Blob(name, part_number, content_id, encryptor.length)
     value = checksum.b64digest() if checksum is not None else None
     digest = md5.digest() if md5 is not None else None
-    return Written(Blob(name, part_number, content_id, encryptor.length), digest, checksum_algorithm, value)
+    return Written(blob, digest, checksum_algorithm, value)
 
 
 def blob_bytes(deps: S3Deps, data_key: bytes, blob: Blob, start: int, end_inclusive: int) -> Iterator[bytes | memoryview]:
     """Plaintext ``start..end_inclusive`` of one blob (``0..-1`` for an empty blob)."""
     plan = segments.plan_range(blob.size, start, end_inclusive)
-    pieces = deps.store.get(blob.name, plan.blob_start, plan.blob_end)
+    pieces: Iterable[bytes | memoryview]
+    if blob.inline is not None:
+        pieces = (memoryview(blob.inline)[plan.blob_start:plan.blob_end],)
+    else:
+        pieces = deps.store.get(blob.name, plan.blob_start, plan.blob_end)
     try:
         yield from segments.decrypt_range(data_key, blob.part_number, blob.content_id, blob.size, plan, pieces)
     except segments.SegmentError:
@@ -130,6 +154,8 @@ def delete_blobs(deps: S3Deps, blobs: Iterable[Blob]) -> None:
     by the reaper after a grace period (service/s3/blob_reaper.py). Best effort: a
     failure leaves an orphan blob, which the reaper's orphan sweep finds."""
     for blob in blobs:
+        if not blob.stored:  # inline: its content went with its row
+            continue
         try:
             deps.store.delete(blob.name)
         except Exception:  # noqa: BLE001 - the write already committed; see docstring

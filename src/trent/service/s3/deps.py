@@ -4,6 +4,7 @@ and the in-process key caches."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from trent.service.deps import ServiceDeps
@@ -29,6 +30,13 @@ class S3Settings:
     max_put_size: int = 5 * GIB  # a single PUT / part / copy source (S3 limits)
     min_part_size: int = 5 * MIB  # every part but the last (CompleteMultipartUpload)
     max_parts: int = 10_000
+    # Single-part objects of at most this many bytes are kept in their row, not in the
+    # object store (service/s3/content.py); 0: every object in the store.
+    inline_max_bytes: int = 4096
+
+
+def _nothing() -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,3 +48,7 @@ class S3Deps:
     settings: S3Settings = field(default_factory=S3Settings)
     owned_keys: OwnedKeys = field(default_factory=OwnedKeys)
     bucket_keys: BucketKeyCache = field(default_factory=BucketKeyCache)
+    # Called just before an object's body is read (content.write_blob): the front door
+    # commits any preliminary write there, so a slow upload never holds the database's
+    # write transaction (protocol/s3/front_door.py, phase 1).
+    before_content: Callable[[], None] = _nothing
