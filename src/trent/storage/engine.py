@@ -88,12 +88,13 @@ def create_engine(url: str | URL) -> Engine:
     else:
         kwargs.update(pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_OVERFLOW)
     engine = sa.create_engine(parsed, hide_parameters=True, **kwargs)
-    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "connect", sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
 
 
-def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+def sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    """Every file SQLite connection's settings (the pool's, and sqlite_row_read's readers)."""
     dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (module doc)
     cursor = dbapi_connection.cursor()
     try:

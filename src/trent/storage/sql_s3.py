@@ -42,7 +42,7 @@ from trent.storage.engine import UnitOfWork
 from trent.storage.sql import SqlStorage
 from trent.storage.repositories import Duplicate, StorageError
 from trent.storage.sqlite_driver import DriverStatement, storage_error
-from trent.storage.sqlite_row_read import RowRead
+from trent.storage.sqlite_row_read import ReadConnections, RowRead
 from trent.storage.s3_repository import (
     BucketGone,
     BucketState,
@@ -285,8 +285,9 @@ class SqlS3Repository:
         self._unit = unit or UnitOfWork(engine)
         # the bucket row of every S3 request and the object row of every GET (issue 17)
         fast = self._unit.file_sqlite
-        self._read_bucket = RowRead(engine, _GET_BUCKET) if fast else None
-        self._read_object = RowRead(engine, _GET_OBJECT) if fast else None
+        readers = ReadConnections(engine) if fast else None
+        self._read_bucket = RowRead(engine, _GET_BUCKET, readers) if fast else None
+        self._read_object = RowRead(engine, _GET_OBJECT, readers) if fast else None
         # the PutObject row on the DB-API cursor (sqlite_driver.py)
         self._put = _SqlitePut(engine.dialect) if fast else None
 
