@@ -84,7 +84,7 @@ def bucket_policy(deps: S3Deps, bucket: Bucket, partition: str) -> ParsedPolicy 
     if text is None:
         return None
     try:
-        return deps.kms.authz.policy(("s3-bucket", text), text, lambda: parse_key_policy(text, partition=partition))
+        return deps.authz.policy(("s3-bucket", text), text, lambda: parse_key_policy(text, partition=partition))
     except (MalformedPolicyDocument, ValueError):
         # validated when it was put; one that no longer parses must not change access
         raise KMSInternal(audit_reason=f"stored bucket policy of {bucket.name} does not parse") from None
@@ -159,12 +159,11 @@ def decide(
         else ()
     )
     needed: frozenset[str] = frozenset().union(*(p.condition_keys for p in ((policy,) if policy else ()) + identities))
-    # "s3" first: the table is shared with KMS's decisions. The bucket's owner is in the
-    # key because bucket names are global: a deleted bucket's name may be another
+    # S3's own table (S3Deps.authz): one entry per object ARN must not evict KMS's
+    # decisions. The bucket's owner is in the key because bucket names are global: a deleted bucket's name may be another
     # account's next. Identity policies by name as well as text: the name is in the
     # decision's statement reference.
     base_key: tuple[Hashable, ...] = (
-        "s3",
         ctx.principal.arn,
         ctx.account_id,
         action,
@@ -174,7 +173,7 @@ def decide(
         tuple((p.document.name, p.text) for p in identities),
     )
     cache_key = (*base_key, *_request_inputs(ctx, needed, conditions)) if needed else base_key
-    cached = deps.kms.authz.decision(cache_key)
+    cached = deps.authz.decision(cache_key)
     if cached is not None:
         return cached
     request = _request(ctx, action, bucket, resource, conditions)
@@ -183,7 +182,7 @@ def decide(
     )
     # Every verdict is cached, denials too: S3 has no grants, so unlike KMS nothing
     # outside the key can turn an implicit deny into an Allow.
-    deps.kms.authz.remember_decision(cache_key, decision)
+    deps.authz.remember_decision(cache_key, decision)
     return decision
 
 

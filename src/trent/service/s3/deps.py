@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from trent.service.authz_cache import AuthzCache
 from trent.service.deps import ServiceDeps
 from trent.service.s3.bucket_keys import BucketKeyCache
 from trent.service.s3.kms_calls import KmsAuditHook
@@ -48,6 +49,9 @@ class S3Deps:
     settings: S3Settings = field(default_factory=S3Settings)
     owned_keys: OwnedKeys = field(default_factory=OwnedKeys)
     bucket_keys: BucketKeyCache = field(default_factory=BucketKeyCache)
+    # Parsed bucket policies and S3's decisions (service/s3/authorization.py): a table of
+    # its own, as S3 keys decisions per object ARN and would otherwise flush KMS's.
+    authz: AuthzCache = field(default_factory=AuthzCache)
     # Called just before an object's body is read (content.write_blob): the front door
     # commits any preliminary write there, so a slow upload never holds the database's
     # write transaction (protocol/s3/front_door.py, phase 1).

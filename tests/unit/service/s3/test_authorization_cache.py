@@ -14,7 +14,8 @@ from trent import errors
 from trent.authz import AuthzRequest, Decision
 from trent.domain.principals import IdentityPolicy
 from trent.domain.s3.records import SseMode
-from trent.service.s3 import authorization, bucket_config, buckets
+from trent.service.s3 import authorization, bucket_config, buckets, objects
+from trent.service.s3.objects import PutObjectRequest
 from trent.service.s3.sse_headers import SseRequest
 
 from .conftest import BOB, ROOT_B, World, doc
@@ -175,7 +176,7 @@ def test_denial_message_from_the_cache_is_the_uncached_one(
         (lambda: get(w, "k", arn=ROOT_B), "because no resource-based policy allows the s3:GetObject action"),
     ]
     for call, tail in cases:
-        w.kms.authz.clear()
+        w.s3.authz.clear()
         before = len(evaluations)
         uncached = denial(call)
         cached = denial(call)
@@ -186,3 +187,14 @@ def test_denial_message_from_the_cache_is_the_uncached_one(
         f'User: {ROOT_B} is not authorized to perform: s3:GetObject on resource: "arn:aws:s3:::bkt/k" '
         "because no resource-based policy allows the s3:GetObject action"
     )
+
+
+def test_s3_decisions_live_in_a_table_of_their_own(world: World) -> None:
+    """One entry per object ARN: S3 traffic over many objects must not flush (or fill)
+    the KMS decision cache."""
+    buckets.create_bucket(world.s3, world.ctx(), "bkt", None)
+    kms_before = len(world.kms.authz._decisions)  # noqa: SLF001
+    for n in range(20):
+        objects.put_object(world.s3, world.ctx(), PutObjectRequest("bkt", f"k{n}"), [b"x"])
+    assert len(world.kms.authz._decisions) == kms_before  # noqa: SLF001
+    assert len(world.s3.authz._decisions) >= 20  # noqa: SLF001
