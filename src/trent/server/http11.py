@@ -124,6 +124,25 @@ class _Slot:
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _STREAM_PIECE = 256 << 10  # bytes of a streamed response per socket write
 S3_THREADS = 32  # S3 requests and streamed downloads in progress at once (per worker process)
+# An S3 upload whose Content-Length is at most this, and that does not wait for 100 Continue,
+# is read whole before its handler starts, as a KMS request is, instead of through a
+# BodyPipe: the pipe's hand-offs between the loop and the worker thread (~4 context
+# switches per request) cost a 1 KiB PUT more than its encryption (issue 17, bench/S3_SSE.md
+# issue-17m). One segment of content: the buffer per connection stays small.
+S3_BUFFERED_UPLOAD_MAX = 64 * 1024
+
+
+def _small_upload(headers: list[tuple[bytes, bytes]]) -> bool:
+    """A declared length of at most S3_BUFFERED_UPLOAD_MAX, no Expect: 100-continue (the
+    client waits to send the body until the request is authorized: only a pipe can do
+    that) and no chunked transfer coding."""
+    length = None
+    for name, value in headers:
+        if name == b"content-length":
+            length = value
+        elif name == b"expect" or name == b"transfer-encoding":
+            return False
+    return length is not None and length.isdigit() and int(length) <= S3_BUFFERED_UPLOAD_MAX
 _STALLED = 300.0  # seconds a client may leave one piece unread before its download is cut
 
 
@@ -452,9 +471,12 @@ class HttpServer:
         return KmsHttpProtocol(self)
 
     def streams_body(self, method: bytes, url: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
-        """Issue 17: an S3 upload (PUT/POST to an SSE bucket) gets its body through a pipe."""
+        """Issue 17: an S3 upload (PUT/POST to an SSE bucket) gets its body through a pipe,
+        unless it is small (``_small_upload``)."""
         if method not in (b"PUT", b"POST") or url[:2] in (b"/", b"/?") or self.s3 is None or self.s3.sse is None:
             return False  # the KMS hot path (POST /) pays two comparisons
+        if _small_upload(headers):
+            return False
         path, _, query = url.partition(b"?")
         text = path.decode("latin-1")
         if text.startswith("/_trent/") or text == explain_endpoint.PATH or (
