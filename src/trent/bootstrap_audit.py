@@ -96,6 +96,16 @@ def s3_deps(deps: ServiceDeps, settings: Settings) -> Any:
                                       inline_max_bytes=settings.s3_inline_max_bytes))
 
 
+def reads_are_local(repo: Any, settings: Settings) -> bool:
+    """Whether S3's object reads touch only local files (file SQLite rows read on
+    connections of their own, a file object store): the condition for serving GetObject
+    and HeadObject on the event loop (protocol/s3/front_door.py, ``read_on_loop``)."""
+    from trent.storage.sql_s3 import SqlS3Repository
+
+    return (isinstance(repo, SqlS3Repository) and repo.reads_locally
+            and settings.effective_object_store.startswith("file://"))
+
+
 def attach_front_doors(http: Any, app: Any, pipeline: KmsPipeline, settings: Settings, delivery: TrailDelivery,
                        now: float) -> None:
     """The CloudTrail API and the trail bucket (read-only, over S3) on the same endpoint."""
@@ -113,7 +123,10 @@ def attach_front_doors(http: Any, app: Any, pipeline: KmsPipeline, settings: Set
         key_prefix=settings.audit_key_prefix,
     )
     cloudtrail = CloudTrailFrontDoor(pipeline, trail)
-    s3 = S3FrontDoor(pipeline, BucketRegistry([bucket]), s3_deps(pipeline.deps, settings), settings.s3_domain)
+    # GetObject / HeadObject on the event loop only when their reads are local (front_door.py)
+    deps = s3_deps(pipeline.deps, settings)
+    s3 = S3FrontDoor(pipeline, BucketRegistry([bucket]), deps, settings.s3_domain,
+                     reads_on_loop=reads_are_local(deps.repo, settings))
     for face in (http, app):
         face.cloudtrail = cloudtrail
         face.s3 = s3

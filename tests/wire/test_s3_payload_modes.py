@@ -241,3 +241,28 @@ def test_graceful_shutdown_finishes_a_download_in_progress(tmp_path) -> None:
         assert server.process.wait(timeout=30) == 0
     finally:
         stop_trent(server)
+
+
+def test_object_reads_are_answered_while_every_s3_thread_waits_for_an_upload(server: TrentServer) -> None:
+    """GetObject and HeadObject run on the event loop when their reads are local (file
+    SQLite, file object store: protocol/s3/front_door.py, read_on_loop), so they are
+    answered even while all S3_THREADS worker threads sit in uploads whose clients have
+    not sent their bodies yet."""
+    from trent.server.http11 import S3_THREADS
+
+    s3 = s3_client(server)
+    s3.put_object(Bucket="modes", Key="read-while-busy", Body=b"small and inline")
+    s3.put_object(Bucket="modes", Key="read-while-busy-kms", Body=b"kms", ServerSideEncryption="aws:kms")
+    held = []
+    try:
+        for n in range(S3_THREADS):
+            sock, first = _raw_put_head(server, f"/modes/held-{n}", 1_000_000)
+            held.append(sock)
+            assert first.startswith(b"HTTP/1.1 100 Continue"), first  # its handler holds a thread
+        quick = s3_client(server, connect_timeout=5, read_timeout=5)
+        assert quick.get_object(Bucket="modes", Key="read-while-busy")["Body"].read() == b"small and inline"
+        assert quick.get_object(Bucket="modes", Key="read-while-busy-kms")["Body"].read() == b"kms"
+        assert quick.head_object(Bucket="modes", Key="read-while-busy")["ContentLength"] == 16
+    finally:
+        for sock in held:
+            sock.close()

@@ -620,21 +620,40 @@ class HttpServer:
             self.refuse(conn, slot, headers, errors.UnknownOperation(), 400, origin.source_ip)
             return
 
-        def done(future: asyncio.Future) -> None:
-            if isinstance(body, BodyPipe):
-                conn.body_answered(slot, body)
-            try:
-                concluded = future.result()
-            except BaseException:  # noqa: BLE001 - never a traceback on the wire
-                log.exception("%s request failed outside its handler", service.value)
-                conn._ready(slot, _error(500, errors.KMSInternal()))
-                return
+        def answer(concluded: Concluded[Response]) -> None:
             if concluded.recorded:
                 conn._ready(slot, concluded.response)
                 self._observe(service.value, concluded.response, received, origin.source_ip)
             else:  # group commit with the loop's other events
                 self.audit.add(Pending(concluded.entry, concluded.response, conn, slot, front.refuse, None, received,
                                        concluded.companions))
+
+        def failed() -> None:
+            log.exception("%s request failed outside its handler", service.value)
+            conn._ready(slot, _error(500, errors.KMSInternal()))
+
+        def done(future: asyncio.Future) -> None:
+            if isinstance(body, BodyPipe):
+                conn.body_answered(slot, body)
+            try:
+                concluded = future.result()
+            except BaseException:  # noqa: BLE001 - never a traceback on the wire
+                failed()
+                return
+            answer(concluded)
+
+        s3 = self.s3
+        if service is Service.S3 and s3 is not None and isinstance(body, bytes):
+            # A GetObject / HeadObject whose reads are all local runs here, on the loop,
+            # without a worker thread's hand-offs (S3FrontDoor.read_on_loop says when).
+            try:
+                parsed = s3.read_on_loop(method, path, query, headers)
+                if parsed is not None:
+                    answer(s3.handle(method, path, query, headers, body, origin.source_ip, origin.secure, parsed))
+                    return
+            except Exception:  # noqa: BLE001 - never a traceback on the wire
+                failed()
+                return
 
         extra = (origin.secure,) if service is Service.S3 else ()
         handle: Callable[..., Concluded[Response]] = front.handle

@@ -291,6 +291,13 @@ class SqlS3Repository:
         # the PutObject row on the DB-API cursor (sqlite_driver.py)
         self._put = _SqlitePut(engine.dialect) if fast else None
 
+    @property
+    def reads_locally(self) -> bool:
+        """Bucket and object rows read on connections of their own from a local file
+        (file SQLite): never a network round trip, never a wait for another thread's
+        transaction (``:memory:`` shares one connection under a lock)."""
+        return self._read_object is not None
+
     @classmethod
     def for_storage(cls, storage: SqlStorage) -> SqlS3Repository:
         return cls(storage.engine, storage._unit)  # noqa: SLF001 - same package, same unit of work

@@ -105,12 +105,19 @@ class _Call:
     signed_by: dict[str, str] | None = None
 
 
+# Served on the event loop when reads are local (``S3FrontDoor.read_on_loop``).
+_LOOP_OPERATIONS = frozenset({"GetObject", "HeadObject"})
+
+
 class S3FrontDoor:
     def __init__(self, pipeline: KmsPipeline, buckets: BucketRegistry, sse: S3Deps | None = None,
-                 s3_domain: str | None = None) -> None:
+                 s3_domain: str | None = None, *, reads_on_loop: bool = False) -> None:
         self.pipeline = pipeline
         self.buckets = buckets
         self.s3_domain = s3_domain
+        # GetObject / HeadObject of an SSE bucket may run on the event loop (read_on_loop):
+        # only when every read they make is local (embedded SQLite, file object store)
+        self.reads_on_loop = reads_on_loop and sse is not None
         self._local = threading.local()
         self._trail_names = frozenset(b.name for b in buckets.all())
         # issue 17: every other bucket, with server-side encryption; its KMS calls come here,
@@ -134,10 +141,29 @@ class S3FrontDoor:
             "HeadObject": self._head_object,
         }
 
+    def read_on_loop(
+        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]]
+    ) -> S3Request | None:
+        """The parsed request, if it is a GetObject or HeadObject of an SSE bucket that the
+        server may serve on its event loop instead of handing it to a worker thread (the
+        hand-off and its wake-ups were ~20 % of a small GET's CPU, bench/S3_SSE.md
+        issue-17m). Only when ``reads_on_loop``: every read is then local and short (one-row
+        SELECTs on embedded SQLite, cached keys, a file's first segment; what follows the
+        first 64 KiB of a larger object is streamed by a worker, as before), as the KMS
+        calls served on the loop are. A request signed for a body (never sent with GET) or
+        a trail-bucket read keeps the thread."""
+        if not self.reads_on_loop or method not in ("GET", "HEAD"):
+            return None
+        request = parse(method, path, query, headers, virtual_host_bucket(_host(headers), self.s3_domain))
+        if request.bucket is None or request.key is None or request.bucket in self._trail_names:
+            return None
+        return request if operation_name(request, SSE_ROUTES) in _LOOP_OPERATIONS else None
+
     def handle(
         self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]],
-        body: bytes | BodySource, source_ip: str, secure: bool = False,
+        body: bytes | BodySource, source_ip: str, secure: bool = False, parsed: S3Request | None = None,
     ) -> Concluded[Response]:
+        """``parsed``: the request as ``read_on_loop`` parsed it (not parsed again)."""
         pipeline = self.pipeline
         deps = pipeline.deps
         call = _Call(pipeline.new_request_id(), deps.clock.now())
@@ -148,7 +174,8 @@ class S3FrontDoor:
             elif name == b"host":
                 host = value.decode("latin-1")
         source = BytesBody(body) if isinstance(body, bytes) else body
-        request = call.request = parse(method, path, query, headers, virtual_host_bucket(host, self.s3_domain))
+        request = call.request = parsed or parse(method, path, query, headers,
+                                                 virtual_host_bucket(host, self.s3_domain))
         sse = self.sse
         trail = sse is None or (request.bucket is not None and request.bucket in self._trail_names)
         routes = ROUTES if trail else SSE_ROUTES
@@ -413,6 +440,13 @@ class S3FrontDoor:
             bucket = self.sse.repo.get_bucket(name)
             return bucket.account_id if bucket is not None else None
         return None
+
+
+def _host(headers: Sequence[tuple[bytes, bytes]]) -> str | None:
+    for name, value in headers:
+        if name == b"host":
+            return value.decode("latin-1")
+    return None
 
 
 def _signed_by(query: str) -> dict[str, str]:
