@@ -160,9 +160,9 @@ def decide(
     )
     needed: frozenset[str] = frozenset().union(*(p.condition_keys for p in ((policy,) if policy else ()) + identities))
     # S3's own table (S3Deps.authz): one entry per object ARN must not evict KMS's
-    # decisions. The bucket's owner is in the key because bucket names are global: a deleted bucket's name may be another
-    # account's next. Identity policies by name as well as text: the name is in the
-    # decision's statement reference.
+    # decisions. The bucket's owner is in the key because bucket names are global: a
+    # deleted bucket's name may be another account's next. Identity policies by name as
+    # well as text: the name is in the decision's statement reference.
     base_key: tuple[Hashable, ...] = (
         ctx.principal.arn,
         ctx.account_id,
