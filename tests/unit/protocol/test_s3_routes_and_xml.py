@@ -9,7 +9,7 @@ import pytest
 from trent import errors
 from trent.domain.s3.records import SseMode
 from trent.protocol.s3 import xml_in
-from trent.protocol.s3.routes import ROUTES, SSE_ROUTES, parse, route, virtual_host_bucket
+from trent.protocol.s3.routes import ROUTES, SSE_ROUTES, operation_name, parse, resolve, route, virtual_host_bucket
 
 COPY = [(b"x-amz-copy-source", b"src/key")]
 
@@ -123,3 +123,18 @@ def test_documents_with_and_without_the_namespace() -> None:
 def test_anything_else_is_malformed_xml(parse_, body: bytes) -> None:
     with pytest.raises(errors.MalformedXML):
         parse_(body)
+
+
+def test_resolve_routes_once_and_keeps_the_refusal_for_later() -> None:
+    """The front door routes a request once: the operation names its event at once, and
+    the error of a request no route matches is raised only after authentication."""
+    get = parse("GET", "/bkt/k", "", [])
+    assert resolve(get, SSE_ROUTES) == ("GetObject", None) and operation_name(get, SSE_ROUTES) == "GetObject"
+    write = parse("PUT", "/trail-bucket/k", "", [])
+    name, error = resolve(write, ROUTES)  # the trail bucket is read-only
+    assert name == "PutObject" == operation_name(write, ROUTES) and isinstance(error, errors.AccessDenied)
+    odd = parse("GET", "/bkt", "torrent", [])
+    name, error = resolve(odd, SSE_ROUTES)
+    assert name == "Unknown" and isinstance(error, errors.FeatureNotImplemented)
+    with pytest.raises(errors.FeatureNotImplemented):
+        route(odd, SSE_ROUTES)

@@ -62,7 +62,7 @@ from trent.protocol.s3.body import BodySource, BytesBody, Payload, decoded
 from trent.protocol.s3.deferred_deletes import DeferredDeletes
 from trent.protocol.s3.errors import error_document, sse_wire_error
 from trent.protocol.s3.seen_buckets import SeenBuckets
-from trent.protocol.s3.routes import SSE_ROUTES, ROUTES, S3Request, operation_name, parse, route, virtual_host_bucket
+from trent.protocol.s3.routes import SSE_ROUTES, ROUTES, S3Request, operation_name, parse, resolve, virtual_host_bucket
 from trent.protocol.via_service_audit import kms_event
 from trent.service.context import RequestContext
 from trent.service.s3 import buckets as sse_buckets
@@ -179,7 +179,7 @@ class S3FrontDoor:
         sse = self.sse
         trail = sse is None or (request.bucket is not None and request.bucket in self._trail_names)
         routes = ROUTES if trail else SSE_ROUTES
-        call.operation = operation_name(request, routes)
+        call.operation, unroutable = resolve(request, routes)
         kms_calls: list[KmsCall] = []
         self._local.calls = kms_calls
         blobs = self.blobs if not trail else None
@@ -201,7 +201,9 @@ class S3FrontDoor:
         def work() -> Answer:
             payload = authenticate()
             assert call.ctx is not None
-            operation = route(request, routes).operation
+            if unroutable is not None:  # after authentication, as S3 answers
+                raise unroutable
+            operation = call.operation
             text_headers = {n.decode("latin-1"): v.decode("latin-1") for n, v in headers}
             if operation not in _BODY_OPERATIONS:
                 for _ in decoded(source.chunks(), payload, text_headers):  # an empty body, still checked

@@ -158,10 +158,18 @@ def route(request: S3Request, routes: tuple[Route, ...] = ROUTES) -> Route:
     raise errors.FeatureNotImplemented()
 
 
+def resolve(request: S3Request, routes: tuple[Route, ...] = ROUTES) -> tuple[str, errors.TrentError | None]:
+    """The operation, and the error ``route`` raised if no route matched (the operation is
+    then the event's name for it): routed once, the error raised by the caller when its
+    turn comes (after authentication)."""
+    try:
+        return route(request, routes).operation, None
+    except errors.TrentError as exc:
+        name = {"PUT": "PutObject", "DELETE": "DeleteObject", "POST": "PostObject"}.get(request.method, "Unknown")
+        return name, exc
+
+
 def operation_name(request: S3Request, routes: tuple[Route, ...] = ROUTES) -> str:
     """The event's name for a request that may not have matched a route."""
-    try:
-        return route(request, routes).operation
-    except errors.TrentError:
-        return {"PUT": "PutObject", "DELETE": "DeleteObject", "POST": "PostObject"}.get(request.method, "Unknown")
+    return resolve(request, routes)[0]
 
