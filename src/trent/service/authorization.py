@@ -43,7 +43,7 @@ from trent.domain.ids import alias_arn, parse_key_ref
 from trent.domain.keys import Key, KeySpec, KeyUsage, Origin, Tag
 from trent.domain.principals import ACCOUNT_ID_RE, PrincipalKind
 from trent.errors import AccessDenied, KMSInternal, MalformedPolicyDocument
-from trent.service.authz_cache import ParsedPolicy
+from trent.service.authz_cache import TIME_CONDITION_KEYS, ParsedPolicy, needed_keys
 from trent.service.context import RequestContext
 from trent.service.deps import ServiceDeps
 from trent.service.grant_tokens import grant_id_of
@@ -168,9 +168,6 @@ def _facts(
 
 # --- deciding ----------------------------------------------------------------------
 
-_TIME_KEYS = ("aws:currenttime", "aws:epochtime")
-
-
 def _hashable(value: Any) -> Any:
     if isinstance(value, Mapping):
         return tuple(sorted(value.items()))
@@ -190,7 +187,7 @@ def _request_inputs(
     inputs: list[Any] = [
         ctx.source_ip, ctx.via_service, ctx.secure_transport, tuple((name, _hashable(v)) for name, v in facts.items())
     ]
-    if any(k in _TIME_KEYS for k in needed):
+    if any(k in TIME_CONDITION_KEYS for k in needed):
         inputs.append(int(ctx.now))
     if key is not None and any(k.startswith("aws:resourcetag/") for k in needed):
         inputs.append(tuple(deps.storage.get_tags(key.region, key.key_id)))
@@ -208,8 +205,7 @@ def _policies(
     identities = (
         identity_policies(deps, ctx.principal.arn) if ctx.principal.kind is not PrincipalKind.ROOT else _NO_POLICIES
     )
-    needed: frozenset[str] = frozenset().union(*(p.condition_keys for p in ((policy,) if policy else ()) + identities))
-    return policy, identities, needed
+    return policy, identities, needed_keys(policy, identities)
 
 
 def decide(

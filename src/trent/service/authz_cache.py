@@ -33,6 +33,16 @@ def condition_keys(document: PolicyDocument) -> frozenset[str]:
     return frozenset(c.lowered_key for s in document.statements for c in s.conditions)
 
 
+# aws:CurrentTime and aws:EpochTime: a decision that reads them is cached per whole second.
+TIME_CONDITION_KEYS = ("aws:currenttime", "aws:epochtime")
+
+
+def needed_keys(policy: ParsedPolicy | None, identities: tuple[ParsedPolicy, ...]) -> frozenset[str]:
+    """The condition keys a resource policy and identity policies test together: empty,
+    their decisions never depend on the request's inputs."""
+    return frozenset().union(*(p.condition_keys for p in ((policy,) if policy else ()) + identities))
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedPolicy:
     text: str  # as stored; the identity of the policy in cached decisions

@@ -42,7 +42,7 @@ from trent.domain.s3.names import bucket_arn, object_arn
 from trent.domain.s3.records import Bucket
 from trent.errors import AccessDenied, KMSInternal, MalformedPolicyDocument
 from trent.service import authorization as kms_authorization
-from trent.service.authz_cache import ParsedPolicy
+from trent.service.authz_cache import TIME_CONDITION_KEYS, ParsedPolicy, needed_keys
 from trent.service.context import RequestContext
 from trent.service.s3.deps import S3Deps
 from trent.service.s3.sse_headers import SseRequest
@@ -123,10 +123,6 @@ def _request(
     )
 
 
-# aws:CurrentTime and aws:EpochTime read the time in whole seconds (as in KMS's cache key).
-_TIME_KEYS = ("aws:currenttime", "aws:epochtime")
-
-
 def _request_inputs(
     ctx: RequestContext, needed: frozenset[str], conditions: Mapping[str, str] | None
 ) -> tuple[Hashable, ...]:
@@ -138,7 +134,7 @@ def _request_inputs(
         ctx.secure_transport,
         tuple(sorted((conditions or {}).items())),
     )
-    if any(k in _TIME_KEYS for k in needed):
+    if any(k in TIME_CONDITION_KEYS for k in needed):
         inputs += (int(ctx.now),)
     return inputs
 
@@ -158,7 +154,7 @@ def decide(
         if ctx.principal.kind is not PrincipalKind.ROOT
         else ()
     )
-    needed: frozenset[str] = frozenset().union(*(p.condition_keys for p in ((policy,) if policy else ()) + identities))
+    needed = needed_keys(policy, identities)
     # S3's own table (S3Deps.authz): one entry per object ARN must not evict KMS's
     # decisions. The bucket's owner is in the key because bucket names are global: a
     # deleted bucket's name may be another account's next. Identity policies by name as
