@@ -124,6 +124,7 @@ class _Slot:
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _STREAM_PIECE = 256 << 10  # bytes of a streamed response per socket write
 S3_THREADS = 32  # S3 requests and streamed downloads in progress at once (per worker process)
+_STALLED = 300.0  # seconds a client may leave one piece unread before its download is cut
 # An S3 upload whose Content-Length is at most this, and that does not wait for 100 Continue,
 # is read whole before its handler starts, as a KMS request is, instead of through a
 # BodyPipe: the pipe's hand-offs between the loop and the worker thread (~4 context
@@ -133,9 +134,9 @@ S3_BUFFERED_UPLOAD_MAX = 64 * 1024
 
 
 def _small_upload(headers: list[tuple[bytes, bytes]]) -> bool:
-    """A declared length of at most S3_BUFFERED_UPLOAD_MAX, no Expect: 100-continue (the
-    client waits to send the body until the request is authorized: only a pipe can do
-    that) and no chunked transfer coding."""
+    """A declared length of at most S3_BUFFERED_UPLOAD_MAX, no Expect header (with
+    100-continue the client waits to send the body until the request is authorized: only
+    a pipe can do that) and no chunked transfer coding."""
     length = None
     for name, value in headers:
         if name == b"content-length":
@@ -143,7 +144,6 @@ def _small_upload(headers: list[tuple[bytes, bytes]]) -> bool:
         elif name == b"expect" or name == b"transfer-encoding":
             return False
     return length is not None and length.isdigit() and int(length) <= S3_BUFFERED_UPLOAD_MAX
-_STALLED = 300.0  # seconds a client may leave one piece unread before its download is cut
 
 
 class KmsHttpProtocol(asyncio.Protocol):

@@ -14,8 +14,8 @@ issue 16: nothing changes without its event) — the operations that stream obje
 
 1. the slow part outside any write transaction: authorize, new data key, stream and
    encrypt the blob into the object store (or, for a small object, into memory: its
-   ciphertext is kept in its row, ``service/s3/content.py``). A long upload must not hold the database's
-   write transaction open (on SQLite that would stall every other writer, the audit
+   ciphertext is kept in its row, ``service/s3/content.py``). A long upload must not
+   hold the database's write transaction open (on SQLite that would stall every other writer, the audit
    group commit included): the transaction begins only at the first write
    (``storage/transaction.py``), and a preliminary write made before the stream (the
    S3-owned key or ``aws/s3`` created on first use) is committed on its own just before
@@ -150,8 +150,8 @@ class S3FrontDoor:
         issue-17m). Only when ``reads_on_loop``: every read is then local and short (one-row
         SELECTs on embedded SQLite, cached keys, a file's first segment; what follows the
         first 64 KiB of a larger object is streamed by a worker, as before), as the KMS
-        calls served on the loop are. A request signed for a body (never sent with GET) or
-        a trail-bucket read keeps the thread."""
+        calls served on the loop are. A trail-bucket read keeps the thread (its objects
+        come from the trail's own store)."""
         if not self.reads_on_loop or method not in ("GET", "HEAD"):
             return None
         request = parse(method, path, query, headers, virtual_host_bucket(_host(headers), self.s3_domain))

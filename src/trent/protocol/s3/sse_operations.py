@@ -362,8 +362,8 @@ def _primed(
     later can only cut the connection (the server aborts it: a short body, never wrong
     bytes).
 
-    A small body (at most ``IN_MEMORY_ANSWER_MAX`` bytes, all of it in the first piece) is answered
-    in memory, with the stream run to its end here (its last checks done, the blob
+    A small body (at most ``IN_MEMORY_ANSWER_MAX`` bytes, all of it in the first piece) is
+    answered in memory, with the stream run to its end here (its last checks done, the blob
     closed): a streamed answer costs the server two more thread hand-offs (a worker to
     write it, the loop to take each write), which were half of a 1 KiB GET's CPU
     (bench/S3_SSE.md, issue-17i). If finishing the stream fails, the answer stays a stream
