@@ -21,6 +21,7 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
@@ -76,6 +77,17 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+def _loads(text: str) -> Any:
+    """A JSON column as ``_dumps`` wrote it. orjson reads it in a fraction of ``json``'s time
+    (four columns on every object row read: a GET's); ``json.dumps`` escapes a lone
+    surrogate (``\\udc80``, which a user-metadata value may carry) that orjson refuses to
+    read, so that rare row falls back to ``json``."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 # --- rows <-> records ----------------------------------------------------------------
 
 
@@ -112,7 +124,7 @@ def _sse_from(row: Mapping[Any, Any]) -> SseRecord:
         key_blob=bytes(row["key_blob"]),
         owned_key_id=row["owned_key_id"],
         kms_key_arn=row["kms_key_arn"],
-        kms_context=None if row["kms_context"] is None else json.loads(row["kms_context"]),
+        kms_context=None if row["kms_context"] is None else _loads(row["kms_context"]),
         bucket_key=bool(row["bucket_key"]),
         derivation_salt=blob("derivation_salt"),
         customer_key_md5=row["customer_key_md5"],
@@ -131,7 +143,7 @@ def _metadata_values(meta: ObjectMetadata, checksum_algorithm: str | None, stora
 
 
 def _metadata_from(row: Mapping[Any, Any]) -> ObjectMetadata:
-    return ObjectMetadata(row["content_type"], json.loads(row["user_metadata"]), json.loads(row["system_metadata"]))
+    return ObjectMetadata(row["content_type"], _loads(row["user_metadata"]), _loads(row["system_metadata"]))
 
 
 def _object_values(r: ObjectRecord) -> dict[str, Any]:
@@ -163,7 +175,7 @@ def _object_from(row: Mapping[Any, Any]) -> ObjectRecord:
         last_modified=row["last_modified"],
         metadata=_metadata_from(row),
         sse=_sse_from(row),
-        blobs=tuple(Blob(n, p, bytes.fromhex(c), s, inline) for n, p, c, s in json.loads(row["blobs"])),
+        blobs=tuple(Blob(n, p, bytes.fromhex(c), s, inline) for n, p, c, s in _loads(row["blobs"])),
         parts_count=row["parts_count"],
         checksum_algorithm=row["checksum_algorithm"],
         checksum_value=row["checksum_value"],

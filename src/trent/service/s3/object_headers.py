@@ -13,6 +13,7 @@ typed results.
 from __future__ import annotations
 
 import email.utils
+import functools
 import re
 import time
 from collections.abc import Mapping
@@ -79,11 +80,18 @@ _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "
 
 
 def http_date(epoch: float) -> str:
-    """RFC 9110 IMF-fixdate, whole seconds (Last-Modified): what
-    ``email.utils.formatdate(epoch, usegmt=True)`` writes, in a quarter of its time (it goes
-    through a datetime; every GET and HEAD answers one). English names from tables, never
-    the locale's (as ``formatdate`` does too)."""
-    t = time.gmtime(int(epoch))
+    """RFC 9110 IMF-fixdate, whole seconds (Last-Modified)."""
+    return _imf_fixdate(int(epoch))
+
+
+@functools.lru_cache(maxsize=4096)
+def _imf_fixdate(second: int) -> str:
+    """What ``email.utils.formatdate(second, usegmt=True)`` writes, in a quarter of its time
+    (it goes through a datetime), and remembered: every GET and HEAD answers the
+    Last-Modified of an object, and the same objects are read again and again (2.6 % of a
+    small SSE-KMS GET's server CPU before, bench/S3_SSE.md issue-17r). English names from
+    tables, never the locale's (as ``formatdate`` does too)."""
+    t = time.gmtime(second)
     return (f"{_DAY_NAMES[t.tm_wday]}, {t.tm_mday:02d} {_MONTH_NAMES[t.tm_mon - 1]} {t.tm_year:04d} "
             f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
 
