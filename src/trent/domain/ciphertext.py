@@ -58,16 +58,23 @@ def split(blob: bytes) -> tuple[BlobHeader, memoryview]:
     """Parse a blob into its header and the key store's sealed payload."""
     if len(blob) < HEADER_LEN or blob[0] != VERSION_1:
         raise ValueError("not a Trent v1 ciphertext")
-    form = blob[1]
-    id_bytes = blob[2:18]
+    return _parse_header(bytes(blob[:HEADER_LEN])), memoryview(blob)[HEADER_LEN:]
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_header(raw: bytes) -> BlobHeader:
+    """Pure, and the same few headers (one per key and material version) arrive on every
+    Decrypt: memoized, as ``encode_header`` is (the UUID formatting was ~2 % of an SSE-KMS
+    GET's server CPU, bench/S3_SSE.md issue-17r). Raises ValueError, never cached."""
+    form = raw[1]
+    id_bytes = raw[2:18]
     if form == FORM_UUID:
-        key_id = str(uuid.UUID(bytes=bytes(id_bytes)))
+        key_id = str(uuid.UUID(bytes=id_bytes))
     elif form == FORM_MRK:
         key_id = MRK_PREFIX + id_bytes.hex()
     else:
         raise ValueError("unknown key id form")
-    material_id = blob[18:HEADER_LEN].hex()
-    return BlobHeader(key_id, material_id, bytes(blob[:HEADER_LEN])), memoryview(blob)[HEADER_LEN:]
+    return BlobHeader(key_id, raw[18:HEADER_LEN].hex(), raw)
 
 
 def is_trent_blob(blob: bytes) -> bool:
