@@ -35,6 +35,12 @@ class Principal:
     name: str
     principal_id: str  # AIDA... for users (CloudTrail userIdentity.principalId)
 
+    def __hash__(self) -> int:
+        # The ARN names the principal (equal principals have equal ARNs): hashing it alone
+        # spares the five-field tuple the generated __hash__ builds; principals key the
+        # authorization decision caches on every request.
+        return hash(self.arn)
+
     @staticmethod
     def root_arn(account_id: str, partition: str = "aws") -> str:
         return f"arn:{partition}:iam::{account_id}:root"

@@ -39,7 +39,7 @@ from trent.storage.repositories import Duplicate
 
 def via(ctx: RequestContext, service: str) -> RequestContext:
     """The caller's context for a call the service makes on its behalf (``kms:ViaService``)."""
-    return dataclasses.replace(ctx, via_service=aws_managed.via_service(service, ctx.region))
+    return ctx.via(aws_managed.via_service(service, ctx.region))
 
 
 def ensure_predefined_aliases(deps: ServiceDeps, account_id: str, region: str, partition: str, now: float) -> None:
