@@ -9,7 +9,18 @@ import pytest
 from trent import errors
 from trent.domain.s3.records import SseMode
 from trent.protocol.s3 import xml_in
-from trent.protocol.s3.routes import ROUTES, SSE_ROUTES, operation_name, parse, resolve, route, virtual_host_bucket
+from trent.protocol.s3.routes import (
+    ROUTES,
+    SSE_ROUTES,
+    SUBRESOURCES,
+    Route,
+    S3Request,
+    operation_name,
+    parse,
+    resolve,
+    route,
+    virtual_host_bucket,
+)
 
 COPY = [(b"x-amz-copy-source", b"src/key")]
 
@@ -138,3 +149,32 @@ def test_resolve_routes_once_and_keeps_the_refusal_for_later() -> None:
     assert name == "Unknown" and isinstance(error, errors.FeatureNotImplemented)
     with pytest.raises(errors.FeatureNotImplemented):
         route(odd, SSE_ROUTES)
+
+
+def _first_match(request: S3Request, routes: tuple[Route, ...]) -> str | None:
+    """The reference: the first route of the table, tried in order, that matches."""
+    present = SUBRESOURCES.intersection(request.query)
+    for candidate in routes:
+        if candidate.matches(request, present):
+            return candidate.operation
+    return None
+
+
+@pytest.mark.parametrize("routes", [ROUTES, SSE_ROUTES], ids=["trail", "sse"])
+def test_indexed_routing_picks_what_the_ordered_scan_picks(routes: tuple[Route, ...]) -> None:
+    """``route`` looks only at the routes of the request's method and target: every
+    combination of method, target, sub-resources and copy source still gets the route the
+    table's first match gives (or the same refusal)."""
+    queries = ["", "location", "list-type=2", "uploads", "delete", "encryption", "policy", "uploadId=u",
+               "uploadId=u&partNumber=2", "partNumber=1", "versionId=v", "acl", "tagging", "list-type=1"]
+    for method in ("GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"):
+        for path in ("/", "/bkt", "/bkt/key"):
+            for query in queries:
+                for headers in ([], COPY):
+                    request = parse(method, path, query, headers)
+                    expected = _first_match(request, routes)
+                    try:
+                        got: str | None = route(request, routes).operation
+                    except (errors.AccessDenied, errors.FeatureNotImplemented):
+                        got = None
+                    assert got == expected, (method, path, query, headers)

@@ -60,10 +60,17 @@ class Route:
     allows: frozenset[str] = frozenset()
     copy_source: bool | None = None
 
+    @property
+    def needed(self) -> frozenset[str]:
+        """The sub-resource keys the request must carry."""
+        return self.requires | ({self.subresource} if self.subresource is not None else frozenset())
+
     def matches(self, request: S3Request, present: frozenset[str]) -> bool:
         if self.method != request.method or self.target is not request.target:
             return False
-        needed = self.requires | ({self.subresource} if self.subresource is not None else set())
+        return self._matches_rest(request, present, self.needed)
+
+    def _matches_rest(self, request: S3Request, present: frozenset[str], needed: frozenset[str]) -> bool:
         if not needed <= present or present - needed - self.allows:
             return False
         if self.copy_source is not None and (b"x-amz-copy-source" in request.headers) is not self.copy_source:
@@ -147,11 +154,30 @@ def parse(method: str, path: str, query: str, headers: Any, virtual_bucket: str 
     return S3Request(method, target, bucket, key, params, index)
 
 
+# Per routes table: its routes by (method, target), each with the sub-resource keys it
+# needs, in the table's order. Every request is routed, and a GetObject was the 24th
+# route tried of SSE_ROUTES (1.9 % of a small GET's server CPU, bench/S3_SSE.md
+# issue-17r). Keyed by the table's id, the table kept with its index (so the id is its).
+_Candidates = tuple[tuple[Route, frozenset[str]], ...]
+_INDEXES: dict[int, tuple[tuple[Route, ...], dict[tuple[str, Target], _Candidates]]] = {}
+
+
+def _candidates(routes: tuple[Route, ...], method: str, target: Target) -> _Candidates:
+    entry = _INDEXES.get(id(routes))
+    if entry is None or entry[0] is not routes:
+        index: dict[tuple[str, Target], list[tuple[Route, frozenset[str]]]] = {}
+        for r in routes:
+            index.setdefault((r.method, r.target), []).append((r, r.needed))
+        entry = routes, {k: tuple(v) for k, v in index.items()}
+        _INDEXES[id(routes)] = entry
+    return entry[1].get((method, target), ())
+
+
 def route(request: S3Request, routes: tuple[Route, ...] = ROUTES) -> Route:
     """The trail bucket's routes by default (read-only); ``SSE_ROUTES`` for the others."""
-    present = SUBRESOURCES.intersection(request.query)
-    for candidate in routes:
-        if candidate.matches(request, present):
+    present = SUBRESOURCES.intersection(request.query) if request.query else frozenset()
+    for candidate, needed in _candidates(routes, request.method, request.target):
+        if candidate._matches_rest(request, present, needed):
             return candidate
     if routes is ROUTES and request.method in WRITE_METHODS and request.bucket is not None:
         raise errors.AccessDenied("Access Denied", audit_reason="this bucket is read-only")
