@@ -50,7 +50,8 @@ def test_only_object_reads_run_on_the_loop(front: Any, method: str, path: str, q
     parsed = front.read_on_loop(method, path, query, HOST)
     assert (parsed is not None) is on_loop
     if parsed is not None:
-        assert parsed.bucket == "bucket" and parsed.key == path.split("/", 2)[2]
+        assert parsed.request.bucket == "bucket" and parsed.request.key == path.split("/", 2)[2]
+        assert parsed.operation == {"GET": "GetObject", "HEAD": "HeadObject"}[method]
 
 
 def test_the_trail_bucket_keeps_its_thread(front: Any) -> None:
@@ -64,7 +65,7 @@ def test_virtual_hosted_requests_are_recognised(tmp_path: Path) -> None:
     try:
         front = runtime.http.s3
         parsed = front.read_on_loop("GET", "/some/key", "", [(b"host", b"photos.s3.trent.test:8080")])
-        assert parsed is not None and (parsed.bucket, parsed.key) == ("photos", "some/key")
+        assert parsed is not None and (parsed.request.bucket, parsed.request.key) == ("photos", "some/key")
         assert front.read_on_loop("GET", "/", "", [(b"host", b"photos.s3.trent.test:8080")]) is None  # a listing
     finally:
         runtime.deps.storage.close()

@@ -109,6 +109,14 @@ class _Call:
 _LOOP_OPERATIONS = frozenset({"GetObject", "HeadObject"})
 
 
+@dataclass(frozen=True, slots=True)
+class LoopRead:
+    """A request ``read_on_loop`` accepted: parsed and routed once, handed to ``handle``."""
+
+    request: S3Request
+    operation: str  # GetObject or HeadObject, of an SSE bucket
+
+
 class S3FrontDoor:
     def __init__(self, pipeline: KmsPipeline, buckets: BucketRegistry, sse: S3Deps | None = None,
                  s3_domain: str | None = None, *, reads_on_loop: bool = False) -> None:
@@ -143,27 +151,29 @@ class S3FrontDoor:
 
     def read_on_loop(
         self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]]
-    ) -> S3Request | None:
-        """The parsed request, if it is a GetObject or HeadObject of an SSE bucket that the
-        server may serve on its event loop instead of handing it to a worker thread (the
-        hand-off and its wake-ups were ~20 % of a small GET's CPU, bench/S3_SSE.md
-        issue-17m). Only when ``reads_on_loop``: every read is then local and short (one-row
-        SELECTs on embedded SQLite, cached keys, a file's first segment; what follows the
-        first 64 KiB of a larger object is streamed by a worker, as before), as the KMS
-        calls served on the loop are. A trail-bucket read keeps the thread (its objects
-        come from the trail's own store)."""
+    ) -> LoopRead | None:
+        """The request, parsed and routed, if it is a GetObject or HeadObject of an SSE
+        bucket that the server may serve on its event loop instead of handing it to a
+        worker thread (the hand-off and its wake-ups were ~20 % of a small GET's CPU,
+        bench/S3_SSE.md issue-17m); ``handle`` then does neither again. Only when
+        ``reads_on_loop``: every read is then local and short (one-row SELECTs on embedded
+        SQLite, cached keys, a file's first segment; what follows the first 64 KiB of a
+        larger object is streamed by a worker, as before), as the KMS calls served on the
+        loop are. A trail-bucket read keeps the thread (its objects come from the trail's
+        own store)."""
         if not self.reads_on_loop or method not in ("GET", "HEAD"):
             return None
         request = parse(method, path, query, headers, virtual_host_bucket(_host(headers), self.s3_domain))
         if request.bucket is None or request.key is None or request.bucket in self._trail_names:
             return None
-        return request if operation_name(request, SSE_ROUTES) in _LOOP_OPERATIONS else None
+        operation = operation_name(request, SSE_ROUTES)
+        return LoopRead(request, operation) if operation in _LOOP_OPERATIONS else None
 
     def handle(
         self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]],
-        body: bytes | BodySource, source_ip: str, secure: bool = False, parsed: S3Request | None = None,
+        body: bytes | BodySource, source_ip: str, secure: bool = False, parsed: LoopRead | None = None,
     ) -> Concluded[Response]:
-        """``parsed``: the request as ``read_on_loop`` parsed it (not parsed again)."""
+        """``parsed``: the request as ``read_on_loop`` parsed and routed it (neither done again)."""
         pipeline = self.pipeline
         deps = pipeline.deps
         call = _Call(pipeline.new_request_id(), deps.clock.now())
@@ -174,12 +184,16 @@ class S3FrontDoor:
             elif name == b"host":
                 host = value.decode("latin-1")
         source = BytesBody(body) if isinstance(body, bytes) else body
-        request = call.request = parsed or parse(method, path, query, headers,
-                                                 virtual_host_bucket(host, self.s3_domain))
         sse = self.sse
-        trail = sse is None or (request.bucket is not None and request.bucket in self._trail_names)
-        routes = ROUTES if trail else SSE_ROUTES
-        call.operation, unroutable = resolve(request, routes)
+        unroutable: errors.TrentError | None
+        if parsed is not None:  # an SSE bucket's GetObject / HeadObject (read_on_loop)
+            request = call.request = parsed.request
+            trail = False
+            call.operation, unroutable = parsed.operation, None
+        else:
+            request = call.request = parse(method, path, query, headers, virtual_host_bucket(host, self.s3_domain))
+            trail = sse is None or (request.bucket is not None and request.bucket in self._trail_names)
+            call.operation, unroutable = resolve(request, ROUTES if trail else SSE_ROUTES)
         kms_calls: list[KmsCall] = []
         self._local.calls = kms_calls
         blobs = self.blobs if not trail else None
