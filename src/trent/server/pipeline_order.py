@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 SAFE_METHODS = frozenset({b"GET", b"HEAD", b"OPTIONS"})
 MAX_UNANSWERED = 64  # requests of one connection read but not answered before reading pauses
@@ -67,14 +67,15 @@ class ReadHold:
 
 
 class Ticket:
-    """One request's place in its connection's order (http11's response slot extends it)."""
+    """One request's place in its connection's order (http11's response slot extends it;
+    a subclass's ``__init__`` may set these fields itself rather than call this one)."""
 
     __slots__ = ("unsafe", "_state", "_start", "_on_head")
 
     def __init__(self, unsafe: bool) -> None:
         self.unsafe = unsafe
         self._state = _WAITING
-        self._start: Callable[[], None] | None = None
+        self._start: tuple[Callable[..., None], tuple[Any, ...]] | None = None
         self._on_head: Callable[[], None] | None = None
 
     @property
@@ -108,16 +109,22 @@ class PipelineOrder(Generic[T]):
         self._held = False
         self._pass_due = False
 
-    def admit(self, ticket: T, start: Callable[[], None]) -> None:
-        """A request was read: ``start()`` it now if it may run, else once it may."""
-        self.queue.append(ticket)
-        if len(self.queue) >= self._limit and not self._held:
+    def admit(self, ticket: T, start: Callable[..., None], *args: Any) -> None:
+        """A request was read: ``start(*args)`` it now if it may run, else once it may.
+        (Arguments rather than a closure: the common case, starting at once, stays cheap.)"""
+        queue = self.queue
+        queue.append(ticket)
+        if len(queue) >= self._limit and not self._held:
             self._held = True
             self._hold.hold()
         if not self._waiting and not (self._running if ticket.unsafe else self._unsafe_running):
-            self._run(ticket, start)
+            ticket._state = _RUNNING
+            self._running += 1
+            if ticket.unsafe:
+                self._unsafe_running = True
+            start(*args)
         else:
-            ticket._start = start
+            ticket._start = (start, args)
             self._waiting.append(ticket)
 
     def finished(self, ticket: T) -> None:
@@ -177,13 +184,6 @@ class PipelineOrder(Generic[T]):
 
     # --- internals ---------------------------------------------------------------------------
 
-    def _run(self, ticket: T, start: Callable[[], None]) -> None:
-        ticket._state = _RUNNING
-        self._running += 1
-        if ticket.unsafe:
-            self._unsafe_running = True
-        start()
-
     def _start_waiting(self) -> None:
         self._pass_due = False
         waiting = self._waiting
@@ -192,6 +192,10 @@ class PipelineOrder(Generic[T]):
             if self._running if ticket.unsafe else self._unsafe_running:
                 return
             waiting.popleft()
-            start, ticket._start = ticket._start, None
-            assert start is not None
-            self._run(ticket, start)
+            call, ticket._start = ticket._start, None
+            assert call is not None
+            ticket._state = _RUNNING
+            self._running += 1
+            if ticket.unsafe:
+                self._unsafe_running = True
+            call[0](*call[1])
