@@ -144,8 +144,8 @@ def test_pipelined_small_and_large_uploads_are_answered_in_order(server: TrentSe
     """Uploads of at most 64 KiB without Expect are read whole before their handler runs
     (server/http11.py, S3_BUFFERED_UPLOAD_MAX), larger ones stream through a pipe: sent
     back to back on one connection, with a GET and a badly signed small PUT between them,
-    every request is answered in order and the connection stays usable. (The GET reads an
-    object written before: pipelined requests of one connection are served concurrently.)"""
+    every request is answered in order and the connection stays usable. (Each PUT runs
+    after the requests before it: tests/wire/test_pipelining.py.)"""
     small, edge, large = os.urandom(1000), os.urandom(64 * 1024), os.urandom(64 * 1024 + 1)
     s3 = s3_client(server)
     s3.put_object(Bucket="modes", Key="pipe-before", Body=b"before")

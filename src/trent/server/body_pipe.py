@@ -5,7 +5,8 @@ The loop side (:meth:`feed`, :meth:`close`, :meth:`abort`) runs in the connectio
 ``data_received``; the worker side (:meth:`chunks`) blocks until data comes. Memory is
 bounded: above ``high_water`` buffered bytes the connection stops reading the socket
 (``pause``), and reading resumes once the worker took the buffer (``resume``) — TCP flow
-control does the rest. The first pull of the body calls ``on_first_read`` (the server
+control does the rest. (The connection gives the hold and release of its counted
+``pipeline_order.ReadHold``: every ``pause`` is matched by one ``resume``.) The first pull of the body calls ``on_first_read`` (the server
 answers ``Expect: 100-continue`` then: only once the request passed authentication,
 authorization and key checks, the client sends its body).
 """
@@ -48,6 +49,7 @@ class BodyPipe:
         self._taken_all = False
         self.discarding = False  # the handler answered: the rest of the body is dropped
         self.expects_continue = False  # the client waits for 100 Continue before sending it
+        self.continue_sent = False  # the server wrote that 100 Continue (at its turn: pipeline_order)
 
     # --- the event loop's side -----------------------------------------------------------
 

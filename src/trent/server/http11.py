@@ -19,13 +19,21 @@ touches ~100 µs of different code paths (HTTP, SigV4, JSON, policy engine, Open
 orjson), and running them back to back per call measured crypto at ~3× its cost in a
 tight loop. Staged, an Encrypt's CPU fell ~17 % (``bench/encrypt_cpu.py``, issue 16,
 bench/README.md, "stages per loop tick"). Nothing is reordered that a client could observe:
-calls of one connection keep their order, and calls of different connections in one
-tick were never ordered.
+the calls of one tick come from different connections, which were never ordered (the
+calls one connection pipelines run one after the other, below).
 
-Responses on a connection leave in request order (HTTP/1.1 pipelining): each
-request takes a slot in the connection's queue; a slot is written when it and
-every slot before it are ready. The ASGI app (``trent.server.app``) serves the
-same pipeline for anyone who prefers to run Trent under an ASGI server.
+Pipelining (RFC 9112 §9.3.2; ``pipeline_order.py``): each request takes a slot in its
+connection's order; a response is written when it and every response before it are
+ready, so responses leave in request order. Safe requests (GET, HEAD, OPTIONS) of a
+connection run in parallel; an unsafe one (PUT, POST, DELETE: every KMS call) starts
+only after every earlier request of the connection has finished, and later ones wait
+for it, so each request sees what the requests before it did. A ``100 Continue`` is
+written only at its request's turn, after every earlier response (a streamed download's
+last byte included). With 64 requests unanswered the connection stops reading, through
+the same counted hold a streamed upload's ``BodyPipe`` uses. Not yet: requests read
+after one with ``Connection: close`` are still run (RFC 9112 §9.6 says to ignore them).
+The ASGI app (``trent.server.app``) serves the same pipeline for anyone who prefers to
+run Trent under an ASGI server (pipelining there is the ASGI server's business).
 
 Limits: request bodies are bounded (413 before the body is read), headers are
 bounded by llhttp, a parse error closes the connection with 400.
@@ -38,7 +46,6 @@ import logging
 import os
 import signal
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -67,6 +74,7 @@ from trent.server.audit_batcher import AuditBatcher, Pending
 from trent.server.body_pipe import BodyPipe
 from trent.server.console import Console, is_console_path
 from trent.server.edge_audit import EdgeAudit, dev_params
+from trent.server.pipeline_order import SAFE_METHODS, PipelineOrder, ReadHold, Ticket
 from trent.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, RequestMetrics, render as render_metrics
 from trent.server.readiness import Readiness
 from trent.server.root_controls import RootControls
@@ -112,13 +120,20 @@ def _error(status: int, exc: errors.TrentError) -> Response:
     return Response(status, orjson.dumps(error_body(exc)[1]), new_uuid4())
 
 
-@dataclass(slots=True)
-class _Slot:
-    """One request's place in its connection's response order."""
+class _Slot(Ticket):
+    """One request's place in its connection's order (pipeline_order.py) and its response."""
 
-    keep_alive: bool
-    data: bytes | None = None
-    stream: Iterator[bytes | memoryview] | None = None  # issue 17: S3 object bytes after the head
+    __slots__ = ("keep_alive", "data", "stream")
+
+    def __init__(self, keep_alive: bool, unsafe: bool) -> None:
+        # Ticket's fields set here rather than by super().__init__: one call less per request.
+        self.unsafe = unsafe
+        self._state = 0  # waiting
+        self._start = None
+        self._on_head = None
+        self.keep_alive = keep_alive
+        self.data: bytes | None = None
+        self.stream: Iterator[bytes | memoryview] | None = None  # issue 17: S3 object bytes after the head
 
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -153,7 +168,8 @@ class KmsHttpProtocol(asyncio.Protocol):
         self._server = server
         self._parser = httptools.HttpRequestParser(self)
         self._transport: asyncio.Transport | None = None
-        self._slots: deque[_Slot] = deque()
+        self._hold = ReadHold(self._pause_reading, self._resume_reading)  # pipes and the order share it
+        self._order: PipelineOrder[_Slot] = PipelineOrder(asyncio.get_running_loop().call_soon, self._hold)
         self._closing = False
         self._pumping = False  # a streamed response is being written
         self._writable = asyncio.Event()
@@ -185,13 +201,21 @@ class KmsHttpProtocol(asyncio.Protocol):
         self._writable.set()
         if self._pipe is not None:
             self._pipe.abort(errors.IncompleteBody(audit_reason="the client closed the connection"))
-        self._server.in_flight -= len(self._slots)
-        self._slots.clear()
+        self._server.in_flight -= len(self._order.queue)
+        self._order.close()
         self._server.connections.discard(self)
 
     @property
     def idle(self) -> bool:
-        return not self._slots and not self._pumping
+        return not self._order.queue and not self._pumping
+
+    def _pause_reading(self) -> None:
+        if self._transport is not None:
+            self._transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        if self._transport is not None:
+            self._transport.resume_reading()
 
     def close(self) -> None:
         if self._transport is not None:
@@ -256,17 +280,20 @@ class KmsHttpProtocol(asyncio.Protocol):
             return
         server = self._server
         keep_alive = self._parser.should_keep_alive() and not self._closing and not server.draining
-        slot = self._new_slot(keep_alive)
+        method = self._parser.get_method()
+        slot = self._new_slot(keep_alive, method)
         if not keep_alive:
             self._closing = True
+        headers = self._headers
         if self._too_large:
             # The rest of a too-large body is not read: answer (audited) and close.
             slot.keep_alive = False
             self._closing = True
-            server.refuse(self, slot, self._headers, errors.SerializationError("Request body is too large."), 413)
+            error = errors.SerializationError("Request body is too large.")
+            self._order.admit(slot, lambda: server.refuse(self, slot, headers, error, 413))
             return
         body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
-        self._server.dispatch(self, slot, self._parser.get_method().decode("latin-1"), self._url, self._headers, body)
+        self._order.admit(slot, server.dispatch, self, slot, method.decode("latin-1"), self._url, headers, body)
 
     # --- streamed request bodies (issue 17) ----------------------------------------------
 
@@ -274,35 +301,40 @@ class KmsHttpProtocol(asyncio.Protocol):
         """An S3 upload: its handler starts now, on a worker thread, and reads the body
         from a pipe as it arrives (no size limit here: S3's own limits apply)."""
         keep_alive = self._parser.should_keep_alive() and not self._closing and not self._server.draining
-        slot = self._new_slot(keep_alive)
+        method = self._parser.get_method()
+        slot = self._new_slot(keep_alive, method)
         if not keep_alive:
             self._closing = True
         expects = any(n == b"expect" and v.lower() == b"100-continue" for n, v in self._headers)
         transport = self._transport
         loop = asyncio.get_running_loop()
 
-        def pause() -> None:
-            if self._transport is not None:
-                self._transport.pause_reading()
+        def write_continue() -> None:
+            """At the request's turn (pipeline_order: after every earlier response, never
+            inside one), unless the body came anyway or the handler answered meanwhile."""
+            if self._transport is transport and transport is not None and not pipe.complete \
+                    and not pipe.discarding and slot.data is None:
+                pipe.continue_sent = True
+                transport.write(_CONTINUE)
 
-        def resume() -> None:
-            if self._transport is not None and self._transport.is_reading() is False:
-                self._transport.resume_reading()
+        def send_continue() -> None:  # the handler's first pull of the body (BodyPipe.on_first_read)
+            if self._transport is transport and not pipe.complete:
+                self._order.at_head(slot, write_continue)
 
-        def send_continue() -> None:
-            if self._transport is not None and self._transport is transport and not pipe.complete:
-                self._transport.write(_CONTINUE)
-
-        pipe = self._pipe = BodyPipe(loop, pause=pause, resume=resume, on_first_read=send_continue if expects else None)
+        hold = self._hold
+        pipe = self._pipe = BodyPipe(loop, pause=hold.hold, resume=hold.release,
+                                     on_first_read=send_continue if expects else None)
         pipe.expects_continue = expects
-        self._server.dispatch(self, slot, self._parser.get_method().decode("latin-1"), self._url, self._headers, pipe)
+        self._order.admit(slot, self._server.dispatch, self, slot, method.decode("latin-1"), self._url,
+                          self._headers, pipe)
 
     def body_answered(self, slot: _Slot, pipe: BodyPipe) -> None:
         """The handler answered: a body not read to its end is dropped as it comes, or,
         if the client still waits for 100 Continue, never comes (the connection closes)."""
         if pipe.complete:
+            pipe.discard_rest()  # what the handler left unread; a hold it still had is released
             return
-        if pipe.expects_continue and not pipe.started:
+        if pipe.expects_continue and not pipe.continue_sent:
             slot.keep_alive = False
             self._closing = True
         pipe.discard_rest()
@@ -314,48 +346,54 @@ class KmsHttpProtocol(asyncio.Protocol):
         self.flush()
 
     def fill(self, slot: _Slot, response: Response) -> None:
-        """Put ``response`` in ``slot`` (sent by :meth:`flush`, in order)."""
+        """Put ``response`` in ``slot`` (sent by :meth:`flush`, in order): its request has
+        finished, the requests it held back may start (pipeline_order.py)."""
         slot.data = encode_response(response, slot.keep_alive)
         slot.stream = response.stream
+        self._order.finished(slot)
 
-    def _new_slot(self, keep_alive: bool) -> _Slot:
-        slot = _Slot(keep_alive)
-        self._slots.append(slot)
+    def _new_slot(self, keep_alive: bool, method: bytes) -> _Slot:
+        slot = _Slot(keep_alive, method not in SAFE_METHODS)
         self._server.in_flight += 1
         return slot
 
     def _fail(self, error: errors.TrentError) -> None:
         """llhttp could not parse the request: answer 400 (audited) and close."""
-        slot = self._new_slot(False)
+        slot = self._new_slot(False, b"")  # at the door: takes its turn like an unsafe request
         self._closing = True
-        self._server.refuse(self, slot, self._headers, error, 400)
+        headers, server = self._headers, self._server
+        self._order.admit(slot, lambda: server.refuse(self, slot, headers, error, 400))
 
     def flush(self) -> None:
         """Write every ready response at the head of the queue, in order."""
         transport = self._transport
         if transport is None:
             return
+        order = self._order
+        queue = order.queue
         out: list[bytes] = []
         close = False
-        while self._slots and self._slots[0].data is not None and not self._pumping:
-            slot = self._slots.popleft()
+        while queue and queue[0].data is not None and not self._pumping:
+            slot = queue[0]
             out.append(slot.data)  # type: ignore[arg-type]
-            if slot.stream is not None:  # in flight until its last byte is written
+            if slot.stream is not None:  # the head until its last byte is written (_pump pops it)
                 transport.write(b"".join(out))
-                out = []
                 self._pump(slot)
                 return
+            order.pop_head()
             self._server.in_flight -= 1
             if not slot.keep_alive:
                 close = True
-                self._server.in_flight -= len(self._slots)
-                self._slots.clear()
+                self._server.in_flight -= len(queue)
+                order.close()
                 break
         if out:
             transport.write(out[0] if len(out) == 1 else b"".join(out))
         if close:
             transport.close()
             self._transport = None
+        elif queue:
+            order.head_turn()  # its 100 Continue, if it waits for one, goes after what was just written
 
     def _pump(self, slot: _Slot) -> None:
         """Write a streamed response (its head is out) from a worker thread, with the
@@ -398,14 +436,17 @@ class KmsHttpProtocol(asyncio.Protocol):
 
         def done(future: asyncio.Future) -> None:
             self._pumping = False
-            self._server.in_flight -= 1
+            order = self._order
+            if order.queue and order.queue[0] is slot:  # else the connection was lost meanwhile
+                order.pop_head()
+                self._server.in_flight -= 1
             ok = not future.cancelled() and future.exception() is None and future.result()
             if not ok or not slot.keep_alive:
                 if self._transport is not None:
                     (self._transport.close if ok else self._transport.abort)()
                     self._transport = None
-                self._server.in_flight -= len(self._slots)
-                self._slots.clear()
+                self._server.in_flight -= len(order.queue)
+                order.close()
                 return
             self.flush()
 

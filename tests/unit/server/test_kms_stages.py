@@ -1,8 +1,10 @@
 """server/http11.py serves the KMS calls read in one loop tick stage by stage: one call
 whose preparation fails unexpectedly (a bug, not an AWS error) is answered with
 KMSInternalException and logged, and the other calls of the same tick are answered as
-if it were not there. In process: a ``trent serve --dev`` runtime fed through an
-in-memory connection (the way ``bench/encrypt_cpu.py`` drives it)."""
+if it were not there. In process: a ``trent serve --dev`` runtime fed through in-memory
+connections (the way ``bench/encrypt_cpu.py`` drives it). The calls of one tick come from
+several connections, one each: the calls of ONE connection are POSTs, which run one after
+the other (server/pipeline_order.py), so they never share a tick."""
 
 from __future__ import annotations
 
@@ -66,12 +68,30 @@ async def _exchange(http: Any, wire: bytes, count: int) -> list[tuple[int, dict[
     client = _Client()
     protocol = http.protocol_factory()
     protocol.connection_made(client)
-    protocol.data_received(wire)  # one read: the calls are served in the same tick
+    protocol.data_received(wire)
     while len(client.responses) < count:
         client.arrived.clear()
         await asyncio.wait_for(client.arrived.wait(), 20)
     protocol.connection_lost(None)
     return client.responses
+
+
+async def _one_tick(http: Any, wires: list[bytes]) -> list[tuple[int, dict[str, Any]]]:
+    """One call per connection, all read in the same loop tick; the answer of each."""
+    pairs = []
+    for wire in wires:
+        client, protocol = _Client(), http.protocol_factory()
+        protocol.connection_made(client)
+        pairs.append((client, protocol))
+    for (_, protocol), wire in zip(pairs, wires):
+        protocol.data_received(wire)  # no await in between: one tick
+    answers = []
+    for client, protocol in pairs:
+        if not client.responses:
+            await asyncio.wait_for(client.arrived.wait(), 20)
+        protocol.connection_lost(None)
+        answers.append(client.responses[0])
+    return answers
 
 
 def test_one_call_failing_unexpectedly_in_preparation_spares_the_rest_of_its_tick(tmp_path: Path, caplog) -> None:
@@ -95,11 +115,22 @@ def test_one_call_failing_unexpectedly_in_preparation_spares_the_rest_of_its_tic
 
             http.pipeline.prepare = prepare
             plaintext = base64.b64encode(b"kept").decode()
-            wire = (_signed("Encrypt", {"KeyId": key_id, "Plaintext": plaintext})
-                    + _signed("Encrypt", {"KeyId": key_id, "Plaintext": plaintext, "Note": "boom"})
-                    + _signed("GenerateRandom", {"NumberOfBytes": 5})
-                    + _signed("Encrypt", {"KeyId": key_id, "Plaintext": plaintext}))
-            answers = await _exchange(http, wire, 4)
+            ticks = []
+            real_serve = http._serve_kms_tick
+
+            def serve_tick() -> None:
+                ticks.append(len(http._tick_calls))
+                real_serve()
+
+            http._serve_kms_tick = serve_tick
+            answers = await _one_tick(http, [
+                _signed("Encrypt", {"KeyId": key_id, "Plaintext": plaintext}),
+                _signed("Encrypt", {"KeyId": key_id, "Plaintext": plaintext, "Note": "boom"}),
+                _signed("GenerateRandom", {"NumberOfBytes": 5}),
+                _signed("Encrypt", {"KeyId": key_id, "Plaintext": plaintext}),
+            ])
+            http._serve_kms_tick = real_serve
+            assert ticks == [4]  # the four calls shared one tick
             http.pipeline.prepare = real_prepare
             for status, body in (answers[0], answers[3]):
                 assert status == 200

@@ -1,0 +1,270 @@
+"""HTTP/1.1 pipelining on the built-in server (server/http11.py, RFC 9112 §9.3.2), on the wire:
+several requests written in one go on one raw socket (boto3 does not pipeline; the socket is
+the client here), and the byte stream that comes back must parse as exactly one response per
+request, in request order, each seeing the effects of the requests before it, and no
+``100 Continue`` except right before the final response of the request that asked for it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from botocore.auth import S3SigV4Auth, SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from tests.fixtures.trent_server import TrentServer, seeded_trent
+from tests.wire.s3_helpers import SEED, body, s3_client
+
+BUCKET = "pipelined"
+CREDENTIALS = Credentials("test", "test")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[TrentServer]:
+    with seeded_trent(SEED, prefix="trent-pipelining-") as server:
+        s3_client(server).create_bucket(Bucket=BUCKET)
+        yield server
+
+
+@pytest.fixture(scope="module")
+def large(server: TrentServer) -> bytes:
+    """A 4 MiB object at ``/pipelined/large``: its content after the first 64 KiB is streamed."""
+    data = body(4 << 20)
+    s3_client(server).put_object(Bucket=BUCKET, Key="large", Body=data)
+    return data
+
+
+def _raw(server: TrentServer, request: AWSRequest, path: str) -> bytes:
+    head = f"{request.method} {path} HTTP/1.1\r\nHost: {urlsplit(server.endpoint_url).netloc}\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in request.headers.items() if k.lower() != "host") + "\r\n"
+    data = request.data if isinstance(request.data, bytes) else b""
+    return head.encode() + data
+
+
+def s3_request(server: TrentServer, method: str, path: str, data: bytes = b"", expect: bool = False,
+               with_body: bool = True) -> bytes:
+    """A SigV4-signed S3 request as bytes (``with_body=False``: its head only)."""
+    headers = {"Content-Length": str(len(data))} if method in ("PUT", "POST") else {}
+    if expect:
+        headers["Expect"] = "100-continue"
+    request = AWSRequest(method, server.endpoint_url + path, headers=headers, data=data)
+    S3SigV4Auth(CREDENTIALS, "s3", server.region).add_auth(request)
+    raw = _raw(server, request, path)
+    return raw if with_body else raw[: len(raw) - len(data)]
+
+
+def kms_request(server: TrentServer, operation: str, params: dict[str, Any]) -> bytes:
+    data = json.dumps(params).encode()
+    headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"TrentService.{operation}",
+               "Content-Length": str(len(data))}
+    request = AWSRequest("POST", server.endpoint_url + "/", headers=headers, data=data)
+    SigV4Auth(CREDENTIALS, "kms", server.region).add_auth(request)
+    return _raw(server, request, "/")
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    continued: bool = False  # a 100 Continue came right before this final response
+
+
+@dataclass
+class Reader:
+    """Parses the server's byte stream strictly: a status line, headers, Content-Length bytes."""
+
+    sock: socket.socket
+    buffer: bytes = b""
+    interim: list[int] = field(default_factory=list)
+
+    def _fill(self) -> None:
+        data = self.sock.recv(1 << 20)
+        if not data:
+            raise AssertionError(f"connection closed; unparsed: {self.buffer[:200]!r}")
+        self.buffer += data
+
+    def _head(self) -> tuple[int, dict[str, str]]:
+        while (end := self.buffer.find(b"\r\n\r\n")) < 0:
+            self._fill()
+        head, self.buffer = self.buffer[:end].decode("latin-1"), self.buffer[end + 4:]
+        status_line, *lines = head.split("\r\n")
+        assert status_line.startswith("HTTP/1.1 "), f"not a status line: {status_line[:200]!r}"
+        headers = {}
+        for line in lines:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return int(status_line.split(" ", 2)[1]), headers
+
+    def interim_response(self) -> int:
+        status, _ = self._head()
+        return status
+
+    def response(self, method: str = "GET", expected_continue: bool = False) -> Answer:
+        """The next final response; a 100 Continue before it only if ``expected_continue``."""
+        status, headers = self._head()
+        continued = False
+        if status == 100:
+            assert expected_continue, "a 100 Continue for a request that did not ask for one (or not its turn)"
+            continued = True
+            status, headers = self._head()
+        assert status >= 200, f"a second interim response {status}"
+        length = 0 if method == "HEAD" else int(headers.get("content-length", "0"))
+        while len(self.buffer) < length:
+            self._fill()
+        data, self.buffer = self.buffer[:length], self.buffer[length:]
+        return Answer(status, headers, data, continued)
+
+    def nothing_more(self) -> None:
+        self.sock.settimeout(0.3)
+        try:
+            extra = self.sock.recv(65536)
+        except TimeoutError:
+            extra = b""
+        finally:
+            self.sock.settimeout(20)
+        assert extra == b"" and self.buffer == b"", f"bytes after the last response: {(self.buffer + extra)[:200]!r}"
+
+
+def connect(server: TrentServer) -> socket.socket:
+    parts = urlsplit(server.endpoint_url)
+    return socket.create_connection((parts.hostname, parts.port), timeout=20)
+
+
+def test_a_get_sees_the_put_before_it(server: TrentServer) -> None:
+    """PUT, GET, PUT (streamed, Expect: 100-continue, body sent at once), GET, DELETE, GET of
+    one key in one write: each GET sees what the requests before it did."""
+    key = f"same-{uuid.uuid4().hex[:8]}"
+    first, second = body(1000), body(200_000)  # buffered upload, then a streamed one
+    path = f"/{BUCKET}/{key}"
+    burst = b"".join([
+        s3_request(server, "PUT", path, first),
+        s3_request(server, "GET", path),
+        s3_request(server, "PUT", path, second, expect=True),
+        s3_request(server, "GET", path),
+        s3_request(server, "DELETE", path),
+        s3_request(server, "GET", path),
+    ])
+    with connect(server) as sock:
+        sock.sendall(burst)
+        reader = Reader(sock)
+        answers = [reader.response("PUT"), reader.response(), reader.response("PUT", expected_continue=True),
+                   reader.response(), reader.response("DELETE"), reader.response()]
+        reader.nothing_more()
+    assert [a.status for a in answers] == [200, 200, 200, 200, 204, 404], [(a.status, a.body[:300]) for a in answers]
+    assert answers[1].body == first
+    assert answers[3].body == second
+    assert b"<Code>NoSuchKey</Code>" in answers[5].body
+
+
+def test_100_continue_waits_for_the_responses_before_it(server: TrentServer, large: bytes) -> None:
+    """A GET of a large object (its content streamed by a worker) and then a PUT's head with
+    Expect: 100-continue, in one write: the 100 Continue may only come after the GET's last
+    byte; written earlier it lands inside the GET's body and corrupts the stream."""
+    key = f"continued-{uuid.uuid4().hex[:8]}"
+    upload = body(300_000)
+    with connect(server) as sock:
+        sock.sendall(s3_request(server, "GET", f"/{BUCKET}/large")
+                     + s3_request(server, "PUT", f"/{BUCKET}/{key}", upload, expect=True, with_body=False))
+        time.sleep(1.0)  # the server gets every chance to answer the PUT's Expect early
+        reader = Reader(sock)
+        got = reader.response()
+        assert got.status == 200 and len(got.body) == len(large)
+        assert got.body == large, "the GET's body was corrupted (an interim response inside it?)"
+        assert reader.interim_response() == 100
+        # The body, and a GET of the same key pipelined behind it.
+        sock.sendall(upload + s3_request(server, "GET", f"/{BUCKET}/{key}"))
+        put = reader.response("PUT")
+        after = reader.response()
+        reader.nothing_more()
+    assert put.status == 200, put.body[:300]
+    assert after.status == 200 and after.body == upload
+
+
+def test_a_refused_expect_gets_no_100(server: TrentServer, large: bytes) -> None:
+    """A GET, then a PUT with Expect that is refused (wrong signature): the GET whole, then
+    the refusal, no 100 Continue anywhere."""
+    put = s3_request(server, "PUT", f"/{BUCKET}/refused", body(100_000), expect=True, with_body=False)
+    put = put.replace(b"Signature=", b"Signature=0", 1)
+    with connect(server) as sock:
+        sock.sendall(s3_request(server, "GET", f"/{BUCKET}/large") + put)
+        reader = Reader(sock)
+        got = reader.response()
+        refused = reader.response("PUT")
+    assert got.status == 200 and got.body == large
+    assert refused.status == 403 and not refused.continued
+
+
+def test_kms_calls_see_the_calls_before_them(server: TrentServer) -> None:
+    """CreateKey, CreateAlias, Encrypt by the alias, DisableKey, Encrypt (refused), EnableKey,
+    Encrypt, DescribeKey: one write, eight answers in order, each after the one before it
+    took effect (the management calls run on worker threads, the crypto calls on the loop)."""
+    key_id = server.client().create_key()["KeyMetadata"]["KeyId"]
+    alias = f"alias/pipelined-{uuid.uuid4().hex[:8]}"
+    plaintext = base64.b64encode(b"in order").decode()
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("CreateKey", {"Description": "pipelined"}),
+        ("CreateAlias", {"AliasName": alias, "TargetKeyId": key_id}),
+        ("Encrypt", {"KeyId": alias, "Plaintext": plaintext}),
+        ("DisableKey", {"KeyId": key_id}),
+        ("Encrypt", {"KeyId": alias, "Plaintext": plaintext}),
+        ("EnableKey", {"KeyId": key_id}),
+        ("Encrypt", {"KeyId": key_id, "Plaintext": plaintext}),
+        ("DescribeKey", {"KeyId": alias}),
+    ]
+    with connect(server) as sock:
+        sock.sendall(b"".join(kms_request(server, op, params) for op, params in calls))
+        reader = Reader(sock)
+        answers = [reader.response("POST") for _ in calls]
+        reader.nothing_more()
+    bodies = [json.loads(a.body) if a.body else {} for a in answers]
+    assert [a.status for a in answers] == [200, 200, 200, 200, 400, 200, 200, 200], bodies
+    assert bodies[0]["KeyMetadata"]["Description"] == "pipelined"
+    assert bodies[2]["KeyId"].endswith(key_id)
+    assert bodies[4]["__type"] == "DisabledException"
+    assert bodies[6]["KeyId"].endswith(key_id)
+    assert bodies[7]["KeyMetadata"]["KeyState"] == "Enabled"
+
+
+def test_many_pipelined_calls_are_answered_in_order(server: TrentServer) -> None:
+    """200 calls in one write, more than the 64 a connection may have unanswered before the
+    server stops reading it: all answered, in order."""
+    count = 200
+    burst = b"".join(kms_request(server, "GenerateRandom", {"NumberOfBytes": 1 + i % 64}) for i in range(count))
+    with connect(server) as sock:
+        sock.sendall(burst)
+        reader = Reader(sock)
+        answers = [reader.response("POST") for _ in range(count)]
+        reader.nothing_more()
+    assert [a.status for a in answers] == [200] * count
+    assert [len(base64.b64decode(json.loads(a.body)["Plaintext"])) for a in answers] == [
+        1 + i % 64 for i in range(count)]
+
+
+def test_safe_reads_of_several_keys_in_one_write(server: TrentServer) -> None:
+    """GETs and HEADs only (they may run in parallel): answers in request order."""
+    s3 = s3_client(server)
+    contents = {f"read-{i}": os.urandom(10 + i * 7000) for i in range(12)}
+    for key, data in contents.items():
+        s3.put_object(Bucket=BUCKET, Key=key, Body=data)
+    order = list(contents) * 2
+    methods = ["HEAD" if i % 5 == 4 else "GET" for i in range(len(order))]
+    with connect(server) as sock:
+        sock.sendall(b"".join(s3_request(server, m, f"/{BUCKET}/{k}") for m, k in zip(methods, order)))
+        reader = Reader(sock)
+        answers = [reader.response(m) for m in methods]
+        reader.nothing_more()
+    for method, key, answer in zip(methods, order, answers):
+        assert answer.status == 200
+        assert int(answer.headers["content-length"]) == len(contents[key])
+        assert answer.body == (b"" if method == "HEAD" else contents[key])
