@@ -67,3 +67,32 @@ def test_reads_return_any_range_in_pieces_and_stop_short_at_the_end(tmp_path: Pa
         blob_file.READ_PIECE = original
     with pytest.raises(ObjectStoreError):
         list(store.get("ab/cd/" + "2" * 32, 0, 1))
+
+
+def test_a_large_durable_put_starts_writeback_as_it_goes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every WRITEBACK_STEP bytes written, the range written since the last one is handed to
+    the kernel for writeback (POSIX_FADV_DONTNEED), then one fsync; the blob reads back
+    whole. A store that is not durable (tests) asks for nothing."""
+    import trent.objectstore.blob_file as blob_file
+
+    if blob_file._START_WRITEBACK is None:  # noqa: SLF001
+        pytest.skip("no posix_fadvise on this platform")
+    calls: list[tuple[int, int, int]] = []
+    real = blob_file._START_WRITEBACK  # noqa: SLF001
+
+    def spy(fd: int, offset: int, length: int, advice: int) -> None:
+        calls.append((offset, length, advice))
+        real(fd, offset, length, advice)
+
+    monkeypatch.setattr(blob_file, "_START_WRITEBACK", spy)
+    monkeypatch.setattr(blob_file, "WRITEBACK_STEP", 3000)
+    data = os.urandom(10_000)
+    store = FileBlobStore(tmp_path)
+    blob = name()
+    assert store.put(blob, [data[i : i + 1000] for i in range(0, len(data), 1000)]) == len(data)
+    assert calls == [(0, 3000, os.POSIX_FADV_DONTNEED), (3000, 3000, os.POSIX_FADV_DONTNEED),
+                     (6000, 3000, os.POSIX_FADV_DONTNEED)]
+    assert b"".join(store.get(blob, 0, len(data))) == data
+    calls.clear()
+    FileBlobStore(tmp_path / "scratch", durable=False).put(name(), [data])
+    assert calls == []
