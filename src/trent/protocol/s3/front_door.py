@@ -22,6 +22,8 @@ issue 16: nothing changes without its event) — the operations that stream obje
    the body is read (``S3Deps.before_content`` -> ``commit_so_far``);
 2. one short write transaction: the object / part row (If-None-Match and NoSuchBucket
    decided there; a small object's ciphertext with it), then the events, then the commit.
+   PutObject's is shared with the other PUTs waiting at that moment (``grouped_puts.py``:
+   its row is held, then applied with theirs in one transaction, refusals per row).
 
 If phase 2 fails (a conflict, an audit write failure, a crash) nothing of the change
 committed and the freshly written blob is an orphan: ``DeferredDeletes.end`` deletes it
