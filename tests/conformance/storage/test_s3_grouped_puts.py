@@ -151,3 +151,26 @@ def test_the_batch_does_not_join_the_leaders_own_scope(storage: SqlStorage) -> N
         assert puts.submit(put("r1", "k")) is None
         raise RuntimeError("the request's own block rolls back")
     assert repo.get_object("b1", "k") is not None and trail(storage) == [("PutObject", "r1")]
+
+
+def test_rows_are_locked_in_key_order_and_one_keys_puts_keep_their_order(storage: SqlStorage) -> None:
+    """Two batches of different processes sharing keys lock them in the same order (no
+    deadlock on PostgreSQL): rows are written in (bucket, key) order, a stable sort, so the
+    PUTs of one key still apply as they arrived; the events stay in arrival order."""
+    repo, puts = setup(storage)
+    written: list[tuple[str, bool]] = []
+
+    class Watching:
+        def put_object(self, record: ObjectRecord, *, only_if_absent: bool = False) -> ObjectRecord | None:
+            written.append((record.key, only_if_absent))
+            return repo.put_object(record, only_if_absent=only_if_absent)
+
+    puts = GroupedPuts(storage, AuditOutbox(storage, TrailPlacement(ACCOUNT, REGION)), Watching())  # type: ignore[arg-type]
+    batch = [put("r1", "z"), put("r2", "a", only_if_absent=True), put("r3", "m"), put("r4", "a"),
+             put("r5", "a", only_if_absent=True), put("r6", "b")]
+    outcomes = puts.apply(batch)
+    assert written == [("a", True), ("a", False), ("a", True), ("b", False), ("m", False), ("z", False)]
+    assert [type(o).__name__ if o is not None else None for o in outcomes] == [
+        None, None, None, None, "PreconditionFailed", None]
+    assert repo.get_object("b1", "a") == batch[3].row.record
+    assert trail(storage) == [("PutObject", r) for r in ("r1", "r2", "r3", "r4", "r6")]

@@ -16,8 +16,9 @@ the front door builds the call's answer and events as if it had committed, then 
 * The first waiter with nobody committing becomes the *leader*, on its own worker thread
   (no timer, no daemon thread: a lone PUT commits at once, as before). It takes up to
   ``MAX_BATCH`` queued PUTs, in arrival order, and applies them in ONE transaction
-  (:meth:`GroupedPuts.apply`): each row in turn, then the events of the rows that were
-  written, in one append (one segment per trail, chained in commit order), then the commit.
+  (:meth:`GroupedPuts.apply`): each row in turn (in key order; one key's PUTs in arrival
+  order), then the events of the rows that were written, in arrival order, in one append
+  (one segment per trail, chained in commit order), then the commit.
 * PUTs arriving meanwhile queue; when the leader is done it wakes each of its batch's
   waiters with its own outcome and hands the lead to the first one still queued.
 
@@ -222,17 +223,20 @@ class GroupedPuts:
         return contextvars.Context().run(self._apply, batch)
 
     def _apply(self, batch: Sequence[GroupedPut]) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        entries: list[AuditEntry] = []
+        outcomes: list[Outcome] = [None] * len(batch)
+        # Rows in (bucket, key) order, a stable sort: the PUTs of one key keep their arrival
+        # order (an overwrite or an If-None-Match create decided as they came), and two
+        # batches of different processes (PostgreSQL) lock the rows they share in the same
+        # order instead of deadlocking. Rows of different keys do not interact.
+        order = sorted(range(len(batch)), key=lambda i: (batch[i].row.record.bucket, batch[i].row.record.key))
         with self._storage.atomic():
-            for put in batch:  # in arrival order: overwrites of one key apply in that order
-                row = put.row
+            for index in order:
+                row = batch[index].row
                 try:
                     self._repo.put_object(row.record, only_if_absent=row.only_if_absent)
                 except (BucketGone, Duplicate) as exc:  # this row only (a SAVEPOINT on PostgreSQL)
-                    outcomes.append(row_refusal(row.record, exc))
-                    continue
-                outcomes.append(None)
-                entries += put.events
-            self._outbox.record(entries)  # the last statement before the commit
+                    outcomes[index] = row_refusal(row.record, exc)
+            # the written rows' events, in arrival order; the last statement before the commit
+            self._outbox.record([e for put, outcome in zip(batch, outcomes, strict=True) if outcome is None
+                                 for e in put.events])
         return outcomes
