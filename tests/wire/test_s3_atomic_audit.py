@@ -227,3 +227,105 @@ def test_a_kms_read_joins_the_group_commit_with_its_kms_event(server_and_db: tup
     db.refuse(False)
     assert read(s3) and len(events(db)) == before + 2
     assert_chain_whole(db.url, server.account_id, server.region)
+
+
+RACERS = 64
+
+
+def test_racing_puts_share_transactions_and_each_keeps_its_own_outcome(
+    server_and_db: tuple[TrentServer, Backend],
+) -> None:
+    """PutObject's group commit (protocol/s3/grouped_puts.py): 64 PUTs at once, half of them
+    If-None-Match: * creates of one key. Exactly one create wins and its body is stored;
+    every other create is 412 PreconditionFailed (its blob deleted), and nothing else of
+    the batch it shared is refused; every PUT has exactly one PutObject event (the 412s
+    with their error), the committed ones share appends, and the chain is whole."""
+    server, db = server_and_db
+    clients = [s3_client(server, "alice") for _ in range(RACERS)]
+    s3 = clients[0]
+    s3.create_bucket(Bucket="racing")
+    stored = blobs(server)
+    creates = {f"c{i}": body(5000) for i in range(RACERS // 2)}  # above the inline limit: blobs
+    plain = {f"plain/{i}": body(1024) for i in range(RACERS // 2)}
+    barrier = threading.Barrier(RACERS)
+
+    def put(job: tuple[int, str, bytes]) -> tuple[str, str, int, str | None]:
+        index, name, data = job
+        client = clients[index]
+        conditional = name.startswith("c")
+        key = "once" if conditional else name
+        barrier.wait(30)
+        try:
+            if conditional:
+                out = client.put_object(Bucket="racing", Key=key, Body=data, IfNoneMatch="*")
+            else:
+                out = client.put_object(Bucket="racing", Key=key, Body=data)
+        except ClientError as exc:
+            response = exc.response
+            return (name, response["ResponseMetadata"]["RequestId"], response["ResponseMetadata"]["HTTPStatusCode"],
+                    response["Error"]["Code"])
+        return name, out["ResponseMetadata"]["RequestId"], 200, None
+
+    jobs = [(i, name, data) for i, (name, data) in enumerate([*creates.items(), *plain.items()])]
+    with ThreadPoolExecutor(RACERS) as pool:
+        results = list(pool.map(put, jobs))
+
+    won = [r for r in results if r[0].startswith("c") and r[2] == 200]
+    lost = [r for r in results if r[0].startswith("c") and r[2] != 200]
+    assert len(won) == 1, results
+    assert {(r[2], r[3]) for r in lost} == {(412, "PreconditionFailed")}
+    assert all(r[2] == 200 for r in results if not r[0].startswith("c")), results
+    assert s3.get_object(Bucket="racing", Key="once")["Body"].read() == creates[won[0][0]]
+    for key, data in plain.items():
+        assert s3.get_object(Bucket="racing", Key=key)["Body"].read() == data
+    assert len(blobs(server) - stored) == 1  # the winner's; every refused create's blob is gone
+
+    trail = [e for e in events(db) if e.get("eventName") == "PutObject"]
+    by_request = {e["requestID"]: e for e in trail}
+    assert len(by_request) == len(trail)  # one event per PUT
+    for _, request_id, status, code in results:
+        assert by_request[request_id].get("errorCode") == code, (request_id, status)
+    committed = {r[1] for r in results if r[2] == 200}
+
+    def shared() -> bool:
+        return any(len({e["requestID"] for e in segment if e.get("requestID") in committed}) > 1
+                   for segment in segments(db))
+
+    for round_ in range(20):  # until two PUTs shared one transaction (at once, unless the CPU is starved)
+        if shared():
+            break
+        barrier.reset()
+        more = [(i, f"more/{round_}/{i}", body(1024)) for i in range(RACERS)]
+        with ThreadPoolExecutor(RACERS) as pool:
+            outcomes = list(pool.map(put, more))
+        assert {r[2] for r in outcomes} == {200}
+        committed |= {r[1] for r in outcomes}
+    assert shared(), "every PUT was committed in a transaction of its own"
+    assert_chain_whole(db.url, server.account_id, server.region)
+
+
+def test_a_failed_group_commit_refuses_every_put_and_leaves_no_blob(
+    server_and_db: tuple[TrentServer, Backend],
+) -> None:
+    server, db = server_and_db
+    clients = [s3_client(server, "alice") for _ in range(32)]
+    clients[0].create_bucket(Bucket="refused")
+    stored = blobs(server)
+    before = len(events(db))
+    db.refuse(True)
+
+    def put(index: int) -> None:
+        internal_error(clients[index].put_object, Bucket="refused", Key=f"k{index % 4}",
+                       Body=body(5000 if index % 2 else 1000))
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        list(pool.map(put, range(len(clients))))
+    assert blobs(server) == stored
+    assert len(events(db)) == before
+    db.refuse(False)
+    for index in range(4):
+        with pytest.raises(ClientError) as missing:
+            clients[0].get_object(Bucket="refused", Key=f"k{index}")
+        assert missing.value.response["Error"]["Code"] == "NoSuchKey"
+    clients[0].put_object(Bucket="refused", Key="k0", Body=body(10))
+    assert_chain_whole(db.url, server.account_id, server.region)

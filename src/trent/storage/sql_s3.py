@@ -395,7 +395,9 @@ class SqlS3Repository:
 
     def put_object(self, record: ObjectRecord, *, only_if_absent: bool = False) -> ObjectRecord | None:
         try:
-            with self._unit(write=True) as conn:
+            # savepoint: PutObject's group commit carries on after a refused row (PostgreSQL
+            # would otherwise abort the batch's transaction; SQLite aborts the statement only)
+            with self._unit(write=True, savepoint=True) as conn:
                 if self._put is not None:
                     return self._put(conn, record, only_if_absent)
                 return self._upsert_object(conn, record, only_if_absent)

@@ -22,6 +22,8 @@ issue 16: nothing changes without its event) — the operations that stream obje
    the body is read (``S3Deps.before_content`` -> ``commit_so_far``);
 2. one short write transaction: the object / part row (If-None-Match and NoSuchBucket
    decided there; a small object's ciphertext with it), then the events, then the commit.
+   PutObject's is shared with the other PUTs waiting at that moment (``grouped_puts.py``:
+   its row is held, then applied with theirs in one transaction, refusals per row).
 
 If phase 2 fails (a conflict, an audit write failure, a crash) nothing of the change
 committed and the freshly written blob is an orphan: ``DeferredDeletes.end`` deletes it
@@ -61,6 +63,7 @@ from trent.protocol.s3.answer import Answer
 from trent.protocol.s3.body import BodySource, BytesBody, Payload, decoded
 from trent.protocol.s3.deferred_deletes import DeferredDeletes
 from trent.protocol.s3.errors import error_document, sse_wire_error
+from trent.protocol.s3.grouped_puts import GroupedPut, GroupedPuts, HeldRows
 from trent.protocol.s3.seen_buckets import SeenBuckets
 from trent.protocol.s3.routes import SSE_ROUTES, ROUTES, S3Request, operation_name, parse, resolve, virtual_host_bucket
 from trent.protocol.via_service_audit import kms_event
@@ -133,12 +136,18 @@ class S3FrontDoor:
         self.blobs: DeferredDeletes | None = None
         self.sse: S3Deps | None = None
         self.seen: SeenBuckets | None = None
+        self.held: HeldRows | None = None
+        self.puts: GroupedPuts | None = None
         if sse is not None:
             self.blobs = DeferredDeletes(sse.store)
             # the event names the bucket's owner from the row the use case read (seen_buckets.py)
             self.seen = SeenBuckets(sse.repo)
+            # PutObject's row and events commit with other PUTs' in one transaction (grouped_puts.py)
+            storage = pipeline.deps.storage
+            self.held = HeldRows(cast(S3Repository, self.seen), storage.in_write_transaction)
+            self.puts = GroupedPuts(storage, pipeline.outbox, sse.repo)
             self.sse = dataclasses.replace(sse, kms_audit=self._kms_call, store=self.blobs,
-                                           repo=cast(S3Repository, self.seen), before_content=self._before_stream)
+                                           repo=cast(S3Repository, self.held), before_content=self._before_stream)
         self.handlers: dict[str, Callable[[RequestContext, S3Request], Answer]] = {
             "ListBuckets": self._list_buckets,
             "GetBucketLocation": self._get_bucket_location,
@@ -202,6 +211,9 @@ class S3FrontDoor:
         seen = self.seen
         if seen is not None:
             seen.begin()
+        held = self.held if not trail and call.operation == "PutObject" else None
+        if held is not None:
+            held.hold()
 
         def authenticate() -> Payload:
             principal, access_key_id, region, payload = pipeline.authenticate_s3(
@@ -249,15 +261,36 @@ class S3FrontDoor:
         try:
             concluded = atomically(deps.storage, pipeline.outbox, work, conclude, what,
                                    companions=lambda: self._kms_entries(kms_calls, call))
+            if held is not None and (row := held.take()) is not None:
+                concluded = self._group_commit(concluded, GroupedPut(row, (*self._kms_entries(kms_calls, call),
+                                                                           concluded.entry)), conclude)
             # recorded: committed with its events; else nothing was written (or rolled back)
             committed = concluded.recorded or concluded.response.status < 300
         finally:
             self._local.calls = None
+            if held is not None:
+                held.take()
             if seen is not None:
                 seen.end()
             if blobs is not None:
                 blobs.end(committed)
         return self._with_kms_events(concluded, kms_calls, call)
+
+    def _group_commit(
+        self, concluded: Concluded[Response], put: GroupedPut,
+        conclude: Callable[[Answer | None, errors.TrentError | None], tuple[AuditEntry, Response]],
+    ) -> Concluded[Response]:
+        """PutObject's phase 2 (grouped_puts.py): its held row and events (``concluded``
+        as if committed) in a batch's transaction; a refused row or a failed batch
+        concludes the call with that error instead, its event unrecorded as any failure's."""
+        assert self.puts is not None and not concluded.recorded  # held: nothing of it was written
+        if concluded.response.status >= 300:  # failed after the row was held: nothing to apply
+            return concluded
+        refusal = self.puts.submit(put)
+        if refusal is None:
+            return Concluded(concluded.entry, concluded.response, True)
+        entry, response = conclude(None, refusal)
+        return Concluded(entry, response, False)
 
     def _before_stream(self) -> None:
         """Phase 1 ends with the blob streamed outside any write transaction (module doc)."""

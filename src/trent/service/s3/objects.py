@@ -119,15 +119,21 @@ def store_object(
     )
     try:
         replaced = deps.repo.put_object(record, only_if_absent=only_if_absent)
-    except BucketGone:
+    except (BucketGone, Duplicate) as exc:
         delete_blobs(deps, record.blobs)
-        raise errors.NoSuchBucket(details={"BucketName": bucket.name}) from None
-    except Duplicate:
-        delete_blobs(deps, record.blobs)
-        raise errors.PreconditionFailed(details={"Condition": "If-None-Match"}) from None
+        raise row_refusal(record, exc) from None
     if replaced is not None:
         delete_blobs(deps, replaced.blobs)
     return record
+
+
+def row_refusal(record: ObjectRecord, refused: BucketGone | Duplicate) -> errors.TrentError:
+    """What the caller is told when the database refused ``record``'s row: the bucket was
+    deleted meanwhile, or (``only_if_absent``) the key exists. Shared with PutObject's
+    group commit (protocol/s3/grouped_puts.py), which applies rows for other threads."""
+    if isinstance(refused, BucketGone):
+        return errors.NoSuchBucket(details={"BucketName": record.bucket})
+    return errors.PreconditionFailed(details={"Condition": "If-None-Match"})
 
 
 def put_object(
