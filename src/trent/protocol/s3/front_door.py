@@ -22,8 +22,9 @@ issue 16: nothing changes without its event) — the operations that stream obje
    the body is read (``S3Deps.before_content`` -> ``commit_so_far``);
 2. one short write transaction: the object / part row (If-None-Match and NoSuchBucket
    decided there; a small object's ciphertext with it), then the events, then the commit.
-   PutObject's is shared with the other PUTs waiting at that moment (``grouped_puts.py``:
-   its row is held, then applied with theirs in one transaction, refusals per row).
+   On SQLite, PutObject's is shared with the other PUTs waiting at that moment
+   (``grouped_puts.py``: its row is held, then applied with theirs in one transaction,
+   refusals per row).
 
 If phase 2 fails (a conflict, an audit write failure, a crash) nothing of the change
 committed and the freshly written blob is an orphan: ``DeferredDeletes.end`` deletes it
@@ -142,12 +143,19 @@ class S3FrontDoor:
             self.blobs = DeferredDeletes(sse.store)
             # the event names the bucket's owner from the row the use case read (seen_buckets.py)
             self.seen = SeenBuckets(sse.repo)
-            # PutObject's row and events commit with other PUTs' in one transaction (grouped_puts.py)
+            # On SQLite, PutObject's row and events commit with other PUTs' in one
+            # transaction (grouped_puts.py): its one writer at a time made each PUT's
+            # transaction a queue of its own. PostgreSQL runs writers side by side and groups
+            # their WAL flushes itself; a leader applying rows one round trip after another
+            # only serialized them there (bench/S3_SSE.md, issue-17s).
             storage = pipeline.deps.storage
-            self.held = HeldRows(cast(S3Repository, self.seen), storage.in_write_transaction)
-            self.puts = GroupedPuts(storage, pipeline.outbox, sse.repo)
-            self.sse = dataclasses.replace(sse, kms_audit=self._kms_call, store=self.blobs,
-                                           repo=cast(S3Repository, self.held), before_content=self._before_stream)
+            repo = cast(S3Repository, self.seen)
+            if storage.embedded:
+                self.held = HeldRows(repo, storage.in_write_transaction)
+                self.puts = GroupedPuts(storage, pipeline.outbox, sse.repo)
+                repo = cast(S3Repository, self.held)
+            self.sse = dataclasses.replace(sse, kms_audit=self._kms_call, store=self.blobs, repo=repo,
+                                           before_content=self._before_stream)
         self.handlers: dict[str, Callable[[RequestContext, S3Request], Answer]] = {
             "ListBuckets": self._list_buckets,
             "GetBucketLocation": self._get_bucket_location,
