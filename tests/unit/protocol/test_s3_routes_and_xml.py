@@ -155,7 +155,8 @@ def _first_match(request: S3Request, routes: tuple[Route, ...]) -> str | None:
     """The reference: the first route of the table, tried in order, that matches."""
     present = SUBRESOURCES.intersection(request.query)
     for candidate in routes:
-        if candidate.matches(request, present):
+        if (candidate.method == request.method and candidate.target is request.target
+                and candidate.accepts(request, present, candidate.needed)):
             return candidate.operation
     return None
 

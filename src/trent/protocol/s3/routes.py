@@ -65,12 +65,9 @@ class Route:
         """The sub-resource keys the request must carry."""
         return self.requires | ({self.subresource} if self.subresource is not None else frozenset())
 
-    def matches(self, request: S3Request, present: frozenset[str]) -> bool:
-        if self.method != request.method or self.target is not request.target:
-            return False
-        return self._matches_rest(request, present, self.needed)
-
-    def _matches_rest(self, request: S3Request, present: frozenset[str], needed: frozenset[str]) -> bool:
+    def accepts(self, request: S3Request, present: frozenset[str], needed: frozenset[str]) -> bool:
+        """Whether a request of this route's method and target (``route`` looks no further)
+        is this route's: ``present``, its sub-resource keys; ``needed``, :attr:`needed`."""
         if not needed <= present or present - needed - self.allows:
             return False
         if self.copy_source is not None and (b"x-amz-copy-source" in request.headers) is not self.copy_source:
@@ -177,7 +174,7 @@ def route(request: S3Request, routes: tuple[Route, ...] = ROUTES) -> Route:
     """The trail bucket's routes by default (read-only); ``SSE_ROUTES`` for the others."""
     present = SUBRESOURCES.intersection(request.query) if request.query else frozenset()
     for candidate, needed in _candidates(routes, request.method, request.target):
-        if candidate._matches_rest(request, present, needed):
+        if candidate.accepts(request, present, needed):
             return candidate
     if routes is ROUTES and request.method in WRITE_METHODS and request.bucket is not None:
         raise errors.AccessDenied("Access Denied", audit_reason="this bucket is read-only")
