@@ -72,9 +72,13 @@ class S3Repository(Protocol):
     # -- objects --------------------------------------------------------------------
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None: ...
 
-    def put_object(self, record: ObjectRecord, *, only_if_absent: bool = False) -> ObjectRecord | None:
+    def put_object(
+        self, record: ObjectRecord, *, only_if_absent: bool = False, savepoint: bool = False
+    ) -> ObjectRecord | None:
         """Insert or replace; returns the replaced record. BucketGone if no bucket;
-        ``only_if_absent`` (If-None-Match: *): Duplicate instead of replacing."""
+        ``only_if_absent`` (If-None-Match: *): Duplicate instead of replacing.
+        ``savepoint``: the enclosing transaction carries on when this row is refused
+        (PutObject's group commit), which PostgreSQL allows only around a SAVEPOINT."""
 
     def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
         """Returns the deleted record (None: there was none)."""

@@ -393,11 +393,14 @@ class SqlS3Repository:
                 row = conn.execute(_GET_OBJECT, {"bucket": bucket, "key": key}).mappings().first()
         return None if row is None else _object_from(row)
 
-    def put_object(self, record: ObjectRecord, *, only_if_absent: bool = False) -> ObjectRecord | None:
+    def put_object(
+        self, record: ObjectRecord, *, only_if_absent: bool = False, savepoint: bool = False
+    ) -> ObjectRecord | None:
         try:
-            # savepoint: PutObject's group commit carries on after a refused row (PostgreSQL
-            # would otherwise abort the batch's transaction; SQLite aborts the statement only)
-            with self._unit(write=True, savepoint=True) as conn:
+            # savepoint (PutObject's group commit): the batch's transaction carries on after a
+            # refused row (PostgreSQL would otherwise abort it; SQLite aborts the statement
+            # only). A PUT in a transaction of its own needs none: a refusal ends it anyway.
+            with self._unit(write=True, savepoint=savepoint) as conn:
                 if self._put is not None:
                     return self._put(conn, record, only_if_absent)
                 return self._upsert_object(conn, record, only_if_absent)

@@ -161,9 +161,11 @@ def test_rows_are_locked_in_key_order_and_one_keys_puts_keep_their_order(storage
     written: list[tuple[str, bool]] = []
 
     class Watching:
-        def put_object(self, record: ObjectRecord, *, only_if_absent: bool = False) -> ObjectRecord | None:
+        def put_object(
+            self, record: ObjectRecord, *, only_if_absent: bool = False, savepoint: bool = False
+        ) -> ObjectRecord | None:
             written.append((record.key, only_if_absent))
-            return repo.put_object(record, only_if_absent=only_if_absent)
+            return repo.put_object(record, only_if_absent=only_if_absent, savepoint=savepoint)
 
     puts = GroupedPuts(storage, AuditOutbox(storage, TrailPlacement(ACCOUNT, REGION)), Watching())  # type: ignore[arg-type]
     batch = [put("r1", "z"), put("r2", "a", only_if_absent=True), put("r3", "m"), put("r4", "a"),

@@ -25,13 +25,13 @@ the front door builds the call's answer and events as if it had committed, then 
 Per row, exactly what one PUT's own transaction decided: ``If-None-Match: *`` on an
 existing key (Duplicate) and a bucket deleted meanwhile (BucketGone) refuse that row only
 (412 PreconditionFailed, NoSuchBucket; PostgreSQL runs each row in a SAVEPOINT,
-``SqlS3Repository.put_object``, so the transaction goes on), and that call's error event
-is then recorded like any failed call's (the server's audit group commit). Two PUTs of the
-same key in one batch apply in arrival order (the later one replaces the earlier, whose
-blob becomes garbage in the same transaction). If the transaction fails as a whole (the
-audit append or the commit), nothing of the batch happened: every waiter answers
-InternalError and deletes the blob it wrote (``DeferredDeletes.end``), as one PUT whose
-transaction failed does.
+``SqlS3Repository.put_object(savepoint=True)``, so the transaction goes on), and that
+call's error event is then recorded like any failed call's (the server's audit group
+commit). Two PUTs of the same key in one batch apply in arrival order (the later one
+replaces the earlier, whose blob becomes garbage in the same transaction). If the
+transaction fails as a whole (the audit append or the commit), nothing of the batch
+happened: every waiter answers InternalError and deletes the blob it wrote
+(``DeferredDeletes.end``), as one PUT whose transaction failed does.
 """
 
 from __future__ import annotations
@@ -187,11 +187,13 @@ class HeldRows:
         self._local.held = None
         return held if isinstance(held, HeldRow) else None
 
-    def put_object(self, record: ObjectRecord, *, only_if_absent: bool = False) -> ObjectRecord | None:
+    def put_object(
+        self, record: ObjectRecord, *, only_if_absent: bool = False, savepoint: bool = False
+    ) -> ObjectRecord | None:
         if getattr(self._local, "held", None) is _OPEN and not self._in_write_transaction():
             self._local.held = HeldRow(record, only_if_absent)
             return None
-        return self._inner.put_object(record, only_if_absent=only_if_absent)
+        return self._inner.put_object(record, only_if_absent=only_if_absent, savepoint=savepoint)
 
     def __getattr__(self, attr: str) -> Any:
         return getattr(self._inner, attr)
@@ -233,7 +235,7 @@ class GroupedPuts:
             for index in order:
                 row = batch[index].row
                 try:
-                    self._repo.put_object(row.record, only_if_absent=row.only_if_absent)
+                    self._repo.put_object(row.record, only_if_absent=row.only_if_absent, savepoint=True)
                 except (BucketGone, Duplicate) as exc:  # this row only (a SAVEPOINT on PostgreSQL)
                     outcomes[index] = row_refusal(row.record, exc)
             # the written rows' events, in arrival order; the last statement before the commit
