@@ -2,7 +2,9 @@
 several requests written in one go on one raw socket (boto3 does not pipeline; the socket is
 the client here), and the byte stream that comes back must parse as exactly one response per
 request, in request order, each seeing the effects of the requests before it, and no
-``100 Continue`` except right before the final response of the request that asked for it."""
+``100 Continue`` except right before the final response of the request that asked for it.
+Nothing sent after a request that closes the connection (RFC 9112 §9.6) is run, audited
+or answered."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +25,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from tests.fixtures.trent_server import TrentServer, seeded_trent
+from botocore.exceptions import ClientError
+
 from tests.wire.s3_helpers import SEED, body, s3_client
 
 BUCKET = "pipelined"
@@ -61,6 +65,19 @@ def s3_request(server: TrentServer, method: str, path: str, data: bytes = b"", e
     S3SigV4Auth(CREDENTIALS, "s3", server.region).add_auth(request)
     raw = _raw(server, request, path)
     return raw if with_body else raw[: len(raw) - len(data)]
+
+
+def with_header(raw: bytes, header: bytes) -> bytes:
+    """``raw`` with one more header line (unsigned: SigV4 need not cover it)."""
+    line_end = raw.index(b"\r\n") + 2
+    return raw[:line_end] + header + b"\r\n" + raw[line_end:]
+
+
+def http10(raw: bytes) -> bytes:
+    """``raw`` sent as HTTP/1.0: no keep-alive unless it asks for it (RFC 9112 §9.3)."""
+    line_end = raw.index(b"\r\n")
+    assert raw[:line_end].endswith(b" HTTP/1.1")
+    return raw[:line_end - 3] + b"1.0" + raw[line_end:]
 
 
 def kms_request(server: TrentServer, operation: str, params: dict[str, Any]) -> bytes:
@@ -131,6 +148,16 @@ class Reader:
             extra = self.sock.recv(65536)
         except TimeoutError:
             extra = b""
+        finally:
+            self.sock.settimeout(20)
+        assert extra == b"" and self.buffer == b"", f"bytes after the last response: {(self.buffer + extra)[:200]!r}"
+
+
+    def closed(self) -> None:
+        """The server closed the connection after the last response: nothing more came."""
+        self.sock.settimeout(5)
+        try:
+            extra = self.sock.recv(65536)
         finally:
             self.sock.settimeout(20)
         assert extra == b"" and self.buffer == b"", f"bytes after the last response: {(self.buffer + extra)[:200]!r}"
@@ -268,3 +295,114 @@ def test_safe_reads_of_several_keys_in_one_write(server: TrentServer) -> None:
         assert answer.status == 200
         assert int(answer.headers["content-length"]) == len(contents[key])
         assert answer.body == (b"" if method == "HEAD" else contents[key])
+
+
+# --- RFC 9112 §9.6: nothing after a request that closes the connection ------------------------
+
+
+def _events_since(server: TrentServer, count: int) -> list[dict[str, Any]]:
+    return server.audit_events()[count:]
+
+
+def _aliases(server: TrentServer, key_id: str) -> set[str]:
+    return {a["AliasName"] for a in server.client().list_aliases(KeyId=key_id)["Aliases"]}
+
+
+def _create_alias_then_more(server: TrentServer, closing: Callable[[bytes], bytes]) -> None:
+    """A CreateAlias made to close the connection by ``closing``, then a second CreateAlias,
+    a CreateKey and a GET in the same write: the first is answered (``connection: close``)
+    and the connection closes; the others never run and leave no event in the trail."""
+    key_id = server.client().create_key()["KeyMetadata"]["KeyId"]
+    first, second = (f"alias/close-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    before = len(server.audit_events())
+    with connect(server) as sock:
+        sock.sendall(closing(kms_request(server, "CreateAlias", {"AliasName": first, "TargetKeyId": key_id}))
+                     + kms_request(server, "CreateAlias", {"AliasName": second, "TargetKeyId": key_id})
+                     + kms_request(server, "CreateKey", {"Description": "after close"})
+                     + s3_request(server, "GET", f"/{BUCKET}/nothing"))
+        reader = Reader(sock)
+        answer = reader.response("POST")
+        reader.closed()
+    assert answer.status == 200, answer.body[:300]
+    assert answer.headers.get("connection") == "close"
+    assert _aliases(server, key_id) == {first}  # (ListAliases: audited after anything the burst recorded)
+    events = _events_since(server, before)
+    assert [e["eventName"] for e in events] == ["CreateAlias", "ListAliases"], events
+    assert events[0]["requestParameters"]["aliasName"] == first and "errorCode" not in events[0]
+
+
+def test_nothing_after_connection_close_is_run_audited_or_answered(server: TrentServer) -> None:
+    """``Connection: close`` (RFC 9112 §9.6): the requests pipelined after it are not processed."""
+    _create_alias_then_more(server, lambda raw: with_header(raw, b"Connection: close"))
+
+
+def test_an_http10_request_without_keep_alive_is_the_last(server: TrentServer) -> None:
+    """HTTP/1.0 without ``Connection: keep-alive`` closes the connection as ``Connection:
+    close`` does (RFC 9112 §9.3): the requests sent after it are not processed either."""
+    _create_alias_then_more(server, http10)
+
+
+def test_http10_keep_alive_stays_open(server: TrentServer) -> None:
+    """HTTP/1.0 with ``Connection: keep-alive``: pipelined as any HTTP/1.1 request."""
+    calls = [http10(with_header(kms_request(server, "GenerateRandom", {"NumberOfBytes": n}),
+                                b"Connection: keep-alive")) for n in (3, 5)]
+    with connect(server) as sock:
+        sock.sendall(b"".join(calls))
+        reader = Reader(sock)
+        answers = [reader.response("POST"), reader.response("POST")]
+        reader.nothing_more()
+    assert [a.status for a in answers] == [200, 200]
+    assert [len(base64.b64decode(json.loads(a.body)["Plaintext"])) for a in answers] == [3, 5]
+    assert all("connection" not in a.headers for a in answers)
+
+
+def test_a_streamed_upload_with_connection_close_is_read_whole_and_is_the_last(server: TrentServer) -> None:
+    """A streamed PUT (its body through a pipe) with ``Connection: close``, its body sent in
+    two parts, the second followed by a PUT of another key and a DELETE of the first: the
+    upload is stored whole, the connection closes after its answer, the PUT and DELETE
+    after it never run and leave no event."""
+    key, other = f"closing-{uuid.uuid4().hex[:8]}", f"after-close-{uuid.uuid4().hex[:8]}"
+    data = body(300_000)  # above the buffered-upload limit: streamed to the handler
+    put = with_header(s3_request(server, "PUT", f"/{BUCKET}/{key}", data), b"Connection: close")
+    after = s3_request(server, "PUT", f"/{BUCKET}/{other}", body(100)) + s3_request(server, "DELETE", f"/{BUCKET}/{key}")
+    split = len(put) - len(data) // 2
+    before = len(server.audit_events())
+    with connect(server) as sock:
+        sock.sendall(put[:split])
+        time.sleep(0.3)  # the handler is reading the first half from its pipe
+        sock.sendall(put[split:] + after)
+        reader = Reader(sock)
+        answer = reader.response("PUT")
+        reader.closed()
+    assert answer.status == 200, answer.body[:300]
+    assert answer.headers.get("connection") == "close"
+    s3 = s3_client(server)
+    with pytest.raises(ClientError) as missing:  # (audited after anything the burst recorded)
+        s3.head_object(Bucket=BUCKET, Key=other)
+    assert missing.value.response["Error"]["Code"] == "404"
+    events = [e for e in _events_since(server, before) if e["eventName"] not in ("GenerateDataKey", "Decrypt")]
+    assert [e["eventName"] for e in events] == ["PutObject", "HeadObject"], events
+    assert events[0]["requestParameters"]["key"] == key and "errorCode" not in events[0]
+    assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == data
+
+
+def test_nothing_after_a_too_large_request_is_run(server: TrentServer) -> None:
+    """A KMS request whose body is over the limit is refused (413) and closes the connection
+    (the server's own ``connection: close``, RFC 9112 §9.6): a CreateAlias sent after its
+    body is not run."""
+    key_id = server.client().create_key()["KeyMetadata"]["KeyId"]
+    alias = f"alias/after-413-{uuid.uuid4().hex[:8]}"
+    oversized = (f"POST / HTTP/1.1\r\nHost: {urlsplit(server.endpoint_url).netloc}\r\n"
+                 "Content-Type: application/x-amz-json-1.1\r\nX-Amz-Target: TrentService.GenerateRandom\r\n"
+                 f"Content-Length: {(1 << 20) + 1}\r\n\r\n").encode() + b"x" * ((1 << 20) + 1)
+    before = len(server.audit_events())
+    with connect(server) as sock:
+        sock.sendall(oversized + kms_request(server, "CreateAlias", {"AliasName": alias, "TargetKeyId": key_id}))
+        reader = Reader(sock)
+        answer = reader.response("POST")
+        reader.closed()
+    assert answer.status == 413 and answer.headers.get("connection") == "close"
+    assert _aliases(server, key_id) == set()
+    events = _events_since(server, before)  # the refusal, then the ListAliases just made
+    assert [(e["eventName"], e.get("errorCode")) for e in events] == [
+        ("GenerateRandom", "SerializationException"), ("ListAliases", None)], events

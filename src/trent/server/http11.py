@@ -30,8 +30,15 @@ only after every earlier request of the connection has finished, and later ones 
 for it, so each request sees what the requests before it did. A ``100 Continue`` is
 written only at its request's turn, after every earlier response (a streamed download's
 last byte included). With 64 requests unanswered the connection stops reading, through
-the same counted hold a streamed upload's ``BodyPipe`` uses. Not yet: requests read
-after one with ``Connection: close`` are still run (RFC 9112 §9.6 says to ignore them).
+the same counted hold a streamed upload's ``BodyPipe`` uses.
+
+The last request of a connection (RFC 9112 §9.6): after a request that closes the
+connection (``Connection: close``, HTTP/1.0 without keep-alive, or one the server closes
+on: a body too large, a malformed request, a shutdown under way) nothing more is parsed.
+Whatever the client sent after it is read and dropped: never run, audited or answered.
+The closing request's own body is still read to its end (a streamed upload's included);
+its response, the last, carries ``connection: close`` and leaves after every earlier one,
+then the connection closes.
 The ASGI app (``trent.server.app``) serves the same pipeline for anyone who prefers to
 run Trent under an ASGI server (pipelining there is the ASGI server's business).
 
@@ -161,6 +168,10 @@ def _small_upload(headers: list[tuple[bytes, bytes]]) -> bool:
     return length is not None and length.isdigit() and int(length) <= S3_BUFFERED_UPLOAD_MAX
 
 
+class _AfterLastRequest(Exception):
+    """Stops llhttp at a request that follows the connection's last one (RFC 9112 §9.6)."""
+
+
 class KmsHttpProtocol(asyncio.Protocol):
     """One client connection."""
 
@@ -171,6 +182,7 @@ class KmsHttpProtocol(asyncio.Protocol):
         self._hold = ReadHold(self._pause_reading, self._resume_reading)  # pipes and the order share it
         self._order: PipelineOrder[_Slot] = PipelineOrder(asyncio.get_running_loop().call_soon, self._hold)
         self._closing = False
+        self._last_read = False  # the request that closes the connection was read whole (RFC 9112 §9.6)
         self._pumping = False  # a streamed response is being written
         self._writable = asyncio.Event()
         self._writable.set()
@@ -222,16 +234,27 @@ class KmsHttpProtocol(asyncio.Protocol):
             self._transport.close()
 
     def data_received(self, data: bytes) -> None:
+        if self._last_read:
+            # RFC 9112 §9.6: "MUST NOT process any further requests received on that
+            # connection". Read and dropped rather than left unread: a socket closed with
+            # unread bytes answers them with a reset, which can destroy the last response
+            # before the client reads it (the TCP reset problem, same section).
+            return
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._fail(errors.SerializationError("Upgrades are not supported."))
         except httptools.HttpParserError:
-            self._fail(errors.SerializationError("Malformed HTTP request."))
+            if not self._last_read:  # else llhttp refused the bytes after `Connection: close`, or we stopped it
+                self._fail(errors.SerializationError("Malformed HTTP request."))
 
     # --- httptools callbacks -----------------------------------------------------------
 
     def on_message_begin(self) -> None:
+        if self._last_read:
+            # A request after the last one. llhttp stops by itself after a request that is not
+            # keep-alive, but not after one the server closes on (413, a shutdown): stop it here.
+            raise _AfterLastRequest
         self._reset()
 
     def on_url(self, url: bytes) -> None:
@@ -274,26 +297,30 @@ class KmsHttpProtocol(asyncio.Protocol):
             self._body.append(body)
 
     def on_message_complete(self) -> None:
-        if self._pipe is not None:
+        if self._pipe is not None:  # a streamed upload's body is all in; its slot was taken at its head
             self._pipe.close()
             self._pipe = None
-            return
-        server = self._server
-        keep_alive = self._parser.should_keep_alive() and not self._closing and not server.draining
-        method = self._parser.get_method()
-        slot = self._new_slot(keep_alive, method)
-        if not keep_alive:
-            self._closing = True
-        headers = self._headers
-        if self._too_large:
-            # The rest of a too-large body is not read: answer (audited) and close.
-            slot.keep_alive = False
-            self._closing = True
-            error = errors.SerializationError("Request body is too large.")
-            self._order.admit(slot, lambda: server.refuse(self, slot, headers, error, 413))
-            return
-        body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
-        self._order.admit(slot, server.dispatch, self, slot, method.decode("latin-1"), self._url, headers, body)
+        else:
+            server = self._server
+            keep_alive = self._parser.should_keep_alive() and not self._closing and not server.draining
+            method = self._parser.get_method()
+            slot = self._new_slot(keep_alive, method)
+            if not keep_alive:
+                self._closing = True
+            headers = self._headers
+            if self._too_large:
+                # The rest of a too-large body is not read: answer (audited) and close.
+                slot.keep_alive = False
+                self._closing = True
+                error = errors.SerializationError("Request body is too large.")
+                self._order.admit(slot, lambda: server.refuse(self, slot, headers, error, 413))
+            else:
+                body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
+                self._order.admit(slot, server.dispatch, self, slot, method.decode("latin-1"), self._url, headers,
+                                  body)
+        if self._closing:
+            # This request's response closes the connection: it was the last one (RFC 9112 §9.6).
+            self._last_read = True
 
     # --- streamed request bodies (issue 17) ----------------------------------------------
 
@@ -361,6 +388,7 @@ class KmsHttpProtocol(asyncio.Protocol):
         """llhttp could not parse the request: answer 400 (audited) and close."""
         slot = self._new_slot(False, b"")  # at the door: takes its turn like an unsafe request
         self._closing = True
+        self._last_read = True  # nothing after it can be parsed, or answered (RFC 9112 §9.6)
         headers, server = self._headers, self._server
         self._order.admit(slot, lambda: server.refuse(self, slot, headers, error, 400))
 

@@ -22,7 +22,9 @@ were received." So, per connection:
 
 When the connection goes away (:meth:`close`) the requests already read that still wait are
 started all the same (as every request read was before this order existed): each is
-audited and finishes, its answer goes nowhere, and nothing is left waiting.
+audited and finishes, its answer goes nowhere, and nothing is left waiting. When a response
+closes the connection (``connection: close``) nothing follows it in the order: the
+connection admits no request after the one that closes it (RFC 9112 §9.6, http11.py).
 """
 
 from __future__ import annotations
@@ -166,7 +168,8 @@ class PipelineOrder(Generic[T]):
 
     def close(self) -> None:
         """The connection is gone (or closing): nothing will be answered any more. Requests
-        still waiting keep their turn and run (their answers are dropped)."""
+        still waiting keep their turn and run (their answers are dropped); after a response
+        that closed the connection there are none (nothing is admitted after its request)."""
         for ticket in self.queue:
             ticket._on_head = None
         self.queue.clear()
