@@ -5,7 +5,9 @@ The S3 use cases' store (``service/s3/store.py``): opaque names (``ab/cd/<32 hex
 only ciphertext. A put streams its pieces into a temporary file beside the target,
 flushes it to disk and renames it into place: if the pieces raise (a bad signature, a
 wrong digest, a client gone) the temporary file is removed and nothing is stored under
-the name. Reads seek to the range and return it in 256 KiB pieces.
+the name. A durable store (the default) also fsyncs the directory after the rename, and
+the parents of directories it made, so the name survives a power loss as the bytes do
+(``directories.py``). Reads seek to the range and return it in 256 KiB pieces.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from trent.objectstore.base import InvalidObjectKey, ObjectStoreError
+from trent.objectstore.directories import fsync_directory, make_directories
 
 READ_PIECE = 256 << 10  # per concurrent GET: ciphertext and plaintext in flight stay small
 # A durable put asks the kernel to start writing back every this many bytes as it goes,
@@ -60,7 +63,7 @@ class FileBlobStore:
         try:
             fd = os.open(temp, _TEMP_FLAGS, 0o600)
         except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_directories(path.parent, durable=self._durable)
             fd = os.open(temp, _TEMP_FLAGS, 0o600)
         written = flushed = 0
         start_writeback = _START_WRITEBACK if self._durable else None
@@ -82,6 +85,10 @@ class FileBlobStore:
                 if self._durable:
                     os.fsync(out.fileno())
             os.replace(temp, path)
+            if self._durable:
+                # the name too (directories.py): the row about to commit refers to it. Should
+                # this fail, the put fails and the file left is an orphan for the reaper's sweep.
+                fsync_directory(path.parent)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(temp)

@@ -6,8 +6,9 @@ Layout under the root directory::
     .trent-objectmeta/<key>.json       {"etag": ..., "metadata": {...}} (S3 user metadata)
 
 A put writes both to temporary files in their directories, flushes them to disk and
-renames them into place, metadata first: a reader sees the old object or the new one,
-never half of one, and a crash leaves at worst metadata without an object (invisible).
+renames them into place, then flushes the directory (the name is durable too), metadata
+first: a reader sees the old object or the new one, never half of one, and a crash
+leaves at worst metadata without an object (invisible).
 An object file without its metadata file (moved or copied by hand) still reads, with
 its ETag computed and no metadata — which is what a moved digest looks like to a
 validator (spec cloudtrail.md §2).
@@ -40,6 +41,7 @@ from trent.objectstore.base import (
     page,
     resolve_range,
 )
+from trent.objectstore.directories import fsync_directory, make_directories
 
 META_DIR = ".trent-objectmeta"
 
@@ -70,7 +72,7 @@ class FileObjectStore:
         return self.root.joinpath(*parts), self.root.joinpath(META_DIR, *parts[:-1], parts[-1] + ".json")
 
     def _write_atomically(self, path: Path, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_directories(path.parent, durable=self._durable)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as f:
@@ -79,6 +81,10 @@ class FileObjectStore:
                     f.flush()
                     os.fsync(f.fileno())
             os.replace(temp, path)
+            if self._durable:
+                # the name as well as the bytes (directories.py); for the metadata, before
+                # the object is renamed into place (the order the module doc promises)
+                fsync_directory(path.parent)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(temp)

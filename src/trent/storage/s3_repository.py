@@ -10,7 +10,12 @@ by the database, not by the caller reading first:
   are deleted once, by the one writer that replaced them;
 * CompleteMultipartUpload decides on the parts *inside* its transaction (``build``),
   with the upload row locked: a part uploaded concurrently either is in the snapshot
-  or fails with ``UploadGone``; Complete and Abort of one upload: exactly one wins.
+  or fails with ``UploadGone``; Complete and Abort of one upload: exactly one wins;
+* rows a transaction locks together are locked in one order, so racing writers wait
+  for each other instead of deadlocking (PostgreSQL aborts one of a cycle: a 500): an
+  upload's row before its parts (Complete, Abort; DeleteBucket locks the bucket's
+  uploads in id order first), and object rows that one caller's transaction deletes
+  several of (DeleteObjects, ``service/s3/objects.py``) in key order.
 """
 
 from __future__ import annotations

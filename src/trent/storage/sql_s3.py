@@ -360,6 +360,12 @@ class SqlS3Repository:
                 if conn.execute(sa.select(_O.c.key).where(_O.c.bucket == name).limit(1)).first() is not None:
                     return DeletedBucket(BucketState.NOT_EMPTY)
                 uploads = sa.select(_U.c.upload_id).where(_U.c.bucket == name)
+                # The uploads' rows locked before their parts are touched, as Complete and
+                # Abort lock theirs (then delete its parts): parts first, a Complete caught
+                # between our two deletes held its upload while waiting for our part locks,
+                # and PostgreSQL aborted one of us (deadlock). In upload id order: one
+                # order for every DeleteBucket.
+                conn.execute(uploads.order_by(_U.c.upload_id).with_for_update()).all()
                 parts = [_part_from(r) for r in conn.execute(sa.select(_P).where(_P.c.upload_id.in_(uploads))).mappings()]
                 conn.execute(_P.delete().where(_P.c.upload_id.in_(uploads)))
                 conn.execute(_U.delete().where(_U.c.bucket == name))

@@ -13,6 +13,8 @@ import pytest
 from trent.objectstore.base import ObjectStoreError
 from trent.objectstore.blob_file import FileBlobStore
 
+from .fsyncs import record_fsyncs
+
 
 def name() -> str:
     raw = os.urandom(18).hex()
@@ -96,3 +98,39 @@ def test_a_large_durable_put_starts_writeback_as_it_goes(tmp_path: Path, monkeyp
     calls.clear()
     FileBlobStore(tmp_path / "scratch", durable=False).put(name(), [data])
     assert calls == []
+
+
+def test_a_durable_put_makes_the_name_durable_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the blob's own fsync and its rename, the directory holding it is fsynced (a
+    committed row must not name a blob that a power loss unlinked); directories a put
+    makes are fsynced in their parents before the blob goes in."""
+    root = tmp_path / "objects"
+    store = FileBlobStore(root)
+    fsyncs = record_fsyncs(root, monkeypatch)
+    first = name()
+    a, b = first[:2], first[:5]
+    store.put(first, [b"one"])
+    assert fsyncs.take() == [
+        (a, (b[3:],)),  # ab gained cd/
+        (".", (a,)),  # the root gained ab/
+        (first, None),  # the blob's bytes, then its name
+        (b, (first[6:],)),
+    ]
+    second = b + "/" + os.urandom(16).hex()  # the same directory: nothing made
+    store.put(second, [b"two"])
+    assert fsyncs.take() == [(second, None), (b, tuple(sorted([first[6:], second[6:]])))]
+    other = "01" if b[3:] != "01" else "02"
+    third = f"{a}/{other}/" + os.urandom(16).hex()  # ab exists, its new subdirectory not
+    store.put(third, [b"three"])
+    assert fsyncs.take() == [(a, tuple(sorted([b[3:], other]))), (third, None), (third[:5], (third[6:],))]
+
+
+def test_a_store_that_is_not_durable_fsyncs_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "scratch"
+    store = FileBlobStore(root, durable=False)
+    fsyncs = record_fsyncs(root, monkeypatch)
+    blob = name()
+    store.put(blob, [b"data"])
+    store.put(blob[:6] + os.urandom(16).hex(), [b"more"])
+    assert fsyncs.take() == []
+    assert b"".join(store.get(blob, 0, 4)) == b"data"

@@ -23,6 +23,8 @@ from trent.objectstore import InvalidObjectKey, InvalidRange, NoSuchKey, ObjectS
 from trent.objectstore.file import FileObjectStore
 from trent.objectstore.s3 import S3ObjectStore
 
+from .fsyncs import record_fsyncs
+
 
 @pytest.fixture(scope="session")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -127,6 +129,29 @@ def test_file_store_refuses_unsafe_keys(tmp_path: Path) -> None:
     with pytest.raises(InvalidObjectKey):  # a file cannot also be a directory
         store.put("a/b/c", b"y")
     assert not (tmp_path / "escape").exists()
+
+
+def test_file_store_put_makes_names_durable_metadata_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each file's bytes, then the directory it was renamed into (the name), metadata
+    before object; every directory a put makes is fsynced in its parent first."""
+    root = tmp_path / "bucket"
+    store = FileObjectStore(root)
+    fsyncs = record_fsyncs(root, monkeypatch)
+    store.put("logs/2026/a.json", b"{}")
+    meta = ".trent-objectmeta"
+    assert fsyncs.take() == [
+        (f"{meta}/logs", ("2026",)), (meta, ("logs",)), (".", (meta,)),  # made: .trent-objectmeta/logs/2026
+        (f"{meta}/logs/2026/a.json.json", None), (f"{meta}/logs/2026", ("a.json.json",)),
+        ("logs", ("2026",)), (".", tuple(sorted([meta, "logs"]))),  # made: logs/2026
+        ("logs/2026/a.json", None), ("logs/2026", ("a.json",)),
+    ]
+    store.put("logs/2026/b.json", b"{}")  # nothing to make
+    assert fsyncs.take() == [
+        (f"{meta}/logs/2026/b.json.json", None), (f"{meta}/logs/2026", ("a.json.json", "b.json.json")),
+        ("logs/2026/b.json", None), ("logs/2026", ("a.json", "b.json")),
+    ]
+    FileObjectStore(tmp_path / "scratch", durable=False).put("logs/x", b"{}")
+    assert fsyncs.take() == []
 
 
 def test_file_store_object_edited_by_hand_reports_its_real_etag(tmp_path: Path) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -300,6 +303,47 @@ def test_racing_put_and_delete_bucket_never_orphans(repo: SqlS3Repository) -> No
             assert all(isinstance(r, BucketGone) for r in results[1:]), results
         else:
             assert deleted.state is BucketState.NOT_EMPTY and objects
+
+
+@pytest.mark.postgres
+def test_delete_bucket_waits_for_a_completing_upload_instead_of_deadlocking(postgres_storage: SqlStorage) -> None:
+    """Complete (and Abort) lock their upload row, then delete its parts. DeleteBucket
+    once deleted the bucket's parts first and its uploads second: caught between the two,
+    each held a row the other waited for, and PostgreSQL aborted one (DeadlockDetected).
+    It now locks the uploads first; here it waits, then finds the completed object."""
+    postgres_storage.reset()
+    repo = SqlS3Repository.for_storage(postgres_storage)
+    repo.create_bucket(bucket())
+    repo.create_upload(upload())
+    repo.put_part(part(1))
+    repo.put_part(part(2))
+    holding, release = threading.Event(), threading.Event()
+
+    def build(up: Upload, parts: Any) -> ObjectRecord:
+        holding.set()  # the upload row is locked; its parts not yet deleted
+        assert release.wait(10)
+        return obj(blobs=tuple(p.blob for p in parts))
+
+    with ThreadPoolExecutor(2) as pool:
+        completing = pool.submit(repo.complete_upload, "u1", build)
+        assert holding.wait(10)
+        deleting = pool.submit(repo.delete_bucket, "b1")
+        _wait_for_a_lock_wait(postgres_storage)  # DeleteBucket is blocked on the completion
+        release.set()
+        completed = completing.result(timeout=30)
+        deleted = deleting.result(timeout=30)
+    assert deleted.state is BucketState.NOT_EMPTY
+    assert repo.get_object("b1", "k") == completed.record
+
+
+def _wait_for_a_lock_wait(storage: SqlStorage) -> None:
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    deadline = time.monotonic() + 10
+    with storage.engine.connect() as conn:
+        while conn.exec_driver_sql(waiting).scalar_one() == 0:
+            conn.rollback()  # pg_stat_activity is read once per transaction
+            assert time.monotonic() < deadline, "no session ever waited for a lock"
+            time.sleep(0.01)
 
 
 # --- the one-row reads (storage/sqlite_row_read.py on file SQLite) --------------------

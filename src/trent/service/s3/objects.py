@@ -267,20 +267,29 @@ def delete_objects(
     deps: S3Deps, ctx: RequestContext, bucket_name: str, keys: Sequence[str]
 ) -> list[DeleteOutcome]:
     """DeleteObjects: each key authorized and deleted on its own; the caller renders
-    ``<Deleted>`` / ``<Error>`` (and drops the Deleted ones in Quiet mode)."""
+    ``<Deleted>`` / ``<Error>`` (and drops the Deleted ones in Quiet mode), in the
+    request's order.
+
+    The keys are deleted in sorted order, each once: all of them in the call's one write
+    transaction, each locking its row (PostgreSQL ``FOR UPDATE``) until the commit. In the
+    request's order, two calls naming [a, b] and [b, a] could each hold the row the other
+    waits for, and PostgreSQL would abort one (500 InternalError). A key named twice gets
+    its one outcome twice: deleting it again would find no row and answer Deleted anyway."""
     if not keys or len(keys) > MAX_DELETE_KEYS:
         raise errors.MalformedXML()
     bucket = require_bucket(deps, bucket_name)
-    outcomes = []
-    for key in keys:
-        try:
-            authz.authorize(deps, ctx, authz.DELETE_OBJECT, bucket, key)
-            removed = deps.repo.delete_object(bucket.name, key)
-            if removed is not None:
-                delete_blobs(deps, removed.blobs)
-            outcomes.append(DeleteOutcome(key))
-        except errors.S3Error as exc:
-            outcomes.append(DeleteOutcome(key, exc))
-        except errors.AccessDenied as exc:
-            outcomes.append(DeleteOutcome(key, exc))
-    return outcomes
+    outcomes = {key: _delete_one(deps, ctx, bucket, key) for key in sorted(set(keys))}
+    return [outcomes[key] for key in keys]
+
+
+def _delete_one(deps: S3Deps, ctx: RequestContext, bucket: Bucket, key: str) -> DeleteOutcome:
+    try:
+        authz.authorize(deps, ctx, authz.DELETE_OBJECT, bucket, key)
+        removed = deps.repo.delete_object(bucket.name, key)
+        if removed is not None:
+            delete_blobs(deps, removed.blobs)
+        return DeleteOutcome(key)
+    except errors.S3Error as exc:
+        return DeleteOutcome(key, exc)
+    except errors.AccessDenied as exc:
+        return DeleteOutcome(key, exc)

@@ -6,12 +6,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
+from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from trent import errors
 from trent.crypto import segments
-from trent.domain.s3.records import EncryptionConfig, SseMode
+from trent.domain.principals import IdentityPolicy
+from trent.domain.s3.records import EncryptionConfig, ObjectRecord, SseMode
 from trent.service.s3 import bucket_config, buckets, objects
 from trent.service.s3.object_headers import Conditions, parse_range
 from trent.service.s3.objects import GetObjectRequest, PutObjectRequest
@@ -292,6 +295,38 @@ def test_replacing_and_deleting_remove_old_blobs(world: World, bucket: str) -> N
     put(world, "x", b"1")
     out = objects.delete_objects(world.s3, world.ctx(), "bkt", ["x", "y"])
     assert [(o.key, o.error) for o in out] == [("x", None), ("y", None)]
+
+
+def test_delete_objects_deletes_in_key_order_and_answers_in_request_order(world: World, bucket: str) -> None:
+    """Rows are locked in one order whatever order a request names them in (two calls
+    naming [a, b] and [b, a] deadlocked on PostgreSQL), each key once; the answer keeps
+    the request's order, repeats included, and a denied key is an Error of its own."""
+    for key in ("a", "b", "c", "secret"):
+        put(world, key, b"x")
+    world.kms.storage.put_identity_policy(IdentityPolicy(BOB, "delete", doc(
+        {"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::bkt/*"},
+        {"Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::bkt/secret"},
+    )))
+    repo = world.s3.repo
+    deleted: list[str] = []
+
+    class Recording:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(repo, name)
+
+        def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
+            deleted.append(key)
+            return repo.delete_object(bucket, key)
+
+    s3 = replace(world.s3, repo=Recording())
+    out = objects.delete_objects(s3, world.ctx(BOB), "bkt", ["c", "secret", "a", "zz", "c", "b"])
+    assert [(o.key, None if o.error is None else type(o.error).__name__) for o in out] == [
+        ("c", None), ("secret", "AccessDenied"), ("a", None), ("zz", None), ("c", None), ("b", None)
+    ]
+    assert deleted == ["a", "b", "c", "zz"]
+    assert get(world, "secret") == b"x"
+    with pytest.raises(errors.NoSuchKey):
+        get(world, "c")
 
 
 def test_missing_key_is_access_denied_without_list_bucket(world: World, bucket: str) -> None:
