@@ -4,8 +4,13 @@ SQLite (the default, ``--dev`` and single node) is tuned for a server that calls
 from a thread pool and from the event loop thread (architecture.md, storage/Modes):
 
 - WAL journal: readers never block the writer and vice versa;
-- ``synchronous=NORMAL``: durable across application crashes, and with WAL only the
-  last transactions can be lost on power failure — the usual WAL trade;
+- ``synchronous=FULL``: a commit returns only once its WAL frames are on disk, so an
+  answered call (a key created, material imported, an object PUT, their audit events)
+  survives a power failure, not only a crash of the process. ``NORMAL``, the usual WAL
+  trade, syncs only at checkpoints: a KMS that answers CreateKey and then forgets the key
+  leaves its callers' data encrypted under a key that no longer exists. Commits are
+  grouped (the audit batcher, the PutObject group commit), so the extra fsync per commit
+  costs little (bench/S3_SSE.md, "synchronous=FULL");
 - ``foreign_keys=ON`` (off by default in SQLite) and a busy timeout so concurrent
   writers wait instead of failing at once;
 - pysqlite's implicit transaction handling is switched off and we emit ``BEGIN``
@@ -99,7 +104,7 @@ def sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> 
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")  # answers "memory" for :memory:
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # module doc: power-safe commits
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS:d}")
         # Without it a WAL keeps its high-water mark on disk forever (461 MB after a minute

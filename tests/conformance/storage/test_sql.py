@@ -46,7 +46,7 @@ def test_sqlite_pragmas(sqlite_storage: SqlStorage) -> None:
             f"PRAGMA {name}"
         ).scalar()
         assert pragma("journal_mode") == "wal"
-        assert pragma("synchronous") == 1  # NORMAL
+        assert pragma("synchronous") == 2  # FULL: an answered commit survives a power failure
         assert pragma("foreign_keys") == 1
         assert int(pragma("busy_timeout")) >= 1000  # type: ignore[call-overload]
 
