@@ -322,7 +322,7 @@ def build_deps(settings: Settings, clock: Clock | None = None) -> ServiceDeps:
     clock = clock or (ControllableClock() if settings.dev else SystemClock())
     url = settings.effective_database_url
     migrate(url)
-    storage = CachedStorage(SqlStorage(url, trail_name=settings.audit_trail_name), clock,
+    storage = CachedStorage(SqlStorage(url, trail_name=settings.audit_trail_name, power_safe=not settings.dev), clock,
                             ttl_seconds=settings.cache_ttl_seconds)
     # Issue 7: the root of trust by mode (file for --dev, Shamir-sealed, or inside an HSM).
     root = open_root(

@@ -4,8 +4,14 @@ SQLite (the default, ``--dev`` and single node) is tuned for a server that calls
 from a thread pool and from the event loop thread (architecture.md, storage/Modes):
 
 - WAL journal: readers never block the writer and vice versa;
-- ``synchronous=NORMAL``: durable across application crashes, and with WAL only the
-  last transactions can be lost on power failure — the usual WAL trade;
+- ``synchronous=FULL`` outside ``--dev``: a commit returns only once its WAL frames are
+  on disk, so an answered call (a key created, material imported, an object PUT, their
+  audit events) survives a power failure, not only a crash of the process. ``NORMAL``,
+  the usual WAL trade, syncs only at checkpoints: a KMS that answered CreateKey and then
+  forgot the key would leave its callers' data encrypted under a key nobody has. Commits
+  are grouped (the audit batcher, the PutObject group commit), so FULL costs one fsync
+  per group (bench/S3_SSE.md, "synchronous=FULL"). ``--dev`` (test suites, data that
+  ``reset`` throws away) keeps ``NORMAL``: durable across crashes, not power failures;
 - ``foreign_keys=ON`` (off by default in SQLite) and a busy timeout so concurrent
   writers wait instead of failing at once;
 - pysqlite's implicit transaction handling is switched off and we emit ``BEGIN``
@@ -76,8 +82,10 @@ def is_memory_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def create_engine(url: str | URL) -> Engine:
-    """An engine for ``url`` with Trent's pragmas, pooling and error hygiene."""
+def create_engine(url: str | URL, *, power_safe: bool = True) -> Engine:
+    """An engine for ``url`` with Trent's pragmas, pooling and error hygiene.
+    ``power_safe``: SQLite commits survive a power failure (module doc); PostgreSQL's are
+    its server's business (``synchronous_commit``)."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "postgresql":
         return sa.create_engine(parsed, hide_parameters=True, pool_pre_ping=True)
@@ -88,18 +96,19 @@ def create_engine(url: str | URL) -> Engine:
     else:
         kwargs.update(pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_OVERFLOW)
     engine = sa.create_engine(parsed, hide_parameters=True, **kwargs)
-    event.listen(engine, "connect", sqlite_on_connect)
+    event.listen(engine, "connect", sqlite_on_connect if power_safe else _sqlite_on_connect_dev)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
 
 
-def sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
-    """Every file SQLite connection's settings (the pool's, and sqlite_row_read's readers)."""
+def sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: object, *, synchronous: str = "FULL") -> None:
+    """Every file SQLite connection's settings (the pool's, and sqlite_row_read's readers,
+    which commit nothing)."""
     dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (module doc)
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")  # answers "memory" for :memory:
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")  # module doc: FULL outside --dev
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS:d}")
         # Without it a WAL keeps its high-water mark on disk forever (461 MB after a minute
@@ -108,6 +117,10 @@ def sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> 
         cursor.execute(f"PRAGMA journal_size_limit={SQLITE_JOURNAL_SIZE_LIMIT:d}")
     finally:
         cursor.close()
+
+
+def _sqlite_on_connect_dev(dbapi_connection: sqlite3.Connection, record: object) -> None:
+    sqlite_on_connect(dbapi_connection, record, synchronous="NORMAL")
 
 
 def _sqlite_on_begin(conn: Connection) -> None:

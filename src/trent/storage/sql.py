@@ -110,8 +110,9 @@ class SqlStorage(
     is migrated separately (:func:`migrate`, at server start) unless ``upgrade=True``.
     """
 
-    def __init__(self, url: str | URL, *, upgrade: bool = False, trail_name: str = "trent") -> None:
-        self._engine = create_engine(url)
+    def __init__(self, url: str | URL, *, upgrade: bool = False, trail_name: str = "trent",
+                 power_safe: bool = True) -> None:
+        self._engine = create_engine(url, power_safe=power_safe)  # engine.py: False only for --dev
         self._unit = UnitOfWork(self._engine)
         self.trail_name = trail_name  # the name a new audit trail gets (issue 16)
         self._appender = DirectAppender(self._engine, self._unit.serial())

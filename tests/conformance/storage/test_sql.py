@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -46,7 +47,7 @@ def test_sqlite_pragmas(sqlite_storage: SqlStorage) -> None:
             f"PRAGMA {name}"
         ).scalar()
         assert pragma("journal_mode") == "wal"
-        assert pragma("synchronous") == 1  # NORMAL
+        assert pragma("synchronous") == 2  # FULL: an answered commit survives a power failure
         assert pragma("foreign_keys") == 1
         assert int(pragma("busy_timeout")) >= 1000  # type: ignore[call-overload]
 
@@ -138,3 +139,26 @@ def test_concurrent_units_of_work(sql_storage: SqlStorage) -> None:
     assert [t.key for t in sql_storage.get_tags(REGION, shared.key_id)] == sorted(
         f"t{i}" for i in range(15)
     )
+
+
+def test_sqlite_commits_are_power_safe_except_in_dev(tmp_path: Path) -> None:
+    """engine.py: synchronous=FULL (each commit syncs the WAL) unless the storage is built
+    for --dev, whose data ``reset`` throws away; bootstrap picks by mode."""
+    from trent.bootstrap import build_deps
+    from trent.config import Settings
+
+    def synchronous(storage: SqlStorage) -> object:
+        with storage.engine.connect() as conn:
+            return conn.exec_driver_sql("PRAGMA synchronous").scalar()
+
+    dev_only = SqlStorage(f"sqlite:///{tmp_path / 'dev.db'}", upgrade=True, power_safe=False)
+    try:
+        assert synchronous(dev_only) == 1  # NORMAL
+    finally:
+        dev_only.close()
+    for dev, expected in ((True, 1), (False, 2)):
+        deps = build_deps(Settings(dev=dev, data_dir=tmp_path / f"dev-{dev}"))
+        try:
+            assert synchronous(deps.storage.inner) == expected  # type: ignore[attr-defined, arg-type]
+        finally:
+            deps.storage.close()
