@@ -4,7 +4,8 @@ the client here), and the byte stream that comes back must parse as exactly one 
 request, in request order, each seeing the effects of the requests before it, and no
 ``100 Continue`` except right before the final response of the request that asked for it.
 Nothing sent after a request that closes the connection (RFC 9112 §9.6) is run, audited
-or answered."""
+or answered; a request the server cannot parse whole (a streamed upload whose chunked framing
+breaks, an Upgrade) gets exactly one answer, never none or two."""
 
 from __future__ import annotations
 
@@ -406,3 +407,110 @@ def test_nothing_after_a_too_large_request_is_run(server: TrentServer) -> None:
     events = _events_since(server, before)  # the refusal, then the ListAliases just made
     assert [(e["eventName"], e.get("errorCode")) for e in events] == [
         ("GenerateRandom", "SerializationException"), ("ListAliases", None)], events
+
+
+# --- a request whose framing breaks: one answer, nothing stored, the connection closes ---------
+
+# Chunked framing (RFC 9112 §7.1) that llhttp refuses, sent after some valid chunks: a chunk
+# size that is not hex, and a chunk's data not followed by its CRLF.
+BROKEN_FRAMING = {"chunk-size": b"zz\r\n", "chunk-data": b"10\r\n" + b"x" * 16 + b"!!"}
+
+
+def chunk(piece: bytes) -> bytes:
+    return b"%x\r\n" % len(piece) + piece + b"\r\n"
+
+
+def chunked_put(server: TrentServer, path: str, data: bytes) -> bytes:
+    """A signed S3 PUT's head for ``data`` sent with ``Transfer-Encoding: chunked`` (the
+    payload hash covers the whole of ``data``; SigV4 does not sign Transfer-Encoding)."""
+    request = AWSRequest("PUT", server.endpoint_url + path, headers={"Transfer-Encoding": "chunked"}, data=data)
+    S3SigV4Auth(CREDENTIALS, "s3", server.region).add_auth(request)
+    raw = _raw(server, request, path)
+    return raw[: len(raw) - len(data)]
+
+
+def _blobs(server: TrentServer) -> set[str]:
+    """Every file in the object store, temporary ones (``.put-*``) included."""
+    root = server.data_dir / "objects"
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("broken", list(BROKEN_FRAMING), ids=list(BROKEN_FRAMING))
+def test_a_streamed_upload_whose_chunked_framing_breaks_is_answered(server: TrentServer, broken: str) -> None:
+    """A chunked PUT (streamed to its handler) whose framing breaks after three valid chunks,
+    the connection left open: the handler's answer, an S3 IncompleteBody (400), comes within
+    seconds with ``connection: close``, the connection closes, the PUT is audited once and
+    nothing is stored, not even a temporary blob. (It used to hang until the client left:
+    the handler and its S3 thread waited on the body for ever.)"""
+    key = f"broken-{broken}-{uuid.uuid4().hex[:8]}"
+    data = body(4 * 64 * 1024)
+    valid = b"".join(chunk(data[i:i + 64 * 1024]) for i in range(0, 3 * 64 * 1024, 64 * 1024))
+    blobs, before = _blobs(server), len(server.audit_events())
+    with connect(server) as sock:
+        sock.sendall(chunked_put(server, f"/{BUCKET}/{key}", data) + valid)
+        time.sleep(0.3)  # the handler has the valid chunks and waits on its pipe for more
+        sock.sendall(BROKEN_FRAMING[broken])
+        sock.settimeout(5)
+        reader = Reader(sock)
+        try:
+            answer = reader.response("PUT")
+        except TimeoutError:
+            pytest.fail("no answer within 5 s to an upload whose framing broke")
+        reader.closed()
+    assert answer.status == 400 and b"<Code>IncompleteBody</Code>" in answer.body, answer.body[:300]
+    assert answer.headers.get("connection") == "close"
+    with pytest.raises(ClientError) as missing:
+        s3_client(server).head_object(Bucket=BUCKET, Key=key)
+    assert missing.value.response["Error"]["Code"] == "404"
+    assert _blobs(server) == blobs
+    events = [e for e in _events_since(server, before) if e["eventName"] not in ("GenerateDataKey", "Decrypt")]
+    assert [(e["eventName"], e.get("errorCode")) for e in events] == [
+        ("PutObject", "IncompleteBody"), ("HeadObject", "NoSuchKey")], events
+    assert events[0]["requestParameters"]["key"] == key
+
+
+def test_framing_that_breaks_after_an_upload_was_answered_gets_no_second_answer(server: TrentServer) -> None:
+    """A chunked PUT refused before its body is read (a wrong signature: 403, the connection
+    kept, the rest of the body dropped as it comes), then its framing breaks: the connection
+    closes, with no second response (a 400 for a request already answered) and no second event."""
+    key = f"refused-{uuid.uuid4().hex[:8]}"
+    data = body(4 * 64 * 1024)
+    put = chunked_put(server, f"/{BUCKET}/{key}", data).replace(b"Signature=", b"Signature=0", 1)
+    before = len(server.audit_events())
+    with connect(server) as sock:
+        sock.sendall(put + chunk(data[:64 * 1024]))
+        reader = Reader(sock)
+        refused = reader.response("PUT")
+        sock.sendall(chunk(data[64 * 1024:]) + BROKEN_FRAMING["chunk-size"])
+        reader.closed()
+    assert refused.status == 403 and "connection" not in refused.headers, refused.body[:300]
+    with pytest.raises(ClientError):
+        s3_client(server).head_object(Bucket=BUCKET, Key=key)
+    events = _events_since(server, before)
+    assert [(e["eventName"], e.get("errorCode")) for e in events] == [
+        ("PutObject", "SignatureDoesNotMatch"), ("HeadObject", "NoSuchKey")], events
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_an_upgrade_request_is_refused_once_and_not_run(server: TrentServer, method: str) -> None:
+    """A request asking to switch protocols (RFC 9110 §7.8; llhttp hands what follows its
+    head, its body included, to the new protocol): refused with one 400 that closes the
+    connection, audited once, and not run. (It used to run, a PUT on an empty body, a DELETE
+    for real, and be answered twice: its own answer, then the 400.)"""
+    key = f"upgrade-{uuid.uuid4().hex[:8]}"
+    s3 = s3_client(server)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"before")
+    raw = s3_request(server, method, f"/{BUCKET}/{key}", body(1000) if method == "PUT" else b"")
+    raw = with_header(with_header(raw, b"Connection: upgrade"), b"Upgrade: websocket")
+    before = len(server.audit_events())
+    with connect(server) as sock:
+        sock.sendall(raw)
+        reader = Reader(sock)
+        answer = reader.response(method)
+        reader.closed()
+    assert answer.status == 400 and answer.headers.get("connection") == "close", answer.body[:300]
+    assert json.loads(answer.body)["message"] == "Upgrades are not supported."
+    assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"before"
+    events = [e for e in _events_since(server, before) if e["eventName"] not in ("GenerateDataKey", "Decrypt")]
+    assert [(e["eventName"], e.get("errorCode")) for e in events] == [
+        ("Unknown", "SerializationException"), ("GetObject", None)], events

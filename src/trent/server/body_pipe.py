@@ -87,6 +87,11 @@ class BodyPipe:
     def complete(self) -> bool:
         return self._complete
 
+    @property
+    def aborted(self) -> bool:
+        """The body will never end: the client left, or its framing broke (:meth:`abort`)."""
+        return self._error is not None
+
     def discard_rest(self) -> None:
         """The answer is ready before the body ended: drop what still comes, keep reading."""
         with self._cond:

@@ -43,7 +43,11 @@ The ASGI app (``trent.server.app``) serves the same pipeline for anyone who pref
 run Trent under an ASGI server (pipelining there is the ASGI server's business).
 
 Limits: request bodies are bounded (413 before the body is read), headers are
-bounded by llhttp, a parse error closes the connection with 400.
+bounded by llhttp, a parse error closes the connection with 400. Every request gets one
+answer, however it fails: a streamed upload whose body llhttp cannot parse (its chunked
+framing breaks, RFC 9112 §7.1) already holds its slot, so its handler answers it (the pipe
+ends as if the client had left: S3's IncompleteBody, nothing stored), not a second 400; a
+request asking to switch protocols (Upgrade, CONNECT) is refused with 400 instead of run.
 """
 
 from __future__ import annotations
@@ -112,6 +116,13 @@ def encode_response(response: Response, keep_alive: bool) -> bytes:
     return head + response.body
 
 
+def _last_response(data: bytes) -> bytes:
+    """A response encoded to keep the connection open (``encode_response``), made the
+    connection's last: ``connection: close`` ends its head, as ``keep_alive=False`` writes it."""
+    head, blank, body = data.partition(b"\r\n\r\n")
+    return head + b"\r\nconnection: close" + blank + body
+
+
 def _refuse_kms(response: Response) -> Response:
     """Fail closed (KMS JSON): the call's event could not be recorded."""
     log.error("audit write failed; refusing request %s", response.request_id)
@@ -144,6 +155,7 @@ class _Slot(Ticket):
 
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_NO_UPGRADES = "Upgrades are not supported."
 _STREAM_PIECE = 256 << 10  # bytes of a streamed response per socket write
 S3_THREADS = 32  # S3 requests and streamed downloads in progress at once (per worker process)
 _STALLED = 300.0  # seconds a client may leave one piece unread before its download is cut
@@ -195,6 +207,7 @@ class KmsHttpProtocol(asyncio.Protocol):
         self._body_size = 0
         self._too_large = False
         self._pipe: BodyPipe | None = None  # issue 17: an S3 upload streamed to its handler
+        self._pipe_slot: _Slot | None = None  # that upload's place in the order (taken at its head)
 
     # --- asyncio.Protocol --------------------------------------------------------------
 
@@ -243,7 +256,10 @@ class KmsHttpProtocol(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            self._fail(errors.SerializationError("Upgrades are not supported."))
+            # llhttp stops after a request that asks to switch protocols; on_message_complete
+            # refused it already (and made it the last), so this only guards the unexpected.
+            if not self._last_read:
+                self._fail(errors.SerializationError(_NO_UPGRADES))
         except httptools.HttpParserError:
             if not self._last_read:  # else llhttp refused the bytes after `Connection: close`, or we stopped it
                 self._fail(errors.SerializationError("Malformed HTTP request."))
@@ -273,7 +289,9 @@ class KmsHttpProtocol(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         server = self._server
-        if server.streams_body(self._parser.get_method(), self._url, self._headers):
+        # An upgrade request is refused whole when it completes (on_message_complete): it never streams.
+        if server.streams_body(self._parser.get_method(), self._url, self._headers) \
+                and not self._parser.should_upgrade():
             self._stream_body()
             return
         for name, value in self._headers:
@@ -299,7 +317,7 @@ class KmsHttpProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         if self._pipe is not None:  # a streamed upload's body is all in; its slot was taken at its head
             self._pipe.close()
-            self._pipe = None
+            self._pipe = self._pipe_slot = None
         else:
             server = self._server
             keep_alive = self._parser.should_keep_alive() and not self._closing and not server.draining
@@ -314,6 +332,15 @@ class KmsHttpProtocol(asyncio.Protocol):
                 self._closing = True
                 error = errors.SerializationError("Request body is too large.")
                 self._order.admit(slot, lambda: server.refuse(self, slot, headers, error, 413))
+            elif self._parser.should_upgrade():
+                # Upgrade or CONNECT (RFC 9110 §7.8, §9.3.6): a server may decline to switch, but
+                # llhttp hands everything after this head, its body included, to the new
+                # protocol, so the request cannot be served as sent. Refused (audited) instead of
+                # run, and the last: what follows is not HTTP/1.1 to us.
+                slot.keep_alive = False
+                self._closing = True
+                refused = errors.SerializationError(_NO_UPGRADES)
+                self._order.admit(slot, lambda: server.refuse(self, slot, headers, refused, 400))
             else:
                 body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
                 self._order.admit(slot, server.dispatch, self, slot, method.decode("latin-1"), self._url, headers,
@@ -338,9 +365,9 @@ class KmsHttpProtocol(asyncio.Protocol):
 
         def write_continue() -> None:
             """At the request's turn (pipeline_order: after every earlier response, never
-            inside one), unless the body came anyway or the handler answered meanwhile."""
+            inside one), unless the body came anyway, or broke, or the handler answered meanwhile."""
             if self._transport is transport and transport is not None and not pipe.complete \
-                    and not pipe.discarding and slot.data is None:
+                    and not pipe.aborted and not pipe.discarding and slot.data is None:
                 pipe.continue_sent = True
                 transport.write(_CONTINUE)
 
@@ -351,6 +378,7 @@ class KmsHttpProtocol(asyncio.Protocol):
         hold = self._hold
         pipe = self._pipe = BodyPipe(loop, pause=hold.hold, resume=hold.release,
                                      on_first_read=send_continue if expects else None)
+        self._pipe_slot = slot
         pipe.expects_continue = expects
         self._order.admit(slot, self._server.dispatch, self, slot, method.decode("latin-1"), self._url,
                           self._headers, pipe)
@@ -386,11 +414,35 @@ class KmsHttpProtocol(asyncio.Protocol):
 
     def _fail(self, error: errors.TrentError) -> None:
         """llhttp could not parse the request: answer 400 (audited) and close."""
+        if self._pipe is not None and self._pipe_slot is not None:
+            self._body_broke(self._pipe, self._pipe_slot)
+            return
         slot = self._new_slot(False, b"")  # at the door: takes its turn like an unsafe request
         self._closing = True
         self._last_read = True  # nothing after it can be parsed, or answered (RFC 9112 §9.6)
         headers, server = self._headers, self._server
         self._order.admit(slot, lambda: server.refuse(self, slot, headers, error, 400))
+
+    def _body_broke(self, pipe: BodyPipe, slot: _Slot) -> None:
+        """llhttp could not parse the rest of a streamed upload's body (its chunked framing,
+        RFC 9112 §7.1). The request holds its slot already, so it is its handler that answers,
+        not a second slot's 400 (two answers to one request): the pipe ends as when the client
+        leaves mid-body, the handler fails on it as on any body cut short (S3's 400
+        IncompleteBody, audited with its PutObject, the temporary blob removed). Nothing after
+        it can be parsed, so that answer is the connection's last (RFC 9112 §9.6)."""
+        self._pipe = self._pipe_slot = None
+        self._closing = True
+        self._last_read = True
+        kept_open, slot.keep_alive = slot.keep_alive, False  # an answer still to come carries `connection: close`
+        pipe.abort(errors.IncompleteBody(audit_reason="the chunked framing of the body is malformed"))
+        if slot.data is None or not kept_open:
+            return
+        # The handler answered before the body ended (a refusal), and the rest was being dropped.
+        if slot in self._order.queue:  # still waiting for an earlier response: now the last one
+            slot.data = _last_response(slot.data)
+        elif self._transport is not None:  # written already: nothing is left to answer on this connection
+            self._transport.close()
+            self._transport = None
 
     def flush(self) -> None:
         """Write every ready response at the head of the queue, in order."""

@@ -2,7 +2,9 @@
 close``, HTTP/1.0 without keep-alive, or one the server closes on: a shutdown under way, a
 malformed request), nothing the client sent on that connection is run, audited or
 answered; the closing request's own body is read whole, its response carries ``connection:
-close`` and the connection closes after it. In process (a ``trent serve --dev`` runtime fed
+close`` and the connection closes after it. A request the server cannot parse whole (its
+chunked body breaks, it asks to switch protocols) gets one answer and closes the connection
+too. In process (a ``trent serve --dev`` runtime fed
 through an in-memory connection, as test_kms_stages.py does): what the server dispatched
 and refused is seen directly, and no request is left counted in flight (a shutdown's drain
 would wait for it)."""
@@ -11,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from botocore.auth import SigV4Auth
+import pytest
+from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -33,6 +37,27 @@ def _signed(op: str, body: dict[str, Any], extra: str = "") -> bytes:
     SigV4Auth(Credentials(DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY), "kms", "us-east-1").add_auth(request)
     lines = [f"{k}: {v}" for k, v in request.headers.items()] + [f"Content-Length: {len(data)}"]
     return ("POST / HTTP/1.1\r\n" + extra + "\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+
+def _s3(method: str, path: str, data: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
+    """A signed S3 request; with ``Transfer-Encoding: chunked`` in ``headers``, its head only
+    (the payload hash still covers ``data``: the caller sends it in chunks)."""
+    all_headers = {"Host": "127.0.0.1:8080", **(headers or {})}
+    chunked = all_headers.get("Transfer-Encoding") == "chunked"
+    if not chunked and method in ("PUT", "POST"):
+        all_headers["Content-Length"] = str(len(data))
+    request = AWSRequest(method=method, url=f"http://127.0.0.1:8080{path}", data=data, headers=all_headers)
+    S3SigV4Auth(Credentials(DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY), "s3", "us-east-1").add_auth(request)
+    head = (f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in request.headers.items())
+            + "\r\n").encode()
+    return head if chunked else head + data
+
+
+def _chunk(piece: bytes) -> bytes:
+    return b"%x\r\n" % len(piece) + piece + b"\r\n"
+
+
+BROKEN_CHUNK = b"zz\r\n"  # a chunk size that is not hex (RFC 9112 §7.1: chunk-size = 1*HEXDIG)
 
 
 class _Wire(asyncio.Transport):
@@ -93,18 +118,21 @@ class _Seen:
         http.dispatch, http.refuse = seen_dispatch, seen_refuse
 
 
-async def _connection(http: Any, *feeds: bytes) -> tuple[_Wire, _Seen]:
-    """``feeds`` read one after another on a new connection, until the server closes it."""
+async def _connection(http: Any, *feeds: bytes, between: float = 0.0) -> tuple[_Wire, _Seen]:
+    """``feeds`` read one after another (``between`` seconds apart) on a new connection, until
+    the server closes it."""
     seen, wire = _Seen(http), _Wire()
     protocol = http.protocol_factory()
     protocol.connection_made(wire)
-    for data in feeds:
-        protocol.data_received(data)
-        await asyncio.sleep(0)
-    await asyncio.wait_for(wire.closed.wait(), 20)
-    await asyncio.sleep(0.05)  # a request wrongly let through would run (and be refused, or dispatched) now
-    protocol.connection_lost(None)
-    del http.dispatch, http.refuse
+    try:
+        for data in feeds:
+            protocol.data_received(data)
+            await asyncio.sleep(between)
+        await asyncio.wait_for(wire.closed.wait(), 20)
+        await asyncio.sleep(0.05)  # a request wrongly let through would run (and be refused, or dispatched) now
+    finally:
+        protocol.connection_lost(None)  # also frees a handler that still waits on its body (a failed test)
+        del http.dispatch, http.refuse
     return wire, seen
 
 
@@ -183,3 +211,113 @@ def test_a_malformed_request_is_refused_once(tmp_path: Path) -> None:
         assert status == 400 and "\r\nconnection: close" in head
 
     _run(tmp_path, scenario)
+
+
+# --- a request that cannot be parsed whole: one answer, then the connection closes ---------------
+
+
+def _temporary_blobs(data_dir: Path) -> list[Path]:
+    return [p for p in (data_dir / "objects").rglob(".put-*")]
+
+
+def test_a_streamed_upload_whose_framing_breaks_gets_its_handlers_answer(tmp_path: Path) -> None:
+    """A chunked PUT (streamed: its handler reads the body from a pipe on a worker thread)
+    whose framing breaks after two valid chunks: the handler, which held the request's slot,
+    answers S3's 400 IncompleteBody with ``connection: close``; nothing is refused at the
+    door (a second answer, and a second event), nothing is left in flight, no temporary blob
+    remains. (Before, the handler waited on its pipe until the client left.)"""
+    data = os.urandom(3 * 64 * 1024)
+    head = _s3("PUT", "/broken/object", data, {"Transfer-Encoding": "chunked"})
+
+    async def scenario(http: Any) -> None:
+        await _connection(http, _s3("PUT", "/broken", headers={"Connection": "close"}))
+        wire, seen = await _connection(http, head + _chunk(data[:65536]) + _chunk(data[65536:131072]), BROKEN_CHUNK,
+                                       between=0.2)
+        assert [url for url, _ in seen.dispatched] == ["/broken/object"] and seen.refused == []
+        [(status, head_text, body)] = wire.responses()
+        assert status == 400 and "\r\nconnection: close" in head_text and b"<Code>IncompleteBody</Code>" in body
+        assert _temporary_blobs(tmp_path) == []
+
+    _run(tmp_path, scenario)
+
+
+def test_no_100_continue_for_a_body_that_broke(tmp_path: Path) -> None:
+    """A chunked PUT with ``Expect: 100-continue`` whose client sent the body anyway, and it
+    broke (one read): the handler's first pull of the body comes after the break, so no
+    ``100 Continue`` invites a body the server will not read; just the handler's 400."""
+    data = os.urandom(2 * 64 * 1024)
+    head = _s3("PUT", "/expecting/object", data, {"Transfer-Encoding": "chunked", "Expect": "100-continue"})
+
+    async def scenario(http: Any) -> None:
+        await _connection(http, _s3("PUT", "/expecting", headers={"Connection": "close"}))
+        wire, seen = await _connection(http, head + _chunk(data[:65536]) + BROKEN_CHUNK)
+        assert b"100 Continue" not in wire.written and seen.refused == []
+        [(status, head_text, body)] = wire.responses()
+        assert status == 400 and "\r\nconnection: close" in head_text and b"<Code>IncompleteBody</Code>" in body
+
+    _run(tmp_path, scenario)
+
+
+def test_framing_that_breaks_behind_an_unwritten_answer_makes_it_the_last(tmp_path: Path) -> None:
+    """A GET of a large object (streamed out, the client not reading: the transport paused
+    writing), then a chunked PUT refused before its body is read (a wrong signature): its 403
+    is ready but waits behind the download when the PUT's framing breaks. The 403 becomes
+    the connection's last response (``connection: close``), written after the download's
+    last byte; no second answer."""
+    large = os.urandom(300_000)  # above the 64 KiB read whole: its content streams out
+    put = _s3("PUT", "/pumped/refused", os.urandom(128 * 1024), {"Transfer-Encoding": "chunked"})
+    put = put.replace(b"Signature=", b"Signature=0", 1)
+
+    async def scenario(http: Any) -> None:
+        await _connection(http, _s3("PUT", "/pumped") + _s3("PUT", "/pumped/large", large, {"Connection": "close"}))
+        seen, wire = _Seen(http), _Wire()
+        protocol = http.protocol_factory()
+        protocol.connection_made(wire)
+        try:
+            protocol.pause_writing()  # the client is not reading: the download stalls after its first piece
+            protocol.data_received(_s3("GET", "/pumped/large") + put + _chunk(b"x" * 65536))
+            queue = protocol._order.queue  # noqa: SLF001
+            for _ in range(400):  # the PUT's 403, ready behind the download
+                if len(queue) == 2 and queue[1].data is not None:
+                    break
+                await asyncio.sleep(0.025)
+            assert len(queue) == 2 and queue[1].data is not None and b"connection: close" not in queue[1].data
+            protocol.data_received(BROKEN_CHUNK)
+            protocol.resume_writing()
+            await asyncio.wait_for(wire.closed.wait(), 20)
+        finally:
+            protocol.resume_writing()
+            protocol.connection_lost(None)
+            del http.dispatch, http.refuse
+        assert seen.refused == []
+        [(got, _, content), (refused, head_text, _)] = wire.responses()
+        assert got == 200 and content == large
+        assert refused == 403 and "\r\nconnection: close" in head_text
+
+    _run(tmp_path, scenario)
+
+
+@pytest.mark.parametrize("request_bytes", [
+    HEALTH.replace(b"\r\n\r\n", b"\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\n") + HEALTH,
+    b"CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n" + HEALTH,
+], ids=["upgrade", "connect"])
+def test_an_upgrade_is_refused_once_and_not_run(tmp_path: Path, request_bytes: bytes) -> None:
+    """A request asking to switch protocols (Upgrade, CONNECT; RFC 9110 §7.8, §9.3.6) is
+    refused with one 400 that closes the connection; it is not dispatched (it used to be run
+    and answered, then refused and answered again), and what follows is not parsed."""
+
+    async def scenario(http: Any) -> None:
+        wire, seen = await _connection(http, request_bytes)
+        assert seen.dispatched == [] and seen.refused == ["Upgrades are not supported."]
+        [(status, head, _)] = wire.responses()
+        assert status == 400 and "\r\nconnection: close" in head
+
+    _run(tmp_path, scenario)
+
+
+def test_last_response_is_what_encode_response_writes_for_a_closing_response() -> None:
+    from trent.protocol.pipeline import Response
+    from trent.server.http11 import _last_response, encode_response
+
+    response = Response(403, b"<Error/>", "req-1", b"application/xml", ((b"x-amz-request-id", b"req-1"),))
+    assert _last_response(encode_response(response, True)) == encode_response(response, False)
