@@ -19,24 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.auth import S3SigV4Auth, SigV4Auth
+from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from trent.config import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY
 
+from .signed_requests import signed_kms
+
 HEALTH = b"GET /_trent/health HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n"
 HEALTH_CLOSE = b"GET /_trent/health HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nConnection: close\r\n\r\n"
-
-
-def _signed(op: str, body: dict[str, Any], extra: str = "") -> bytes:
-    data = json.dumps(body).encode()
-    headers = {"Host": "127.0.0.1:8080", "Content-Type": "application/x-amz-json-1.1",
-               "X-Amz-Target": f"TrentService.{op}"}
-    request = AWSRequest(method="POST", url="http://127.0.0.1:8080/", data=data, headers=headers)
-    SigV4Auth(Credentials(DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY), "kms", "us-east-1").add_auth(request)
-    lines = [f"{k}: {v}" for k, v in request.headers.items()] + [f"Content-Length: {len(data)}"]
-    return ("POST / HTTP/1.1\r\n" + extra + "\r\n".join(lines) + "\r\n\r\n").encode() + data
 
 
 def _s3(method: str, path: str, data: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
@@ -160,7 +152,8 @@ def test_nothing_after_connection_close(tmp_path: Path) -> None:
     is refused (a refusal is audited) and one response is written."""
 
     async def scenario(http: Any) -> None:
-        wire, seen = await _connection(http, HEALTH_CLOSE + _signed("CreateKey", {}) + HEALTH, _signed("CreateKey", {}))
+        wire, seen = await _connection(http, HEALTH_CLOSE + signed_kms("CreateKey", {}) + HEALTH,
+                                       signed_kms("CreateKey", {}))
         assert [url for url, _ in seen.dispatched] == ["/_trent/health"] and seen.refused == []
         [(status, head, _)] = wire.responses()
         assert status == 200 and "\r\nconnection: close" in head
@@ -171,9 +164,9 @@ def test_nothing_after_connection_close(tmp_path: Path) -> None:
 def test_an_http10_request_is_the_last_and_its_body_is_read_whole(tmp_path: Path) -> None:
     """HTTP/1.0 without keep-alive (RFC 9112 §9.3), its body in three reads, the last one
     followed by another call: the call is answered from its whole body; the next never runs."""
-    first = _signed("GenerateRandom", {"NumberOfBytes": 7}).replace(b" HTTP/1.1\r\n", b" HTTP/1.0\r\n", 1)
+    first = signed_kms("GenerateRandom", {"NumberOfBytes": 7}).replace(b" HTTP/1.1\r\n", b" HTTP/1.0\r\n", 1)
     body_at = first.index(b"\r\n\r\n") + 4
-    feeds = (first[:body_at + 3], first[body_at + 3:-4], first[-4:] + _signed("CreateKey", {}))
+    feeds = (first[:body_at + 3], first[body_at + 3:-4], first[-4:] + signed_kms("CreateKey", {}))
 
     async def scenario(http: Any) -> None:
         wire, seen = await _connection(http, *feeds)
@@ -205,7 +198,7 @@ def test_a_malformed_request_is_refused_once(tmp_path: Path) -> None:
     what the client sends after it is not parsed again (each attempt was another refusal)."""
 
     async def scenario(http: Any) -> None:
-        wire, seen = await _connection(http, b"NOT HTTP AT ALL\r\n\r\n", HEALTH, _signed("CreateKey", {}))
+        wire, seen = await _connection(http, b"NOT HTTP AT ALL\r\n\r\n", HEALTH, signed_kms("CreateKey", {}))
         assert seen.dispatched == [] and seen.refused == ["Malformed HTTP request."]
         [(status, head, _)] = wire.responses()
         assert status == 400 and "\r\nconnection: close" in head

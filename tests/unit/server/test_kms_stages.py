@@ -15,21 +15,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-
-from trent.config import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY
-
-
-def _signed(op: str, body: dict[str, Any]) -> bytes:
-    data = json.dumps(body).encode()
-    headers = {"Host": "127.0.0.1:8080", "Content-Type": "application/x-amz-json-1.1",
-               "X-Amz-Target": f"TrentService.{op}"}
-    request = AWSRequest(method="POST", url="http://127.0.0.1:8080/", data=data, headers=headers)
-    SigV4Auth(Credentials(DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY), "kms", "us-east-1").add_auth(request)
-    lines = [f"{k}: {v}" for k, v in request.headers.items()] + [f"Content-Length: {len(data)}"]
-    return ("POST / HTTP/1.1\r\n" + "\r\n".join(lines) + "\r\n\r\n").encode() + data
+from .signed_requests import signed_kms
 
 
 class _Client(asyncio.Transport):
@@ -104,7 +90,7 @@ def test_one_call_failing_unexpectedly_in_preparation_spares_the_rest_of_its_tic
         await runtime.start()
         http = runtime.http
         try:
-            created = await _exchange(http, _signed("CreateKey", {}), 1)
+            created = await _exchange(http, signed_kms("CreateKey", {}), 1)
             key_id = created[0][1]["KeyMetadata"]["KeyId"]
             real_prepare = http.pipeline.prepare
 
@@ -124,17 +110,17 @@ def test_one_call_failing_unexpectedly_in_preparation_spares_the_rest_of_its_tic
 
             http._serve_kms_tick = serve_tick
             answers = await _one_tick(http, [
-                _signed("Encrypt", {"KeyId": key_id, "Plaintext": plaintext}),
-                _signed("Encrypt", {"KeyId": key_id, "Plaintext": plaintext, "Note": "boom"}),
-                _signed("GenerateRandom", {"NumberOfBytes": 5}),
-                _signed("Encrypt", {"KeyId": key_id, "Plaintext": plaintext}),
+                signed_kms("Encrypt", {"KeyId": key_id, "Plaintext": plaintext}),
+                signed_kms("Encrypt", {"KeyId": key_id, "Plaintext": plaintext, "Note": "boom"}),
+                signed_kms("GenerateRandom", {"NumberOfBytes": 5}),
+                signed_kms("Encrypt", {"KeyId": key_id, "Plaintext": plaintext}),
             ])
             http._serve_kms_tick = real_serve
             assert ticks == [4]  # the four calls shared one tick
             http.pipeline.prepare = real_prepare
             for status, body in (answers[0], answers[3]):
                 assert status == 200
-                decrypted = await _exchange(http, _signed("Decrypt", {"CiphertextBlob": body["CiphertextBlob"]}), 1)
+                decrypted = await _exchange(http, signed_kms("Decrypt", {"CiphertextBlob": body["CiphertextBlob"]}), 1)
                 assert base64.b64decode(decrypted[0][1]["Plaintext"]) == b"kept"
             return answers
         finally:
