@@ -20,7 +20,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import SSLError
+from botocore.exceptions import ClientError, SSLError
 from cryptography import x509
 
 from tests.fixtures.trent_server import TrentServer, stop_trent
@@ -196,6 +196,37 @@ def test_production_refuses_plain_http_and_audits_it(tmp_path):
     out = subprocess.run([sys.executable, "-m", "trent.cli.main", "serve", "--data-dir", str(tmp_path / "data3"),
                           *args[:2]], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "production mode serves HTTPS" in out.stderr
+
+
+@pytest.mark.parametrize("http_server", ["trent", "uvicorn"])
+def test_production_refuses_plain_http_s3_requests_as_s3_does(tmp_path, http_server):
+    """An S3 client refused for plain HTTP gets S3's XML error (403 AccessDenied, which
+    botocore parses) and the trail an S3 event for the operation asked, not KMS's JSON."""
+    (tmp_path / "root.key").write_bytes(os.urandom(32))
+    os.chmod(tmp_path / "root.key", 0o600)
+    server = start_server(tmp_path / "data", "--root-key-file", str(tmp_path / "root.key"), "--seed",
+                          str(_production_seed(tmp_path)), "--trusted-proxy", "10.99.0.0/16", "--http-server", http_server,
+                          scheme="http", dev=False)
+    try:
+        s3 = boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1",
+                          aws_access_key_id=PROD_KEY["id"], aws_secret_access_key=PROD_KEY["secret"],
+                          config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+        with pytest.raises(ClientError) as refused:
+            s3.put_object(Bucket="plain", Key="a/b.txt", Body=b"never stored")
+        answer = refused.value.response
+        assert answer["ResponseMetadata"]["HTTPStatusCode"] == 403
+        assert answer["Error"]["Code"] == "AccessDenied"
+        assert answer["Error"]["Message"] == "Requests to this Trent server must use HTTPS: plain HTTP is refused."
+        with pytest.raises(ClientError) as head:  # a HEAD answer has no body: the status says it
+            s3.head_bucket(Bucket="plain")
+        assert head.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+        events = [e for e in server.audit_events() if e.get("eventSource") == "s3.amazonaws.com"]
+        assert [(e["eventName"], e["errorCode"]) for e in events] == [("PutObject", "AccessDenied"),
+                                                                      ("HeadBucket", "AccessDenied")]
+        assert events[0]["requestParameters"] == {"bucketName": "plain", "key": "a/b.txt"}
+        assert events[0]["sourceIPAddress"] == "127.0.0.1" and events[0]["userIdentity"]["type"] == "Unknown"
+    finally:
+        stop_trent(server)
 
 
 def _install(directory: Path, cert: Path, key: Path) -> tuple[Path, Path]:

@@ -136,6 +136,10 @@ class TrentApp:
         try:
             origin = self.transport.origin(connection, scope["headers"])
         except errors.TrentError as exc:  # plain HTTP where only HTTPS is accepted: audited
+            if self.s3 is not None and route(method, path, scope.get("query_string", b""), scope["headers"]) \
+                    is Service.S3:
+                await self._refuse_s3(send, scope, connection.peer, exc)
+                return
             prepared = self.pipeline.refuse(scope["headers"], connection.peer, exc)
             await _send_response(send, self.pipeline.finish(prepared, None, exc))
             return
@@ -240,6 +244,19 @@ class TrentApp:
             response = self.pipeline.refuse_unaudited(prepared)
         await _send_response(send, response)
         self._answered(prepared, response, received)
+
+    async def _refuse_s3(self, send: Send, scope: Scope, source_ip: str, error: errors.TrentError) -> None:
+        """An S3 request refused at the door: S3's wire format and event (``S3FrontDoor.refused``),
+        recorded before it is answered (fail-closed), as ``http11.HttpServer.refuse`` does."""
+        query = scope.get("query_string", b"").decode("latin-1")
+        entry, response = self.s3.refused(scope["method"], scope["path"], query, scope["headers"], source_ip, error)
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self.edge_audit.record, entry)
+        except AuditWriteError:
+            response = self.s3.refuse(response)
+        # The body was not read (an upload's may still be waiting for 100 Continue): the
+        # connection cannot carry another request (RFC 9110 §10.1.1), so it closes.
+        await _send_response(send, response._replace(headers=(*response.headers, (b"connection", b"close"))))
 
     async def _flush_metrics(self) -> None:
         while True:

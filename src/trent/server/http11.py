@@ -622,7 +622,7 @@ class HttpServer:
         except errors.TrentError as exc:  # plain HTTP where only HTTPS is accepted: audited
             if isinstance(streamed, BodyPipe):
                 conn.body_answered(slot, streamed)
-            self.refuse(conn, slot, headers, exc)
+            self.refuse(conn, slot, headers, exc, request=(method, path_text, query))
             return
         if path_text == explain_endpoint.PATH:
             self._blocking(conn, slot, self.explain.handle, method, path_text, query.decode("latin-1"), headers, body,
@@ -688,10 +688,24 @@ class HttpServer:
 
     def refuse(
         self, conn: KmsHttpProtocol, slot: _Slot, headers: list[tuple[bytes, bytes]], error: errors.TrentError,
-        status: int | None = None, source_ip: str | None = None,
+        status: int | None = None, source_ip: str | None = None, request: tuple[str, str, bytes] | None = None,
     ) -> None:
         """A request refused at the door (413, malformed, no such route, plain HTTP):
-        audited through the one seam (edge_audit.py), answered after its event is recorded."""
+        audited through the one seam (edge_audit.py), answered after its event is recorded.
+        ``request`` (method, path, query), when the request was read whole: one the router
+        sends to S3 is refused in S3's wire format, with an S3 event (``S3FrontDoor.refused``)."""
+        s3 = self.s3
+        if request is not None and s3 is not None and route(request[0], request[1], request[2], headers) is Service.S3:
+            method, path, query = request
+            try:
+                entry, response = s3.refused(method, path, query.decode("latin-1"), headers, source_ip or conn._peer,
+                                             error)
+            except Exception:  # noqa: BLE001 - never a traceback on the wire
+                log.exception("could not build the audit event of a refused S3 request")
+                conn._ready(slot, s3.refuse(Response(500, b"", self.pipeline.new_request_id())))
+                return
+            self.audit.add(Pending(entry, response, conn, slot, s3.refuse, None, time.monotonic()))
+            return
         try:
             prepared, entry, response = self.edge_audit.refused(headers, source_ip or conn._peer, error, status)
         except Exception:  # noqa: BLE001 - never a traceback on the wire

@@ -194,12 +194,7 @@ class S3FrontDoor:
         pipeline = self.pipeline
         deps = pipeline.deps
         call = _Call(pipeline.new_request_id(), deps.clock.now())
-        user_agent = host = None
-        for name, value in headers:
-            if name == b"user-agent":
-                user_agent = value.decode("latin-1")
-            elif name == b"host":
-                host = value.decode("latin-1")
+        host, user_agent = _host_and_user_agent(headers)
         source = BytesBody(body) if isinstance(body, bytes) else body
         sse = self.sse
         unroutable: errors.TrentError | None
@@ -324,6 +319,27 @@ class S3FrontDoor:
         if not calls or concluded.recorded:
             return concluded
         return Concluded(concluded.entry, concluded.response, False, tuple(self._kms_entries(calls, call)))
+
+    def refused(
+        self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], source_ip: str,
+        error: errors.TrentError,
+    ) -> tuple[AuditEntry, Response]:
+        """An S3 request the server refused before :meth:`handle` (plain HTTP where only
+        HTTPS is accepted, ``protocol/transport.py``): S3's error document (an S3 client
+        cannot read KMS's JSON) and an S3 event named by the operation the request asked
+        for, its caller unknown (nothing was authenticated). The server records the event
+        (fail-closed, :meth:`refuse`) before the answer leaves, as for any S3 call."""
+        call = _Call(self.pipeline.new_request_id(), self.pipeline.deps.clock.now())
+        host, user_agent = _host_and_user_agent(headers)
+        request = call.request = parse(method, path, query, headers, virtual_host_bucket(host, self.s3_domain))
+        trail = self.sse is None or (request.bucket is not None and request.bucket in self._trail_names)
+        call.operation, _ = resolve(request, ROUTES if trail else SSE_ROUTES)
+        status, payload, code, message = error_document(error, call.request_id, bucket=request.bucket,
+                                                        key=request.key, resource=path)
+        entry = AuditEntry(self._event(call, source_ip, user_agent, code, message), call.started)
+        return entry, Response(status, b"" if method == "HEAD" else payload, call.request_id, xml.XML_CONTENT_TYPE,
+                               ((b"x-amz-request-id", call.request_id.encode()),
+                                (b"x-amz-id-2", call.request_id.encode())))
 
     @staticmethod
     def refuse(response: Response) -> Response:
@@ -504,6 +520,16 @@ def _host(headers: Sequence[tuple[bytes, bytes]]) -> str | None:
         if name == b"host":
             return value.decode("latin-1")
     return None
+
+
+def _host_and_user_agent(headers: Sequence[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
+    host = user_agent = None
+    for name, value in headers:
+        if name == b"user-agent":
+            user_agent = value.decode("latin-1")
+        elif name == b"host":
+            host = value.decode("latin-1")
+    return host, user_agent
 
 
 def _signed_by(query: str) -> dict[str, str]:
