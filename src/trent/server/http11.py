@@ -694,17 +694,8 @@ class HttpServer:
         audited through the one seam (edge_audit.py), answered after its event is recorded.
         ``request`` (method, path, query), when the request was read whole: one the router
         sends to S3 is refused in S3's wire format, with an S3 event (``S3FrontDoor.refused``)."""
-        s3 = self.s3
-        if request is not None and s3 is not None and route(request[0], request[1], request[2], headers) is Service.S3:
-            method, path, query = request
-            try:
-                entry, response = s3.refused(method, path, query.decode("latin-1"), headers, source_ip or conn._peer,
-                                             error)
-            except Exception:  # noqa: BLE001 - never a traceback on the wire
-                log.exception("could not build the audit event of a refused S3 request")
-                conn._ready(slot, s3.refuse(Response(500, b"", self.pipeline.new_request_id())))
-                return
-            self.audit.add(Pending(entry, response, conn, slot, s3.refuse, None, time.monotonic()))
+        if request is not None and self.s3 is not None and route(*request, headers) is Service.S3:
+            self._refuse_s3(conn, slot, request, headers, error, source_ip or conn._peer)
             return
         try:
             prepared, entry, response = self.edge_audit.refused(headers, source_ip or conn._peer, error, status)
@@ -713,6 +704,21 @@ class HttpServer:
             conn._ready(slot, _error(status or 400, error))
             return
         self.audit.add(Pending(entry, response, conn, slot, _refuse_kms, prepared, time.monotonic()))
+
+    def _refuse_s3(
+        self, conn: KmsHttpProtocol, slot: _Slot, request: tuple[str, str, bytes], headers: list[tuple[bytes, bytes]],
+        error: errors.TrentError, source_ip: str,
+    ) -> None:
+        s3 = self.s3
+        assert s3 is not None
+        method, path, query = request
+        try:
+            entry, response = s3.refused(method, path, query.decode("latin-1"), headers, source_ip, error)
+        except Exception:  # noqa: BLE001 - never a traceback on the wire
+            log.exception("could not build the audit event of a refused S3 request")
+            conn._ready(slot, s3.refuse(Response(500, b"", self.pipeline.new_request_id())))
+            return
+        self.audit.add(Pending(entry, response, conn, slot, s3.refuse, None, time.monotonic()))
 
     def _after_execute(
         self, conn: KmsHttpProtocol, slot: _Slot, prepared: Prepared, future: asyncio.Future, received: float
