@@ -199,32 +199,42 @@ def test_production_refuses_plain_http_and_audits_it(tmp_path):
 
 
 @pytest.mark.parametrize("http_server", ["trent", "uvicorn"])
-def test_production_refuses_plain_http_s3_requests_as_s3_does(tmp_path, http_server):
-    """An S3 client refused for plain HTTP gets S3's XML error (403 AccessDenied, which
-    botocore parses) and the trail an S3 event for the operation asked, not KMS's JSON."""
+def test_production_refuses_plain_http_s3_and_sts_in_their_own_formats(tmp_path, http_server):
+    """S3 and STS clients refused for plain HTTP get their service's XML error (403
+    AccessDenied, which botocore parses) and the trail an event of that service for the
+    operation asked, not KMS's JSON and a KMS event."""
     (tmp_path / "root.key").write_bytes(os.urandom(32))
     os.chmod(tmp_path / "root.key", 0o600)
     server = start_server(tmp_path / "data", "--root-key-file", str(tmp_path / "root.key"), "--seed",
                           str(_production_seed(tmp_path)), "--trusted-proxy", "10.99.0.0/16", "--http-server", http_server,
                           scheme="http", dev=False)
+    refused_message = "Requests to this Trent server must use HTTPS: plain HTTP is refused."
+    client = {"endpoint_url": server.endpoint_url, "region_name": "us-east-1", "aws_access_key_id": PROD_KEY["id"],
+              "aws_secret_access_key": PROD_KEY["secret"]}
     try:
-        s3 = boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1",
-                          aws_access_key_id=PROD_KEY["id"], aws_secret_access_key=PROD_KEY["secret"],
-                          config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+        s3 = boto3.client("s3", **client, config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
         with pytest.raises(ClientError) as refused:
             s3.put_object(Bucket="plain", Key="a/b.txt", Body=b"never stored")
         answer = refused.value.response
         assert answer["ResponseMetadata"]["HTTPStatusCode"] == 403
-        assert answer["Error"]["Code"] == "AccessDenied"
-        assert answer["Error"]["Message"] == "Requests to this Trent server must use HTTPS: plain HTTP is refused."
+        assert (answer["Error"]["Code"], answer["Error"]["Message"]) == ("AccessDenied", refused_message)
         with pytest.raises(ClientError) as head:  # a HEAD answer has no body: the status says it
             s3.head_bucket(Bucket="plain")
         assert head.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
-        events = [e for e in server.audit_events() if e.get("eventSource") == "s3.amazonaws.com"]
-        assert [(e["eventName"], e["errorCode"]) for e in events] == [("PutObject", "AccessDenied"),
-                                                                      ("HeadBucket", "AccessDenied")]
+
+        sts = boto3.client("sts", **client, config=Config(retries={"max_attempts": 1}))
+        with pytest.raises(ClientError) as who:
+            sts.get_caller_identity()
+        answer = who.value.response
+        assert answer["ResponseMetadata"]["HTTPStatusCode"] == 403
+        assert (answer["Error"]["Code"], answer["Error"]["Message"]) == ("AccessDenied", refused_message)
+
+        events = [e for e in server.audit_events() if e.get("eventSource") in ("s3.amazonaws.com", "sts.amazonaws.com")]
+        assert [(e["eventSource"], e["eventName"], e["errorCode"]) for e in events] == [
+            ("s3.amazonaws.com", "PutObject", "AccessDenied"), ("s3.amazonaws.com", "HeadBucket", "AccessDenied"),
+            ("sts.amazonaws.com", "GetCallerIdentity", "AccessDenied")]
         assert events[0]["requestParameters"] == {"bucketName": "plain", "key": "a/b.txt"}
-        assert events[0]["sourceIPAddress"] == "127.0.0.1" and events[0]["userIdentity"]["type"] == "Unknown"
+        assert all(e["sourceIPAddress"] == "127.0.0.1" and e["userIdentity"]["type"] == "Unknown" for e in events)
     finally:
         stop_trent(server)
 

@@ -24,6 +24,7 @@ access key and the session token never reach the audit log or any message.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -259,6 +260,13 @@ def refuse_unaudited(request_id: str) -> Response:
 # --- the front door's handler ----------------------------------------------------------------------
 
 
+def _user_agent(headers: Sequence[tuple[bytes, bytes]]) -> str | None:
+    for name, value in headers:
+        if name == b"user-agent":
+            return value.decode("latin-1")
+    return None
+
+
 @dataclass(slots=True)
 class _Call:
     request_id: str
@@ -286,10 +294,7 @@ class StsFrontDoor:
     ) -> Response:
         pipeline = self.pipeline
         deps = pipeline.deps
-        user_agent = None
-        for name, value in headers:
-            if name == b"user-agent":
-                user_agent = value.decode("latin-1")
+        user_agent = _user_agent(headers)
         call = _Call(pipeline.new_request_id(), deps.clock.now(), "Unknown")
 
         def work() -> list[tuple[str, Any]]:
@@ -351,6 +356,23 @@ class StsFrontDoor:
         concluded = atomically(deps.storage, pipeline.outbox, work, conclude,
                                f"STS {call.operation} (request {call.request_id})")
         return record_now(pipeline.outbox, concluded, lambda: refuse_unaudited(call.request_id))
+
+    def refused(
+        self, query: str, headers: Sequence[tuple[bytes, bytes]], body: bytes, source_ip: str, error: errors.TrentError
+    ) -> tuple[AuditEntry, Response]:
+        """An STS request the server refused before :meth:`handle` (plain HTTP where only
+        HTTPS is accepted, ``protocol/transport.py``): the query protocol's XML error (an STS
+        client cannot read KMS's JSON) and an STS event named by the Action asked, its
+        caller unknown (nothing was authenticated). The server records the event before the
+        answer leaves (fail-closed, :func:`refuse_unaudited`), as for any STS call."""
+        call = _Call(self.pipeline.new_request_id(), self.pipeline.deps.clock.now(), "Unknown")
+        with contextlib.suppress(errors.TrentError):  # a body we cannot parse names no Action
+            action = parse_query(body, query).get("Action")
+            if action in OPERATIONS:  # the audit event's name: never an arbitrary caller-chosen string
+                call.operation = action
+        status, payload, code, message = error_xml(error, call.request_id)
+        entry = AuditEntry(self._event(call, source_ip, _user_agent(headers), code, message), call.started)
+        return entry, Response(status, payload, call.request_id, XML_CONTENT_TYPE)
 
     def _event(
         self, call: _Call, source_ip: str, user_agent: str | None, code: str | None, message: str | None

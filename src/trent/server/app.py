@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from trent import errors
+from trent.audit.records import AuditEntry
 from trent.audit.sink import AuditWriteError
 from trent.server.body_pipe import read_at_most
 from trent.server.edge_audit import EdgeAudit, dev_params
@@ -36,6 +37,7 @@ from trent.protocol import explain_endpoint
 from trent.protocol.recording import record_now
 from trent.protocol.router import Service, route
 from trent.protocol.sts import StsFrontDoor
+from trent.protocol.sts import refuse_unaudited as refuse_unaudited_sts
 from trent.server.console import Console, is_console_path
 from trent.protocol.transport import Connection, TransportPolicy
 
@@ -136,9 +138,7 @@ class TrentApp:
         try:
             origin = self.transport.origin(connection, scope["headers"])
         except errors.TrentError as exc:  # plain HTTP where only HTTPS is accepted: audited
-            if self.s3 is not None and route(method, path, scope.get("query_string", b""), scope["headers"]) \
-                    is Service.S3:
-                await self._refuse_s3(send, scope, connection.peer, exc)
+            if await self._refused_as_its_service(scope, receive, send, connection.peer, exc):
                 return
             prepared = self.pipeline.refuse(scope["headers"], connection.peer, exc)
             await _send_response(send, self.pipeline.finish(prepared, None, exc))
@@ -245,18 +245,42 @@ class TrentApp:
         await _send_response(send, response)
         self._answered(prepared, response, received)
 
-    async def _refuse_s3(self, send: Send, scope: Scope, source_ip: str, error: errors.TrentError) -> None:
-        """An S3 request refused at the door: S3's wire format and event (``S3FrontDoor.refused``),
-        recorded before it is answered (fail-closed), as ``http11.HttpServer.refuse`` does."""
-        query = scope.get("query_string", b"").decode("latin-1")
-        entry, response = self.s3.refused(scope["method"], scope["path"], query, scope["headers"], source_ip, error)
+    async def _refused_as_its_service(
+        self, scope: Scope, receive: Receive, send: Send, source_ip: str, error: errors.TrentError
+    ) -> bool:
+        """Refuse an S3 or STS request at the door in its own service's wire format, with
+        that service's event (their clients cannot read KMS's JSON), as
+        ``http11.HttpServer.refuse`` does; False for any other request."""
+        method, path, headers = scope["method"], scope["path"], scope["headers"]
+        raw_query = scope.get("query_string", b"")
+        query = raw_query.decode("latin-1")
+        service = route(method, path, raw_query, headers)
+        if service is Service.S3 and self.s3 is not None:
+            s3 = self.s3
+            # The body is not read (an upload's may still wait for 100 Continue): the
+            # connection cannot carry another request (RFC 9110 §10.1.1), so it closes.
+            await self._refuse_as(send, s3.refused(method, path, query, headers, source_ip, error), s3.refuse,
+                                  closing=True)
+            return True
+        if service is Service.STS:
+            body = await self._read_body(scope, receive) or b""  # its Action names the event
+            await self._refuse_as(send, self.sts.refused(query, headers, body, source_ip, error),
+                                  lambda response: refuse_unaudited_sts(response.request_id), closing=False)
+            return True
+        return False
+
+    async def _refuse_as(
+        self, send: Send, refused: tuple[AuditEntry, Response], fail_closed: Callable[[Response], Response],
+        closing: bool,
+    ) -> None:
+        entry, response = refused
         try:
             await asyncio.get_running_loop().run_in_executor(self._executor, self.edge_audit.record, entry)
         except AuditWriteError:
-            response = self.s3.refuse(response)
-        # The body was not read (an upload's may still be waiting for 100 Continue): the
-        # connection cannot carry another request (RFC 9110 §10.1.1), so it closes.
-        await _send_response(send, response._replace(headers=(*response.headers, (b"connection", b"close"))))
+            response = fail_closed(response)
+        if closing:
+            response = response._replace(headers=(*response.headers, (b"connection", b"close")))
+        await _send_response(send, response)
 
     async def _flush_metrics(self) -> None:
         while True:
