@@ -713,7 +713,7 @@ class HttpServer:
                             lambda response: refuse_unaudited_sts(response.request_id))
             return
         try:
-            prepared, entry, response = self.edge_audit.refused(headers, source_ip or conn._peer, error, status)
+            prepared, entry, response = self.edge_audit.refused(headers, source_ip, error, status)
         except Exception:  # noqa: BLE001 - never a traceback on the wire
             log.exception("could not build the audit event of a refused request")
             conn._ready(slot, _error(status or 400, error))
