@@ -432,8 +432,9 @@ def measure_small(cfg: Config, server: Server, modes: list[Mode], workdir: Path)
                     seconds = cfg.warmup if rep is None else cfg.duration
                     result = load.run_wrk(cfg, running, script, conns, seconds)  # type: ignore[arg-type]
                     # wrk stops with requests still queued in the server; let them finish so the
-                    # next probe does not race a late overwrite (a GET racing an overwrite of the
-                    # same key can get a 500 from Trent: see bench/S3_SSE.md)
+                    # next probe reads the last body PUT, and the next cell starts on an idle server
+                    # (a GET racing overwrites once got a 500 from Trent, fixed since:
+                    # tests/wire/test_s3_overwrite_race.py)
                     time.sleep(DRAIN_SECONDS)
                     if rep is None:
                         continue
