@@ -28,7 +28,6 @@ from typing import Any
 import orjson
 
 from trent import errors
-from trent.audit.records import AuditEntry
 from trent.audit.sink import AuditWriteError
 from trent.server.body_pipe import read_at_most
 from trent.server.edge_audit import EdgeAudit, dev_params
@@ -37,7 +36,6 @@ from trent.protocol import explain_endpoint
 from trent.protocol.recording import record_now
 from trent.protocol.router import Service, route
 from trent.protocol.sts import StsFrontDoor
-from trent.protocol.sts import refuse_unaudited as refuse_unaudited_sts
 from trent.server.console import Console, is_console_path
 from trent.protocol.transport import Connection, TransportPolicy
 
@@ -248,39 +246,28 @@ class TrentApp:
     async def _refused_as_its_service(
         self, scope: Scope, receive: Receive, send: Send, source_ip: str, error: errors.TrentError
     ) -> bool:
-        """Refuse an S3 or STS request at the door in its own service's wire format, with
-        that service's event (their clients cannot read KMS's JSON), as
-        ``http11.HttpServer.refuse`` does; False for any other request."""
+        """Refuse an S3 or STS request at the door in its own service's format
+        (``EdgeAudit.refused_by_service``), recorded before it is answered (fail-closed);
+        False for any other request."""
         method, path, headers = scope["method"], scope["path"], scope["headers"]
-        raw_query = scope.get("query_string", b"")
-        query = raw_query.decode("latin-1")
-        service = route(method, path, raw_query, headers)
-        if service is Service.S3 and self.s3 is not None:
-            s3 = self.s3
-            # The body is not read (an upload's may still wait for 100 Continue): the
-            # connection cannot carry another request (RFC 9110 §10.1.1), so it closes.
-            await self._refuse_as(send, s3.refused(method, path, query, headers, source_ip, error), s3.refuse,
-                                  closing=True)
-            return True
-        if service is Service.STS:
-            body = await self._read_body(scope, receive) or b""  # its Action names the event
-            await self._refuse_as(send, self.sts.refused(query, headers, body, source_ip, error),
-                                  lambda response: refuse_unaudited_sts(response.request_id), closing=False)
-            return True
-        return False
-
-    async def _refuse_as(
-        self, send: Send, refused: tuple[AuditEntry, Response], fail_closed: Callable[[Response], Response],
-        closing: bool,
-    ) -> None:
-        entry, response = refused
+        query = scope.get("query_string", b"")
+        sts = route(method, path, query, headers) is Service.STS
+        body = (await self._read_body(scope, receive) or b"") if sts else b""  # its Action names an STS event
+        refusal = self.edge_audit.refused_by_service(self.s3, self.sts, method, path, query, headers, body,
+                                                     source_ip, error)
+        if refusal is None:
+            return False
+        response = refusal.response
         try:
-            await asyncio.get_running_loop().run_in_executor(self._executor, self.edge_audit.record, entry)
+            await asyncio.get_running_loop().run_in_executor(self._executor, self.edge_audit.record, refusal.entry)
         except AuditWriteError:
-            response = fail_closed(response)
-        if closing:
+            response = refusal.fail_closed(response)
+        if not sts:
+            # An S3 body is not read (an upload's may still wait for 100 Continue): the
+            # connection cannot carry another request (RFC 9110 §10.1.1), so it closes.
             response = response._replace(headers=(*response.headers, (b"connection", b"close")))
         await _send_response(send, response)
+        return True
 
     async def _flush_metrics(self) -> None:
         while True:

@@ -10,6 +10,9 @@ before the response leaves, fail-closed (``AuditWriteError``: the caller answers
   (400, the connection is closed), a path or method KMS does not serve (404/405/400),
   plain HTTP where only HTTPS is accepted. Each is a CloudTrail-shaped event named by
   the request's X-Amz-Target when there is one, with the error it was answered.
+  A request read whole that the router sends to S3 or STS (:meth:`EdgeAudit.refused_by_service`)
+  is refused in that service's wire format instead, with that service's event: their
+  clients cannot read KMS's JSON.
 - --dev controls (``POST /_trent/reset``, ``GET``/``POST /_trent/clock``):
   ``eventSource: trent``, ``eventName`` DevReset / DevClock / DevClockAdvance, the
   parameters (a duration) and the outcome.
@@ -19,7 +22,8 @@ from __future__ import annotations
 
 
 import orjson
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from trent import errors
@@ -27,11 +31,28 @@ from trent.audit.events import Caller, api_call_event
 from trent.audit.records import AuditEntry
 from trent.domain.ids import new_uuid4
 from trent.protocol.pipeline import KmsPipeline, Prepared, Response
+from trent.protocol.router import Service, route
+from trent.protocol.s3.front_door import S3FrontDoor
+from trent.protocol.sts import StsFrontDoor, refuse_unaudited as refuse_unaudited_sts
 
 DEV_EVENT_SOURCE = "trent"
 _DEV_ACTIONS = {("POST", "/_trent/reset"): "DevReset", ("GET", "/_trent/clock"): "DevClock",
                 ("POST", "/_trent/clock"): "DevClockAdvance", ("POST", "/_trent/audit/flush"): "DevAuditFlush"}
 _ANONYMOUS = Caller(kind="Unknown", principal_id=None, arn=None, account_id=None, access_key_id=None, user_name=None)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRefusal:
+    """A door refusal in S3's or STS's wire format: record ``entry``, then answer
+    ``response``, or ``fail_closed(response)`` if the event cannot be recorded."""
+
+    entry: AuditEntry
+    response: Response
+    fail_closed: Callable[[Response], Response]
+
+
+def _sts_unaudited(response: Response) -> Response:
+    return refuse_unaudited_sts(response.request_id)
 
 
 class EdgeAudit:
@@ -48,6 +69,23 @@ class EdgeAudit:
         if status is not None and status != response.status:
             response = response._replace(status=status)
         return prepared, entry, response
+
+    def refused_by_service(
+        self, s3: S3FrontDoor | None, sts: StsFrontDoor, method: str, path: str, query: bytes,
+        headers: Sequence[tuple[bytes, bytes]], body: bytes, source_ip: str, error: errors.TrentError,
+    ) -> ServiceRefusal | None:
+        """The refusal of a request read whole that the router sends to S3 (when this
+        server serves it) or STS, in that service's format (``S3FrontDoor.refused``,
+        ``StsFrontDoor.refused``: an STS event is named by the Action in ``body``); None
+        for any other request, which :meth:`refused` answers as KMS does."""
+        service = route(method, path, query, headers)
+        if service is Service.S3 and s3 is not None:
+            entry, response = s3.refused(method, path, query.decode("latin-1"), headers, source_ip, error)
+            return ServiceRefusal(entry, response, s3.refuse)
+        if service is Service.STS:
+            entry, response = sts.refused(query.decode("latin-1"), headers, body, source_ip, error)
+            return ServiceRefusal(entry, response, _sts_unaudited)
+        return None
 
     def record(self, entry: AuditEntry) -> None:
         """Record one event now (blocks on the database: call it off the event loop;

@@ -72,14 +72,12 @@ from trent.protocol.errors import error_body
 from trent.protocol.pipeline import KmsPipeline, Prepared, Response, run_handler
 from trent.protocol.recording import Concluded
 from trent.protocol import explain_endpoint
-from trent.audit.records import AuditEntry
 from trent.audit.sink import AuditWriteError
 from trent.protocol.cloudtrail.front_door import CloudTrailFrontDoor
 from trent.protocol.router import Service, route
 from trent.protocol.sigv4 import LowercaseHeaders
 from trent.protocol.s3.front_door import S3FrontDoor
 from trent.protocol.sts import StsFrontDoor
-from trent.protocol.sts import refuse_unaudited as refuse_unaudited_sts
 from trent.protocol.transport import Connection, Origin, TransportPolicy
 from trent.server.access_log import AccessLog
 from trent.server.app import DevControls, dev_endpoint
@@ -696,22 +694,22 @@ class HttpServer:
         """A request refused at the door (413, malformed, no such route, plain HTTP):
         audited through the one seam (edge_audit.py), answered after its event is recorded.
         ``request`` (method, path, query) and ``body``, when the request was read whole: one
-        the router sends to S3 or STS is refused in that service's wire format, with that
-        service's event (``S3FrontDoor.refused``, ``StsFrontDoor.refused``): their clients
-        cannot read KMS's JSON."""
+        the router sends to S3 or STS is refused in that service's format
+        (``EdgeAudit.refused_by_service``)."""
         source_ip = source_ip or conn._peer
-        service = route(*request, headers) if request is not None else Service.KMS
-        if service is Service.S3 and self.s3 is not None and request is not None:
+        if request is not None:
             method, path, query = request
-            s3 = self.s3
-            self._refuse_as(conn, slot, lambda: s3.refused(method, path, query.decode("latin-1"), headers, source_ip,
-                                                            error), s3.refuse)
-            return
-        if service is Service.STS and request is not None:
-            sts_query = request[2].decode("latin-1")
-            self._refuse_as(conn, slot, lambda: self.sts.refused(sts_query, headers, body, source_ip, error),
-                            lambda response: refuse_unaudited_sts(response.request_id))
-            return
+            try:
+                refusal = self.edge_audit.refused_by_service(self.s3, self.sts, method, path, query, headers, body,
+                                                             source_ip, error)
+            except Exception:  # noqa: BLE001 - never a traceback on the wire
+                log.exception("could not build the audit event of a refused request")
+                conn._ready(slot, _error(500, errors.KMSInternal()))
+                return
+            if refusal is not None:
+                self.audit.add(Pending(refusal.entry, refusal.response, conn, slot, refusal.fail_closed, None,
+                                       time.monotonic()))
+                return
         try:
             prepared, entry, response = self.edge_audit.refused(headers, source_ip, error, status)
         except Exception:  # noqa: BLE001 - never a traceback on the wire
@@ -719,21 +717,6 @@ class HttpServer:
             conn._ready(slot, _error(status or 400, error))
             return
         self.audit.add(Pending(entry, response, conn, slot, _refuse_kms, prepared, time.monotonic()))
-
-    def _refuse_as(
-        self, conn: KmsHttpProtocol, slot: _Slot, refused: Callable[[], tuple[AuditEntry, Response]],
-        fail_closed: Callable[[Response], Response],
-    ) -> None:
-        """A door refusal in another front door's wire format (``refused`` builds its event
-        and answer), recorded before it is answered; ``fail_closed``: the answer instead
-        when the event cannot be recorded."""
-        try:
-            entry, response = refused()
-        except Exception:  # noqa: BLE001 - never a traceback on the wire
-            log.exception("could not build the audit event of a refused request")
-            conn._ready(slot, fail_closed(Response(500, b"", self.pipeline.new_request_id())))
-            return
-        self.audit.add(Pending(entry, response, conn, slot, fail_closed, None, time.monotonic()))
 
     def _after_execute(
         self, conn: KmsHttpProtocol, slot: _Slot, prepared: Prepared, future: asyncio.Future, received: float
