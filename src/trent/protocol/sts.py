@@ -38,6 +38,7 @@ from trent import errors
 from trent.audit.events import api_call_event
 from trent.audit.records import AuditEntry
 from trent.domain.ids import new_uuid4
+from trent.protocol.header_lines import header_value
 from trent.protocol.pipeline import KmsPipeline, Response, partition_for
 from trent.protocol.recording import atomically, record_now
 from trent.service import sts
@@ -260,13 +261,6 @@ def refuse_unaudited(request_id: str) -> Response:
 # --- the front door's handler ----------------------------------------------------------------------
 
 
-def _user_agent(headers: Sequence[tuple[bytes, bytes]]) -> str | None:
-    for name, value in headers:
-        if name == b"user-agent":
-            return value.decode("latin-1")
-    return None
-
-
 @dataclass(slots=True)
 class _Call:
     request_id: str
@@ -294,7 +288,7 @@ class StsFrontDoor:
     ) -> Response:
         pipeline = self.pipeline
         deps = pipeline.deps
-        user_agent = _user_agent(headers)
+        user_agent = header_value(headers, b"user-agent")
         call = _Call(pipeline.new_request_id(), deps.clock.now(), "Unknown")
 
         def work() -> list[tuple[str, Any]]:
@@ -371,7 +365,7 @@ class StsFrontDoor:
             if action in OPERATIONS:  # the audit event's name: never an arbitrary caller-chosen string
                 call.operation = action
         status, payload, code, message = error_xml(error, call.request_id)
-        entry = AuditEntry(self._event(call, source_ip, _user_agent(headers), code, message), call.started)
+        entry = AuditEntry(self._event(call, source_ip, header_value(headers, b"user-agent"), code, message), call.started)
         return entry, Response(status, payload, call.request_id, XML_CONTENT_TYPE)
 
     def _event(

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trent import errors
+from trent.protocol.header_lines import header_value
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -66,13 +67,6 @@ def parse_networks(cidrs: Sequence[str]) -> tuple[IpNetwork, ...]:
         raise ValueError(f"--trusted-proxy: {exc}") from None
 
 
-def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str | None:
-    for key, value in headers:
-        if key == name:
-            return value.decode("latin-1")
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class TransportPolicy:
     allow_plain: bool = True  # --dev, or --insecure-http
@@ -91,13 +85,13 @@ class TransportPolicy:
         """The request's origin; :class:`errors.AccessDenied` for refused plain HTTP."""
         if conn.tls:
             details = {"tlsVersion": conn.tls_version, "cipherSuite": conn.cipher,
-                       "clientProvidedHostHeader": _header(headers, b"host")}
+                       "clientProvidedHostHeader": header_value(headers, b"host")}
             return Origin(conn.peer, True, {k: v for k, v in details.items() if v is not None})
         if self._trusted(conn.peer):
-            secure = (_header(headers, b"x-forwarded-proto") or "").strip().lower() == "https"
-            source = self._client_behind_proxies(conn.peer, _header(headers, b"x-forwarded-for"))
+            secure = (header_value(headers, b"x-forwarded-proto") or "").strip().lower() == "https"
+            source = self._client_behind_proxies(conn.peer, header_value(headers, b"x-forwarded-for"))
             if secure or self.allow_plain:
-                return Origin(source, secure, {"clientProvidedHostHeader": _header(headers, b"host")} if secure else None)
+                return Origin(source, secure, {"clientProvidedHostHeader": header_value(headers, b"host")} if secure else None)
             raise errors.AccessDenied(PLAIN_HTTP_REFUSED)
         if self.allow_plain:
             return _plain_origin(conn.peer)

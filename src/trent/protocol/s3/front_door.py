@@ -57,6 +57,7 @@ from trent.audit.events import api_call_event
 from trent.audit.records import AuditEntry
 from trent.domain.ids import new_uuid4
 from trent.protocol import sigv4
+from trent.protocol.header_lines import header_value
 from trent.protocol.pipeline import KmsPipeline, Response, partition_for
 from trent.protocol.recording import Concluded, atomically
 from trent.protocol.s3 import sse_operations, xml
@@ -180,7 +181,7 @@ class S3FrontDoor:
         own store)."""
         if not self.reads_on_loop or method not in ("GET", "HEAD"):
             return None
-        request = parse(method, path, query, headers, virtual_host_bucket(_host(headers), self.s3_domain))
+        request = parse(method, path, query, headers, virtual_host_bucket(header_value(headers, b"host"), self.s3_domain))
         if request.bucket is None or request.key is None or request.bucket in self._trail_names:
             return None
         operation = operation_name(request, SSE_ROUTES)
@@ -513,13 +514,6 @@ class S3FrontDoor:
             bucket = self.sse.repo.get_bucket(name)
             return bucket.account_id if bucket is not None else None
         return None
-
-
-def _host(headers: Sequence[tuple[bytes, bytes]]) -> str | None:
-    for name, value in headers:
-        if name == b"host":
-            return value.decode("latin-1")
-    return None
 
 
 def _host_and_user_agent(headers: Sequence[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
