@@ -98,8 +98,8 @@ def s3_deps(deps: ServiceDeps, settings: Settings) -> Any:
 
 def reads_are_local(repo: Any, settings: Settings) -> bool:
     """Whether S3's object reads touch only local files (file SQLite rows read on
-    connections of their own, a file object store): the condition for serving GetObject
-    and HeadObject on the event loop (protocol/s3/front_door.py, ``read_on_loop``)."""
+    connections of their own, a file object store): the condition for serving GetObject,
+    HeadObject and small PutObjects on the event loop (protocol/s3/front_door.py, ``on_loop``)."""
     from trent.storage.sql_s3 import SqlS3Repository
 
     return (isinstance(repo, SqlS3Repository) and repo.reads_locally

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from botocore.config import Config
+from botocore.handlers import add_expect_header
 
 from tests.fixtures.trent_server import ACCOUNT_ID, TrentServer
 
@@ -33,6 +34,15 @@ def s3_client(server: TrentServer, who: str | None = None, **config: Any) -> Any
         akid, secret = USERS[who]
         params.update(aws_access_key_id=akid, aws_secret_access_key=secret)
     return server.client("s3", **params)
+
+
+def without_expect(client: Any) -> Any:
+    """``client`` sending its PUT bodies at once, without ``Expect: 100-continue`` (boto3
+    asks for it on every S3 upload; curl and the Go SDK below 2 MiB do not). A small
+    PutObject sent so is served on the server's event loop (protocol/s3/front_door.py,
+    ``on_loop``); one that waits for 100 Continue streams through a worker thread."""
+    client.meta.events.unregister("before-call.s3", add_expect_header)
+    return client
 
 
 def body(size: int) -> bytes:

@@ -28,7 +28,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from tests.fixtures.trent_server import TrentServer, start_trent, stop_trent
-from tests.wire.s3_helpers import SEED, USERS, blob_files, body, s3_client
+from tests.wire.s3_helpers import SEED, USERS, blob_files, body, s3_client, without_expect
 from tests.wire.test_audit_outbox import Backend, assert_chain_whole
 
 
@@ -69,9 +69,22 @@ def internal_error(call: Any, **params: Any) -> None:
     assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("InternalError", 500)
 
 
-def test_a_put_commits_with_its_s3_and_kms_events(server_and_db: tuple[TrentServer, Backend]) -> None:
+RACERS = 64
+# boto3's uploads (Expect: 100-continue: streamed, a worker thread each) and bodies sent at
+# once (``without_expect``): a small PutObject then runs on the event loop and its row is
+# committed by the server's audit batch (on SQLite; front_door.py, ``on_loop``)
+CLIENTS = pytest.mark.parametrize("expect", [True, False], ids=["expect-100", "at-once"])
+
+
+def racers(server: TrentServer, expect: bool, count: int) -> list[Any]:
+    clients = [s3_client(server, "alice") for _ in range(count)]
+    return clients if expect else [without_expect(c) for c in clients]
+
+
+@CLIENTS
+def test_a_put_commits_with_its_s3_and_kms_events(server_and_db: tuple[TrentServer, Backend], expect: bool) -> None:
     server, db = server_and_db
-    s3 = s3_client(server, "alice")
+    s3 = racers(server, expect, 1)[0]
     s3.create_bucket(Bucket="pairs")
     out = s3.put_object(Bucket="pairs", Key="k", Body=body(1000), ServerSideEncryption="aws:kms")
     request_id = out["ResponseMetadata"]["RequestId"]
@@ -229,24 +242,25 @@ def test_a_kms_read_joins_the_group_commit_with_its_kms_event(server_and_db: tup
     assert_chain_whole(db.url, server.account_id, server.region)
 
 
-RACERS = 64
-
-
+@CLIENTS
 def test_racing_puts_share_transactions_and_each_keeps_its_own_outcome(
-    server_and_db: tuple[TrentServer, Backend],
+    server_and_db: tuple[TrentServer, Backend], expect: bool,
 ) -> None:
     """64 PUTs at once, half of them If-None-Match: * creates of one key. Exactly one create
     wins and its body is stored; every other create is 412 PreconditionFailed (its blob
     deleted), and nothing else is refused; every PUT has exactly one PutObject event (the
     412s with their error) and the chain is whole. On SQLite PutObject's rows are
-    group-committed (protocol/s3/grouped_puts.py): the committed PUTs share appends; on
-    PostgreSQL each PUT commits its own transaction (front_door.py), side by side."""
+    group-committed (protocol/s3/grouped_puts.py, or the audit batch of the loop's tick):
+    the committed PUTs share appends; on PostgreSQL each PUT commits its own transaction
+    (front_door.py), side by side. Sent at once, the creates are small enough to be
+    kept inline (served on the loop): no blob at all."""
     server, db = server_and_db
-    clients = [s3_client(server, "alice") for _ in range(RACERS)]
+    clients = racers(server, expect, RACERS)
     s3 = clients[0]
     s3.create_bucket(Bucket="racing")
     stored = blobs(server)
-    creates = {f"c{i}": body(5000) for i in range(RACERS // 2)}  # above the inline limit: blobs
+    # with Expect: above the inline limit, blobs
+    creates = {f"c{i}": body(5000 if expect else 1000) for i in range(RACERS // 2)}
     plain = {f"plain/{i}": body(1024) for i in range(RACERS // 2)}
     barrier = threading.Barrier(RACERS)
 
@@ -279,7 +293,7 @@ def test_racing_puts_share_transactions_and_each_keeps_its_own_outcome(
     assert s3.get_object(Bucket="racing", Key="once")["Body"].read() == creates[won[0][0]]
     for key, data in plain.items():
         assert s3.get_object(Bucket="racing", Key=key)["Body"].read() == data
-    assert len(blobs(server) - stored) == 1  # the winner's; every refused create's blob is gone
+    assert len(blobs(server) - stored) == (1 if expect else 0)  # the winner's; every refused create's blob is gone
 
     trail = [e for e in events(db) if e.get("eventName") == "PutObject"]
     by_request = {e["requestID"]: e for e in trail}
@@ -308,11 +322,12 @@ def test_racing_puts_share_transactions_and_each_keeps_its_own_outcome(
     assert_chain_whole(db.url, server.account_id, server.region)
 
 
+@CLIENTS
 def test_a_failed_group_commit_refuses_every_put_and_leaves_no_blob(
-    server_and_db: tuple[TrentServer, Backend],
+    server_and_db: tuple[TrentServer, Backend], expect: bool,
 ) -> None:
     server, db = server_and_db
-    clients = [s3_client(server, "alice") for _ in range(32)]
+    clients = racers(server, expect, 32)
     clients[0].create_bucket(Bucket="refused")
     stored = blobs(server)
     before = len(events(db))

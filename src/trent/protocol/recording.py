@@ -10,6 +10,11 @@ A call that wrote nothing (read-only, cryptographic, denied, failed) leaves here
 its event *not yet recorded* (``Concluded.recorded`` False): the built-in HTTP server
 group-commits those once per loop tick; other front doors call :func:`record_now`.
 Either way no response leaves before its event is in the trail.
+
+A call served on the event loop may also leave with its change not yet written
+(``Concluded.change``, a :class:`HeldChange`: a small S3 PutObject's object row). The
+server's group commit then applies it in the batch's transaction, just before the
+batch's events, so the change and its event still commit together or not at all.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from trent import errors
 from trent.audit.records import AuditEntry
@@ -40,6 +45,21 @@ class Concluded(Generic[R]):
     # same append (S3: the KMS calls it made for the caller, s3-sse spec §4). Unrecorded
     # when ``recorded`` is False: the group commit writes them in the call's batch.
     companions: tuple[AuditEntry, ...] = ()
+    # The call's change, held (module doc): only with ``recorded`` False.
+    change: HeldChange | None = None
+
+
+class HeldChange(Protocol):
+    """A call's write that the server's group commit applies in its batch's transaction."""
+
+    def apply(self) -> Concluded[Any] | None:
+        """Write the change inside the open transaction: None when it was written, else
+        how the call concludes instead (a refusal of this change only, its event unrecorded:
+        the batch records it in place of the call's own)."""
+
+    def settle(self, committed: bool) -> None:
+        """After the batch: whether the change committed (False: it was refused, or the
+        batch's transaction failed and nothing of it happened)."""
 
 
 class _Rollback(Exception):

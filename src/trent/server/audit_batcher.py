@@ -15,11 +15,20 @@ the front door's internal error instead (its ``refuse``), and nothing was record
 A waiting response may carry more than one event: ``Pending.companions`` are recorded
 just before its ``entry``, in the same batch (S3: the KMS calls it made for the caller,
 s3-sse spec §4, KMS events first as in a committed change's own transaction).
+
+It may also carry its call's change, held (``Pending.change``, ``recording.HeldChange``:
+a small S3 PutObject served on the loop, whose object row would otherwise need a write
+transaction of its own or a worker thread waiting on ``grouped_puts.GroupCommit``). The
+batch's transaction then applies the held changes first, in arrival order, then appends
+every event, then commits: each change commits with its event or not at all (issue 16).
+A change the database refuses (a PUT's If-None-Match, a bucket deleted meanwhile)
+concludes its call with that refusal instead, whose event the same append records.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +38,7 @@ from typing import Any, Protocol
 from trent.audit.records import AuditEntry
 from trent.audit.sink import AuditWriteError
 from trent.protocol.pipeline import Response
+from trent.protocol.recording import HeldChange
 from trent.service.audit_outbox import AuditOutbox
 
 log = logging.getLogger("trent.server")
@@ -59,6 +69,8 @@ class Pending:
     received: float = 0.0
     # Events of the same call recorded just before ``entry`` (module doc).
     companions: tuple[AuditEntry, ...] = field(default=(), repr=False)
+    # The call's change, applied in the batch's transaction before the events (module doc).
+    change: HeldChange | None = field(default=None, repr=False)
 
 
 class AuditBatcher:
@@ -112,11 +124,11 @@ class AuditBatcher:
 
     def _commit(self, batch: list[Pending]) -> bool:
         """One transaction for the whole batch; False if it was not recorded."""
-        entries: list[AuditEntry] = []
-        for p in batch:
-            if p.companions:
-                entries += p.companions
-            entries.append(p.entry)
+        changes = [p for p in batch if p.change is not None]
+        if changes:
+            # a fresh context: no ``atomic()`` scope of whatever scheduled this tick is joined
+            return contextvars.Context().run(self._commit_changes, batch, changes)
+        entries = _entries(batch)
         try:
             self._outbox.record(entries)
         except AuditWriteError as exc:
@@ -126,6 +138,32 @@ class AuditBatcher:
             log.exception("audit batch of %d events not recorded", len(entries))
             return False
         return True
+
+    def _commit_changes(self, batch: list[Pending], changes: list[Pending]) -> bool:
+        """The held changes, then the events, in one transaction (module doc)."""
+        written: set[int] = set()
+        committed = False
+        try:
+            with self._outbox.storage.atomic():
+                for p in changes:
+                    assert p.change is not None
+                    refused = p.change.apply()
+                    if refused is None:
+                        written.add(id(p))
+                    else:  # this call concludes with the refusal; its event replaces the call's
+                        p.entry, p.response, p.companions = refused.entry, refused.response, refused.companions
+                self._outbox.record(_entries(batch))
+            committed = True
+        except AuditWriteError as exc:
+            log.error("batch of %d calls (%d changes) not recorded, nothing of it changed: %s", len(batch),
+                      len(changes), exc)
+        except BaseException:  # noqa: BLE001 - whatever it was, nothing of the batch happened
+            log.exception("batch of %d calls (%d changes) not recorded, nothing of it changed", len(batch),
+                          len(changes))
+        for p in changes:
+            assert p.change is not None
+            p.change.settle(committed and id(p) in written)
+        return committed
 
     def _write(self, batch: list[Pending]) -> None:
         """Writer thread."""
@@ -163,3 +201,13 @@ class AuditBatcher:
             except asyncio.TimeoutError:
                 pass
         self._writer.shutdown(wait=True)
+
+
+def _entries(batch: list[Pending]) -> list[AuditEntry]:
+    """The batch's events in arrival order, each call's companions just before it."""
+    entries: list[AuditEntry] = []
+    for p in batch:
+        if p.companions:
+            entries += p.companions
+        entries.append(p.entry)
+    return entries

@@ -765,7 +765,7 @@ class HttpServer:
                 self._observe(service.value, concluded.response, received, origin.source_ip)
             else:  # group commit with the loop's other events
                 self.audit.add(Pending(concluded.entry, concluded.response, conn, slot, front.refuse, None, received,
-                                       concluded.companions))
+                                       concluded.companions, concluded.change))
 
         def failed() -> None:
             log.exception("%s request failed outside its handler", service.value)
@@ -783,10 +783,10 @@ class HttpServer:
 
         s3 = self.s3
         if service is Service.S3 and s3 is not None and isinstance(body, bytes):
-            # A GetObject / HeadObject whose reads are all local runs here, on the loop,
-            # without a worker thread's hand-offs (S3FrontDoor.read_on_loop says when).
+            # A GetObject / HeadObject / small PutObject whose reads are all local runs here,
+            # on the loop, without a worker thread's hand-offs (S3FrontDoor.on_loop says when).
             try:
-                parsed = s3.read_on_loop(method, path, query, headers)
+                parsed = s3.on_loop(method, path, query, headers)
                 if parsed is not None:
                     answer(s3.handle(method, path, query, headers, body, origin.source_ip, origin.secure, parsed))
                     return

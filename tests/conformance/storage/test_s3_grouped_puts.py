@@ -6,10 +6,12 @@ existing key, including one created earlier in the same batch; a bucket that is 
 that PUT's error only and records none of its events, while the rows after it still
 commit (PostgreSQL: a SAVEPOINT per row); overwrites of one key apply in arrival order;
 the applied rows' events are in the chained trail, in batch order. A batch whose events
-cannot be recorded leaves nothing of it at all."""
+cannot be recorded leaves nothing of it at all. The same holds for the rows of PutObjects
+served on the event loop, which the server's audit batch applies (``LoopPut``)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
@@ -21,7 +23,10 @@ from trent.audit.records import AuditEntry, TrailPlacement
 from trent.audit.sink import AuditWriteError
 from trent.domain.audit_chain import GENESIS_HASH, TrailKey, chain_hash
 from trent.domain.s3.records import Blob, Bucket, ObjectMetadata, ObjectRecord, SseMode, SseRecord
-from trent.protocol.s3.grouped_puts import GroupedPut, GroupedPuts, HeldRow
+from trent.protocol.pipeline import Response
+from trent.protocol.recording import Concluded
+from trent.protocol.s3.grouped_puts import GroupedPut, GroupedPuts, HeldRow, LoopPut
+from trent.server.audit_batcher import AuditBatcher, Pending
 from trent.service.audit_outbox import AuditOutbox
 from trent.storage.sql import SqlStorage
 from trent.storage.sql_s3 import SqlS3Repository
@@ -176,3 +181,108 @@ def test_rows_are_locked_in_key_order_and_one_keys_puts_keep_their_order(storage
         None, None, None, None, "PreconditionFailed", None]
     assert repo.get_object("b1", "a") == batch[3].row.record
     assert trail(storage) == [("PutObject", r) for r in ("r1", "r2", "r3", "r4", "r6")]
+
+
+# --- PutObjects served on the event loop: their rows in the server's audit batch ----------
+
+
+class Connection:
+    """A client connection as the audit batcher sees it (server/audit_batcher.Connection)."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, Response] = {}
+        self.flushed = asyncio.Event()
+
+    def fill(self, slot: Any, response: Response) -> None:
+        self.sent[slot] = response
+
+    def flush(self) -> None:
+        self.flushed.set()
+
+
+def loop_put(puts: GroupedPuts, grouped: GroupedPut, connection: Connection, deleted: list[str],
+             written: tuple[str, ...] = ()) -> Pending:
+    """What the S3 front door hands the server for an on-loop PutObject (front_door.py,
+    ``_held_for_the_server``): its answer and events, and its row held (a LoopPut)."""
+    *kms, s3_event = grouped.events
+    rid = s3_event.event["requestID"]
+
+    def refused(error: errors.TrentError) -> Concluded[Response]:
+        return Concluded(event("PutObject-refused", rid), Response(412, type(error).__name__.encode(), rid), False,
+                         tuple(kms))
+
+    change = LoopPut(puts, grouped.row, refused, written, deleted.append)
+    return Pending(s3_event, Response(200, b"put", rid), connection, rid, lambda r: Response(500, b"no", rid),
+                   companions=tuple(kms), change=change)
+
+
+def read(rid: str, connection: Connection) -> Pending:
+    return Pending(event("GetObject", rid), Response(200, b"read", rid), connection, rid,
+                   lambda r: Response(500, b"no", rid))
+
+
+async def one_batch(batcher: AuditBatcher, pendings: list[Pending], connection: Connection) -> dict[str, Response]:
+    for pending in pendings:  # one loop tick: one batch
+        batcher.add(pending)
+    assert connection.sent == {}  # nothing is answered before the commit
+    await asyncio.wait_for(connection.flushed.wait(), 10)
+    await batcher.drain()
+    return {rid: connection.sent[rid] for rid in connection.sent}
+
+
+@pytest.mark.parametrize("inline", [True, False], ids=["inline", "writer-thread"])
+def test_loop_puts_commit_in_the_audit_batch_each_deciding_its_own_row(storage: SqlStorage, inline: bool) -> None:
+    """server/audit_batcher.py with held changes: one transaction applies the rows in
+    arrival order, then appends every call's events; a refused row concludes its call with
+    the refusal (its event in place of the PUT's, after the KMS calls it made) and its
+    written blob is deleted; the other rows and the reads of the batch commit."""
+    repo, puts = setup(storage)
+    repo.put_object(record("exists"))
+    connection, deleted = Connection(), []
+    batch = [
+        loop_put(puts, put("r1", "new", kms=True), connection, deleted),
+        read("r2", connection),
+        loop_put(puts, put("r3", "exists", only_if_absent=True, kms=True), connection, deleted, ("ab/cd/r3",)),
+        loop_put(puts, put("r4", "created", only_if_absent=True), connection, deleted),
+        loop_put(puts, put("r5", "created", only_if_absent=True), connection, deleted, ("ab/cd/r5",)),
+        loop_put(puts, put("r6", "k", bucket="gone"), connection, deleted),
+        loop_put(puts, put("r7", "new"), connection, deleted, ("ab/cd/r7",)),
+    ]
+    rows = {p.entry.event["requestID"]: p.change.row.record for p in batch if isinstance(p.change, LoopPut)}
+    batcher = AuditBatcher(AuditOutbox(storage, TrailPlacement(ACCOUNT, REGION)), inline=inline)
+    sent = asyncio.run(one_batch(batcher, batch, connection))
+    assert {rid: (r.status, r.body) for rid, r in sent.items()} == {
+        "r1": (200, b"put"), "r2": (200, b"read"), "r3": (412, b"PreconditionFailed"), "r4": (200, b"put"),
+        "r5": (412, b"PreconditionFailed"), "r6": (412, b"NoSuchBucket"), "r7": (200, b"put")}
+    assert repo.get_object("b1", "new") == rows["r7"]  # r1's, then replaced by r7's: arrival order
+    assert repo.get_object("b1", "created") == rows["r4"]
+    assert repo.get_object("b1", "exists") != rows["r3"]
+    assert deleted == ["ab/cd/r3", "ab/cd/r5"]  # the refused calls' blobs; r7's is its object's
+    assert trail(storage) == [
+        ("GenerateDataKey", "r1"), ("PutObject", "r1"), ("GetObject", "r2"), ("GenerateDataKey", "r3"),
+        ("PutObject-refused", "r3"), ("PutObject", "r4"), ("PutObject-refused", "r5"), ("PutObject-refused", "r6"),
+        ("PutObject", "r7")]
+
+
+@pytest.mark.parametrize("inline", [True, False], ids=["inline", "writer-thread"])
+def test_a_failed_audit_batch_leaves_none_of_its_loop_puts(storage: SqlStorage, inline: bool) -> None:
+    """Fail-closed (issue 16): the batch's events cannot be recorded, so none of its rows
+    happened either; every call is refused and every blob a PUT wrote is deleted."""
+
+    class Refusing(AuditOutbox):
+        def record(self, entries: Any) -> None:
+            super().record(entries)
+            raise AuditWriteError("refused")  # after the rows and the append: all rolled back
+
+    repo, puts = setup(storage)
+    before = record("before")
+    repo.put_object(before)
+    connection, deleted = Connection(), []
+    batch = [loop_put(puts, put("r1", "new"), connection, deleted, ("ab/cd/r1",)), read("r2", connection),
+             loop_put(puts, put("r3", "before"), connection, deleted, ("ab/cd/r3",))]
+    batcher = AuditBatcher(Refusing(storage, TrailPlacement(ACCOUNT, REGION)), inline=inline)
+    sent = asyncio.run(one_batch(batcher, batch, connection))
+    assert {rid: r.status for rid, r in sent.items()} == {"r1": 500, "r2": 500, "r3": 500}
+    assert repo.get_object("b1", "new") is None and repo.get_object("b1", "before") == before
+    assert deleted == ["ab/cd/r1", "ab/cd/r3"]
+    assert trail(storage) == []

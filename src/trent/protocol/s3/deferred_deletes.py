@@ -64,6 +64,11 @@ class DeferredDeletes:
         self._local.pending = []
         self._local.written = []
 
+    def written(self) -> tuple[str, ...]:
+        """The blobs the open call has written so far (a call that leaves with its row still
+        to commit settles them itself: ``grouped_puts.LoopPut``)."""
+        return tuple(getattr(self._local, "written", None) or ())
+
     def end(self, committed: bool) -> None:
         """After the call: delete at once only blobs this call wrote that no committed row
         references (all it wrote if it rolled back; those it gave up on if it committed).

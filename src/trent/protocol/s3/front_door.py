@@ -24,7 +24,9 @@ issue 16: nothing changes without its event) — the operations that stream obje
    decided there; a small object's ciphertext with it), then the events, then the commit.
    On SQLite, PutObject's is shared with the other PUTs waiting at that moment
    (``grouped_puts.py``: its row is held, then applied with theirs in one transaction,
-   refusals per row).
+   refusals per row). A small PutObject served on the event loop (:meth:`S3FrontDoor.on_loop`)
+   leaves with its row still held (``Concluded.change``), and the server applies it in
+   its audit group commit's transaction, before that batch's events.
 
 If phase 2 fails (a conflict, an audit write failure, a crash) nothing of the change
 committed and the freshly written blob is an orphan: ``DeferredDeletes.end`` deletes it
@@ -65,7 +67,7 @@ from trent.protocol.s3.answer import Answer
 from trent.protocol.s3.body import BodySource, BytesBody, Payload, decoded
 from trent.protocol.s3.deferred_deletes import DeferredDeletes
 from trent.protocol.s3.errors import error_document, sse_wire_error
-from trent.protocol.s3.grouped_puts import GroupedPut, GroupedPuts, HeldRows
+from trent.protocol.s3.grouped_puts import GroupedPut, GroupedPuts, HeldRow, HeldRows, LoopPut
 from trent.protocol.s3.seen_buckets import SeenBuckets
 from trent.protocol.s3.routes import SSE_ROUTES, ROUTES, S3Request, operation_name, parse, resolve, virtual_host_bucket
 from trent.protocol.via_service_audit import kms_event
@@ -108,18 +110,20 @@ class _Call:
     #: (``SignatureVersion`` SigV2/SigV4, ``AuthenticationMethod`` AuthHeader/QueryString);
     #: set once authentication succeeded
     signed_by: dict[str, str] | None = None
+    #: the bucket's owner as the request read it, for an event built after it ended
+    owner: str | None = None
 
 
-# Served on the event loop when reads are local (``S3FrontDoor.read_on_loop``).
-_LOOP_OPERATIONS = frozenset({"GetObject", "HeadObject"})
+# Served on the event loop when reads are local (``S3FrontDoor.on_loop``).
+_LOOP_READS = frozenset({"GetObject", "HeadObject"})
 
 
 @dataclass(frozen=True, slots=True)
-class LoopRead:
-    """A request ``read_on_loop`` accepted: parsed and routed once, handed to ``handle``."""
+class OnLoop:
+    """A request ``on_loop`` accepted: parsed and routed once, handed to ``handle``."""
 
     request: S3Request
-    operation: str  # GetObject or HeadObject, of an SSE bucket
+    operation: str  # GetObject, HeadObject or PutObject, of an SSE bucket
 
 
 class S3FrontDoor:
@@ -128,8 +132,9 @@ class S3FrontDoor:
         self.pipeline = pipeline
         self.buckets = buckets
         self.s3_domain = s3_domain
-        # GetObject / HeadObject of an SSE bucket may run on the event loop (read_on_loop):
-        # only when every read they make is local (embedded SQLite, file object store)
+        # GetObject / HeadObject (and a small PutObject) of an SSE bucket may run on the
+        # event loop (on_loop): only when every read they make is local (embedded SQLite,
+        # file object store)
         self.reads_on_loop = reads_on_loop and sse is not None
         self._local = threading.local()
         self._trail_names = frozenset(b.name for b in buckets.all())
@@ -167,31 +172,51 @@ class S3FrontDoor:
             "HeadObject": self._head_object,
         }
 
-    def read_on_loop(
+    def on_loop(
         self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]]
-    ) -> LoopRead | None:
-        """The request, parsed and routed, if it is a GetObject or HeadObject of an SSE
-        bucket that the server may serve on its event loop instead of handing it to a
-        worker thread (the hand-off and its wake-ups were ~20 % of a small GET's CPU,
-        bench/S3_SSE.md issue-17m); ``handle`` then does neither again. Only when
-        ``reads_on_loop``: every read is then local and short (one-row SELECTs on embedded
-        SQLite, cached keys, a file's first segment; what follows the first 64 KiB of a
-        larger object is streamed by a worker, as before), as the KMS calls served on the
-        loop are. A trail-bucket read keeps the thread (its objects come from the trail's
-        own store)."""
-        if not self.reads_on_loop or method not in ("GET", "HEAD"):
+    ) -> OnLoop | None:
+        """The request, parsed and routed, if it is one the server may serve on its event
+        loop instead of handing it to a worker thread; ``handle`` then does neither again.
+        Only when ``reads_on_loop``: every read is then local and short (one-row SELECTs on
+        embedded SQLite, cached keys, a file's first segment), as the KMS calls served on
+        the loop are. A trail-bucket request keeps the thread (its objects come from the
+        trail's own store).
+
+        * GetObject and HeadObject of an SSE bucket: the hand-off and its wake-ups were
+          ~20 % of a small GET's CPU (bench/S3_SSE.md issue-17m); what follows the first
+          64 KiB of a larger object is streamed by a worker, as before.
+        * PutObject of an object kept inline in its row (a declared length of at most
+          ``inline_max_bytes``: no blob is written, nothing waits on a disk), on embedded
+          SQLite: its row is held and committed by the server's audit group commit
+          (``Concluded.change``) instead of a worker thread waiting on PutObject's own
+          group commit: ~550 -> ~340 µs of CPU per 1 KiB PUT (bench/S3_SSE.md, 2026-12-06
+          22:16)."""
+        if not self.reads_on_loop or method not in ("GET", "HEAD", "PUT"):
+            return None
+        if method == "PUT" and (self.held is None or not self._kept_inline(headers)):
             return None
         request = parse(method, path, query, headers, virtual_host_bucket(header_value(headers, b"host"), self.s3_domain))
         if request.bucket is None or request.key is None or request.bucket in self._trail_names:
             return None
         operation = operation_name(request, SSE_ROUTES)
-        return LoopRead(request, operation) if operation in _LOOP_OPERATIONS else None
+        if operation in _LOOP_READS or operation == "PutObject":
+            return OnLoop(request, operation)
+        return None
+
+    def _kept_inline(self, headers: Sequence[tuple[bytes, bytes]]) -> bool:
+        """Whether the declared length of the object (``x-amz-decoded-content-length`` of
+        an aws-chunked body, else Content-Length) keeps it inline (content.write_blob
+        decides the same from the same headers; a body that turns out longer fails)."""
+        assert self.sse is not None
+        declared = header_value(headers, b"x-amz-decoded-content-length") or header_value(headers, b"content-length")
+        return declared is not None and declared.isdigit() and int(declared) <= self.sse.settings.inline_max_bytes
 
     def handle(
         self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]],
-        body: bytes | BodySource, source_ip: str, secure: bool = False, parsed: LoopRead | None = None,
+        body: bytes | BodySource, source_ip: str, secure: bool = False, parsed: OnLoop | None = None,
     ) -> Concluded[Response]:
-        """``parsed``: the request as ``read_on_loop`` parsed and routed it (neither done again)."""
+        """``parsed``: the request as ``on_loop`` parsed and routed it (neither done again);
+        its PutObject leaves with its row held (``Concluded.change``: module doc)."""
         pipeline = self.pipeline
         deps = pipeline.deps
         call = _Call(pipeline.new_request_id(), deps.clock.now())
@@ -199,7 +224,7 @@ class S3FrontDoor:
         source = BytesBody(body) if isinstance(body, bytes) else body
         sse = self.sse
         unroutable: errors.TrentError | None
-        if parsed is not None:  # an SSE bucket's GetObject / HeadObject (read_on_loop)
+        if parsed is not None:  # an SSE bucket's GetObject / HeadObject / PutObject (on_loop)
             request = call.request = parsed.request
             trail = False
             call.operation, unroutable = parsed.operation, None
@@ -266,9 +291,14 @@ class S3FrontDoor:
             concluded = atomically(deps.storage, pipeline.outbox, work, conclude, what,
                                    companions=lambda: self._kms_entries(kms_calls, call))
             if held is not None and (row := held.take()) is not None:
-                concluded = self._group_commit(concluded, GroupedPut(row, (*self._kms_entries(kms_calls, call),
-                                                                           concluded.entry)), conclude)
-            # recorded: committed with its events; else nothing was written (or rolled back)
+                if parsed is not None:  # on the loop: the server commits it (module doc)
+                    assert blobs is not None
+                    concluded = self._held_for_the_server(concluded, row, conclude, kms_calls, call, blobs)
+                else:
+                    concluded = self._group_commit(concluded, GroupedPut(row, (*self._kms_entries(kms_calls, call),
+                                                                               concluded.entry)), conclude)
+            # recorded: committed with its events; else nothing was written (or rolled back).
+            # Held for the server: the blobs it wrote are settled with its row (LoopPut).
             committed = concluded.recorded or concluded.response.status < 300
         finally:
             self._local.calls = None
@@ -296,6 +326,29 @@ class S3FrontDoor:
         entry, response = conclude(None, refusal)
         return Concluded(entry, response, False)
 
+    def _held_for_the_server(
+        self, concluded: Concluded[Response], row: HeldRow,
+        conclude: Callable[[Answer | None, errors.TrentError | None], tuple[AuditEntry, Response]],
+        kms_calls: list[KmsCall], call: _Call, blobs: DeferredDeletes,
+    ) -> Concluded[Response]:
+        """An on-loop PutObject's phase 2: its held row and events leave with the call, for
+        the server's group commit (``audit_batcher.py``); if the database refuses the row
+        there, the call concludes with that refusal (its error event with the KMS calls
+        it made), as in ``_group_commit``."""
+        assert self.puts is not None and not concluded.recorded  # held: nothing of it was written
+        if concluded.response.status >= 300:  # failed after the row was held: nothing to apply
+            return concluded
+        assert call.request is not None and call.request.bucket is not None
+        # the event of a refusal is built in the batch, after this request's SeenBuckets ended
+        call.owner = self._owner(call.request.bucket)
+
+        def refused(error: errors.TrentError) -> Concluded[Response]:
+            entry, response = conclude(None, error)
+            return self._with_kms_events(Concluded(entry, response, False), kms_calls, call)
+
+        change = LoopPut(self.puts, row, refused, blobs.written(), blobs.inner.delete)
+        return dataclasses.replace(concluded, change=change)  # its KMS events join it in handle's return
+
     def _before_stream(self) -> None:
         """Phase 1 ends with the blob streamed outside any write transaction (module doc)."""
         storage = self.pipeline.deps.storage
@@ -319,7 +372,7 @@ class S3FrontDoor:
         answer still waits for them, and a failed commit refuses it (fail-closed)."""
         if not calls or concluded.recorded:
             return concluded
-        return Concluded(concluded.entry, concluded.response, False, tuple(self._kms_entries(calls, call)))
+        return dataclasses.replace(concluded, companions=tuple(self._kms_entries(calls, call)))
 
     def refused(
         self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], source_ip: str,
@@ -486,7 +539,7 @@ class S3FrontDoor:
             params.update({name: request.headers[name.encode()].decode("latin-1") for name in _EVENT_HEADERS
                            if name.encode() in request.headers})
             if ctx is not None:
-                owner = self._owner(request.bucket) or ""
+                owner = call.owner or self._owner(request.bucket) or ""
                 if request.key is not None:
                     extra.append((owner, "AWS::S3::Object", f"arn:{ctx.partition}:s3:::{request.bucket}/{request.key}"))
                 extra.append((owner, "AWS::S3::Bucket", f"arn:{ctx.partition}:s3:::{request.bucket}"))

@@ -32,6 +32,12 @@ replaces the earlier, whose blob becomes garbage in the same transaction). If th
 transaction fails as a whole (the audit append or the commit), nothing of the batch
 happened: every waiter answers InternalError and deletes the blob it wrote
 (``DeferredDeletes.end``), as one PUT whose transaction failed does.
+
+A small PutObject served on the event loop (``S3FrontDoor.on_loop``) cannot wait here:
+its held row leaves with the call as a :class:`LoopPut` (``recording.HeldChange``), and
+the server's audit group commit applies it in the transaction of its tick's batch,
+before that batch's events (``server/audit_batcher.py``) — the same per-row decisions
+(:meth:`GroupedPuts.apply_row`), without a worker thread or a second group commit.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from typing import Any, Generic, TypeVar, cast
 from trent import errors
 from trent.audit.records import AuditEntry
 from trent.domain.s3.records import ObjectRecord
+from trent.protocol.recording import Concluded
 from trent.service.audit_outbox import AuditOutbox
 from trent.service.s3.objects import row_refusal
 from trent.storage.repositories import Duplicate, Storage
@@ -233,12 +240,44 @@ class GroupedPuts:
         order = sorted(range(len(batch)), key=lambda i: (batch[i].row.record.bucket, batch[i].row.record.key))
         with self._storage.atomic():
             for index in order:
-                row = batch[index].row
-                try:
-                    self._repo.put_object(row.record, only_if_absent=row.only_if_absent, savepoint=True)
-                except (BucketGone, Duplicate) as exc:  # this row only (a SAVEPOINT on PostgreSQL)
-                    outcomes[index] = row_refusal(row.record, exc)
+                outcomes[index] = self.apply_row(batch[index].row)
             # the written rows' events, in arrival order; the last statement before the commit
             self._outbox.record([e for put, outcome in zip(batch, outcomes, strict=True) if outcome is None
                                  for e in put.events])
         return outcomes
+
+    def apply_row(self, row: HeldRow) -> Outcome:
+        """Write ``row`` in the open transaction: None, or the refusal of this row only (a
+        SAVEPOINT on PostgreSQL, so the transaction goes on)."""
+        try:
+            self._repo.put_object(row.record, only_if_absent=row.only_if_absent, savepoint=True)
+        except (BucketGone, Duplicate) as exc:
+            return row_refusal(row.record, exc)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class LoopPut:
+    """A PutObject's held row, applied by the server's group commit (module doc)."""
+
+    puts: GroupedPuts
+    row: HeldRow
+    # how the call concludes if its row is refused (its error event and answer)
+    refused: Callable[[errors.TrentError], Concluded[Any]]
+    # blobs the call wrote (none for an object kept inline in its row), and their deletion
+    # should the row not commit: nothing else refers to them
+    written: tuple[str, ...]
+    delete_blob: Callable[[str], None]
+
+    def apply(self) -> Concluded[Any] | None:
+        refusal = self.puts.apply_row(self.row)
+        return None if refusal is None else self.refused(refusal)
+
+    def settle(self, committed: bool) -> None:
+        if committed:
+            return
+        for name in self.written:
+            try:
+                self.delete_blob(name)
+            except Exception:  # noqa: BLE001 - an orphan blob at worst (the reaper's sweep)
+                log.warning("could not delete unreferenced blob %s; left for an orphan sweep", name)
