@@ -372,7 +372,8 @@ def test_an_upgrade_request_is_refused_once_and_not_run(server: TrentServer, met
     """A request asking to switch protocols (RFC 9110 §7.8; llhttp hands what follows its
     head, its body included, to the new protocol): refused with one 400 that closes the
     connection, audited once, and not run. (It used to run, a PUT on an empty body, a DELETE
-    for real, and be answered twice: its own answer, then the 400.)"""
+    for real, and be answered twice: its own answer, then the 400.) Its method and URL say
+    S3: the refusal is S3's (InvalidRequest, XML) and so is its event."""
     key = f"upgrade-{uuid.uuid4().hex[:8]}"
     s3 = s3_client(server)
     s3.put_object(Bucket=BUCKET, Key=key, Body=b"before")
@@ -385,8 +386,10 @@ def test_an_upgrade_request_is_refused_once_and_not_run(server: TrentServer, met
         answer = reader.response(method)
         reader.closed()
     assert answer.status == 400 and answer.headers.get("connection") == "close", answer.body[:300]
-    assert json.loads(answer.body)["message"] == "Upgrades are not supported."
+    assert answer.headers["content-type"] == "application/xml"
+    assert b"<Code>InvalidRequest</Code><Message>Upgrades are not supported.</Message>" in answer.body, answer.body
     assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"before"
     events = [e for e in _events_since(server, before) if e["eventName"] not in ("GenerateDataKey", "Decrypt")]
-    assert [(e["eventName"], e.get("errorCode")) for e in events] == [
-        ("Unknown", "SerializationException"), ("GetObject", None)], events
+    operation = "PutObject" if method == "PUT" else "DeleteObject"
+    assert [(e["eventSource"], e["eventName"], e.get("errorCode")) for e in events] == [
+        ("s3.amazonaws.com", operation, "InvalidRequest"), ("s3.amazonaws.com", "GetObject", None)], events

@@ -48,6 +48,9 @@ answer, however it fails: a streamed upload whose body llhttp cannot parse (its 
 framing breaks, RFC 9112 §7.1) already holds its slot, so its handler answers it (the pipe
 ends as if the client had left: S3's IncompleteBody, nothing stored), not a second 400; a
 request asking to switch protocols (Upgrade, CONNECT) is refused with 400 instead of run.
+A refusal at the door whose method and URL were read (413, a malformed header, ...) is
+answered in the format of the service the router names (``EdgeAudit.refused_by_service``:
+S3's XML for an S3 request), else in KMS's JSON.
 """
 
 from __future__ import annotations
@@ -180,6 +183,16 @@ def _small_upload(headers: list[tuple[bytes, bytes]]) -> bool:
     return length is not None and length.isdigit() and int(length) <= S3_BUFFERED_UPLOAD_MAX
 
 
+def _request_line(method: bytes, url: bytes) -> tuple[str, str, bytes] | None:
+    """(method, path, query) of a request line read whole, as ``HttpServer.refuse`` takes
+    them to answer a refusal in its service's format; None for a CONNECT, whose target is a
+    host and port (RFC 9110 §9.3.6), no service's resource: KMS's JSON answers it."""
+    if method == b"CONNECT":
+        return None
+    path, _, query = url.partition(b"?")
+    return method.decode("latin-1"), path.decode("latin-1"), query
+
+
 class _AfterLastRequest(Exception):
     """Stops llhttp at a request that follows the connection's last one (RFC 9112 §9.6)."""
 
@@ -259,10 +272,12 @@ class KmsHttpProtocol(asyncio.Protocol):
             # llhttp stops after a request that asks to switch protocols; on_message_complete
             # refused it already (and made it the last), so this only guards the unexpected.
             if not self._last_read:
-                self._fail(errors.SerializationError(_NO_UPGRADES))
-        except httptools.HttpParserError:
+                self._fail(errors.SerializationError(_NO_UPGRADES), url_read=False)
+        except httptools.HttpParserError as exc:
             if not self._last_read:  # else llhttp refused the bytes after `Connection: close`, or we stopped it
-                self._fail(errors.SerializationError("Malformed HTTP request."))
+                # A bad URL may have reached on_url cut short; any later error leaves it whole.
+                self._fail(errors.SerializationError("Malformed HTTP request."),
+                           url_read=not isinstance(exc, httptools.HttpParserInvalidURLError))
 
     # --- httptools callbacks -----------------------------------------------------------
 
@@ -327,11 +342,12 @@ class KmsHttpProtocol(asyncio.Protocol):
                 self._closing = True
             headers = self._headers
             if self._too_large:
-                # The rest of a too-large body is not read: answer (audited) and close.
+                # The rest of a too-large body is not kept: answer (audited) and close.
                 slot.keep_alive = False
                 self._closing = True
-                error = errors.SerializationError("Request body is too large.")
-                self._order.admit(slot, lambda: server.refuse(self, slot, headers, error, 413))
+                request = _request_line(method, self._url)
+                error = errors.RequestBodyTooLarge()
+                self._order.admit(slot, lambda: server.refuse(self, slot, headers, error, 413, request=request))
             elif self._parser.should_upgrade():
                 # Upgrade or CONNECT (RFC 9110 §7.8, §9.3.6): a server may decline to switch, but
                 # llhttp hands everything after this head, its body included, to the new
@@ -339,8 +355,9 @@ class KmsHttpProtocol(asyncio.Protocol):
                 # run, and the last: what follows is not HTTP/1.1 to us.
                 slot.keep_alive = False
                 self._closing = True
+                request = _request_line(method, self._url)
                 refused = errors.SerializationError(_NO_UPGRADES)
-                self._order.admit(slot, lambda: server.refuse(self, slot, headers, refused, 400))
+                self._order.admit(slot, lambda: server.refuse(self, slot, headers, refused, 400, request=request))
             else:
                 body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
                 self._order.admit(slot, server.dispatch, self, slot, method.decode("latin-1"), self._url, headers,
@@ -412,8 +429,11 @@ class KmsHttpProtocol(asyncio.Protocol):
         self._server.in_flight += 1
         return slot
 
-    def _fail(self, error: errors.TrentError) -> None:
-        """llhttp could not parse the request: answer 400 (audited) and close."""
+    def _fail(self, error: errors.TrentError, url_read: bool) -> None:
+        """llhttp could not parse the request: answer 400 (audited) and close. If its method
+        and URL were read (``url_read``: the URL was not what broke, and on_url saw it; the
+        method comes before it), the answer is in the format of the service they and the
+        headers read so far route to (``HttpServer.refuse``); garbage gets KMS's."""
         if self._pipe is not None and self._pipe_slot is not None:
             self._body_broke(self._pipe, self._pipe_slot)
             return
@@ -421,7 +441,8 @@ class KmsHttpProtocol(asyncio.Protocol):
         self._closing = True
         self._last_read = True  # nothing after it can be parsed, or answered (RFC 9112 §9.6)
         headers, server = self._headers, self._server
-        self._order.admit(slot, lambda: server.refuse(self, slot, headers, error, 400))
+        request = _request_line(self._parser.get_method(), self._url) if url_read and self._url else None
+        self._order.admit(slot, lambda: server.refuse(self, slot, headers, error, 400, request=request))
 
     def _body_broke(self, pipe: BodyPipe, slot: _Slot) -> None:
         """llhttp could not parse the rest of a streamed upload's body (its chunked framing,
@@ -693,15 +714,15 @@ class HttpServer:
     ) -> None:
         """A request refused at the door (413, malformed, no such route, plain HTTP):
         audited through the one seam (edge_audit.py), answered after its event is recorded.
-        ``request`` (method, path, query) and ``body``, when the request was read whole: one
-        the router sends to S3 or STS is refused in that service's format
-        (``EdgeAudit.refused_by_service``)."""
+        ``request`` (method, path, query), when its request line was read, and ``body``, when
+        the request was read whole: one the router sends to S3 or STS is refused in that
+        service's format (``EdgeAudit.refused_by_service``), with ``status`` too."""
         source_ip = source_ip or conn._peer
         if request is not None:
             method, path, query = request
             try:
                 refusal = self.edge_audit.refused_by_service(self.s3, self.sts, method, path, query, headers, body,
-                                                             source_ip, error)
+                                                             source_ip, error, status)
             except Exception:  # noqa: BLE001 - never a traceback on the wire
                 log.exception("could not build the audit event of a refused request")
                 conn._ready(slot, _error(500, errors.KMSInternal()))

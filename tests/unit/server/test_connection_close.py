@@ -103,9 +103,9 @@ class _Seen:
             self.dispatched.append((url.decode(), body if isinstance(body, bytes) else b""))
             dispatch(conn, slot, method, url, headers, body)
 
-        def seen_refuse(conn, slot, headers, error, *args: Any) -> None:  # type: ignore[no-untyped-def]
+        def seen_refuse(conn, slot, headers, error, *args: Any, **kwargs: Any) -> None:  # type: ignore[no-untyped-def]
             self.refused.append(str(error))
-            refuse(conn, slot, headers, error, *args)
+            refuse(conn, slot, headers, error, *args, **kwargs)
 
         http.dispatch, http.refuse = seen_dispatch, seen_refuse
 
