@@ -5,7 +5,8 @@ request, in request order, each seeing the effects of the requests before it, an
 ``100 Continue`` except right before the final response of the request that asked for it.
 Nothing sent after a request that closes the connection (RFC 9112 §9.6) is run, audited
 or answered; a request the server cannot parse whole (a streamed upload whose chunked framing
-breaks, an Upgrade) gets exactly one answer, never none or two."""
+breaks, an Upgrade with a body) gets exactly one answer, never none or two. An Upgrade on a
+request without a body is ignored (RFC 9110 §7.8): served, and the connection goes on."""
 
 from __future__ import annotations
 
@@ -367,29 +368,78 @@ def test_framing_that_breaks_after_an_upload_was_answered_gets_no_second_answer(
         ("PutObject", "SignatureDoesNotMatch"), ("HeadObject", "NoSuchKey")], events
 
 
-@pytest.mark.parametrize("method", ["PUT", "DELETE"])
-def test_an_upgrade_request_is_refused_once_and_not_run(server: TrentServer, method: str) -> None:
-    """A request asking to switch protocols (RFC 9110 §7.8; llhttp hands what follows its
-    head, its body included, to the new protocol): refused with one 400 that closes the
-    connection, audited once, and not run. (It used to run, a PUT on an empty body, a DELETE
-    for real, and be answered twice: its own answer, then the 400.) Its method and URL say
-    S3: the refusal is S3's (InvalidRequest, XML) and so is its event."""
+# --- Upgrade (RFC 9110 §7.8): ignored on a request without a body, refused on one with ------------
+
+# What ``curl --http2`` sends over plain HTTP.
+H2C = (b"Connection: Upgrade, HTTP2-Settings", b"Upgrade: h2c", b"HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA")
+
+
+def upgrading(raw: bytes, *lines: bytes) -> bytes:
+    for line in reversed(lines or H2C):
+        raw = with_header(raw, line)
+    return raw
+
+
+@pytest.mark.parametrize("writes", ["one-write", "a-write-each"])
+def test_an_upgrade_without_a_body_is_ignored_and_the_connection_goes_on(server: TrentServer, writes: str) -> None:
+    """S3 requests without a body asking to switch to h2c (GET, DELETE, HEAD), pipelined with
+    others on one connection, in one write or one per request as curl sends them: each is
+    served as HTTP/1.1 in order (never a 101), with its own result, and the connection stays
+    open after them (what follows an upgrade's head is the next request, not h2c)."""
+    key = f"h2c-{uuid.uuid4().hex[:8]}"
+    s3_client(server).put_object(Bucket=BUCKET, Key=key, Body=b"before")
+    path = f"/{BUCKET}/{key}"
+    requests = [
+        ("GET", upgrading(s3_request(server, "GET", path))),
+        ("PUT", s3_request(server, "PUT", path, b"after")),
+        ("GET", upgrading(s3_request(server, "GET", path))),
+        ("DELETE", upgrading(s3_request(server, "DELETE", path), b"Connection: upgrade", b"Upgrade: websocket")),
+        ("HEAD", upgrading(s3_request(server, "HEAD", path))),
+    ]
+    before = len(server.audit_events())
+    with connect(server) as sock:
+        reader = Reader(sock)
+        if writes == "one-write":
+            sock.sendall(b"".join(raw for _, raw in requests))
+            answers = [reader.response(method) for method, _ in requests]
+        else:
+            answers = []
+            for method, raw in requests:
+                sock.sendall(raw)
+                answers.append(reader.response(method))
+        reader.nothing_more()
+    assert [a.status for a in answers] == [200, 200, 200, 204, 404], [a.body[:200] for a in answers]
+    assert [answers[0].body, answers[2].body] == [b"before", b"after"]
+    assert all("connection" not in a.headers and "upgrade" not in a.headers for a in answers)
+    events = [e for e in _events_since(server, before) if e["eventName"] not in ("GenerateDataKey", "Decrypt")]
+    assert [(e["eventName"], e.get("errorCode")) for e in events] == [
+        ("GetObject", None), ("PutObject", None), ("GetObject", None), ("DeleteObject", None),
+        ("HeadObject", "NoSuchKey")], events
+
+
+@pytest.mark.parametrize("upgrade", ["h2c", "websocket"])
+def test_an_upgrade_with_a_body_is_refused_once_in_s3s_format_and_not_run(server: TrentServer, upgrade: str) -> None:
+    """A PUT with a body asking to switch protocols: llhttp hands what follows its head, the
+    body included, to the new protocol, so it cannot be served as sent. Refused with one 400
+    in S3's format (its method and URL say S3: InvalidRequest, an S3 PutObject event) that
+    closes the connection; not run, and the DELETE pipelined after it neither. (It used to
+    run, a PUT on an empty body, and be answered twice; then it was refused in KMS's JSON.)"""
     key = f"upgrade-{uuid.uuid4().hex[:8]}"
     s3 = s3_client(server)
     s3.put_object(Bucket=BUCKET, Key=key, Body=b"before")
-    raw = s3_request(server, method, f"/{BUCKET}/{key}", body(1000) if method == "PUT" else b"")
-    raw = with_header(with_header(raw, b"Connection: upgrade"), b"Upgrade: websocket")
+    lines = H2C if upgrade == "h2c" else (b"Connection: upgrade", b"Upgrade: websocket")
+    raw = upgrading(s3_request(server, "PUT", f"/{BUCKET}/{key}", body(1000)), *lines)
     before = len(server.audit_events())
     with connect(server) as sock:
-        sock.sendall(raw)
+        sock.sendall(raw + s3_request(server, "DELETE", f"/{BUCKET}/{key}"))
         reader = Reader(sock)
-        answer = reader.response(method)
+        answer = reader.response("PUT")
         reader.closed()
     assert answer.status == 400 and answer.headers.get("connection") == "close", answer.body[:300]
     assert answer.headers["content-type"] == "application/xml"
-    assert b"<Code>InvalidRequest</Code><Message>Upgrades are not supported.</Message>" in answer.body, answer.body
+    assert b"<Code>InvalidRequest</Code>" in answer.body, answer.body[:300]
+    assert b"<Message>A request that asks to upgrade (Upgrade) must not have a body.</Message>" in answer.body
     assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"before"
     events = [e for e in _events_since(server, before) if e["eventName"] not in ("GenerateDataKey", "Decrypt")]
-    operation = "PutObject" if method == "PUT" else "DeleteObject"
     assert [(e["eventSource"], e["eventName"], e.get("errorCode")) for e in events] == [
-        ("s3.amazonaws.com", operation, "InvalidRequest"), ("s3.amazonaws.com", "GetObject", None)], events
+        ("s3.amazonaws.com", "PutObject", "InvalidRequest"), ("s3.amazonaws.com", "GetObject", None)], events
