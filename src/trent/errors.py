@@ -15,6 +15,7 @@ and message field, and nothing anywhere picks an error by matching message text
     │   │   └── ExpiredToken
     │   ├── UnknownOperation
     │   ├── SerializationError
+    │   │   └── RequestBodyTooLarge       a body over the server's limit (413 at the door)
     │   ├── ValidationError
     │   ├── AccessDenied
     │   ├── NotAuthorized
@@ -128,6 +129,13 @@ class UnknownOperation(ClientError):
 
 class SerializationError(ClientError):
     pass
+
+
+class RequestBodyTooLarge(SerializationError):
+    """A request body over the server's limit, refused at the door (413). KMS and STS
+    answer it as the SerializationError it is; S3 names it ``EntityTooLarge``."""
+
+    default_message = "Request body is too large."
 
 
 class ValidationError(ClientError):

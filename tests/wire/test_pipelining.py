@@ -5,33 +5,30 @@ request, in request order, each seeing the effects of the requests before it, an
 ``100 Continue`` except right before the final response of the request that asked for it.
 Nothing sent after a request that closes the connection (RFC 9112 §9.6) is run, audited
 or answered; a request the server cannot parse whole (a streamed upload whose chunked framing
-breaks, an Upgrade) gets exactly one answer, never none or two."""
+breaks, an Upgrade with a body) gets exactly one answer, never none or two. An Upgrade on a
+request without a body is ignored (RFC 9110 §7.8): served, and the connection goes on."""
 
 from __future__ import annotations
 
 import base64
 import json
 import os
-import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from botocore.auth import S3SigV4Auth, SigV4Auth
+from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-
-from tests.fixtures.trent_server import TrentServer, seeded_trent
 from botocore.exceptions import ClientError
 
+from tests.fixtures.trent_server import TrentServer, seeded_trent
+from tests.wire.raw_http import CREDENTIALS, Reader, connect, http10, kms_request, raw_request, s3_request, with_header
 from tests.wire.s3_helpers import SEED, body, s3_client
 
 BUCKET = "pipelined"
-CREDENTIALS = Credentials("test", "test")
 
 
 @pytest.fixture(scope="module")
@@ -47,126 +44,6 @@ def large(server: TrentServer) -> bytes:
     data = body(4 << 20)
     s3_client(server).put_object(Bucket=BUCKET, Key="large", Body=data)
     return data
-
-
-def _raw(server: TrentServer, request: AWSRequest, path: str) -> bytes:
-    head = f"{request.method} {path} HTTP/1.1\r\nHost: {urlsplit(server.endpoint_url).netloc}\r\n" + "".join(
-        f"{k}: {v}\r\n" for k, v in request.headers.items() if k.lower() != "host") + "\r\n"
-    data = request.data if isinstance(request.data, bytes) else b""
-    return head.encode() + data
-
-
-def s3_request(server: TrentServer, method: str, path: str, data: bytes = b"", expect: bool = False,
-               with_body: bool = True) -> bytes:
-    """A SigV4-signed S3 request as bytes (``with_body=False``: its head only)."""
-    headers = {"Content-Length": str(len(data))} if method in ("PUT", "POST") else {}
-    if expect:
-        headers["Expect"] = "100-continue"
-    request = AWSRequest(method, server.endpoint_url + path, headers=headers, data=data)
-    S3SigV4Auth(CREDENTIALS, "s3", server.region).add_auth(request)
-    raw = _raw(server, request, path)
-    return raw if with_body else raw[: len(raw) - len(data)]
-
-
-def with_header(raw: bytes, header: bytes) -> bytes:
-    """``raw`` with one more header line (unsigned: SigV4 need not cover it)."""
-    line_end = raw.index(b"\r\n") + 2
-    return raw[:line_end] + header + b"\r\n" + raw[line_end:]
-
-
-def http10(raw: bytes) -> bytes:
-    """``raw`` sent as HTTP/1.0: no keep-alive unless it asks for it (RFC 9112 §9.3)."""
-    line_end = raw.index(b"\r\n")
-    assert raw[:line_end].endswith(b" HTTP/1.1")
-    return raw[:line_end - 3] + b"1.0" + raw[line_end:]
-
-
-def kms_request(server: TrentServer, operation: str, params: dict[str, Any]) -> bytes:
-    data = json.dumps(params).encode()
-    headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"TrentService.{operation}",
-               "Content-Length": str(len(data))}
-    request = AWSRequest("POST", server.endpoint_url + "/", headers=headers, data=data)
-    SigV4Auth(CREDENTIALS, "kms", server.region).add_auth(request)
-    return _raw(server, request, "/")
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    continued: bool = False  # a 100 Continue came right before this final response
-
-
-@dataclass
-class Reader:
-    """Parses the server's byte stream strictly: a status line, headers, Content-Length bytes."""
-
-    sock: socket.socket
-    buffer: bytes = b""
-    interim: list[int] = field(default_factory=list)
-
-    def _fill(self) -> None:
-        data = self.sock.recv(1 << 20)
-        if not data:
-            raise AssertionError(f"connection closed; unparsed: {self.buffer[:200]!r}")
-        self.buffer += data
-
-    def _head(self) -> tuple[int, dict[str, str]]:
-        while (end := self.buffer.find(b"\r\n\r\n")) < 0:
-            self._fill()
-        head, self.buffer = self.buffer[:end].decode("latin-1"), self.buffer[end + 4:]
-        status_line, *lines = head.split("\r\n")
-        assert status_line.startswith("HTTP/1.1 "), f"not a status line: {status_line[:200]!r}"
-        headers = {}
-        for line in lines:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        return int(status_line.split(" ", 2)[1]), headers
-
-    def interim_response(self) -> int:
-        status, _ = self._head()
-        return status
-
-    def response(self, method: str = "GET", expected_continue: bool = False) -> Answer:
-        """The next final response; a 100 Continue before it only if ``expected_continue``."""
-        status, headers = self._head()
-        continued = False
-        if status == 100:
-            assert expected_continue, "a 100 Continue for a request that did not ask for one (or not its turn)"
-            continued = True
-            status, headers = self._head()
-        assert status >= 200, f"a second interim response {status}"
-        length = 0 if method == "HEAD" else int(headers.get("content-length", "0"))
-        while len(self.buffer) < length:
-            self._fill()
-        data, self.buffer = self.buffer[:length], self.buffer[length:]
-        return Answer(status, headers, data, continued)
-
-    def nothing_more(self) -> None:
-        self.sock.settimeout(0.3)
-        try:
-            extra = self.sock.recv(65536)
-        except TimeoutError:
-            extra = b""
-        finally:
-            self.sock.settimeout(20)
-        assert extra == b"" and self.buffer == b"", f"bytes after the last response: {(self.buffer + extra)[:200]!r}"
-
-
-    def closed(self) -> None:
-        """The server closed the connection after the last response: nothing more came."""
-        self.sock.settimeout(5)
-        try:
-            extra = self.sock.recv(65536)
-        finally:
-            self.sock.settimeout(20)
-        assert extra == b"" and self.buffer == b"", f"bytes after the last response: {(self.buffer + extra)[:200]!r}"
-
-
-def connect(server: TrentServer) -> socket.socket:
-    parts = urlsplit(server.endpoint_url)
-    return socket.create_connection((parts.hostname, parts.port), timeout=20)
 
 
 def test_a_get_sees_the_put_before_it(server: TrentServer) -> None:
@@ -425,7 +302,7 @@ def chunked_put(server: TrentServer, path: str, data: bytes) -> bytes:
     payload hash covers the whole of ``data``; SigV4 does not sign Transfer-Encoding)."""
     request = AWSRequest("PUT", server.endpoint_url + path, headers={"Transfer-Encoding": "chunked"}, data=data)
     S3SigV4Auth(CREDENTIALS, "s3", server.region).add_auth(request)
-    raw = _raw(server, request, path)
+    raw = raw_request(server, request, path)
     return raw[: len(raw) - len(data)]
 
 
@@ -491,26 +368,78 @@ def test_framing_that_breaks_after_an_upload_was_answered_gets_no_second_answer(
         ("PutObject", "SignatureDoesNotMatch"), ("HeadObject", "NoSuchKey")], events
 
 
-@pytest.mark.parametrize("method", ["PUT", "DELETE"])
-def test_an_upgrade_request_is_refused_once_and_not_run(server: TrentServer, method: str) -> None:
-    """A request asking to switch protocols (RFC 9110 §7.8; llhttp hands what follows its
-    head, its body included, to the new protocol): refused with one 400 that closes the
-    connection, audited once, and not run. (It used to run, a PUT on an empty body, a DELETE
-    for real, and be answered twice: its own answer, then the 400.)"""
+# --- Upgrade (RFC 9110 §7.8): ignored on a request without a body, refused on one with ------------
+
+# What ``curl --http2`` sends over plain HTTP.
+H2C = (b"Connection: Upgrade, HTTP2-Settings", b"Upgrade: h2c", b"HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA")
+
+
+def upgrading(raw: bytes, *lines: bytes) -> bytes:
+    for line in reversed(lines or H2C):
+        raw = with_header(raw, line)
+    return raw
+
+
+@pytest.mark.parametrize("writes", ["one-write", "a-write-each"])
+def test_an_upgrade_without_a_body_is_ignored_and_the_connection_goes_on(server: TrentServer, writes: str) -> None:
+    """S3 requests without a body asking to switch to h2c (GET, DELETE, HEAD), pipelined with
+    others on one connection, in one write or one per request as curl sends them: each is
+    served as HTTP/1.1 in order (never a 101), with its own result, and the connection stays
+    open after them (what follows an upgrade's head is the next request, not h2c)."""
+    key = f"h2c-{uuid.uuid4().hex[:8]}"
+    s3_client(server).put_object(Bucket=BUCKET, Key=key, Body=b"before")
+    path = f"/{BUCKET}/{key}"
+    requests = [
+        ("GET", upgrading(s3_request(server, "GET", path))),
+        ("PUT", s3_request(server, "PUT", path, b"after")),
+        ("GET", upgrading(s3_request(server, "GET", path))),
+        ("DELETE", upgrading(s3_request(server, "DELETE", path), b"Connection: upgrade", b"Upgrade: websocket")),
+        ("HEAD", upgrading(s3_request(server, "HEAD", path))),
+    ]
+    before = len(server.audit_events())
+    with connect(server) as sock:
+        reader = Reader(sock)
+        if writes == "one-write":
+            sock.sendall(b"".join(raw for _, raw in requests))
+            answers = [reader.response(method) for method, _ in requests]
+        else:
+            answers = []
+            for method, raw in requests:
+                sock.sendall(raw)
+                answers.append(reader.response(method))
+        reader.nothing_more()
+    assert [a.status for a in answers] == [200, 200, 200, 204, 404], [a.body[:200] for a in answers]
+    assert [answers[0].body, answers[2].body] == [b"before", b"after"]
+    assert all("connection" not in a.headers and "upgrade" not in a.headers for a in answers)
+    events = [e for e in _events_since(server, before) if e["eventName"] not in ("GenerateDataKey", "Decrypt")]
+    assert [(e["eventName"], e.get("errorCode")) for e in events] == [
+        ("GetObject", None), ("PutObject", None), ("GetObject", None), ("DeleteObject", None),
+        ("HeadObject", "NoSuchKey")], events
+
+
+@pytest.mark.parametrize("upgrade", ["h2c", "websocket"])
+def test_an_upgrade_with_a_body_is_refused_once_in_s3s_format_and_not_run(server: TrentServer, upgrade: str) -> None:
+    """A PUT with a body asking to switch protocols: llhttp hands what follows its head, the
+    body included, to the new protocol, so it cannot be served as sent. Refused with one 400
+    in S3's format (its method and URL say S3: InvalidRequest, an S3 PutObject event) that
+    closes the connection; not run, and the DELETE pipelined after it neither. (It used to
+    run, a PUT on an empty body, and be answered twice; then it was refused in KMS's JSON.)"""
     key = f"upgrade-{uuid.uuid4().hex[:8]}"
     s3 = s3_client(server)
     s3.put_object(Bucket=BUCKET, Key=key, Body=b"before")
-    raw = s3_request(server, method, f"/{BUCKET}/{key}", body(1000) if method == "PUT" else b"")
-    raw = with_header(with_header(raw, b"Connection: upgrade"), b"Upgrade: websocket")
+    lines = H2C if upgrade == "h2c" else (b"Connection: upgrade", b"Upgrade: websocket")
+    raw = upgrading(s3_request(server, "PUT", f"/{BUCKET}/{key}", body(1000)), *lines)
     before = len(server.audit_events())
     with connect(server) as sock:
-        sock.sendall(raw)
+        sock.sendall(raw + s3_request(server, "DELETE", f"/{BUCKET}/{key}"))
         reader = Reader(sock)
-        answer = reader.response(method)
+        answer = reader.response("PUT")
         reader.closed()
     assert answer.status == 400 and answer.headers.get("connection") == "close", answer.body[:300]
-    assert json.loads(answer.body)["message"] == "Upgrades are not supported."
+    assert answer.headers["content-type"] == "application/xml"
+    assert b"<Code>InvalidRequest</Code>" in answer.body, answer.body[:300]
+    assert b"<Message>A request that asks to upgrade (Upgrade) must not have a body.</Message>" in answer.body
     assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"before"
     events = [e for e in _events_since(server, before) if e["eventName"] not in ("GenerateDataKey", "Decrypt")]
-    assert [(e["eventName"], e.get("errorCode")) for e in events] == [
-        ("Unknown", "SerializationException"), ("GetObject", None)], events
+    assert [(e["eventSource"], e["eventName"], e.get("errorCode")) for e in events] == [
+        ("s3.amazonaws.com", "PutObject", "InvalidRequest"), ("s3.amazonaws.com", "GetObject", None)], events

@@ -8,9 +8,9 @@
                                  and sweeps at once ({"sweep": false}: leave it to the timer)
     POST /_trent/audit/flush     --dev only: deliver the audit trail and sign a digest now
 
-Request bodies are bounded (``max_body_bytes``): a larger body is refused with a
-SerializationException before it is read to the end, so a client cannot make the
-server buffer without limit.
+Request bodies are bounded (``max_body_bytes``): a larger body is refused (413: KMS's
+SerializationException, or STS's error for an STS request, ``EdgeAudit.refused_by_service``)
+before it is read to the end, so a client cannot make the server buffer without limit.
 """
 
 from __future__ import annotations
@@ -154,8 +154,9 @@ class TrentApp:
             return
         body = await self._read_body(scope, receive)
         if body is None:
-            await self._refuse(send, scope, origin.source_ip, errors.SerializationError("Request body is too large."),
-                               413)
+            too_large = errors.RequestBodyTooLarge()
+            if not await self._refused_as_its_service(scope, receive, send, origin.source_ip, too_large, 413, b""):
+                await self._refuse(send, scope, origin.source_ip, too_large, 413)
             return
         if self.console is not None and is_console_path(path):
             client = scope.get("client")
@@ -244,17 +245,19 @@ class TrentApp:
         self._answered(prepared, response, received)
 
     async def _refused_as_its_service(
-        self, scope: Scope, receive: Receive, send: Send, source_ip: str, error: errors.TrentError
+        self, scope: Scope, receive: Receive, send: Send, source_ip: str, error: errors.TrentError,
+        status: int | None = None, body: bytes | None = None,
     ) -> bool:
         """Refuse an S3 or STS request at the door in its own service's format
         (``EdgeAudit.refused_by_service``), recorded before it is answered (fail-closed);
-        False for any other request."""
+        False for any other request. ``body``: what was read of it (None: not read yet)."""
         method, path, headers = scope["method"], scope["path"], scope["headers"]
         query = scope.get("query_string", b"")
         sts = route(method, path, query, headers) is Service.STS
-        body = (await self._read_body(scope, receive) or b"") if sts else b""  # its Action names an STS event
+        if body is None:
+            body = (await self._read_body(scope, receive) or b"") if sts else b""  # its Action names an STS event
         refusal = self.edge_audit.refused_by_service(self.s3, self.sts, method, path, query, headers, body,
-                                                     source_ip, error)
+                                                     source_ip, error, status)
         if refusal is None:
             return False
         response = refusal.response

@@ -7,12 +7,15 @@ pipeline's own events go through ``KmsPipeline.conclude``): each becomes an
 before the response leaves, fail-closed (``AuditWriteError``: the caller answers 500).
 
 - Refused before parsing: a body over the limit (413), a request llhttp cannot parse
-  (400, the connection is closed), a path or method KMS does not serve (404/405/400),
-  plain HTTP where only HTTPS is accepted. Each is a CloudTrail-shaped event named by
-  the request's X-Amz-Target when there is one, with the error it was answered.
-  A request read whole that the router sends to S3 or STS (:meth:`EdgeAudit.refused_by_service`)
-  is refused in that service's wire format instead, with that service's event: their
-  clients cannot read KMS's JSON.
+  (400, the connection is closed), a request asking to switch protocols that cannot be
+  served as HTTP/1.1 (400), a path or method KMS does not serve (404/405/400), plain HTTP
+  where only HTTPS is accepted. Each is a CloudTrail-shaped event named by the request's
+  X-Amz-Target when there is one, with the error it was answered.
+  A refused request whose method and URL were read, that the router sends to S3 or STS
+  (:meth:`EdgeAudit.refused_by_service`, from what was read of its head), is refused in
+  that service's wire format instead, with that service's event: their clients cannot
+  read KMS's JSON. The door's status stays (a 413 is a 413 in every format). Garbage
+  whose method or URL did not parse is KMS's to answer.
 - --dev controls (``POST /_trent/reset``, ``GET``/``POST /_trent/clock``):
   ``eventSource: trent``, ``eventName`` DevReset / DevClock / DevClockAdvance, the
   parameters (a duration) and the outcome.
@@ -55,6 +58,10 @@ def _sts_unaudited(response: Response) -> Response:
     return refuse_unaudited_sts(response.request_id)
 
 
+def _with_status(response: Response, status: int | None) -> Response:
+    return response if status is None or status == response.status else response._replace(status=status)
+
+
 class EdgeAudit:
     def __init__(self, pipeline: KmsPipeline) -> None:
         self.pipeline = pipeline
@@ -66,25 +73,26 @@ class EdgeAudit:
         commits the event (fail-closed) before sending the response, as for any call."""
         prepared = self.pipeline.refuse(headers, source_ip, error)
         entry, response = self.pipeline.conclude(prepared, None, error)
-        if status is not None and status != response.status:
-            response = response._replace(status=status)
-        return prepared, entry, response
+        return prepared, entry, _with_status(response, status)
 
     def refused_by_service(
         self, s3: S3FrontDoor | None, sts: StsFrontDoor, method: str, path: str, query: bytes,
         headers: Sequence[tuple[bytes, bytes]], body: bytes, source_ip: str, error: errors.TrentError,
+        status: int | None = None,
     ) -> ServiceRefusal | None:
-        """The refusal of a request read whole that the router sends to S3 (when this
-        server serves it) or STS, in that service's format (``S3FrontDoor.refused``,
-        ``StsFrontDoor.refused``: an STS event is named by the Action in ``body``); None
-        for any other request, which :meth:`refused` answers as KMS does."""
+        """The refusal of a request whose method and URL were read (``headers``: those read
+        before it was refused) that the router sends to S3 (when this server serves it) or
+        STS, in that service's format (``S3FrontDoor.refused``, ``StsFrontDoor.refused``: an
+        STS event is named by the Action in the query or ``body``, when it was read); None
+        for any other request, which :meth:`refused` answers as KMS does. ``status``, as
+        for :meth:`refused`: the door's status, whatever the service's map says."""
         service = route(method, path, query, headers)
         if service is Service.S3 and s3 is not None:
             entry, response = s3.refused(method, path, query.decode("latin-1"), headers, source_ip, error)
-            return ServiceRefusal(entry, response, s3.refuse)
+            return ServiceRefusal(entry, _with_status(response, status), s3.refuse)
         if service is Service.STS:
             entry, response = sts.refused(query.decode("latin-1"), headers, body, source_ip, error)
-            return ServiceRefusal(entry, response, _sts_unaudited)
+            return ServiceRefusal(entry, _with_status(response, status), _sts_unaudited)
         return None
 
     def record(self, entry: AuditEntry) -> None:

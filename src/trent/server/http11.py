@@ -46,8 +46,16 @@ Limits: request bodies are bounded (413 before the body is read), headers are
 bounded by llhttp, a parse error closes the connection with 400. Every request gets one
 answer, however it fails: a streamed upload whose body llhttp cannot parse (its chunked
 framing breaks, RFC 9112 §7.1) already holds its slot, so its handler answers it (the pipe
-ends as if the client had left: S3's IncompleteBody, nothing stored), not a second 400; a
-request asking to switch protocols (Upgrade, CONNECT) is refused with 400 instead of run.
+ends as if the client had left: S3's IncompleteBody, nothing stored), not a second 400.
+A refusal at the door whose method and URL were read (413, a malformed header, ...) is
+answered in the format of the service the router names (``EdgeAudit.refused_by_service``:
+S3's XML for an S3 request), else in KMS's JSON.
+
+Upgrade (RFC 9110 §7.8): a server may ignore it and answer in HTTP/1.1, as AWS's endpoints
+do (``curl --http2`` over plain HTTP sends ``Upgrade: h2c``). A request without a body that
+asks to upgrade is served as any other, never with a 101, and the connection goes on after
+it. llhttp stops after such a head (the rest would be the new protocol's), so what follows
+is parsed by a new parser. A CONNECT, or an Upgrade with a body, is refused (400) instead.
 """
 
 from __future__ import annotations
@@ -155,7 +163,8 @@ class _Slot(Ticket):
 
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_NO_UPGRADES = "Upgrades are not supported."
+_NO_CONNECT = "CONNECT is not supported."
+_NO_UPGRADE_WITH_BODY = "A request that asks to upgrade (Upgrade) must not have a body."
 _STREAM_PIECE = 256 << 10  # bytes of a streamed response per socket write
 S3_THREADS = 32  # S3 requests and streamed downloads in progress at once (per worker process)
 _STALLED = 300.0  # seconds a client may leave one piece unread before its download is cut
@@ -178,6 +187,27 @@ def _small_upload(headers: list[tuple[bytes, bytes]]) -> bool:
         elif name == b"expect" or name == b"transfer-encoding":
             return False
     return length is not None and length.isdigit() and int(length) <= S3_BUFFERED_UPLOAD_MAX
+
+
+def _request_line(method: bytes, url: bytes) -> tuple[str, str, bytes] | None:
+    """(method, path, query) of a request line read whole, as ``HttpServer.refuse`` takes
+    them to answer a refusal in its service's format; None for a CONNECT, whose target is a
+    host and port (RFC 9110 §9.3.6), no service's resource: KMS's JSON answers it."""
+    if method == b"CONNECT":
+        return None
+    path, _, query = url.partition(b"?")
+    return method.decode("latin-1"), path.decode("latin-1"), query
+
+
+def _has_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether a request's head announces a body (RFC 9112 §6.3): a Transfer-Encoding, or a
+    Content-Length other than 0."""
+    for name, value in headers:
+        if name == b"transfer-encoding":
+            return True
+        if name == b"content-length" and (not value.strip().isdigit() or int(value) != 0):
+            return True
+    return False
 
 
 class _AfterLastRequest(Exception):
@@ -253,16 +283,29 @@ class KmsHttpProtocol(asyncio.Protocol):
             # unread bytes answers them with a reset, which can destroy the last response
             # before the client reads it (the TCP reset problem, same section).
             return
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            # llhttp stops after a request that asks to switch protocols; on_message_complete
-            # refused it already (and made it the last), so this only guards the unexpected.
-            if not self._last_read:
-                self._fail(errors.SerializationError(_NO_UPGRADES))
-        except httptools.HttpParserError:
-            if not self._last_read:  # else llhttp refused the bytes after `Connection: close`, or we stopped it
-                self._fail(errors.SerializationError("Malformed HTTP request."))
+        view: bytes | memoryview = data
+        while True:
+            try:
+                self._parser.feed_data(view)
+                return
+            except httptools.HttpParserUpgrade as upgrade:
+                # llhttp stops after a request that asks to switch protocols (Upgrade, CONNECT):
+                # what follows its head would be the new protocol's. on_message_complete refused
+                # it (the connection's last), or served it as HTTP/1.1 (an Upgrade without a
+                # body, ignored: RFC 9110 §7.8), and then the rest is the next request: a new
+                # parser reads it (llhttp's own state after an upgrade is not relied on).
+                if self._last_read:
+                    return
+                view = memoryview(view)[int(upgrade.args[0]):]
+                self._parser = httptools.HttpRequestParser(self)
+                if not view:
+                    return
+            except httptools.HttpParserError as exc:
+                if not self._last_read:  # else llhttp refused the bytes after `Connection: close`, or we stopped it
+                    # A bad URL may have reached on_url cut short; any later error leaves it whole.
+                    self._fail(errors.SerializationError("Malformed HTTP request."),
+                               url_read=not isinstance(exc, httptools.HttpParserInvalidURLError))
+                return
 
     # --- httptools callbacks -----------------------------------------------------------
 
@@ -289,7 +332,8 @@ class KmsHttpProtocol(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         server = self._server
-        # An upgrade request is refused whole when it completes (on_message_complete): it never streams.
+        # llhttp reads no body after an upgrade request's head (on_message_complete serves it
+        # if it announces none, else refuses it): it never streams.
         if server.streams_body(self._parser.get_method(), self._url, self._headers) \
                 and not self._parser.should_upgrade():
             self._stream_body()
@@ -327,20 +371,26 @@ class KmsHttpProtocol(asyncio.Protocol):
                 self._closing = True
             headers = self._headers
             if self._too_large:
-                # The rest of a too-large body is not read: answer (audited) and close.
+                # The rest of a too-large body is not kept: answer (audited) and close.
                 slot.keep_alive = False
                 self._closing = True
-                error = errors.SerializationError("Request body is too large.")
-                self._order.admit(slot, lambda: server.refuse(self, slot, headers, error, 413))
-            elif self._parser.should_upgrade():
-                # Upgrade or CONNECT (RFC 9110 §7.8, §9.3.6): a server may decline to switch, but
-                # llhttp hands everything after this head, its body included, to the new
-                # protocol, so the request cannot be served as sent. Refused (audited) instead of
-                # run, and the last: what follows is not HTTP/1.1 to us.
+                request = _request_line(method, self._url)
+                error = errors.RequestBodyTooLarge()
+                self._order.admit(slot, lambda: server.refuse(self, slot, headers, error, 413, request=request))
+            elif self._parser.should_upgrade() and (method == b"CONNECT" or _has_body(headers)):
+                # A server may decline to switch protocols and serve the request as HTTP/1.1
+                # (RFC 9110 §7.8), but llhttp ends an upgrade request at its head and hands
+                # everything after it to the new protocol, the body included: the body RFC 9112
+                # §6.3 frames is never read, so neither the request nor where the next one
+                # starts is known here. A CONNECT (RFC 9110 §9.3.6) asks for a tunnel, which a
+                # 2xx would open: refused too. Refused (audited) instead of run, and the last:
+                # what follows is not HTTP/1.1 to us. (Without a body, an Upgrade is ignored
+                # and the request served, below.)
                 slot.keep_alive = False
                 self._closing = True
-                refused = errors.SerializationError(_NO_UPGRADES)
-                self._order.admit(slot, lambda: server.refuse(self, slot, headers, refused, 400))
+                request = _request_line(method, self._url)
+                refused = errors.SerializationError(_NO_CONNECT if method == b"CONNECT" else _NO_UPGRADE_WITH_BODY)
+                self._order.admit(slot, lambda: server.refuse(self, slot, headers, refused, 400, request=request))
             else:
                 body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
                 self._order.admit(slot, server.dispatch, self, slot, method.decode("latin-1"), self._url, headers,
@@ -412,8 +462,11 @@ class KmsHttpProtocol(asyncio.Protocol):
         self._server.in_flight += 1
         return slot
 
-    def _fail(self, error: errors.TrentError) -> None:
-        """llhttp could not parse the request: answer 400 (audited) and close."""
+    def _fail(self, error: errors.TrentError, url_read: bool) -> None:
+        """llhttp could not parse the request: answer 400 (audited) and close. If its method
+        and URL were read (``url_read``: the URL was not what broke, and on_url saw it; the
+        method comes before it), the answer is in the format of the service they and the
+        headers read so far route to (``HttpServer.refuse``); garbage gets KMS's."""
         if self._pipe is not None and self._pipe_slot is not None:
             self._body_broke(self._pipe, self._pipe_slot)
             return
@@ -421,7 +474,8 @@ class KmsHttpProtocol(asyncio.Protocol):
         self._closing = True
         self._last_read = True  # nothing after it can be parsed, or answered (RFC 9112 §9.6)
         headers, server = self._headers, self._server
-        self._order.admit(slot, lambda: server.refuse(self, slot, headers, error, 400))
+        request = _request_line(self._parser.get_method(), self._url) if url_read and self._url else None
+        self._order.admit(slot, lambda: server.refuse(self, slot, headers, error, 400, request=request))
 
     def _body_broke(self, pipe: BodyPipe, slot: _Slot) -> None:
         """llhttp could not parse the rest of a streamed upload's body (its chunked framing,
@@ -693,15 +747,15 @@ class HttpServer:
     ) -> None:
         """A request refused at the door (413, malformed, no such route, plain HTTP):
         audited through the one seam (edge_audit.py), answered after its event is recorded.
-        ``request`` (method, path, query) and ``body``, when the request was read whole: one
-        the router sends to S3 or STS is refused in that service's format
-        (``EdgeAudit.refused_by_service``)."""
+        ``request`` (method, path, query), when its request line was read, and ``body``, when
+        the request was read whole: one the router sends to S3 or STS is refused in that
+        service's format (``EdgeAudit.refused_by_service``), with ``status`` too."""
         source_ip = source_ip or conn._peer
         if request is not None:
             method, path, query = request
             try:
                 refusal = self.edge_audit.refused_by_service(self.s3, self.sts, method, path, query, headers, body,
-                                                             source_ip, error)
+                                                             source_ip, error, status)
             except Exception:  # noqa: BLE001 - never a traceback on the wire
                 log.exception("could not build the audit event of a refused request")
                 conn._ready(slot, _error(500, errors.KMSInternal()))

@@ -3,8 +3,9 @@ close``, HTTP/1.0 without keep-alive, or one the server closes on: a shutdown un
 malformed request), nothing the client sent on that connection is run, audited or
 answered; the closing request's own body is read whole, its response carries ``connection:
 close`` and the connection closes after it. A request the server cannot parse whole (its
-chunked body breaks, it asks to switch protocols) gets one answer and closes the connection
-too. In process (a ``trent serve --dev`` runtime fed
+chunked body breaks, a CONNECT, an Upgrade with a body) gets one answer and closes the
+connection too; an Upgrade without a body is ignored (served, and the connection goes on).
+In process (a ``trent serve --dev`` runtime fed
 through an in-memory connection, as test_kms_stages.py does): what the server dispatched
 and refused is seen directly, and no request is left counted in flight (a shutdown's drain
 would wait for it)."""
@@ -103,9 +104,9 @@ class _Seen:
             self.dispatched.append((url.decode(), body if isinstance(body, bytes) else b""))
             dispatch(conn, slot, method, url, headers, body)
 
-        def seen_refuse(conn, slot, headers, error, *args: Any) -> None:  # type: ignore[no-untyped-def]
+        def seen_refuse(conn, slot, headers, error, *args: Any, **kwargs: Any) -> None:  # type: ignore[no-untyped-def]
             self.refused.append(str(error))
-            refuse(conn, slot, headers, error, *args)
+            refuse(conn, slot, headers, error, *args, **kwargs)
 
         http.dispatch, http.refuse = seen_dispatch, seen_refuse
 
@@ -290,18 +291,53 @@ def test_framing_that_breaks_behind_an_unwritten_answer_makes_it_the_last(tmp_pa
     _run(tmp_path, scenario)
 
 
-@pytest.mark.parametrize("request_bytes", [
-    HEALTH.replace(b"\r\n\r\n", b"\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\n") + HEALTH,
-    b"CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n" + HEALTH,
-], ids=["upgrade", "connect"])
-def test_an_upgrade_is_refused_once_and_not_run(tmp_path: Path, request_bytes: bytes) -> None:
-    """A request asking to switch protocols (Upgrade, CONNECT; RFC 9110 §7.8, §9.3.6) is
-    refused with one 400 that closes the connection; it is not dispatched (it used to be run
-    and answered, then refused and answered again), and what follows is not parsed."""
+UPGRADE_H2C = b"\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA"
+
+
+def _upgrading(request: bytes) -> bytes:
+    """``request`` asking to switch to h2c, as ``curl --http2`` over plain HTTP does."""
+    end = request.index(b"\r\n\r\n")
+    return request[:end] + UPGRADE_H2C + request[end:]
+
+
+@pytest.mark.parametrize("feeds", [
+    (_upgrading(HEALTH) + _upgrading(HEALTH) + HEALTH_CLOSE,),
+    (_upgrading(HEALTH), _upgrading(HEALTH), HEALTH_CLOSE),
+    (_upgrading(HEALTH)[:-2], b"\r\n" + HEALTH[:20], HEALTH[20:] + HEALTH_CLOSE),
+], ids=["one-read", "a-read-each", "split-heads"])
+def test_an_upgrade_without_a_body_is_served_and_the_connection_goes_on(tmp_path: Path, feeds: tuple[bytes]) -> None:
+    """A request without a body asking to switch protocols (RFC 9110 §7.8: the server may
+    ignore it) is served as HTTP/1.1, never with a 101, and what follows its head is parsed
+    as the next requests (llhttp stops at such a head), whatever the reads' boundaries."""
+
+    async def scenario(http: Any) -> None:
+        wire, seen = await _connection(http, *feeds)
+        assert [url for url, _ in seen.dispatched] == ["/_trent/health"] * 3 and seen.refused == []
+        responses = wire.responses()
+        assert [status for status, _, _ in responses] == [200, 200, 200]
+        assert ["connection: close" in head for _, head, _ in responses] == [False, False, True]
+
+    _run(tmp_path, scenario)
+
+
+@pytest.mark.parametrize(("request_bytes", "refusal"), [
+    (b"CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n" + HEALTH, "CONNECT is not supported."),
+    (_upgrading(_s3("PUT", "/upgrading/object", b"body")) + HEALTH,
+     "A request that asks to upgrade (Upgrade) must not have a body."),
+    (_upgrading(_s3("PUT", "/upgrading/object", headers={"Transfer-Encoding": "chunked"})) + b"0\r\n\r\n" + HEALTH,
+     "A request that asks to upgrade (Upgrade) must not have a body."),
+], ids=["connect", "upgrade-with-a-body", "upgrade-with-a-chunked-body"])
+def test_a_connect_or_an_upgrade_with_a_body_is_refused_once_and_not_run(
+    tmp_path: Path, request_bytes: bytes, refusal: str,
+) -> None:
+    """A CONNECT (RFC 9110 §9.3.6), or an Upgrade whose body llhttp would hand to the new
+    protocol (so where the next request starts is unknown), is refused with one 400 that
+    closes the connection; it is not dispatched (it used to be run and answered, then refused
+    and answered again), and what follows is not parsed."""
 
     async def scenario(http: Any) -> None:
         wire, seen = await _connection(http, request_bytes)
-        assert seen.dispatched == [] and seen.refused == ["Upgrades are not supported."]
+        assert seen.dispatched == [] and seen.refused == [refusal]
         [(status, head, _)] = wire.responses()
         assert status == 400 and "\r\nconnection: close" in head
 

@@ -44,6 +44,9 @@ S3_ERRORS: dict[type[e.TrentError], S3WireError] = {
                                     "The specified method is not allowed against this resource."),
     e.ValidationError: S3WireError("InvalidArgument", 400),
     e.SerializationError: S3WireError("InvalidRequest", 400),
+    # A body over the server's limit, refused at the door: S3's code, the door's 413 (S3 itself
+    # answers EntityTooLarge with 400; the status a client sees today stays).
+    e.RequestBodyTooLarge: S3WireError("EntityTooLarge", 413),
     e.KMSInvalidState: S3WireError("ServiceUnavailable", 503),  # the sealed-root gate
     e.Throttling: S3WireError("SlowDown", 503, "Please reduce your request rate."),
     e.KMSInternal: S3WireError("InternalError", 500, "We encountered an internal error. Please try again."),
