@@ -110,6 +110,52 @@ def test_a_refused_expect_gets_no_100(server: TrentServer, large: bytes) -> None
     assert refused.status == 403 and not refused.continued
 
 
+def test_a_small_upload_gets_its_100_at_once_when_nothing_is_before_it(server: TrentServer) -> None:
+    """A PUT of an object kept inline (at most 4 KiB) with Expect: 100-continue, alone on its
+    connection: 100 Continue comes before its body is sent, and the upload is then read
+    whole and served on the loop (http11.HttpServer.continues_at_once). Refused after its
+    body (a wrong signature), it is answered 403 and the connection stays usable."""
+    key = f"early-{uuid.uuid4().hex[:8]}"
+    data = body(4096)
+    with connect(server) as sock:
+        reader = Reader(sock)
+        sock.sendall(s3_request(server, "PUT", f"/{BUCKET}/{key}", data, expect=True, with_body=False))
+        assert reader.interim_response() == 100  # before any body byte was sent
+        sock.sendall(data)
+        put = reader.response("PUT")
+        bad = s3_request(server, "PUT", f"/{BUCKET}/{key}-bad", data, expect=True, with_body=False)
+        sock.sendall(bad.replace(b"Signature=", b"Signature=0", 1))
+        assert reader.interim_response() == 100
+        sock.sendall(data + s3_request(server, "GET", f"/{BUCKET}/{key}"))
+        refused, after = reader.response("PUT"), reader.response()
+        reader.nothing_more()
+    assert put.status == 200, put.body[:300]
+    assert refused.status == 403 and b"<Code>SignatureDoesNotMatch</Code>" in refused.body
+    assert after.status == 200 and after.body == data
+    with pytest.raises(ClientError):
+        s3_client(server).head_object(Bucket=BUCKET, Key=f"{key}-bad")
+
+
+def test_a_small_upload_behind_an_unanswered_request_waits_for_its_turn(server: TrentServer, large: bytes) -> None:
+    """The same small upload pipelined behind a GET of a large object: its 100 Continue
+    comes only after the GET's last byte (as a streamed upload's, test above), never
+    inside that body."""
+    key = f"late-{uuid.uuid4().hex[:8]}"
+    data = body(1000)
+    with connect(server) as sock:
+        sock.sendall(s3_request(server, "GET", f"/{BUCKET}/large")
+                     + s3_request(server, "PUT", f"/{BUCKET}/{key}", data, expect=True, with_body=False))
+        reader = Reader(sock)
+        got = reader.response()
+        assert got.status == 200 and got.body == large
+        assert reader.interim_response() == 100
+        sock.sendall(data)
+        put = reader.response("PUT")
+        reader.nothing_more()
+    assert put.status == 200
+    assert s3_client(server).get_object(Bucket=BUCKET, Key=key)["Body"].read() == data
+
+
 def test_kms_calls_see_the_calls_before_them(server: TrentServer) -> None:
     """CreateKey, CreateAlias, Encrypt by the alias, DisableKey, Encrypt (refused), EnableKey,
     Encrypt, DescribeKey: one write, eight answers in order, each after the one before it
