@@ -36,6 +36,28 @@ def s3_client(server: TrentServer, who: str | None = None, **config: Any) -> Any
     return server.client("s3", **params)
 
 
+def virtual_hosted(server: TrentServer, s3_domain: str, who: str | None = None, **config: Any) -> Any:
+    """An S3 client with virtual-hosted addressing against a server started with
+    ``--s3-domain s3_domain``: ``Host: <bucket>.<s3_domain>:<port>``, each request sent to
+    the server's loopback address (the name resolves nowhere)."""
+    port = server.endpoint_url.rsplit(":", 1)[1]
+    loopback = server.endpoint_url.removeprefix("http://")
+
+    def to_loopback(request: Any, **_: Any) -> None:
+        host = request.url.split("/")[2]
+        request.headers["Host"] = host
+        request.url = request.url.replace(host, loopback, 1)
+
+    params: dict[str, Any] = {"endpoint_url": f"http://{s3_domain}:{port}", "config": Config(
+        s3={"addressing_style": "virtual"}, retries={"max_attempts": 1}, **config)}
+    if who is not None:
+        akid, secret = USERS[who]
+        params.update(aws_access_key_id=akid, aws_secret_access_key=secret)
+    client = server.client("s3", **params)
+    client.meta.events.register("before-send.s3", to_loopback)
+    return client
+
+
 def without_expect(client: Any) -> Any:
     """``client`` sending its PUT bodies at once, without ``Expect: 100-continue`` (boto3
     asks for it on every S3 upload; curl and the Go SDK below 2 MiB do not). A small

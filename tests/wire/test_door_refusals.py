@@ -7,10 +7,12 @@ event; their clients cannot read KMS's JSON. Garbage whose request line did not 
 a KMS request, keep KMS's JSON. The status stays the door's. Each refusal closes the
 connection: what was sent after it never runs.
 
-boto3 sends the over-the-limit requests (a virtual-hosted DeleteObjects, whose ``POST /?delete``
-is read whole; an AssumeRole with a huge policy); a raw socket sends the heads boto3 never
-writes. llhttp reports a header when the next one starts, so the header line right before
-a broken one is never seen: the requests below put a filler header there."""
+boto3 sends the over-the-limit STS request (an AssumeRole with a huge policy); a raw socket
+sends the over-the-limit S3 request (no S3 request boto3 writes is read whole any more: every
+one with a body over 64 KiB, path-style or virtual-hosted, streams to S3, whose own limits
+apply) and the heads boto3 never writes. llhttp reports a header when the next one starts, so
+the header line right before a broken one is never seen: the requests below put a filler
+header there."""
 
 from __future__ import annotations
 
@@ -22,15 +24,14 @@ from typing import Any
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.fixtures.trent_server import TrentServer, seeded_trent, start_trent, stop_trent
 from tests.wire.raw_http import CREDENTIALS, Reader, connect, kms_request, raw_request, s3_request
-from tests.wire.s3_helpers import SEED, body, s3_client
+from tests.wire.s3_helpers import SEED, s3_client
 
 BUCKET = "refusals"
-S3_DOMAIN = "s3.localhost.test"  # <bucket>.s3.localhost.test resolves nowhere: see _virtual
+S3_DOMAIN = "s3.localhost.test"  # set: a Host outside it (the loopback address) names no bucket
 MAX_BODY = 1 << 20  # the server's default --max-body-bytes
 
 
@@ -47,22 +48,6 @@ def _events_since(server: TrentServer, count: int) -> list[dict[str, Any]]:
 
 def _summary(events: list[dict[str, Any]]) -> list[tuple[str, str, str | None]]:
     return [(e["eventSource"], e["eventName"], e.get("errorCode")) for e in events]
-
-
-def _virtual(server: TrentServer) -> Any:
-    """An S3 client with virtual-hosted addressing: ``Host: <bucket>.s3.localhost.test``, sent
-    to the server's loopback address."""
-    port = server.endpoint_url.rsplit(":", 1)[1]
-
-    def to_loopback(request: Any, **_: Any) -> None:
-        host = request.url.split("/")[2]
-        request.headers["Host"] = host
-        request.url = request.url.replace(host, server.endpoint_url.removeprefix("http://"), 1)
-
-    client = server.client("s3", endpoint_url=f"http://{S3_DOMAIN}:{port}",
-                           config=Config(s3={"addressing_style": "virtual"}, retries={"max_attempts": 1}))
-    client.meta.events.register("before-send.s3", to_loopback)
-    return client
 
 
 def _broken(raw: bytes, line: bytes) -> bytes:
@@ -100,26 +85,19 @@ def _s3_code(answer: Any) -> str:
 
 
 def test_an_s3_request_over_the_body_limit_gets_s3s_entity_too_large(server: TrentServer) -> None:
-    """A DeleteObjects of 1000 keys of 1024 bytes (S3's own limits; its body is over 1 MiB),
-    virtual-hosted (``POST /?delete`` is read whole, so the limit applies): S3's
-    EntityTooLarge, with the door's 413, and an S3 DeleteObjects event; nothing deleted."""
-    kept = f"kept-{uuid.uuid4().hex[:8]}"
-    data = body(100)
-    s3 = s3_client(server)
-    s3.put_object(Bucket=BUCKET, Key=kept, Body=data)
-    keys = [{"Key": kept}] + [{"Key": f"{i:04d}-" + "k" * 1019} for i in range(999)]
-    before = len(server.audit_events())
-    with pytest.raises(ClientError) as refused:
-        _virtual(server).delete_objects(Bucket=BUCKET, Delete={"Objects": keys, "Quiet": True})
-    answer = refused.value.response
-    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 413
-    assert answer["Error"]["Code"] == "EntityTooLarge", answer["Error"]
-    assert answer["ResponseMetadata"]["HTTPHeaders"].get("x-amz-request-id")
-    assert s3.get_object(Bucket=BUCKET, Key=kept)["Body"].read() == data
-    events = [e for e in _events_since(server, before) if e["eventName"] not in ("GenerateDataKey", "Decrypt")]
-    assert _summary(events) == [("s3.amazonaws.com", "DeleteObjects", "EntityTooLarge"),
-                                ("s3.amazonaws.com", "GetObject", None)], events
-    assert events[0]["requestParameters"]["bucketName"] == BUCKET
+    """A signed S3 request over the server's body limit that is still read whole, and so
+    refused at the door: a DeleteObjects (``POST /?delete``, 1 MiB + 1 byte) that names no
+    bucket, path-style (``/`` is then S3's service itself, where no operation takes a body;
+    the Host is no bucket under --s3-domain). S3's EntityTooLarge (XML), with the door's 413,
+    and an S3 event, named as a POST no route matches is (PostObject); the connection closed.
+    (A DeleteObjects that names its bucket, path-style or virtual-hosted, streams to S3:
+    test_s3_virtual_hosted_bodies.py.)"""
+    raw = s3_request(server, "POST", "/?delete", b"x" * (MAX_BODY + 1))
+    answer, events = _refused_once(server, raw, "GET")
+    assert answer.status == 413 and _s3_code(answer) == "EntityTooLarge", answer.body[:300]
+    assert answer.headers["content-type"].startswith("application/xml")
+    assert answer.headers.get("x-amz-request-id")
+    assert _summary(events) == [("s3.amazonaws.com", "PostObject", "EntityTooLarge")], events
     assert events[0]["userIdentity"]["type"] == "Unknown"  # refused before anything was authenticated
 
 

@@ -82,9 +82,11 @@ from trent.protocol.recording import Concluded
 from trent.protocol import explain_endpoint
 from trent.audit.sink import AuditWriteError
 from trent.protocol.cloudtrail.front_door import CloudTrailFrontDoor
+from trent.protocol.header_lines import header_value
 from trent.protocol.router import Service, route
 from trent.protocol.sigv4 import LowercaseHeaders
 from trent.protocol.s3.front_door import S3FrontDoor
+from trent.protocol.s3.routes import virtual_host_bucket
 from trent.protocol.sts import StsFrontDoor
 from trent.protocol.transport import Connection, Origin, TransportPolicy
 from trent.server.access_log import AccessLog
@@ -655,9 +657,23 @@ class HttpServer:
 
     def streams_body(self, method: bytes, url: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
         """Issue 17: an S3 upload (PUT/POST to an SSE bucket) gets its body through a pipe,
-        unless it is small (``_small_upload``)."""
-        if method not in (b"PUT", b"POST") or url[:2] in (b"/", b"/?") or self.s3 is None or self.s3.sse is None:
-            return False  # the KMS hot path (POST /) pays two comparisons
+        unless it is small (``_small_upload``); every other body is read whole, under
+        ``max_body_bytes``. ``/`` and ``/?...`` are KMS's and STS's paths, and path-style
+        S3's service itself, where no operation takes a body; but with virtual-hosted
+        addressing (``--s3-domain``: the bucket in the Host header) they are a bucket's own
+        requests (``POST /?delete``, ``PUT /?policy``, ``PUT /``: CreateBucket), streamed
+        as path-style ones are. Not a bucket's ``POST /``, the KMS hot path's URL: that is
+        PostObject there (a browser's form upload), which Trent does not implement."""
+        if url == b"/" and method == b"POST":
+            return False  # the KMS hot path pays two comparisons
+        if method not in (b"PUT", b"POST"):
+            return False
+        s3 = self.s3
+        if s3 is None or s3.sse is None:
+            return False
+        if url[:2] in (b"/", b"/?") and (
+                s3.s3_domain is None or virtual_host_bucket(header_value(headers, b"host"), s3.s3_domain) is None):
+            return False
         if _small_upload(headers):
             return False
         path, _, query = url.partition(b"?")

@@ -136,6 +136,35 @@ def test_anything_else_is_malformed_xml(parse_, body: bytes) -> None:
         parse_(body)
 
 
+def _delete(keys: list[str], escaped: str) -> bytes:
+    """A DeleteObjects document naming ``keys``, each character ``c`` of theirs written ``escaped``."""
+    return (f"<Delete {NS}>" + "".join("<Object><Key>" + key.replace("c", escaped) + "</Key></Object>" for key in keys)
+            + "</Delete>").encode()
+
+
+@pytest.mark.parametrize("escaped", ["c", "&amp;", "&quot;"], ids=["plain", "ampersands", "quotes"])
+def test_a_delete_of_1000_keys_of_1024_bytes_is_read_whatever_their_escaping(escaped: str) -> None:
+    """S3 takes 1000 keys of up to 1024 bytes each: over 1 MiB of XML already, up to six
+    times that with escaped characters (botocore writes ``&`` as ``&amp;``)."""
+    keys = [f"{i:04d}-".ljust(1024, "c") for i in range(1000)]
+    body = _delete(keys, escaped)
+    assert xml_in.MAX_DOCUMENT_BYTES < len(body) <= xml_in.MAX_DELETE_DOCUMENT_BYTES
+    expected = [key.replace("c", {"c": "c", "&amp;": "&", "&quot;": '"'}[escaped]) for key in keys]
+    assert xml_in.delete_request(body) == (expected, False)
+
+
+def test_documents_over_their_limit_are_malformed_xml() -> None:
+    """DeleteObjects' limit and every other document's (bodies read whole: bounded)."""
+    over = _delete(["k"], "c").replace(b"</Delete>", b" " * xml_in.MAX_DELETE_DOCUMENT_BYTES + b"</Delete>")
+    with pytest.raises(errors.MalformedXML):
+        xml_in.delete_request(over)
+    parts = b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>e</ETag></Part>%s" \
+            b"</CompleteMultipartUpload>"
+    assert xml_in.completed_parts(parts % b"")
+    with pytest.raises(errors.MalformedXML):
+        xml_in.completed_parts(parts % (b" " * xml_in.MAX_DOCUMENT_BYTES))
+
+
 def test_resolve_routes_once_and_keeps_the_refusal_for_later() -> None:
     """The front door routes a request once: the operation names its event at once, and
     the error of a request no route matches is raised only after authentication."""

@@ -402,7 +402,7 @@ def delete_object(deps: S3Deps, call: Call) -> Answer:
 
 
 def delete_objects(deps: S3Deps, call: Call) -> Answer:
-    keys, quiet = xml_in.delete_request(call.document())
+    keys, quiet = xml_in.delete_request(call.document(xml_in.MAX_DELETE_DOCUMENT_BYTES))
     outcomes = objects.delete_objects(deps, call.ctx, call.bucket, keys)
     fields: list[tuple[str, Any]] = []
     for outcome in outcomes:

@@ -7,8 +7,9 @@
 
 Elements are matched by local name, with or without S3's namespace (clients send both).
 Anything that is not well-formed, has a DOCTYPE (no entities are ever expanded), or
-lacks a required element is S3's ``MalformedXML`` (400). Bodies are small and bounded
-by the front door (:data:`MAX_DOCUMENT_BYTES`).
+lacks a required element is S3's ``MalformedXML`` (400). Bodies are bounded, by the
+handler that reads them and again here: :data:`MAX_DOCUMENT_BYTES`, and DeleteObjects'
+larger :data:`MAX_DELETE_DOCUMENT_BYTES`.
 """
 
 from __future__ import annotations
@@ -17,19 +18,27 @@ import xml.etree.ElementTree as ET  # noqa: S405 - no DTDs accepted (see _root),
 from collections.abc import Iterator
 
 from trent import errors
+from trent.domain.s3.names import MAX_KEY_BYTES
 from trent.domain.s3.records import EncryptionConfig
 from trent.service.s3.bucket_config import parse_sse_algorithm
 from trent.service.s3.multipart import CompletedPart
+from trent.service.s3.objects import MAX_DELETE_KEYS
 
-MAX_DOCUMENT_BYTES = 1 << 20  # DeleteObjects of 1000 keys of 1 KiB fits; S3 caps bodies similarly
+MAX_DOCUMENT_BYTES = 1 << 20
+# DeleteObjects: S3 takes 1000 keys of up to 1024 bytes each (over 1 MiB of XML already),
+# and a key's characters may come escaped: up to 6 bytes each (``&quot;``; ``&amp;`` is 5,
+# as botocore writes an ``&``), with up to 1 KiB more per object of elements (``<Object>``,
+# ``<Key>``, ``<VersionId>``, ``<ETag>``, ...) and whitespace. ~7 MB, read after the
+# request was authenticated.
+MAX_DELETE_DOCUMENT_BYTES = MAX_DELETE_KEYS * (6 * MAX_KEY_BYTES + 1024)
 
 
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _root(body: bytes, name: str) -> ET.Element:
-    if len(body) > MAX_DOCUMENT_BYTES or b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+def _root(body: bytes, name: str, limit: int = MAX_DOCUMENT_BYTES) -> ET.Element:
+    if len(body) > limit or b"<!DOCTYPE" in body or b"<!ENTITY" in body:
         raise errors.MalformedXML()
     try:
         root = ET.fromstring(body)  # noqa: S314 - DTDs refused above
@@ -68,7 +77,7 @@ def create_bucket_configuration(body: bytes) -> str | None:
 
 def delete_request(body: bytes) -> tuple[list[str], bool]:
     """DeleteObjects: ``<Delete><Quiet>?<Object><Key>..</Key></Object>+</Delete>``."""
-    root = _root(body, "Delete")
+    root = _root(body, "Delete", MAX_DELETE_DOCUMENT_BYTES)
     keys = []
     for obj in _children(root, "Object"):
         key = _text(obj, "Key")
