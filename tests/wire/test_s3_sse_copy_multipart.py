@@ -148,6 +148,21 @@ def test_abort_and_sse_c_parts_must_repeat_the_key(s3) -> None:
 # --- the AWS CLI ------------------------------------------------------------------------------
 
 
+def test_a_complete_listing_10000_parts_is_read(s3) -> None:
+    """S3 takes up to 10,000 parts; botocore lists each with its ETag, number and checksum,
+    ~1.3 MB for 10,000 (over the 1 MiB of other documents): the document is read and its
+    parts checked, here refused as not uploaded (InvalidPart), not as MalformedXML."""
+    upload = s3.create_multipart_upload(Bucket="copies", Key="many-parts")["UploadId"]
+    s3.upload_part(Bucket="copies", Key="many-parts", UploadId=upload, PartNumber=1, Body=b"only one")
+    parts = [{"PartNumber": n, "ETag": f'"{n:032x}"', "ChecksumCRC32": "AAAAAA=="} for n in range(1, 10_001)]
+    with pytest.raises(ClientError) as refused:
+        s3.complete_multipart_upload(Bucket="copies", Key="many-parts", UploadId=upload,
+                                     MultipartUpload={"Parts": parts})
+    error = refused.value.response
+    assert (error["ResponseMetadata"]["HTTPStatusCode"], error["Error"]["Code"]) == (400, "InvalidPart")
+    s3.abort_multipart_upload(Bucket="copies", Key="many-parts", UploadId=upload)
+
+
 def test_aws_s3api_put_object_with_sse_kms_alias_and_sse_c(server: TrentServer, s3, key_arn: str, tmp_path: Path) -> None:
     source = tmp_path / "in.bin"
     source.write_bytes(body(100_000))

@@ -153,16 +153,39 @@ def test_a_delete_of_1000_keys_of_1024_bytes_is_read_whatever_their_escaping(esc
     assert xml_in.delete_request(body) == (expected, False)
 
 
+def test_a_complete_of_10000_parts_as_botocore_writes_it_is_read() -> None:
+    """S3 takes 10,000 parts; botocore lists each with its ETag, number and checksum:
+    ~1.6 MB with SHA-256 checksums, over the 1 MiB of other documents."""
+    from botocore import serialize
+    from botocore.session import get_session
+
+    model = get_session().get_service_model("s3")
+    parts = [{"PartNumber": n, "ETag": f'"{n:032x}"', "ChecksumSHA256": "A" * 43 + "="} for n in range(1, 10_001)]
+    request = serialize.create_serializer("rest-xml").serialize_to_request(
+        {"Bucket": "b", "Key": "k", "UploadId": "u", "MultipartUpload": {"Parts": parts}},
+        model.operation_model("CompleteMultipartUpload"))
+    body = request["body"]
+    assert xml_in.MAX_DOCUMENT_BYTES < len(body) <= xml_in.MAX_COMPLETE_DOCUMENT_BYTES
+    read = xml_in.completed_parts(body)
+    assert [(p.part_number, p.etag) for p in read] == [(n, f'"{n:032x}"') for n in range(1, 10_001)]
+
+
 def test_documents_over_their_limit_are_malformed_xml() -> None:
-    """DeleteObjects' limit and every other document's (bodies read whole: bounded)."""
+    """Each document's limit: DeleteObjects', CompleteMultipartUpload's, every other's."""
     over = _delete(["k"], "c").replace(b"</Delete>", b" " * xml_in.MAX_DELETE_DOCUMENT_BYTES + b"</Delete>")
     with pytest.raises(errors.MalformedXML):
         xml_in.delete_request(over)
     parts = b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>e</ETag></Part>%s" \
             b"</CompleteMultipartUpload>"
     assert xml_in.completed_parts(parts % b"")
+    assert xml_in.completed_parts(parts % (b" " * xml_in.MAX_DOCUMENT_BYTES))
     with pytest.raises(errors.MalformedXML):
-        xml_in.completed_parts(parts % (b" " * xml_in.MAX_DOCUMENT_BYTES))
+        xml_in.completed_parts(parts % (b" " * xml_in.MAX_COMPLETE_DOCUMENT_BYTES))
+    rules = (b"<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256"
+             b"</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule>%s</ServerSideEncryptionConfiguration>")
+    assert xml_in.encryption_rules(rules % b"")
+    with pytest.raises(errors.MalformedXML):
+        xml_in.encryption_rules(rules % (b" " * xml_in.MAX_DOCUMENT_BYTES))
 
 
 def test_resolve_routes_once_and_keeps_the_refusal_for_later() -> None:

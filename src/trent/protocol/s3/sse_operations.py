@@ -493,7 +493,8 @@ def upload_part_copy(deps: S3Deps, call: Call) -> Answer:
 def complete_multipart_upload(deps: S3Deps, call: Call) -> Answer:
     request = multipart.CompleteMultipartUploadRequest(
         bucket=call.bucket, key=call.key, upload_id=call.query("uploadId") or "",
-        parts=xml_in.completed_parts(call.document()), customer_key=parse_customer_key(call.headers),
+        parts=xml_in.completed_parts(call.document(xml_in.MAX_COMPLETE_DOCUMENT_BYTES)),
+        customer_key=parse_customer_key(call.headers),
     )
     record = multipart.complete_multipart_upload(deps, call.ctx, request)
     location = f"/{quote(call.bucket)}/{quote(call.key)}"

@@ -8,8 +8,9 @@
 Elements are matched by local name, with or without S3's namespace (clients send both).
 Anything that is not well-formed, has a DOCTYPE (no entities are ever expanded), or
 lacks a required element is S3's ``MalformedXML`` (400). Bodies are bounded, by the
-handler that reads them and again here: :data:`MAX_DOCUMENT_BYTES`, and DeleteObjects'
-larger :data:`MAX_DELETE_DOCUMENT_BYTES`.
+handler that reads them and again here: :data:`MAX_DOCUMENT_BYTES`, and the larger
+:data:`MAX_DELETE_DOCUMENT_BYTES` (DeleteObjects) and :data:`MAX_COMPLETE_DOCUMENT_BYTES`
+(CompleteMultipartUpload).
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ MAX_DOCUMENT_BYTES = 1 << 20
 # ``<Key>``, ``<VersionId>``, ``<ETag>``, ...) and whitespace. ~7 MB, read after the
 # request was authenticated.
 MAX_DELETE_DOCUMENT_BYTES = MAX_DELETE_KEYS * (6 * MAX_KEY_BYTES + 1024)
+# CompleteMultipartUpload: S3 takes up to 10,000 parts, and botocore lists each with its
+# ETag (quoted) and part number, and since 2025 its checksum (``ChecksumCRC32`` by default,
+# up to 44 characters for SHA-256): ~120 bytes a part, so an upload of 10,000 parts (the
+# AWS CLI's, for an object over ~80 GB at its 8 MiB part size) sends ~1.2 MB. 1 KiB a part
+# with room for escapes, namespaces and whitespace: ~10 MB, read after authentication.
+MAX_PARTS = 10_000
+MAX_COMPLETE_DOCUMENT_BYTES = MAX_PARTS * 1024
 
 
 def _local(tag: str) -> str:
@@ -93,7 +101,7 @@ def delete_request(body: bytes) -> tuple[list[str], bool]:
 
 def completed_parts(body: bytes) -> list[CompletedPart]:
     """CompleteMultipartUpload: ``<CompleteMultipartUpload><Part><PartNumber/><ETag/>``."""
-    root = _root(body, "CompleteMultipartUpload")
+    root = _root(body, "CompleteMultipartUpload", MAX_COMPLETE_DOCUMENT_BYTES)
     parts = []
     for part in _children(root, "Part"):
         number = (_text(part, "PartNumber") or "").strip()
