@@ -211,7 +211,7 @@ def loop_put(puts: GroupedPuts, grouped: GroupedPut, connection: Connection, del
         return Concluded(event("PutObject-refused", rid), Response(412, type(error).__name__.encode(), rid), False,
                          tuple(kms))
 
-    change = LoopPut(puts, grouped.row, refused, written, deleted.append)
+    change = LoopPut(puts, grouped.row, refused, written, deleted.extend)
     return Pending(s3_event, Response(200, b"put", rid), connection, rid, lambda r: Response(500, b"no", rid),
                    companions=tuple(kms), change=change)
 

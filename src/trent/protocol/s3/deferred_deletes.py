@@ -86,8 +86,13 @@ class DeferredDeletes:
             pending = [name for name in pending if name in mine]
         else:
             pending = written
-        for name in pending:
+        self.delete_unreferenced(pending)
+
+    def delete_unreferenced(self, names: Iterable[str]) -> None:
+        """Delete blobs no committed row references, best effort: one left behind is an
+        orphan for the reaper's sweep, never an error of the call."""
+        for name in names:
             try:
                 self.inner.delete(name)
-            except Exception:  # noqa: BLE001 - committed already; an orphan blob at worst
+            except Exception:  # noqa: BLE001 - an orphan blob at worst
                 log.warning("could not delete unreferenced blob %s; left for an orphan sweep", name)

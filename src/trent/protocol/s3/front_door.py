@@ -346,8 +346,9 @@ class S3FrontDoor:
             entry, response = conclude(None, error)
             return self._with_kms_events(Concluded(entry, response, False), kms_calls, call)
 
-        change = LoopPut(self.puts, row, refused, blobs.written(), blobs.inner.delete)
-        return dataclasses.replace(concluded, change=change)  # its KMS events join it in handle's return
+        change = LoopPut(self.puts, row, refused, blobs.written(), blobs.delete_unreferenced)
+        # its KMS events join it in handle's return (_with_kms_events)
+        return Concluded(concluded.entry, concluded.response, False, concluded.companions, change)
 
     def _before_stream(self) -> None:
         """Phase 1 ends with the blob streamed outside any write transaction (module doc)."""
@@ -372,7 +373,8 @@ class S3FrontDoor:
         answer still waits for them, and a failed commit refuses it (fail-closed)."""
         if not calls or concluded.recorded:
             return concluded
-        return dataclasses.replace(concluded, companions=tuple(self._kms_entries(calls, call)))
+        return Concluded(concluded.entry, concluded.response, False, tuple(self._kms_entries(calls, call)),
+                         concluded.change)
 
     def refused(
         self, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]], source_ip: str,

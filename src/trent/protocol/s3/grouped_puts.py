@@ -265,19 +265,14 @@ class LoopPut:
     # how the call concludes if its row is refused (its error event and answer)
     refused: Callable[[errors.TrentError], Concluded[Any]]
     # blobs the call wrote (none for an object kept inline in its row), and their deletion
-    # should the row not commit: nothing else refers to them
+    # should the row not commit: nothing else refers to them (DeferredDeletes.delete_unreferenced)
     written: tuple[str, ...]
-    delete_blob: Callable[[str], None]
+    delete_unreferenced: Callable[[tuple[str, ...]], None]
 
     def apply(self) -> Concluded[Any] | None:
         refusal = self.puts.apply_row(self.row)
         return None if refusal is None else self.refused(refusal)
 
     def settle(self, committed: bool) -> None:
-        if committed:
-            return
-        for name in self.written:
-            try:
-                self.delete_blob(name)
-            except Exception:  # noqa: BLE001 - an orphan blob at worst (the reaper's sweep)
-                log.warning("could not delete unreferenced blob %s; left for an orphan sweep", name)
+        if not committed:
+            self.delete_unreferenced(self.written)
