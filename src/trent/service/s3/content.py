@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import logging
 from collections.abc import Iterable, Iterator
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 
 from trent import errors
 from trent.crypto import segments
+from trent.crypto.md5 import StreamingMd5
 from trent.crypto.checksums import Checksum
 from trent.domain.s3.records import Blob, ObjectRecord
 from trent.service.s3.deps import S3Deps
@@ -81,7 +81,7 @@ def write_blob(
         raise errors.EntityTooLarge(details={"ProposedSize": str(declared_length), "MaxSizeAllowed": str(max_size)})
     content_id = deps.kms.rng(segments.CONTENT_ID_LEN)
     inline = part_number == 0 and declared_length is not None and declared_length <= deps.settings.inline_max_bytes
-    md5 = hashlib.md5() if need_md5 or content_md5 is not None else None  # noqa: S324 - S3's ETag / Content-MD5
+    md5 = StreamingMd5() if need_md5 or content_md5 is not None else None  # S3's ETag / Content-MD5
     checksum = Checksum(checksum_algorithm) if checksum_algorithm else None
     encryptor = segments.SegmentEncryptor(data_key, part_number, content_id)
 
