@@ -87,10 +87,13 @@ def s3_deps(deps: ServiceDeps, settings: Settings) -> Any:
     database, same unit of work), the object store; SSE-C needs TLS outside --dev."""
     from trent.service.s3 import S3Deps, S3Settings
     from trent.storage.cache import CachedStorage
+    from trent.storage.cached_buckets import CachedBuckets
     from trent.storage.sql_s3 import SqlS3Repository
 
     sql = deps.storage.inner if isinstance(deps.storage, CachedStorage) else deps.storage
-    repo = SqlS3Repository.for_storage(sql)  # type: ignore[arg-type]
+    repo: Any = SqlS3Repository.for_storage(sql)  # type: ignore[arg-type]
+    if isinstance(deps.storage, CachedStorage):  # bucket rows from memory (cached_buckets.py)
+        repo = CachedBuckets(repo, deps.storage)
     return S3Deps(kms=deps, repo=repo, store=open_object_store(settings), kms_audit=lambda call: None,
                   settings=S3Settings(sse_c_requires_tls=not settings.dev,
                                       inline_max_bytes=settings.s3_inline_max_bytes))
@@ -100,8 +103,11 @@ def reads_are_local(repo: Any, settings: Settings) -> bool:
     """Whether S3's object reads touch only local files (file SQLite rows read on
     connections of their own, a file object store): the condition for serving GetObject,
     HeadObject and small PutObjects on the event loop (protocol/s3/front_door.py, ``on_loop``)."""
+    from trent.storage.cached_buckets import CachedBuckets
     from trent.storage.sql_s3 import SqlS3Repository
 
+    if isinstance(repo, CachedBuckets):
+        repo = repo.inner
     return (isinstance(repo, SqlS3Repository) and repo.reads_locally
             and settings.effective_object_store.startswith("file://"))
 

@@ -131,6 +131,24 @@ def test_put_key_policy_reaches_every_node(trent_cluster: TrentCluster) -> None:
     _report("PutKeyPolicy", trent_cluster, delays)
 
 
+def test_put_bucket_policy_reaches_every_node(trent_cluster: TrentCluster) -> None:
+    """Bucket rows (owner, policy, default encryption) are cached like keys (issue 17,
+    storage/cached_buckets.py): a bucket policy put on one node is enforced by the others."""
+    writer, observers = trent_cluster.client(0, service="s3"), _observers(trent_cluster, "s3")
+    delays = []
+    for _ in range(TRIALS):
+        bucket = f"coherence-{uuid.uuid4().hex[:12]}"
+        writer.create_bucket(Bucket=bucket)
+        deny_listing = json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Principal": {"AWS": DEV}, "Action": "s3:ListBucket",
+             "Resource": f"arn:aws:s3:::{bucket}"}]})
+        use = lambda s3, bucket=bucket: s3.head_bucket(Bucket=bucket)  # noqa: E731 - s3:ListBucket
+        delays.append(_time_until_refused(observers, use, lambda bucket=bucket, policy=deny_listing:
+                                          writer.put_bucket_policy(Bucket=bucket, Policy=policy),
+                                          frozenset({"403"})))
+    _report("PutBucketPolicy", trent_cluster, delays)
+
+
 @pytest.fixture
 def grantee(trent_cluster: TrentCluster) -> dict:
     """A user with no permissions of its own: only grants let it use the dev account's keys."""

@@ -5,6 +5,7 @@ so :class:`CachedStorage` answers those point reads from memory:
 
     get_key  get_material  get_alias  get_tags  get_access_key  get_principal  get_account
     list_identity_policies  get_role  grants_for_key  get_grant        (issue 5)
+    bucket (an S3 bucket's row, for ``storage/cached_buckets.py``)      (issue 17)
 
 Everything else (listings, counts, the deletion sweep) passes straight through.
 
@@ -107,7 +108,10 @@ class CachedStorage:
         self._grants: _Table = {}
         # issue 19: the members of a multi-Region key (DescribeKey's MultiRegionConfiguration)
         self._members: _Table = {}
+        # issue 17: the bucket row every S3 request reads (storage/cached_buckets.py)
+        self._buckets: _Table = {}
         self._tables = (
+            self._buckets,
             self._members,
             self._identity_policies,
             self._roles,
@@ -226,6 +230,8 @@ class CachedStorage:
             self._key_grants.clear()
         elif kind is K.KEY_DELETED:
             self._drop_deleted_key(ids[0], ids[1])
+        elif kind is K.BUCKET:
+            self._buckets.pop(ids[0], None)
         else:  # EVERYTHING, or a kind this version does not know
             for table in self._tables:
                 table.clear()
@@ -310,6 +316,26 @@ class CachedStorage:
         except BaseException:
             self.invalidate_all()
             raise
+
+    # -- S3 buckets (issue 17) ------------------------------------------------------------
+
+    def bucket(self, name: str, load: Callable[[], V]) -> V:
+        """The bucket row ``name`` through the cache; ``load`` reads it from the database
+        (``CachedBuckets``: the S3 tables are not part of ``Storage``). Bucket writes
+        announce ``Change(BUCKET, (name,))`` with :meth:`changed_with`."""
+        entry = self._buckets.get(name)
+        if entry is not None and entry[0] > self._now() and not (
+            self._open_transactions and self._in_transaction()
+        ):
+            self.hits += 1
+            return entry[1]  # type: ignore[no-any-return]
+        return self._load(self._buckets, name, load)
+
+    def changed_with(self, action: Callable[[], V], *changes: Change) -> V:
+        """Run a write of tables outside ``Storage`` (the S3 bucket rows) in a transaction
+        that also publishes ``changes`` on the feed; they are dropped here when it ends,
+        and again when an enclosing atomic scope commits (as for every write here)."""
+        return self._write(action, *changes)
 
     # -- keys -------------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ class ChangeKind(StrEnum):
     KEY_GRANTS = "key-grants"  # (region, key_id)
     GRANT = "grant"  # (grant_id,)
     ALL_GRANTS = "all-grants"  # ()
+    BUCKET = "bucket"  # (name,): an S3 bucket's row: owner, policy, default encryption (issue 17)
     EVERYTHING = "all"  # ()
 
 
