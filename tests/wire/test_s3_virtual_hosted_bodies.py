@@ -106,3 +106,23 @@ def test_a_put_bucket_policy_over_the_body_limit_gets_the_same_answer_either_sty
     virtual = _policy_refusal(virtual_hosted(server, S3_DOMAIN))
     assert virtual == _policy_refusal(s3_client(server))
     assert virtual[0] == 400, virtual
+
+
+def test_an_anonymous_virtual_hosted_delete_objects_is_answered_by_s3(server: TrentServer) -> None:
+    """Unsigned, a bucket's ``POST /?delete`` has the path of KMS's calls; it is S3's
+    (protocol/router.py): S3's XML AccessDenied and an S3 event, not KMS's JSON."""
+    from botocore import UNSIGNED
+
+    anonymous = virtual_hosted(server, S3_DOMAIN, signature_version=UNSIGNED)
+    key = f"anon-{uuid.uuid4().hex[:8]}"
+    s3_client(server).put_object(Bucket=BUCKET, Key=key, Body=b"kept")
+    with pytest.raises(ClientError) as refused:
+        anonymous.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": key}]})
+    response = refused.value.response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert response["Error"]["Code"] == "AccessDenied"
+    assert response["ResponseMetadata"]["HTTPHeaders"]["content-type"] == "application/xml"
+    assert s3_client(server).get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"kept"
+    events = [e for e in server.audit_events() if e.get("eventName") == "DeleteObjects"
+              and e.get("eventSource") == "s3.amazonaws.com" and e.get("errorCode") == "AccessDenied"]
+    assert events, "the refusal is recorded as an S3 DeleteObjects event"

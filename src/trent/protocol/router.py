@@ -7,9 +7,11 @@ call signed for the wrong scope then gets KMS's own "Credential should be scoped
 correct service: 'kms'" rather than another protocol's error. Otherwise the SigV4
 credential scope's service decides (``Credential=AKID/date/region/<service>/
 aws4_request`` in the Authorization header, or ``X-Amz-Credential`` in a presigned
-URL's query: S3, STS); an unsigned request goes by its shape: a form-encoded ``POST /``
-is STS's query protocol, any other path or a GET/HEAD/PUT/DELETE is S3's REST
-protocol; whatever is left is KMS's, which answers it with its own error. Each service
+URL's query: S3, STS); an unsigned request goes by its shape: a form-encoded ``POST /``,
+or one naming an ``Action`` in its query, is STS's query protocol; any other path, a
+GET/HEAD/PUT/DELETE, or a ``POST /`` with a query string (a virtual-hosted bucket's
+``POST /?delete``: KMS calls never carry one) is S3's REST protocol; whatever is left is
+KMS's, which answers it with its own error. Each service
 then authenticates with the one SigV4 verifier, which checks that the scope names it.
 """
 
@@ -71,8 +73,11 @@ def route(method: str, path: str, query: bytes, headers: Sequence[tuple[bytes, b
             return service
     if target is not None:
         return Service.KMS  # an unknown target: KMS answers UnknownOperationException
-    if method == "POST" and path == "/" and content_type is not None and content_type.startswith(_FORM):
-        return Service.STS
     if path != "/" or method in ("GET", "HEAD", "PUT", "DELETE"):
+        return Service.S3
+    if method == "POST" and (content_type is not None and content_type.startswith(_FORM)
+                             or query.startswith(b"Action=") or b"&Action=" in query):
+        return Service.STS
+    if query:
         return Service.S3
     return Service.KMS

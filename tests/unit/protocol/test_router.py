@@ -32,3 +32,9 @@ def test_routes() -> None:
     assert route("POST", "/", b"", [auth("sts"), form]) is Service.STS
     assert route("POST", "/", b"", [(b"x-amz-target", b"Nope.Op")]) is Service.KMS  # KMS answers UnknownOperation
     assert route("POST", "/", b"", []) is Service.KMS
+    # unsigned, virtual-hosted: a bucket's POST /?delete is S3's (KMS calls carry no query)
+    assert route("POST", "/", b"delete", []) is Service.S3
+    assert route("POST", "/", b"delete=", [(b"content-type", b"application/xml")]) is Service.S3
+    # STS's query protocol with its parameters in the query string
+    assert route("POST", "/", b"Action=GetCallerIdentity&Version=2011-06-15", []) is Service.STS
+    assert route("POST", "/", b"Version=2011-06-15&Action=GetCallerIdentity", []) is Service.STS

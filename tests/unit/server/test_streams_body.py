@@ -75,7 +75,7 @@ CASES = {
     "vhost-post-slash": (b"POST", b"/", _host(f"bucket.{S3_DOMAIN}") + S3 + LARGE, False),  # PostObject: not served
     "vhost-small": (b"POST", b"/?delete", _host(f"bucket.{S3_DOMAIN}") + S3 + SMALL, False),  # read whole
     "vhost-get": (b"GET", b"/?policy", _host(f"bucket.{S3_DOMAIN}") + S3, False),
-    "vhost-unsigned-post": (b"POST", b"/?delete", _host(f"bucket.{S3_DOMAIN}") + LARGE, False),  # the router: KMS's
+    "vhost-unsigned-post": (b"POST", b"/?delete", _host(f"bucket.{S3_DOMAIN}") + LARGE, True),  # the router: S3 (a query)
     # not a bucket under the s3 domain: S3's service itself, path-style
     "the-s3-domain-itself": (b"POST", b"/?delete", _host(S3_DOMAIN) + S3 + LARGE, False),
     "another-domain": (b"POST", b"/?delete", _host(f"bucket.not{S3_DOMAIN}") + S3 + LARGE, False),
