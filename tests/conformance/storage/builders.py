@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import time
 import uuid
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from trent.domain.keys import (
@@ -17,6 +20,8 @@ from trent.domain.keys import (
     Origin,
 )
 from trent.domain.principals import AccessKey, AccessKeyStatus, Account, Principal, PrincipalKind
+from trent.storage.cache import CachedStorage
+from trent.storage.change_feed import listener_for, wait_healthy
 
 ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "444455556666"
@@ -106,3 +111,30 @@ def access_key(owner: Principal, **changes: Any) -> AccessKey:
     }
     fields.update(changes)
     return AccessKey(**fields)
+
+
+def within(seconds: float, check: Callable[[], bool]) -> float:
+    """Poll ``check`` until it holds (what another process's cache does once the feed
+    delivers); the time it took. Fails after ``seconds``."""
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < seconds, "not invalidated in time"
+        time.sleep(0.002)
+    return time.monotonic() - started
+
+
+@contextlib.contextmanager
+def listening(url: str, caches: Sequence[CachedStorage]) -> Iterator[None]:
+    """Each of ``caches`` hears the invalidation feed of ``url`` on a listener of its own,
+    as a process does (storage/change_feed.py); the caches are closed at the end."""
+    listeners = [listener_for(url, cache.apply, lambda up: None) for cache in caches]
+    try:
+        for listener in listeners:
+            listener.start()
+            assert wait_healthy(listener)
+        yield
+    finally:
+        for listener in listeners:
+            listener.stop()
+        for cache in caches:
+            cache.close()

@@ -59,6 +59,19 @@ def postgres_storage(postgres_url: str) -> Iterator[SqlStorage]:
     storage.close()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def migrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database of this test's own, migrated: a new SQLite file, or a new PostgreSQL
+    database on the session's cluster (for tests that open several engines on it, as
+    several processes would)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'trent.db'}"
+    else:
+        url = request.getfixturevalue("postgres_database_url")
+    SqlStorage(url, upgrade=True).close()
+    return url
+
+
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(T0)

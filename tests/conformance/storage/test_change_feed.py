@@ -11,7 +11,6 @@ import pytest
 from trent.domain.clock import SystemClock
 from trent.storage import changes
 from trent.storage.cache import CachedStorage
-from trent.storage.change_feed import listener_for, wait_healthy
 from trent.storage.changes import Change, ChangeKind
 from trent.storage.sql import SqlStorage
 
@@ -29,40 +28,12 @@ def test_codec_round_trip_and_limits() -> None:
         assert changes.decode(garbage) == (changes.EVERYTHING,)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'feed.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database_url")
-    SqlStorage(url, upgrade=True).close()
-    return url
-
-
 @pytest.fixture
-def two_processes(url: str) -> Iterator[tuple[CachedStorage, CachedStorage]]:
+def two_processes(migrated_url: str) -> Iterator[tuple[CachedStorage, CachedStorage]]:
     """Two caches, each with its own engine and listener (what two workers hold)."""
-    caches, listeners = [], []
-    for _ in range(2):
-        cache = CachedStorage(SqlStorage(url), SystemClock(), ttl_seconds=3600)
-        listener = listener_for(url, cache.apply, lambda up: None)
-        listener.start()
-        assert wait_healthy(listener)
-        caches.append(cache)
-        listeners.append(listener)
-    yield caches[0], caches[1]
-    for listener in listeners:
-        listener.stop()
-    for cache in caches:
-        cache.close()
-
-
-def _within(seconds: float, check) -> float:
-    started = time.monotonic()
-    while not check():
-        assert time.monotonic() - started < seconds, "not invalidated in time"
-        time.sleep(0.002)
-    return time.monotonic() - started
+    caches = [CachedStorage(SqlStorage(migrated_url), SystemClock(), ttl_seconds=3600) for _ in range(2)]
+    with b.listening(migrated_url, caches):
+        yield caches[0], caches[1]
 
 
 def test_a_write_in_one_process_invalidates_the_other(two_processes) -> None:
@@ -71,7 +42,7 @@ def test_a_write_in_one_process_invalidates_the_other(two_processes) -> None:
     a.create_key(key, None)
     assert b_cache.get_key(REGION, key.key_id) == key  # cached in "process" B for an hour
     a.update_key(key.with_changes(description="changed by A"))
-    _within(0.5, lambda: b_cache.get_key(REGION, key.key_id).description == "changed by A")
+    b.within(0.5, lambda: b_cache.get_key(REGION, key.key_id).description == "changed by A")
 
 
 def test_a_rolled_back_write_announces_nothing(two_processes) -> None:
@@ -100,11 +71,11 @@ def test_every_write_kind_reaches_the_other_process(two_processes) -> None:
     a.create_access_key(access)
     assert b_cache.get_access_key(access.access_key_id) == access
     a.delete_access_key(access.access_key_id)
-    _within(0.5, lambda: b_cache.get_access_key(access.access_key_id) is None)
+    b.within(0.5, lambda: b_cache.get_access_key(access.access_key_id) is None)
     key = b.key(account_id=account.account_id)
     a.create_key(key, None)
     alias = b.alias("alias/feed", key, account_id=account.account_id)
     a.create_alias(alias)
     assert b_cache.get_alias(account.account_id, REGION, "alias/feed") == alias
     a.delete_key(REGION, key.key_id)  # takes its aliases along
-    _within(0.5, lambda: b_cache.get_alias(account.account_id, REGION, "alias/feed") is None)
+    b.within(0.5, lambda: b_cache.get_alias(account.account_id, REGION, "alias/feed") is None)

@@ -8,8 +8,7 @@ invalidation feed (two caches over one database, as two workers or nodes hold th
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,24 +18,13 @@ from trent.domain.clock import SystemClock
 from trent.domain.s3.records import Bucket, EncryptionConfig, SseMode
 from trent.storage.cache import CachedStorage
 from trent.storage.cached_buckets import CachedBuckets
-from trent.storage.change_feed import listener_for, wait_healthy
 from trent.storage.s3_repository import BucketState
 from trent.storage.sql import SqlStorage
 from trent.storage.sql_s3 import SqlS3Repository
 
-from .builders import ACCOUNT, OTHER_ACCOUNT, REGION, T0
+from .builders import ACCOUNT, OTHER_ACCOUNT, REGION, T0, listening, within
 
 DENY_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}'
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'buckets.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database_url")
-    SqlStorage(url, upgrade=True).close()
-    return url
 
 
 class CountingRepo:
@@ -70,34 +58,17 @@ def _process(url: str) -> Process:
 
 
 @pytest.fixture
-def one(url: str) -> Iterator[Process]:
-    process = _process(url)
+def one(migrated_url: str) -> Iterator[Process]:
+    process = _process(migrated_url)
     yield process
     process.cache.close()
 
 
 @pytest.fixture
-def two(url: str) -> Iterator[tuple[Process, Process]]:
-    processes, listeners = [], []
-    for _ in range(2):
-        process = _process(url)
-        listener = listener_for(url, process.cache.apply, lambda up: None)
-        listener.start()
-        assert wait_healthy(listener)
-        processes.append(process)
-        listeners.append(listener)
-    yield processes[0], processes[1]
-    for listener in listeners:
-        listener.stop()
-    for process in processes:
-        process.cache.close()
-
-
-def _within(seconds: float, check: Callable[[], bool]) -> None:
-    started = time.monotonic()
-    while not check():
-        assert time.monotonic() - started < seconds, "not invalidated in time"
-        time.sleep(0.002)
+def two(migrated_url: str) -> Iterator[tuple[Process, Process]]:
+    processes = [_process(migrated_url) for _ in range(2)]
+    with listening(migrated_url, [p.cache for p in processes]):
+        yield processes[0], processes[1]
 
 
 def _bucket(name: str = "b1", account: str = ACCOUNT) -> Bucket:
@@ -162,11 +133,11 @@ def test_another_process_s_bucket_writes_arrive_on_the_feed(two: tuple[Process, 
     a.buckets.create_bucket(_bucket())
     assert b.buckets.get_bucket("b1").policy is None  # type: ignore[union-attr]  # kept by B for an hour
     a.buckets.set_bucket_policy("b1", DENY_ALL)
-    _within(0.5, lambda: b.buckets.get_bucket("b1").policy == DENY_ALL)  # type: ignore[union-attr]
+    within(0.5, lambda: b.buckets.get_bucket("b1").policy == DENY_ALL)  # type: ignore[union-attr]
     config = EncryptionConfig(SseMode.SSE_S3, None, False)
     a.buckets.set_bucket_encryption("b1", config)
-    _within(0.5, lambda: b.buckets.get_bucket("b1").encryption == config)  # type: ignore[union-attr]
+    within(0.5, lambda: b.buckets.get_bucket("b1").encryption == config)  # type: ignore[union-attr]
     a.buckets.delete_bucket("b1")
-    _within(0.5, lambda: b.buckets.get_bucket("b1") is None)
+    within(0.5, lambda: b.buckets.get_bucket("b1") is None)
     a.buckets.create_bucket(_bucket(account=OTHER_ACCOUNT))
-    _within(0.5, lambda: (row := b.buckets.get_bucket("b1")) is not None and row.account_id == OTHER_ACCOUNT)
+    within(0.5, lambda: (row := b.buckets.get_bucket("b1")) is not None and row.account_id == OTHER_ACCOUNT)
