@@ -11,8 +11,8 @@ URL's query: S3, STS); an unsigned request goes by its shape: a form-encoded ``P
 or one naming an ``Action`` in its query, is STS's query protocol; any other path, a
 GET/HEAD/PUT/DELETE, or a ``POST /`` with a query string (a virtual-hosted bucket's
 ``POST /?delete``: KMS calls never carry one) is S3's REST protocol; whatever is left is
-KMS's, which answers it with its own error. Each service
-then authenticates with the one SigV4 verifier, which checks that the scope names it.
+KMS's, which answers it with its own error. Each service then authenticates with the
+one SigV4 verifier, which checks that the scope names it.
 """
 
 from __future__ import annotations

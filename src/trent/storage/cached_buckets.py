@@ -2,8 +2,9 @@
 
 Every S3 request reads its bucket's row: the owner for the event, the bucket policy for
 authorization, the default encryption for a PutObject. Read from SQLite on every request
-it cost ~35 µs, over a tenth of a 1 KiB PUT's CPU (1 KiB SSE-S3 PUTs, wrk c=32:
-2,857-2,928 req/s without this cache, 3,183-3,316 with it; bench/S3_SSE.md, 2026-12-07).
+it cost ~30-40 µs, about a tenth of a 1 KiB PUT's CPU (1 KiB SSE-S3 PUTs, wrk c=32,
+alternated: 2,451-2,675 req/s without this cache, 2,684-2,916 with it, in a slow hour of
+the VM; bench/S3_SSE.md, 2026-12-07).
 
 :class:`CachedBuckets` is the ``S3Repository`` the S3 use cases get when the KMS storage
 is a ``CachedStorage``: it keeps the rows in that cache's bucket table, so they follow

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 from trent import errors
 from trent.crypto import segments
-from trent.crypto.md5 import StreamingMd5
 from trent.crypto.checksums import Checksum
+from trent.crypto.md5 import StreamingMd5
 from trent.domain.s3.records import Blob, ObjectRecord
 from trent.service.s3.deps import S3Deps
 from trent.service.s3.store import new_blob_name
