@@ -74,7 +74,14 @@ _INSERT_OBJECT = {
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    """A JSON column: compact, keys sorted. orjson writes it in a fraction of ``json``'s
+    time (three columns on every object row written: a PUT's). It refuses a lone
+    surrogate (``\\udc80``, which a user-metadata value may carry), which ``json`` escapes:
+    that rare value is written by ``json``. Either form reads back the same (``_loads``)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def _loads(text: str) -> Any:
