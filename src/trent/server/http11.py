@@ -92,6 +92,7 @@ from trent.protocol.transport import Connection, Origin, TransportPolicy
 from trent.server.access_log import AccessLog
 from trent.server.app import DevControls, dev_endpoint
 from trent.server.audit_batcher import AuditBatcher, Pending
+from trent.server.body_framing import BodyFraming
 from trent.server.body_pipe import BodyPipe
 from trent.server.console import Console, is_console_path
 from trent.server.edge_audit import EdgeAudit, dev_params
@@ -176,20 +177,7 @@ _STALLED = 300.0  # seconds a client may leave one piece unread before its downl
 # switches per request) cost a 1 KiB PUT more than its encryption (issue 17, bench/S3_SSE.md
 # issue-17m). One segment of content: the buffer per connection stays small.
 S3_BUFFERED_UPLOAD_MAX = 64 * 1024
-
-
-def _small_upload(headers: list[tuple[bytes, bytes]]) -> bool:
-    """A declared length of at most S3_BUFFERED_UPLOAD_MAX, no Expect header (with
-    100-continue the client waits to send the body until the request is authorized: only
-    a pipe can do that, except for the uploads ``HttpServer.continues_at_once`` answers
-    at once) and no chunked transfer coding."""
-    length = None
-    for name, value in headers:
-        if name == b"content-length":
-            length = value
-        elif name == b"expect" or name == b"transfer-encoding":
-            return False
-    return length is not None and length.isdigit() and int(length) <= S3_BUFFERED_UPLOAD_MAX
+_NO_BODY = BodyFraming()
 
 
 def _request_line(method: bytes, url: bytes) -> tuple[str, str, bytes] | None:
@@ -200,17 +188,6 @@ def _request_line(method: bytes, url: bytes) -> tuple[str, str, bytes] | None:
         return None
     path, _, query = url.partition(b"?")
     return method.decode("latin-1"), path.decode("latin-1"), query
-
-
-def _has_body(headers: list[tuple[bytes, bytes]]) -> bool:
-    """Whether a request's head announces a body (RFC 9112 §6.3): a Transfer-Encoding, or a
-    Content-Length other than 0."""
-    for name, value in headers:
-        if name == b"transfer-encoding":
-            return True
-        if name == b"content-length" and (not value.strip().isdigit() or int(value) != 0):
-            return True
-    return False
 
 
 class _AfterLastRequest(Exception):
@@ -236,6 +213,7 @@ class KmsHttpProtocol(asyncio.Protocol):
     def _reset(self) -> None:
         self._url = b""
         self._headers = LowercaseHeaders()  # on_header lowercases each name
+        self._framing = _NO_BODY  # read from the headers once they are all in
         self._body: list[bytes] = []
         self._body_size = 0
         self._too_large = False
@@ -335,11 +313,13 @@ class KmsHttpProtocol(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         server = self._server
+        framing = self._framing = BodyFraming.of(self._headers)
         # llhttp reads no body after an upgrade request's head (on_message_complete serves it
         # if it announces none, else refuses it): it never streams.
-        if server.streams_body(self._parser.get_method(), self._url, self._headers) \
+        if server.streams_body(self._parser.get_method(), self._url, self._headers, framing) \
                 and not self._parser.should_upgrade():
-            if not (self.idle and server.continues_at_once(self._parser.get_method(), self._url, self._headers)):
+            if not (self.idle and server.continues_at_once(self._parser.get_method(), self._url, self._headers,
+                                                           framing)):
                 self._stream_body()
                 return
             # RFC 9110 §10.1.1 lets a server send 100 (Continue) before it looks at the
@@ -348,12 +328,7 @@ class KmsHttpProtocol(asyncio.Protocol):
             # served like one sent without Expect: on the loop (HttpServer.continues_at_once).
             assert self._transport is not None
             self._transport.write(_CONTINUE)
-        for name, value in self._headers:
-            if name == b"content-length":
-                try:
-                    self._too_large = int(value) > self._server.max_body_bytes
-                except ValueError:
-                    self._too_large = True
+        self._too_large = framing.exceeds(server.max_body_bytes)
 
     def on_body(self, body: bytes) -> None:
         if self._pipe is not None:
@@ -387,7 +362,7 @@ class KmsHttpProtocol(asyncio.Protocol):
                 request = _request_line(method, self._url)
                 error = errors.RequestBodyTooLarge()
                 self._order.admit(slot, lambda: server.refuse(self, slot, headers, error, 413, request=request))
-            elif self._parser.should_upgrade() and (method == b"CONNECT" or _has_body(headers)):
+            elif self._parser.should_upgrade() and (method == b"CONNECT" or self._framing.announces_body):
                 # A server may decline to switch protocols and serve the request as HTTP/1.1
                 # (RFC 9110 §7.8), but llhttp ends an upgrade request at its head and hands
                 # everything after it to the new protocol, the body included: the body RFC 9112
@@ -419,7 +394,7 @@ class KmsHttpProtocol(asyncio.Protocol):
         slot = self._new_slot(keep_alive, method)
         if not keep_alive:
             self._closing = True
-        expects = any(n == b"expect" and v.lower() == b"100-continue" for n, v in self._headers)
+        expects = self._framing.expects_continue
         transport = self._transport
         loop = asyncio.get_running_loop()
 
@@ -655,9 +630,10 @@ class HttpServer:
     def protocol_factory(self) -> KmsHttpProtocol:
         return KmsHttpProtocol(self)
 
-    def streams_body(self, method: bytes, url: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
+    def streams_body(self, method: bytes, url: bytes, headers: list[tuple[bytes, bytes]],
+                     framing: BodyFraming) -> bool:
         """Issue 17: an S3 upload (PUT/POST to an SSE bucket) gets its body through a pipe,
-        unless it is small (``_small_upload``); every other body is read whole, under
+        unless it is small (``BodyFraming.read_whole``, S3_BUFFERED_UPLOAD_MAX); every other body is read whole, under
         ``max_body_bytes``. ``/`` and ``/?...`` are KMS's and STS's paths, and path-style
         S3's service itself, where no operation takes a body; but with virtual-hosted
         addressing (``--s3-domain``: the bucket in the Host header) they are a bucket's own
@@ -674,7 +650,7 @@ class HttpServer:
         if url[:2] in (b"/", b"/?") and (
                 s3.s3_domain is None or virtual_host_bucket(header_value(headers, b"host"), s3.s3_domain) is None):
             return False
-        if _small_upload(headers):
+        if framing.read_whole(S3_BUFFERED_UPLOAD_MAX):
             return False
         path, _, query = url.partition(b"?")
         text = path.decode("latin-1")
@@ -683,7 +659,8 @@ class HttpServer:
             return False
         return route(method.decode("latin-1"), text, query, headers) is Service.S3
 
-    def continues_at_once(self, method: bytes, url: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
+    def continues_at_once(self, method: bytes, url: bytes, headers: list[tuple[bytes, bytes]],
+                          framing: BodyFraming) -> bool:
         """Whether an S3 upload that waits for ``100 Continue`` (``streams_body``) gets it at
         once and is read whole instead of streamed: a PUT the S3 front door serves on the
         loop (``S3FrontDoor.on_loop``: an object kept inline in its row, at most
@@ -696,13 +673,7 @@ class HttpServer:
         s3 = self.s3
         if s3 is None:
             return False
-        expect = transfer = None
-        for name, value in headers:
-            if name == b"expect":
-                expect = value
-            elif name == b"transfer-encoding":
-                transfer = value
-        if transfer is not None or expect is None or expect.lower() != b"100-continue":
+        if framing.chunked or not framing.expects_continue:
             return False
         path, _, query = url.partition(b"?")
         return s3.on_loop(method.decode("latin-1"), path.decode("latin-1"), query.decode("latin-1"),

@@ -15,6 +15,7 @@ import pytest
 
 from trent import bootstrap
 from trent.config import Settings, env_defaults
+from trent.server.body_framing import BodyFraming
 
 S3_DOMAIN = "s3.trent.test"
 LARGE = [(b"content-length", str(2 << 20).encode())]  # over --max-body-bytes and S3_BUFFERED_UPLOAD_MAX
@@ -93,13 +94,17 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
 def test_streams_body(http: Any, case: str) -> None:
     method, url, headers, streamed = CASES[case]
-    assert http.streams_body(method, url, headers) is streamed
+    assert _streams(http, method, url, headers) is streamed
+
+
+def _streams(http: Any, method: bytes, url: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
+    return bool(http.streams_body(method, url, headers, BodyFraming.of(headers)))
 
 
 def test_without_an_s3_domain_slash_is_never_streamed(path_style_only: Any) -> None:
     """No --s3-domain: ``/`` is S3's service itself (or KMS, STS); path-style as before."""
     host = _host(f"bucket.{S3_DOMAIN}")
-    assert path_style_only.streams_body(b"POST", b"/?delete", host + S3 + LARGE) is False
-    assert path_style_only.streams_body(b"PUT", b"/", host + S3 + LARGE) is False
-    assert path_style_only.streams_body(b"POST", b"/bucket?delete", _host("127.0.0.1") + S3 + LARGE) is True
-    assert path_style_only.streams_body(b"POST", b"/", _host("127.0.0.1") + KMS + SMALL) is False
+    assert _streams(path_style_only, b"POST", b"/?delete", host + S3 + LARGE) is False
+    assert _streams(path_style_only, b"PUT", b"/", host + S3 + LARGE) is False
+    assert _streams(path_style_only, b"POST", b"/bucket?delete", _host("127.0.0.1") + S3 + LARGE) is True
+    assert _streams(path_style_only, b"POST", b"/", _host("127.0.0.1") + KMS + SMALL) is False
