@@ -1,11 +1,11 @@
-"""Raw, SigV4-signed KMS requests for the in-process server tests (the dev credentials)."""
+"""Raw, SigV4-signed KMS and S3 requests for the in-process server tests (the dev credentials)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from botocore.auth import SigV4Auth
+from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -21,3 +21,13 @@ def signed_kms(op: str, body: dict[str, Any]) -> bytes:
     SigV4Auth(Credentials(DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY), "kms", "us-east-1").add_auth(request)
     lines = [f"{k}: {v}" for k, v in request.headers.items()] + [f"Content-Length: {len(data)}"]
     return ("POST / HTTP/1.1\r\n" + "\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+
+def signed_s3(method: str, path: str, body: bytes = b"", secret: str = DEV_SECRET_ACCESS_KEY) -> bytes:
+    """An S3 request (path-style, payload hash signed) as one HTTP/1.1 request, as sent;
+    ``secret``: another one signs it wrongly."""
+    request = AWSRequest(method=method, url=f"http://127.0.0.1:8080{path}", data=body,
+                         headers={"Host": "127.0.0.1:8080"})
+    S3SigV4Auth(Credentials(DEV_ACCESS_KEY_ID, secret), "s3", "us-east-1").add_auth(request)
+    lines = [f"{k}: {v}" for k, v in request.headers.items()] + [f"Content-Length: {len(body)}"]
+    return (f"{method} {path} HTTP/1.1\r\n" + "\r\n".join(lines) + "\r\n\r\n").encode() + body

@@ -58,6 +58,7 @@ from trent import errors
 from trent.audit.events import api_call_event
 from trent.audit.records import AuditEntry
 from trent.domain.ids import new_uuid4
+from trent.domain.principals import Principal
 from trent.protocol import sigv4
 from trent.protocol.header_lines import header_value
 from trent.protocol.pipeline import KmsPipeline, Response, partition_for
@@ -118,12 +119,19 @@ class _Call:
 _LOOP_READS = frozenset({"GetObject", "HeadObject"})
 
 
+#: (principal, access key id, region, payload): who signed a request, and how its body is checked
+Authentication = tuple[Principal, str, str, Payload]
+
+
 @dataclass(frozen=True, slots=True)
 class OnLoop:
     """A request ``on_loop`` accepted: parsed and routed once, handed to ``handle``."""
 
     request: S3Request
     operation: str  # GetObject, HeadObject or PutObject, of an SSE bucket
+    #: its signature checked ahead of ``handle`` (``S3FrontDoor.authenticate``): who signed
+    #: it, or why it is refused (raised where ``handle`` would have raised it); None: not yet
+    authenticated: Authentication | Exception | None = None
 
 
 class S3FrontDoor:
@@ -203,6 +211,22 @@ class S3FrontDoor:
             return OnLoop(request, operation)
         return None
 
+    def authenticate(
+        self, parsed: OnLoop, method: str, path: str, query: str, headers: Sequence[tuple[bytes, bytes]]
+    ) -> OnLoop:
+        """``parsed`` with its signature checked now, ahead of ``handle``: the server checks
+        the signatures of every request it read in one loop tick before it handles any of
+        them, as it prepares its KMS calls (``server/http11.py``: the SigV4 code and its
+        caches stay warm across the tick's requests). A refusal, or a bug, is kept and
+        raised inside ``handle``, where it would have been raised: the call concludes and
+        is audited the same."""
+        try:
+            outcome: Authentication | Exception = self.pipeline.authenticate_s3(
+                method, path, query, headers, virtual_host_bucket(header_value(headers, b"host"), self.s3_domain))
+        except Exception as exc:  # noqa: BLE001 - raised again in handle (above)
+            outcome = exc
+        return dataclasses.replace(parsed, authenticated=outcome)
+
     def _kept_inline(self, headers: Sequence[tuple[bytes, bytes]]) -> bool:
         """Whether the declared length of the object (``x-amz-decoded-content-length`` of
         an aws-chunked body, else Content-Length) keeps it inline (content.write_blob
@@ -245,8 +269,12 @@ class S3FrontDoor:
             held.hold()
 
         def authenticate() -> Payload:
-            principal, access_key_id, region, payload = pipeline.authenticate_s3(
-                method, path, query, headers, virtual_host_bucket(host, self.s3_domain))
+            checked = parsed.authenticated if parsed is not None else None
+            if checked is None:
+                checked = pipeline.authenticate_s3(method, path, query, headers, virtual_host_bucket(host, self.s3_domain))
+            elif isinstance(checked, Exception):
+                raise checked
+            principal, access_key_id, region, payload = checked
             call.access_key_id = access_key_id
             call.signed_by = _signed_by(query)
             call.ctx = RequestContext(principal, access_key_id, region, partition_for(region), call.request_id,
