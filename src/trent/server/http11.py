@@ -578,8 +578,9 @@ class KmsHttpProtocol(asyncio.Protocol):
 
 
 @dataclass(slots=True)
-class _KmsCall:
-    """A KMS request read in this loop tick, waiting for the tick's stages (module doc)."""
+class _TickCall:
+    """A request read in this loop tick, waiting for the tick's stages (module doc): a KMS
+    call, or (``_S3Call``) an S3 request served on the loop."""
 
     conn: KmsHttpProtocol
     slot: _Slot
@@ -593,20 +594,8 @@ class _KmsCall:
 
 
 @dataclass(slots=True)
-class _S3Call:
-    """An S3 request served on the loop (``S3FrontDoor.on_loop``), read in this loop tick,
-    waiting for the tick's stages (module doc)."""
-
-    conn: KmsHttpProtocol
-    slot: _Slot
-    method: str
-    path: str
-    query: str
-    headers: list[tuple[bytes, bytes]]
-    body: bytes
-    origin: Origin
-    received: float
-    parsed: OnLoop
+class _S3Call(_TickCall):
+    parsed: OnLoop  # as ``S3FrontDoor.on_loop`` parsed and routed it
 
 
 class HttpServer:
@@ -639,7 +628,7 @@ class HttpServer:
         self.connections: set[KmsHttpProtocol] = set()
         self.in_flight = 0
         self.draining = False
-        self._tick_calls: list[_KmsCall] = []  # KMS calls read in this loop tick (module doc)
+        self._tick_calls: list[_TickCall] = []  # KMS calls read in this loop tick (module doc)
         self._s3_tick_calls: list[_S3Call] = []  # S3 requests served on the loop, read in this tick
         self.sts = StsFrontDoor(pipeline)  # issue 5: STS query-protocol calls on the same port
         # issue 16: the CloudTrail API and the trail bucket over S3 (set by bootstrap)
@@ -746,7 +735,7 @@ class HttpServer:
                         origin.source_ip)
             return
         calls = self._tick_calls
-        calls.append(_KmsCall(conn, slot, method, path_text, query.decode("latin-1"), headers, body, origin, received))
+        calls.append(_TickCall(conn, slot, method, path_text, query.decode("latin-1"), headers, body, origin, received))
         if len(calls) == 1:
             asyncio.get_running_loop().call_soon(self._serve_kms_tick)
 
@@ -769,7 +758,7 @@ class HttpServer:
             else:
                 self._execute(call, p)
 
-    def _prepare(self, call: _KmsCall) -> Prepared:
+    def _prepare(self, call: _TickCall) -> Prepared:
         try:
             return self.pipeline.prepare(call.method, call.path, call.query, call.headers, call.body,
                                          call.origin.source_ip, call.origin.secure, call.origin.tls_details)
@@ -777,7 +766,7 @@ class HttpServer:
             log.exception("a KMS request could not be prepared")
             return self.pipeline.refuse(call.headers, call.origin.source_ip, errors.KMSInternal())
 
-    def _execute(self, call: _KmsCall, prepared: Prepared) -> None:
+    def _execute(self, call: _TickCall, prepared: Prepared) -> None:
         """A call that may write: the use case and its event commit in one transaction
         (issue 16), on the executor."""
         future = asyncio.get_running_loop().run_in_executor(self.executor, self.pipeline.execute, prepared)

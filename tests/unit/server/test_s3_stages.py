@@ -3,7 +3,7 @@ GetObject, HeadObject, a PutObject kept inline) in stages per loop tick: the sig
 of every such request read in one tick are checked first, then each request is handled.
 A signature refused in the first stage, or a bug there, concludes its own call exactly
 as it did when it was checked inside ``handle`` (audited, answered in S3's XML) and
-spares the tick's other calls. In process, as ``test_kms_stages.py``: one request per
+spares the tick's other calls. In process (``in_process.py``): one request per
 connection, all read in the same tick."""
 
 from __future__ import annotations
@@ -11,62 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
 
 from trent.domain.audit_chain import TrailKey
 
+from .in_process import one_tick
 from .signed_requests import signed_s3
-
-
-class _Client(asyncio.Transport):
-    """What the server writes, split into (status, body) responses."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.buffer = b""
-        self.responses: list[tuple[int, bytes]] = []
-        self.arrived = asyncio.Event()
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return ("127.0.0.1", 40000) if name == "peername" else default
-
-    def write(self, data: Any) -> None:
-        self.buffer += bytes(data)
-        while (head_end := self.buffer.find(b"\r\n\r\n")) >= 0:
-            head = self.buffer[:head_end].decode("latin-1")
-            length = int(next((line.split(":", 1)[1] for line in head.split("\r\n")
-                               if line.lower().startswith("content-length:")), "0"))
-            end = head_end + 4 + length
-            if len(self.buffer) < end:
-                return
-            self.responses.append((int(head.split(" ", 2)[1]), self.buffer[head_end + 4:end]))
-            self.buffer = self.buffer[end:]
-            self.arrived.set()
-
-    def is_closing(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
-
-
-async def _one_tick(http: Any, wires: list[bytes]) -> list[tuple[int, bytes]]:
-    """One request per connection, all read in the same loop tick; the answer of each."""
-    pairs = []
-    for _ in wires:
-        client, protocol = _Client(), http.protocol_factory()
-        protocol.connection_made(client)
-        pairs.append((client, protocol))
-    for (_, protocol), wire in zip(pairs, wires):
-        protocol.data_received(wire)  # no await in between: one tick
-    answers = []
-    for client, protocol in pairs:
-        while not client.responses:
-            client.arrived.clear()
-            await asyncio.wait_for(client.arrived.wait(), 20)
-        protocol.connection_lost(None)
-        answers.append(client.responses[0])
-    return answers
 
 
 def test_a_ticks_signatures_are_checked_before_any_of_its_requests_is_handled(tmp_path: Path) -> None:
@@ -80,8 +29,8 @@ def test_a_ticks_signatures_are_checked_before_any_of_its_requests_is_handled(tm
         http = runtime.http
         s3 = http.s3
         try:
-            assert (await _one_tick(http, [signed_s3("PUT", "/staged")]))[0][0] == 200  # CreateBucket
-            assert (await _one_tick(http, [signed_s3("PUT", "/staged/old", b"kept")]))[0][0] == 200
+            assert (await one_tick(http, [signed_s3("PUT", "/staged")]))[0][0] == 200  # CreateBucket
+            assert (await one_tick(http, [signed_s3("PUT", "/staged/old", b"kept")]))[0][0] == 200
             steps: list[str] = []
             real_authenticate, real_handle = s3.authenticate, s3.handle
 
@@ -94,7 +43,7 @@ def test_a_ticks_signatures_are_checked_before_any_of_its_requests_is_handled(tm
                 return real_handle(method, path, *args)
 
             s3.authenticate, s3.handle = authenticate, handle
-            answers = await _one_tick(http, [
+            answers = await one_tick(http, [
                 signed_s3("PUT", "/staged/a", b"first"),
                 signed_s3("PUT", "/staged/b", b"forged", secret="not-the-secret"),
                 signed_s3("GET", "/staged/old"),
@@ -111,12 +60,12 @@ def test_a_ticks_signatures_are_checked_before_any_of_its_requests_is_handled(tm
                 return real_check(method, path, *args)
 
             http.pipeline.authenticate_s3 = check
-            with_bug = await _one_tick(http, [
+            with_bug = await one_tick(http, [
                 signed_s3("PUT", "/staged/oops", b"never"),
                 signed_s3("GET", "/staged/a"),
             ])
             http.pipeline.authenticate_s3 = real_check
-            stored = await _one_tick(http, [signed_s3("GET", f"/staged/{k}") for k in ("a", "b", "c", "oops")])
+            stored = await one_tick(http, [signed_s3("GET", f"/staged/{k}") for k in ("a", "b", "c", "oops")])
             await http.drain(10)  # every event committed
             stored_events = runtime.deps.storage.read_audit_events(
                 TrailKey(runtime.settings.dev_account_id, "us-east-1"), 0, 1000)
