@@ -225,7 +225,7 @@ class S3FrontDoor:
                 method, path, query, headers, virtual_host_bucket(header_value(headers, b"host"), self.s3_domain))
         except Exception as exc:  # noqa: BLE001 - raised again in handle (above)
             outcome = exc
-        return dataclasses.replace(parsed, authenticated=outcome)
+        return OnLoop(parsed.request, parsed.operation, outcome)  # not dataclasses.replace: once per request
 
     def _kept_inline(self, headers: Sequence[tuple[bytes, bytes]]) -> bool:
         """Whether the declared length of the object (``x-amz-decoded-content-length`` of
