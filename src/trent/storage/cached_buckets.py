@@ -84,7 +84,7 @@ class CachedBuckets:
 
     def put_object(
         self, record: ObjectRecord, *, only_if_absent: bool = False, savepoint: bool = False
-    ) -> ObjectRecord | None:
+    ) -> tuple[str, ...] | None:
         return self._inner.put_object(record, only_if_absent=only_if_absent, savepoint=savepoint)
 
     def __getattr__(self, attr: str) -> Any:  # objects, uploads, parts, owned keys: no bucket row

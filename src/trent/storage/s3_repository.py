@@ -53,7 +53,7 @@ class DeletedBucket:
 @dataclass(frozen=True, slots=True)
 class Completed:
     record: ObjectRecord
-    replaced: ObjectRecord | None
+    replaced: tuple[str, ...] | None  # as put_object returns it
     unused_parts: Sequence[Part]  # uploaded but not listed in the Complete request
 
 
@@ -79,8 +79,10 @@ class S3Repository(Protocol):
 
     def put_object(
         self, record: ObjectRecord, *, only_if_absent: bool = False, savepoint: bool = False
-    ) -> ObjectRecord | None:
-        """Insert or replace; returns the replaced record. BucketGone if no bucket;
+    ) -> tuple[str, ...] | None:
+        """Insert or replace. Returns None if no row was replaced, else the object-store
+        names of the blobs the replaced row referenced (none for inline content): all an
+        overwrite needs of the old row. BucketGone if no bucket;
         ``only_if_absent`` (If-None-Match: *): Duplicate instead of replacing.
         ``savepoint``: the enclosing transaction carries on when this row is refused
         (PutObject's group commit), which PostgreSQL allows only around a SAVEPOINT."""

@@ -62,7 +62,8 @@ _GET_OBJECT = sa.select(_O).where(_O.c.bucket == sa.bindparam("bucket"), _O.c.ke
 # was most of a small PUT's storage CPU); per dialect because ON CONFLICT is. The values
 # travel as execute() parameters; the WHERE binds are prefixed so they cannot clash with
 # the column-named SET parameters.
-_LOCKED_OBJECT = sa.select(_O).where(
+# An overwrite reads only the old row's blob list: the blobs to reap are all it needs.
+_LOCKED_BLOBS = sa.select(_O.c.blobs).where(
     _O.c.bucket == sa.bindparam("where_bucket"), _O.c.key == sa.bindparam("where_key")
 ).with_for_update()
 _OVERWRITE_OBJECT = _O.update().where(_O.c.bucket == sa.bindparam("where_bucket"),
@@ -251,11 +252,16 @@ def _prefix_range(column: sa.ColumnElement[str], prefix: str) -> list[sa.ColumnE
     return [column >= prefix, column < prefix[:-1] + chr(last + 1)]
 
 
-def _unreferenced(replaced: ObjectRecord, record: ObjectRecord) -> dict[str, None]:
-    """The stored blobs of ``replaced`` that ``record`` no longer references (ordered,
-    unique); inline content has no blob to reap."""
+def _stored_names(blobs_column: str) -> tuple[str, ...]:
+    """The object-store names in a row's ``blobs`` column; inline content (name "") has
+    none."""
+    return tuple(name for name, _, _, _ in _loads(blobs_column) if name)
+
+
+def _unreferenced(replaced: tuple[str, ...], record: ObjectRecord) -> dict[str, None]:
+    """The stored blobs ``replaced`` that ``record`` no longer references (ordered, unique)."""
     kept = {b.name for b in record.blobs}
-    return dict.fromkeys(b.name for b in replaced.blobs if b.stored and b.name not in kept)
+    return dict.fromkeys(name for name in replaced if name not in kept)
 
 
 def _is_integrity_failure(exc: StorageError) -> bool:
@@ -269,12 +275,12 @@ class _SqlitePut:
     create or change the row between the read and the write."""
 
     def __init__(self, dialect: Any) -> None:
-        self._old = DriverStatement(dialect, _LOCKED_OBJECT)  # FOR UPDATE compiles to nothing here
+        self._old = DriverStatement(dialect, _LOCKED_BLOBS)  # FOR UPDATE compiles to nothing here
         self._insert = DriverStatement(dialect, _O.insert())
         self._overwrite = DriverStatement(dialect, _OVERWRITE_OBJECT)
         self._discard = DriverStatement(dialect, DISCARD["sqlite"])
 
-    def __call__(self, conn: Connection, record: ObjectRecord, only_if_absent: bool) -> ObjectRecord | None:
+    def __call__(self, conn: Connection, record: ObjectRecord, only_if_absent: bool) -> tuple[str, ...] | None:
         values = _object_values(record)
         where = {"where_bucket": record.bucket, "where_key": record.key}
         try:
@@ -285,7 +291,7 @@ class _SqlitePut:
             if only_if_absent:
                 raise Duplicate(f"{record.bucket}/{record.key} exists")
             self._overwrite.execute(conn, {**values, **where})
-            replaced = _object_from(row)
+            replaced = _stored_names(row["blobs"])
             gone = _unreferenced(replaced, record)
             if gone:
                 self._discard.execute_many(conn, [{"name": n, "since": None} for n in gone])
@@ -408,7 +414,7 @@ class SqlS3Repository:
 
     def put_object(
         self, record: ObjectRecord, *, only_if_absent: bool = False, savepoint: bool = False
-    ) -> ObjectRecord | None:
+    ) -> tuple[str, ...] | None:
         try:
             # savepoint (PutObject's group commit): the batch's transaction carries on after a
             # refused row (PostgreSQL would otherwise abort it; SQLite aborts the statement
@@ -423,7 +429,7 @@ class SqlS3Repository:
             raise
 
     @staticmethod
-    def _upsert_object(conn: Connection, record: ObjectRecord, only_if_absent: bool = False) -> ObjectRecord | None:
+    def _upsert_object(conn: Connection, record: ObjectRecord, only_if_absent: bool = False) -> tuple[str, ...] | None:
         values = _object_values(record)
         where = {"where_bucket": record.bucket, "where_key": record.key}
         insert = _INSERT_OBJECT[conn.dialect.name]
@@ -432,10 +438,10 @@ class SqlS3Repository:
                 return None
             if only_if_absent:
                 raise Duplicate(f"{record.bucket}/{record.key} exists")
-            old = conn.execute(_LOCKED_OBJECT, where).mappings().first()
+            old = conn.execute(_LOCKED_BLOBS, where).first()
             if old is not None:
                 conn.execute(_OVERWRITE_OBJECT, {**values, **where})
-                replaced = _object_from(old)
+                replaced = _stored_names(old.blobs)
                 discard(conn, _unreferenced(replaced, record))
                 return replaced
         raise StorageError("object row kept changing under a write")

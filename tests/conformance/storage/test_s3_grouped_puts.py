@@ -168,7 +168,7 @@ def test_rows_are_locked_in_key_order_and_one_keys_puts_keep_their_order(storage
     class Watching:
         def put_object(
             self, record: ObjectRecord, *, only_if_absent: bool = False, savepoint: bool = False
-        ) -> ObjectRecord | None:
+        ) -> tuple[str, ...] | None:
             written.append((record.key, only_if_absent))
             return repo.put_object(record, only_if_absent=only_if_absent, savepoint=savepoint)
 

@@ -67,6 +67,11 @@ def obj(key: str = "k", bucket_name: str = "b1", **changes: Any) -> ObjectRecord
     return ObjectRecord(**fields)
 
 
+def stored_names(record: ObjectRecord) -> tuple[str, ...]:
+    """What put_object returns when it replaces ``record``: its blobs' object-store names."""
+    return tuple(b.name for b in record.blobs if b.stored)
+
+
 def upload(upload_id: str = "u1", key: str = "k", bucket_name: str = "b1", initiated: float = T0) -> Upload:
     return Upload(upload_id, bucket_name, key, initiated, "arn:aws:iam::111122223333:user/a", ACCOUNT,
                   ObjectMetadata(), SseRecord(SseMode.SSE_S3, b"w", owned_key_id="ok1"), "crc32")
@@ -118,7 +123,7 @@ def test_object_round_trip_and_replace(repo: SqlS3Repository) -> None:
     assert repo.put_object(first) is None
     assert repo.get_object("b1", "k") == first
     second = obj(size=99, blobs=(blob(3, 1), blob(4, 2)), parts_count=2)
-    assert repo.put_object(second) == first
+    assert repo.put_object(second) == stored_names(first)
     assert repo.get_object("b1", "k") == second
     assert repo.delete_object("b1", "k") == second
     assert repo.delete_object("b1", "k") is None
@@ -165,9 +170,9 @@ def test_inline_content_round_trips_and_is_never_garbage(repo: SqlS3Repository) 
     assert read == small and read is not None
     assert read.blobs[0].inline == small.blobs[0].inline and not read.blobs[0].stored
     stored = obj(size=99, blobs=(blob(99),))
-    assert repo.put_object(stored) == small and garbage() == set()
+    assert repo.put_object(stored) == () and garbage() == set()  # replaced inline content: no blob
     again = obj(blobs=(inline_blob(),))
-    assert repo.put_object(again) == stored and garbage() == {stored.blobs[0].name}
+    assert repo.put_object(again) == stored_names(stored) and garbage() == {stored.blobs[0].name}
     assert repo.get_object("b1", "k") == again
     assert repo.delete_object("b1", "k") == again and garbage() == {stored.blobs[0].name}
     # a listing reads the rows whole, the content with them
@@ -265,16 +270,16 @@ def test_racing_create_bucket_one_wins(repo: SqlS3Repository) -> None:
 
 def test_racing_puts_each_replace_exactly_one(repo: SqlS3Repository) -> None:
     repo.create_bucket(bucket())
-    records = [obj(etag=f'"{i}"') for i in range(8)]
+    records = [obj(blobs=(blob(i),)) for i in range(8)]  # each write's own blob names it
     results = race(8, lambda i: repo.put_object(records[i]))
     assert not any(isinstance(r, Exception) for r in results), results
-    replaced = [r.etag for r in results if r is not None]
+    replaced = [name for r in results if r is not None for name in r]
     final = repo.get_object("b1", "k")
     assert final is not None
     # every write but the first replaced one; each replaced record is replaced once;
     # the surviving row is the one nobody replaced
     assert len(replaced) == 7 and len(set(replaced)) == 7
-    assert {r.etag for r in records} == set(replaced) | {final.etag}
+    assert {r.blobs[0].name for r in records} == set(replaced) | {final.blobs[0].name}
 
 
 def test_racing_complete_and_abort_one_wins(repo: SqlS3Repository) -> None:
@@ -439,10 +444,10 @@ def test_put_rows_are_what_sqlalchemy_writes(repo: SqlS3Repository) -> None:
     assert {type(v) for v in stored["fast"].values()} == {type(v) for v in stored["portable"].values()}
 
     second = obj("fast", size=99, blobs=(first.blobs[0], blob(4, 2)), parts_count=2)
-    assert repo.put_object(second) == first
+    assert repo.put_object(second) == stored_names(first)
     assert repo.get_object("b1", "fast") == second and garbage() == set()  # the kept blob is not garbage
     third = obj("fast", size=5)
-    assert repo.put_object(third) == second
+    assert repo.put_object(third) == stored_names(second)
     assert garbage() == {b.name for b in second.blobs}
     with pytest.raises(Duplicate):
         repo.put_object(obj("fast"), only_if_absent=True)

@@ -196,7 +196,7 @@ class HeldRows:
 
     def put_object(
         self, record: ObjectRecord, *, only_if_absent: bool = False, savepoint: bool = False
-    ) -> ObjectRecord | None:
+    ) -> tuple[str, ...] | None:
         if getattr(self._local, "held", None) is _OPEN and not self._in_write_transaction():
             self._local.held = HeldRow(record, only_if_absent)
             return None

@@ -153,10 +153,13 @@ def delete_blobs(deps: S3Deps, blobs: Iterable[Blob]) -> None:
     committed row referenced were recorded as garbage by the repository and are unlinked
     by the reaper after a grace period (service/s3/blob_reaper.py). Best effort: a
     failure leaves an orphan blob, which the reaper's orphan sweep finds."""
-    for blob in blobs:
-        if not blob.stored:  # inline: its content went with its row
-            continue
+    delete_stored(deps, [blob.name for blob in blobs if blob.stored])  # inline content went with its row
+
+
+def delete_stored(deps: S3Deps, names: Iterable[str]) -> None:
+    """:func:`delete_blobs` by object-store name."""
+    for name in names:
         try:
-            deps.store.delete(blob.name)
-        except Exception:  # noqa: BLE001 - the write already committed; see docstring
-            log.warning("could not delete unreferenced blob %s; left for an orphan sweep", blob.name)
+            deps.store.delete(name)
+        except Exception:  # noqa: BLE001 - the write already committed; see delete_blobs
+            log.warning("could not delete unreferenced blob %s; left for an orphan sweep", name)

@@ -23,7 +23,7 @@ from trent.service.context import RequestContext
 from trent.service.s3 import authorization as authz
 from trent.service.s3 import etags, sse_c
 from trent.service.s3.buckets import require_bucket
-from trent.service.s3.content import decode_content_md5, delete_blobs, object_bytes, write_blob
+from trent.service.s3.content import decode_content_md5, delete_blobs, delete_stored, object_bytes, write_blob
 from trent.service.s3.copy import open_source
 from trent.service.s3.data_keys import new_data_key, open_data_key
 from trent.service.s3.deps import S3Deps
@@ -246,8 +246,8 @@ def complete_multipart_upload(
     except BucketGone:
         raise errors.NoSuchBucket(details={"BucketName": bucket.name}) from None
     delete_blobs(deps, (p.blob for p in done.unused_parts))
-    if done.replaced is not None:
-        delete_blobs(deps, done.replaced.blobs)
+    if done.replaced:
+        delete_stored(deps, done.replaced)
     return done.record
 
 

@@ -27,7 +27,7 @@ from trent.service.context import RequestContext
 from trent.service.s3 import authorization as authz
 from trent.service.s3 import etags, sse_c
 from trent.service.s3.buckets import require_bucket
-from trent.service.s3.content import decode_content_md5, delete_blobs, object_bytes, write_blob
+from trent.service.s3.content import decode_content_md5, delete_blobs, delete_stored, object_bytes, write_blob
 from trent.service.s3.data_keys import new_data_key, open_data_key
 from trent.service.s3.deps import S3Deps
 from trent.service.s3.object_headers import ByteRange, Conditions, check_conditions
@@ -122,8 +122,8 @@ def store_object(
     except (BucketGone, Duplicate) as exc:
         delete_blobs(deps, record.blobs)
         raise row_refusal(record, exc) from None
-    if replaced is not None:
-        delete_blobs(deps, replaced.blobs)
+    if replaced:
+        delete_stored(deps, replaced)
     return record
 
 
