@@ -66,8 +66,11 @@ _GET_OBJECT = sa.select(_O).where(_O.c.bucket == sa.bindparam("bucket"), _O.c.ke
 _LOCKED_BLOBS = sa.select(_O.c.blobs).where(
     _O.c.bucket == sa.bindparam("where_bucket"), _O.c.key == sa.bindparam("where_key")
 ).with_for_update()
+# Every column but the key: a key column in the SET list costs SQLite the foreign-key
+# check against s3_buckets on every overwrite, even when its value does not change.
 _OVERWRITE_OBJECT = _O.update().where(_O.c.bucket == sa.bindparam("where_bucket"),
-                                      _O.c.key == sa.bindparam("where_key"))
+                                      _O.c.key == sa.bindparam("where_key")).values(
+    {c.name: sa.bindparam(c.name, type_=c.type) for c in _O.c if not c.primary_key})
 _INSERT_OBJECT = {
     name: make(_O).on_conflict_do_nothing().returning(_O.c.key)
     for name, make in (("postgresql", pg_dialect.insert), ("sqlite", sqlite_dialect.insert))
