@@ -114,6 +114,32 @@ def test_lookup_by_every_attribute(world: World) -> None:
     assert all(json.loads(e["CloudTrailEvent"])["recipientAccountId"] == ACCOUNT for e in all_events(world))
 
 
+def test_lookup_leaves_out_s3_data_events(world: World) -> None:
+    """LookupEvents returns management events only, as CloudTrail's event history does: an
+    SSE-KMS PutObject and its GetObject (data events) are found neither in a window nor by
+    any attribute; the bucket's creation, and the GenerateDataKey and Decrypt that S3 made
+    for the caller (KMS management events, invoked by S3), are."""
+    s3, kms = world.client("s3"), world.client("kms")
+    key = kms.create_key(Description="s3 data events")["KeyMetadata"]
+    s3.create_bucket(Bucket="lookup-data-events")
+    s3.put_object(Bucket="lookup-data-events", Key="k", Body=b"data", ServerSideEncryption="aws:kms",
+                  SSEKMSKeyId=key["Arn"])
+    assert s3.get_object(Bucket="lookup-data-events", Key="k")["Body"].read() == b"data"
+
+    def only(attribute: str, value: str) -> list[dict]:
+        return all_events(world, LookupAttributes=[{"AttributeKey": attribute, "AttributeValue": value}])
+
+    from_s3 = {e["EventName"] for e in only("EventSource", "s3.amazonaws.com")}
+    assert "CreateBucket" in from_s3 and not from_s3 & {"PutObject", "GetObject"}
+    assert only("EventName", "PutObject") == [] and only("EventName", "GetObject") == []
+    assert only("ResourceType", "AWS::S3::Object") == []
+    assert all(json.loads(e["CloudTrailEvent"])["eventCategory"] == "Management" for e in all_events(world))
+    via_s3 = [event for e in only("ResourceName", key["Arn"])
+              if (event := json.loads(e["CloudTrailEvent"]))["userAgent"] == "s3.amazonaws.com"]
+    assert sorted(e["eventName"] for e in via_s3) == ["Decrypt", "GenerateDataKey"]
+    assert all(e["userIdentity"]["invokedBy"] == "s3.amazonaws.com" for e in via_s3)
+
+
 def test_time_window_and_pagination(world: World) -> None:
     kms = world.client("kms")
     key_id = kms.create_key(Description="window")["KeyMetadata"]["KeyId"]

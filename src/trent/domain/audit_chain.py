@@ -96,9 +96,21 @@ def username_of(identity: Mapping[str, Any] | None) -> str | None:
     return identity.get("userName")
 
 
+def looked_up(event: Mapping[str, Any]) -> bool:
+    """Whether LookupEvents can return ``event``: management events only. CloudTrail's
+    event history, which LookupEvents reads, holds management (and Insights) events; data
+    events (S3 object calls, ``eventCategory: Data``) are in the trail's log files only
+    (CloudTrail User Guide, "Working with CloudTrail event history"; LookupEvents API
+    reference: "Looks up management events or CloudTrail Insights events")."""
+    return event.get("eventCategory") != "Data"
+
+
 def tokens_of_event(event: Mapping[str, Any]) -> tuple[str, ...]:
-    """Every attribute token of a CloudTrail-shaped event (what LookupEvents can filter on).
-    Runs once per audited request: plain string building, one separator check at the end."""
+    """Every attribute token of a CloudTrail-shaped event (what LookupEvents can filter on);
+    none for a data event, which LookupEvents never returns (:func:`looked_up`). Runs
+    once per audited request: plain string building, one separator check at the end."""
+    if not looked_up(event):
+        return ()
     identity = event.get("userIdentity")
     tokens = [
         f"i:{event.get('eventID')}",

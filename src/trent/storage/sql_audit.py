@@ -216,8 +216,9 @@ class AuditSql:
                     for event in reversed(events):
                         if below is not None and event.sequence >= below:
                             continue
+                        # no tokens: a data event, never looked up (audit_chain.looked_up)
                         if query.start_time <= event.event_time <= query.end_time and (
-                            token is None or token in event_tokens(event.body)
+                            (tokens := event_tokens(event.body)) and (token is None or token in tokens)
                         ):
                             found.append(event)
                             if len(found) > query.limit:
@@ -243,7 +244,9 @@ def _lookup_chunk(conn: Connection, tid: int, query: LookupQuery, token: str | N
     # (a wide one: newest first on the primary key; events outside it are skipped after)
     if below is not None:
         conditions.append(_I.c.first_seq < below)
-    if token is not None:
+    if token is None:  # a segment of data events only has no event id to look up
+        conditions.append(_I.c.ids != _SEP + _SEP)
+    else:
         find = sa.func.strpos if conn.dialect.name == "postgresql" else sa.func.instr
         column = _I.c.ids if token.startswith(EVENT_ID_PREFIX) else _I.c.attrs
         conditions.append(find(column, _SEP + token + _SEP) > 0)

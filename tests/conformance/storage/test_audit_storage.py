@@ -329,6 +329,35 @@ def test_lookup_filters_by_every_attribute_newest_first(storage: Storage) -> Non
     assert _page(storage, account, attribute=LookupAttribute.EVENT_NAME, value="Nope") == []
 
 
+def test_lookup_returns_management_events_only(storage: Storage) -> None:
+    """LookupEvents reads CloudTrail's event history: management events. A data event (an
+    S3 object call) is in the trail, in its segment's chain, but never looked up: not in
+    a window, not by its name, its id or any other attribute."""
+    account = fresh_account()
+
+    def data_event(name: str, at: float) -> AuditRecord:
+        event = {"eventID": str(uuid.uuid4()), "eventName": name, "eventSource": "s3.amazonaws.com",
+                 "readOnly": False, "userIdentity": {"type": "IAMUser", "userName": "dana"},
+                 "resources": [{"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::b/k"}], "eventCategory": "Data",
+                 "managementEvent": False}
+        return AuditRecord(TrailKey(account, REGION), at, tokens_of_event(event), orjson.dumps(event))
+
+    put = data_event("PutObject", T0 + 1)
+    kms = record(account, name="GenerateDataKey", at=T0 + 1)  # the KMS call S3 made for it
+    storage.append_audit_events([put, kms])
+    storage.append_audit_events([data_event("GetObject", T0 + 2), data_event("GetObject", T0 + 3)])  # data only
+    assert _page(storage, account) == [kms.body.decode()]
+    for attribute, value in ((LookupAttribute.EVENT_NAME, "PutObject"), (LookupAttribute.EVENT_NAME, "GetObject"),
+                             (LookupAttribute.EVENT_ID, event_id(put)), (LookupAttribute.USERNAME, "dana"),
+                             (LookupAttribute.EVENT_SOURCE, "s3.amazonaws.com"),
+                             (LookupAttribute.RESOURCE_TYPE, "AWS::S3::Object")):
+        assert _page(storage, account, attribute=attribute, value=value) == [], (attribute, value)
+    assert _page(storage, account, attribute=LookupAttribute.EVENT_NAME, value="GenerateDataKey") == [kms.body.decode()]
+    assert put.tokens == () and kms.tokens
+    # the trail still holds all four, chained
+    assert_chain(storage, TrailKey(account, REGION), 4)
+
+
 def test_lookup_pages_with_a_cursor(storage: Storage) -> None:
     account = fresh_account()
     recs = [record(account, at=T0 + (i // 3)) for i in range(10)]  # ties in time: seq orders them

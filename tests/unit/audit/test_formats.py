@@ -108,6 +108,9 @@ def test_tokens_of_an_event() -> None:
     assert "n:a?b" in tokens_of_event({"eventName": "a\x1fb"})  # the separator never leaks into a token
     root = tokens_of_event({"userIdentity": {"type": "Root", "arn": "arn:aws:iam::1:root"}})
     assert "u:root" in root
+    # a data event (an S3 object call) is never looked up: it carries no token at all
+    assert tokens_of_event({**event, "eventCategory": "Data", "managementEvent": False}) == ()
+    assert tokens_of_event({**event, "eventCategory": "Management"})
 
 
 def test_split_reader_declines_what_is_not_trents_layout() -> None:
