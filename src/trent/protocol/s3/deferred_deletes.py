@@ -45,7 +45,7 @@ class DeferredDeletes:
             written.append(name)
         return size
 
-    def get(self, name: str, start: int, end: int) -> Iterator[bytes]:
+    def get(self, name: str, start: int, end: int) -> Iterator[bytes | memoryview]:
         return self.inner.get(name, start, end)
 
     def delete(self, name: str) -> None:

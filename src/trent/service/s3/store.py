@@ -19,8 +19,10 @@ class ObjectStore(Protocol):
         ``chunks`` raises (a bad signature, a wrong digest, a client gone), nothing is
         left under ``name`` and the exception propagates."""
 
-    def get(self, name: str, start: int, end: int) -> Iterator[bytes]:
-        """Bytes ``start`` (inclusive) to ``end`` (exclusive) of ``name``, in pieces."""
+    def get(self, name: str, start: int, end: int) -> Iterator[bytes | memoryview]:
+        """Bytes ``start`` (inclusive) to ``end`` (exclusive) of ``name``, in pieces. A
+        piece may be a view of a buffer the next piece reuses: use or copy it before asking
+        for the next (``crypto.segments.decrypt_range`` copies what it holds back)."""
 
     def delete(self, name: str) -> None:
         """Remove ``name``; no error if it is not there."""
