@@ -210,7 +210,9 @@ def decrypt_range(
     """Plaintext of ``plan`` from the blob bytes ``plan.blob_start..blob_end`` (in any
     pieces). Nothing is yielded from a segment before its tag has checked; a short or
     long blob, or any change, raises :class:`SegmentError`. Whole segments of each piece
-    are opened with one ``decrypt_into`` each into one buffer (wiped if a tag fails)."""
+    are opened with one ``decrypt_into`` each into one buffer (wiped if a tag fails). A
+    piece is done with (what a segment still needs copied) before the next is asked for:
+    the pieces may be views of one buffer (``ObjectStore.get``)."""
     head = header(part_number, content_id)
     dec = _aead(data_key, content_id).decrypt_into
     last_index = segment_count(plaintext_length) - 1
@@ -248,7 +250,22 @@ def decrypt_range(
         return piece
 
     for piece in blob_pieces:
-        data = memoryview(carry + bytes(piece)) if carry else memoryview(piece)
+        data = memoryview(piece)
+        if carry:
+            # Complete the segment held back from the last piece with this one's head: a
+            # copy of one segment, not of the piece (pieces rarely end on a segment: 1 MiB
+            # holds 15 and most of a 16th).
+            need = step - len(carry)
+            if len(data) < need:
+                carry += bytes(data)
+                continue
+            if index > plan.last_segment:
+                raise SegmentError()
+            out = emit(open_all(memoryview(carry + bytes(data[:need])), 1, None))
+            carry = b""
+            if len(out):
+                yield out
+            data = data[need:]
         whole = min(len(data) // step, plan.last_segment - index + 1)
         if whole > 0:
             out = emit(open_all(data, whole, None))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import random
 import struct
+from collections.abc import Iterator
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -80,6 +81,43 @@ def test_ranges_across_segment_edges() -> None:
         for end in edges:
             if start <= end:
                 assert decrypt(blob, size, start, end, feed=S + 5) == data[start : end + 1], (start, end)
+
+
+@pytest.mark.parametrize("feed", [1, 4093, S + 15, S + 16, S + 17, 2 * (S + 16) - 3, 1 << 20])
+def test_the_blob_may_come_in_pieces_of_any_size(feed: int) -> None:
+    """A piece may end anywhere in a segment (the held-back part is completed from the next
+    piece's head) or hold many; bytes past the range's last segment fail however they come."""
+    size = 5 * S + 3
+    data = random.Random(3).randbytes(size)
+    blob = encrypt(data)
+    for start, end in [(0, size - 1), (1, size - 2), (S - 1, 3 * S), (2 * S, 2 * S), (size - 1, size - 1)]:
+        assert decrypt(blob, size, start, end, feed=feed) == data[start : end + 1], (start, end)
+    for plan, extra in [(seg.plan_range(size, 0, size - 1), 1), (seg.plan_range(size, 0, 2 * S - 1), S + 16)]:
+        region = blob[plan.blob_start : plan.blob_end] + bytes(extra)  # a byte, a segment too many
+        with pytest.raises(seg.SegmentError):
+            b"".join(seg.decrypt_range(KEY, 0, CID, size, plan, [region[i : i + feed] for i in range(0, len(region), feed)]))
+
+
+def test_pieces_may_be_views_of_one_reused_buffer() -> None:
+    """ObjectStore.get may hand on views of one buffer that the next piece overwrites:
+    nothing decrypt_range yields or holds back may point into a piece."""
+    size = 5 * S + 3
+    data = random.Random(4).randbytes(size)
+    blob = encrypt(data)
+    for feed in (S + 17, 3 * S, 1 << 20):
+        plan = seg.plan_range(size, 0, size - 1)
+        region = blob[plan.blob_start : plan.blob_end]
+        buffer = bytearray(feed)
+
+        def reused(region: bytes = region, buffer: bytearray = buffer, feed: int = feed) -> Iterator[memoryview]:
+            for at in range(0, len(region), feed):
+                chunk = region[at : at + feed]
+                buffer[: len(chunk)] = chunk
+                yield memoryview(buffer)[: len(chunk)]
+                buffer[:] = bytes(len(buffer))  # the next read overwrites it
+
+        out = list(seg.decrypt_range(KEY, 0, CID, size, plan, reused()))  # kept, not copied
+        assert b"".join(out) == data, feed
 
 
 def test_range_reads_only_the_segments_it_needs() -> None:
