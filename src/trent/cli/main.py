@@ -163,10 +163,10 @@ def _print_banner(settings: Settings) -> None:
 
 def _serve(runtime, settings: Settings, *, reuse_port: bool) -> None:
     from trent.server.gc_tuning import tune_collector
-    from trent.server.malloc_arenas import bound_arenas
+    from trent.server.malloc_tuning import tune_malloc
     from trent.server.tls import TlsFiles
 
-    bound_arenas()  # before the server's threads start (server/malloc_arenas.py)
+    tune_malloc()  # before the server's threads start (server/malloc_tuning.py)
     tune_collector()  # the runtime is built: freeze it (server/gc_tuning.py)
 
     tls = TlsFiles(settings.tls_cert, settings.tls_key) if settings.tls_cert and settings.tls_key else None

@@ -1,15 +1,25 @@
-"""Bound glibc's malloc arenas in a serving process (issue 17: Trent RSS <= 128 MiB).
+"""glibc's malloc, set for a serving process (issue 17: Trent RSS <= 128 MiB, and large
+S3 transfers).
 
-glibc gives a thread that finds the main arena locked an arena of its own, up to 8 per
-core. The S3 executor runs up to 32 threads (http11.S3_THREADS), so 32 concurrent S3
-connections spread small allocations over 16 arenas on a 2-core machine, and each keeps
-its freed pages: measured (bench/S3_SSE.md, 2026-12-05 evening) peak RSS 137 MiB with the
-default, 109 MiB with 2 arenas, same load. The interpreter holds the GIL around nearly all
-allocation, so more arenas buy little concurrency.
+* **At most 2 arenas.** glibc gives a thread that finds the main arena locked an arena of
+  its own, up to 8 per core. The S3 executor runs up to 32 threads (http11.S3_THREADS),
+  so 32 concurrent S3 connections spread small allocations over 16 arenas on a 2-core
+  machine, and each keeps its freed pages: measured (bench/S3_SSE.md, 2026-12-05
+  evening) peak RSS 137 MiB with the default, 109 MiB with 2 arenas, same load. The
+  interpreter holds the GIL around nearly all allocation, so more arenas buy little
+  concurrency.
+* **Fixed mmap and trim thresholds** (4 MiB, 32 MiB). A large S3 transfer allocates and
+  frees a MiB-sized buffer several times per MiB (a body piece, its ciphertext, the
+  plaintext of a GET). With glibc's dynamic thresholds the heap top was handed back to
+  the kernel after most frees and faulted in again for the next piece: ~50 page faults
+  per MiB of a large PUT. With these, ~2, and a large SSE-KMS PUT used ~8 % less CPU
+  (bench/S3_SSE.md, 2026-12-07); peak RSS did not move (106 -> 107 MiB). At most 32 MiB
+  of freed heap top stays mapped per arena, the price of not faulting it in again.
 
-Applied through ``mallopt(M_ARENA_MAX)`` before the server starts its threads, unless the
-operator set ``MALLOC_ARENA_MAX`` (glibc reads that itself; theirs wins). A no-op where the
-C library is not glibc (musl, macOS).
+Applied through ``mallopt`` before the server starts its threads. A setting the operator
+made through glibc's environment (``MALLOC_ARENA_MAX``, ``MALLOC_MMAP_THRESHOLD_``,
+``MALLOC_TRIM_THRESHOLD_``, or ``GLIBC_TUNABLES``) wins: glibc read it at start-up, and
+that setting is left alone. A no-op where the C library is not glibc (musl, macOS).
 """
 
 from __future__ import annotations
@@ -17,23 +27,42 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+from collections.abc import Mapping
 
 ARENAS = 2
-_M_ARENA_MAX = -8  # glibc malloc.h
+MMAP_THRESHOLD = 4 << 20
+TRIM_THRESHOLD = 32 << 20
+# glibc malloc.h parameter numbers, with the environment names and tunables that set them
+_SETTINGS = (
+    (-8, "MALLOC_ARENA_MAX", "glibc.malloc.arena_max", ARENAS),  # M_ARENA_MAX
+    (-3, "MALLOC_MMAP_THRESHOLD_", "glibc.malloc.mmap_threshold", MMAP_THRESHOLD),  # M_MMAP_THRESHOLD
+    (-1, "MALLOC_TRIM_THRESHOLD_", "glibc.malloc.trim_threshold", TRIM_THRESHOLD),  # M_TRIM_THRESHOLD
+)
 
 
-def bound_arenas(arenas: int = ARENAS) -> bool:
-    """Set glibc's arena limit to ``arenas``; True if it was applied."""
-    if "MALLOC_ARENA_MAX" in os.environ:
-        return False
+def tune_malloc(environ: Mapping[str, str] = os.environ) -> tuple[str, ...]:
+    """Apply the settings the operator did not make; return the names of those applied."""
+    mallopt = _mallopt()
+    if mallopt is None:
+        return ()
+    tunables = environ.get("GLIBC_TUNABLES", "")
+    applied = []
+    for param, variable, tunable, value in _SETTINGS:
+        if variable in environ or tunable in tunables:
+            continue
+        if mallopt(param, value):
+            applied.append(variable)
+    return tuple(applied)
+
+
+def _mallopt():  # -> the C function, or None off glibc
     name = ctypes.util.find_library("c")
     if name is None:
-        return False
+        return None
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(name).mallopt
     except (OSError, AttributeError):
-        return False
+        return None
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
-    return bool(mallopt(_M_ARENA_MAX, arenas))
+    return mallopt
