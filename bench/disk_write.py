@@ -3,14 +3,18 @@
 
 Trent's file object store writes each blob to a temporary file, fsyncs it and renames it into
 place (``objectstore/blob_file.py``), so a large PUT can be no faster than the disk persists new
-data. This writes ``--count`` files of ``--mib`` MiB the same way (1 MiB writes, then one fsync)
-and prints MB/s per file, twice:
+data. This writes ``--count`` files of ``--mib`` MiB (1 MiB writes, then one fsync) and prints
+MB/s per file, twice:
 
-    unlinked   each file is removed right after its fsync, so the next one may reuse the blocks
+    unlinked   each file is removed right after its fsync, so the next one may reuse its pages
     kept       the files stay until the end, as blobs do while the blob reaper's grace runs
 
-On a thin-provisioned VM disk the two differ a lot: "kept" falls to the rate at which the host
-allocates new blocks once its cache is full. Compare it with bench/s3_sse_http.py's large PUTs.
+On this VM (Firecracker, free page reporting and DAMON reclaim) "kept" falls to ~280-335 MB/s
+once the first GB is in. That is not the disk: perf puts 87 % of the time in the copy into the
+page cache (copy_folio_from_iter_atomic), because every page the growing cache takes is memory
+the host took back, faulted in on first touch. O_DIRECT writes of the same files run at
+~1,300 MB/s, and so do buffered writes that drop the pages behind them (bench/S3_SSE.md,
+2026-12-07), which is what the blob store does since.
 
     bench/disk_write.py --dir /path/on/the/data/disk --count 16 --mib 256
 """
