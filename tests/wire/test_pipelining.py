@@ -72,6 +72,47 @@ def test_a_get_sees_the_put_before_it(server: TrentServer) -> None:
     assert b"<Code>NoSuchKey</Code>" in answers[5].body
 
 
+def test_a_large_upload_read_past_the_parser_is_followed_by_the_next_request(server: TrentServer) -> None:
+    """An upload of several MiB and an odd tail (its body past the first read goes straight
+    into the pipe's pieces, not through llhttp: server/body_pipe.BodyFiller), sent in uneven
+    writes, the last of which carries a GET of it and a PUT and GET of another key: the body
+    ends exactly where the next request starts, and each is parsed and answered."""
+    key, other = f"direct-{uuid.uuid4().hex[:8]}", f"after-direct-{uuid.uuid4().hex[:8]}"
+    data, small = body((3 << 20) + 12_345), body(70_000)
+    put = s3_request(server, "PUT", f"/{BUCKET}/{key}", data)
+    after = b"".join([s3_request(server, "GET", f"/{BUCKET}/{key}"), s3_request(server, "PUT", f"/{BUCKET}/{other}", small),
+                      s3_request(server, "GET", f"/{BUCKET}/{other}")])
+    cuts = [0, len(put) - len(data) + 1000, len(put) - len(data) + (1 << 20) + 7, len(put) - 5, len(put)]
+    with connect(server) as sock:
+        for start, end in zip(cuts, cuts[1:-1]):
+            sock.sendall(put[start:end])
+            time.sleep(0.05)
+        sock.sendall(put[cuts[-2]:] + after)
+        reader = Reader(sock)
+        answers = [reader.response("PUT"), reader.response(), reader.response("PUT"), reader.response()]
+        reader.nothing_more()
+    assert [a.status for a in answers] == [200] * 4, [(a.status, a.body[:300]) for a in answers]
+    assert answers[1].body == data
+    assert answers[3].body == small
+
+
+def test_a_large_upload_answered_early_is_dropped_and_the_connection_goes_on(server: TrentServer) -> None:
+    """A 3 MiB PUT into a bucket that does not exist is answered before its body is read; the
+    rest of the body is read and dropped (not parsed as requests), and a GET pipelined
+    behind it is answered."""
+    put = s3_request(server, "PUT", f"/no-such-bucket-{uuid.uuid4().hex[:8]}/key", body(3 << 20))
+    get = s3_request(server, "GET", f"/{BUCKET}/missing-{uuid.uuid4().hex[:8]}")
+    with connect(server) as sock:
+        sock.sendall(put[: len(put) - (2 << 20)])
+        reader = Reader(sock)
+        refused = reader.response("PUT")  # before the rest of the body was sent
+        sock.sendall(put[len(put) - (2 << 20):] + get)
+        missing = reader.response()
+        reader.nothing_more()
+    assert refused.status == 404 and b"<Code>NoSuchBucket</Code>" in refused.body
+    assert missing.status == 404 and b"<Code>NoSuchKey</Code>" in missing.body
+
+
 def test_100_continue_waits_for_the_responses_before_it(server: TrentServer, large: bytes) -> None:
     """A GET of a large object (its content streamed by a worker) and then a PUT's head with
     Expect: 100-continue, in one write: the 100 Continue may only come after the GET's last

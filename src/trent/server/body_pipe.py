@@ -9,6 +9,11 @@ control does the rest. (The connection gives the hold and release of its counted
 ``pipeline_order.ReadHold``: every ``pause`` is matched by one ``resume``.) The first pull of the body calls ``on_first_read`` (the server
 answers ``Expect: 100-continue`` then: only once the request passed authentication,
 authorization and key checks, the client sends its body).
+
+Once the head and what came with it are parsed, the rest of a body whose length is known
+(Content-Length) is read by the socket straight into the pieces the worker gets
+(:class:`BodyFiller`): no copy between the kernel and the worker's hashing, encryption and
+file write.
 """
 
 from __future__ import annotations
@@ -25,8 +30,8 @@ HIGH_WATER = 2 << 20  # buffered bytes before the socket stops being read (per u
 # reads at most 256,000 bytes). Each piece is one MD5 update, one encryption pass and one
 # file write, and each of those lets the GIL go to the loop and back: 1 MiB pieces took a
 # large SSE-S3 PUT's CPU from ~2,650 to ~2,550 µs per MiB (394 -> 416 MB/s, medians of
-# nine alternated PUTs; bench/S3_SSE.md, 2026-12-07). Joining the socket's pieces costs
-# one copy, which is cheaper than the handoffs it saves.
+# nine alternated PUTs; bench/S3_SSE.md, 2026-12-07). A body of known length is read into
+# pieces of this size (BodyFiller); a chunked one's llhttp pieces are joined (one copy).
 MAX_PIECE = 1 << 20
 
 
@@ -46,7 +51,7 @@ class BodyPipe:
         self._on_first_read = on_first_read
         self._high_water = high_water
         self._cond = threading.Condition()
-        self._chunks: deque[bytes] = deque()
+        self._chunks: deque[bytes | bytearray] = deque()
         self._size = 0
         self._complete = False  # the whole body was received
         self._error: errors.TrentError | None = None
@@ -59,7 +64,8 @@ class BodyPipe:
 
     # --- the event loop's side -----------------------------------------------------------
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | bytearray) -> None:
+        """``data`` is the pipe's from now on (a :class:`BodyFiller`'s piece is never written again)."""
         if self.discarding:
             return
         with self._cond:
@@ -111,7 +117,7 @@ class BodyPipe:
 
     # --- the worker's side (BodySource) ------------------------------------------------------
 
-    def chunks(self) -> Iterator[bytes]:
+    def chunks(self) -> Iterator[bytes | bytearray]:
         if not self._started:
             self._started = True
             if self._on_first_read is not None:
@@ -147,7 +153,55 @@ class BodyPipe:
         return self._taken_all
 
 
-def read_at_most(pieces: Iterable[bytes], limit: int) -> bytes:
+class BodyFiller:
+    """The rest of a streamed body of known length, read by the socket straight into the
+    pieces its pipe hands the worker (``asyncio.BufferedProtocol``: the connection's
+    ``get_buffer`` returns :meth:`buffer`, its ``buffer_updated`` calls :meth:`received`).
+
+    Without it each byte of a large upload was copied three times on the loop before the
+    worker saw it: by the event loop into a ``bytes`` per socket read, by llhttp's body
+    callback into another, and by :meth:`BodyPipe.chunks` joining those into a piece. Each
+    piece here is sized to what is left of the body (at most ``MAX_PIECE``), so a read never
+    takes bytes of the next request, and it goes to the pipe once it is full. A body the
+    handler stopped reading (``BodyPipe.discarding``) is read into ``scratch`` and dropped.
+    """
+
+    __slots__ = ("_pipe", "_scratch", "remaining", "_piece", "_filled", "_into_piece")
+
+    def __init__(self, pipe: BodyPipe, remaining: int, scratch: memoryview) -> None:
+        assert remaining > 0
+        self._pipe = pipe
+        self._scratch = scratch
+        self.remaining = remaining  # bytes of the body not read yet
+        self._piece: bytearray | None = None
+        self._filled = 0
+        self._into_piece = False  # what the last buffer() returned
+
+    def buffer(self) -> memoryview:
+        """Where the next socket read goes: never empty, never past the body's end."""
+        if self._pipe.discarding:
+            self._into_piece = False
+            return self._scratch[: self.remaining]
+        if self._piece is None:
+            self._piece = bytearray(min(MAX_PIECE, self.remaining))
+            self._filled = 0
+        self._into_piece = True
+        return memoryview(self._piece)[self._filled :]
+
+    def received(self, nbytes: int) -> bool:
+        """``nbytes`` were read into the last :meth:`buffer`; True once the body is all in."""
+        self.remaining -= nbytes
+        if self._into_piece:
+            self._filled += nbytes
+            piece = self._piece
+            assert piece is not None
+            if self._filled == len(piece):
+                self._piece = None
+                self._pipe.feed(piece)
+        return self.remaining == 0
+
+
+def read_at_most(pieces: Iterable[bytes | bytearray], limit: int) -> bytes:
     """The whole body of a request whose handler needs it at once (an XML document), refused
     once it passes ``limit`` so a client cannot make the server buffer without bound."""
     out = bytearray()

@@ -98,7 +98,7 @@ from trent.server.access_log import AccessLog
 from trent.server.app import DevControls, dev_endpoint
 from trent.server.audit_batcher import AuditBatcher, Pending
 from trent.server.body_framing import BodyFraming
-from trent.server.body_pipe import BodyPipe
+from trent.server.body_pipe import BodyFiller, BodyPipe
 from trent.server.console import Console, is_console_path
 from trent.server.edge_audit import EdgeAudit, dev_params
 from trent.server.pipeline_order import SAFE_METHODS, PipelineOrder, ReadHold, Ticket
@@ -174,6 +174,9 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _NO_CONNECT = "CONNECT is not supported."
 _NO_UPGRADE_WITH_BODY = "A request that asks to upgrade (Upgrade) must not have a body."
 _STREAM_PIECE = 256 << 10  # bytes of a streamed response per socket write
+# What one socket read takes at most (uvloop's own read size): the server's connections
+# share one buffer of it (KmsHttpProtocol.get_buffer), parsed before the next read.
+_READ_BUFFER = 256 << 10
 S3_THREADS = 32  # S3 requests and streamed downloads in progress at once (per worker process)
 _STALLED = 300.0  # seconds a client may leave one piece unread before its download is cut
 # An S3 upload whose Content-Length is at most this, and that does not wait for 100 Continue,
@@ -199,8 +202,15 @@ class _AfterLastRequest(Exception):
     """Stops llhttp at a request that follows the connection's last one (RFC 9112 §9.6)."""
 
 
-class KmsHttpProtocol(asyncio.Protocol):
-    """One client connection."""
+class KmsHttpProtocol(asyncio.BufferedProtocol):
+    """One client connection.
+
+    A BufferedProtocol: the socket is read into a buffer the protocol gives. Heads and small
+    bodies go to llhttp from the server's one read buffer (llhttp's callbacks copy what they
+    keep, so nothing refers to it after the read is parsed). The rest of a streamed upload
+    of known length bypasses llhttp: it is read into the upload's own pieces
+    (``body_pipe.BodyFiller``), and the next request gets a new parser.
+    """
 
     def __init__(self, server: HttpServer) -> None:
         self._server = server
@@ -224,6 +234,8 @@ class KmsHttpProtocol(asyncio.Protocol):
         self._too_large = False
         self._pipe: BodyPipe | None = None  # issue 17: an S3 upload streamed to its handler
         self._pipe_slot: _Slot | None = None  # that upload's place in the order (taken at its head)
+        self._piped = 0  # bytes of that upload's body llhttp passed to the pipe
+        self._filler: BodyFiller | None = None  # reads the rest of that body past llhttp
 
     # --- asyncio.Protocol --------------------------------------------------------------
 
@@ -239,6 +251,7 @@ class KmsHttpProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
+        self._filler = None
         self._writable.set()
         if self._pipe is not None:
             self._pipe.abort(errors.IncompleteBody(audit_reason="the client closed the connection"))
@@ -262,17 +275,44 @@ class KmsHttpProtocol(asyncio.Protocol):
         if self._transport is not None:
             self._transport.close()
 
+    def get_buffer(self, sizehint: int) -> memoryview:
+        if self._filler is not None:
+            return self._filler.buffer()
+        return self._server.read_buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        filler = self._filler
+        if filler is None:
+            self._parse(self._server.read_buffer[:nbytes])
+        elif filler.received(nbytes):
+            # The upload's body is all in. llhttp, which stopped at its first bytes, would
+            # still wait for the rest: the next request starts a new parser.
+            self._filler = None
+            self._parser = httptools.HttpRequestParser(self)
+            self.on_message_complete()
+
     def data_received(self, data: bytes) -> None:
+        """Bytes read elsewhere (the in-process tests): the path of a socket read."""
+        view = memoryview(data)
+        while view:
+            buffer = self.get_buffer(len(view))
+            n = min(len(buffer), len(view))
+            buffer[:n] = view[:n]
+            self.buffer_updated(n)
+            view = view[n:]
+
+    def _parse(self, data: memoryview) -> None:
         if self._last_read:
             # RFC 9112 §9.6: "MUST NOT process any further requests received on that
             # connection". Read and dropped rather than left unread: a socket closed with
             # unread bytes answers them with a reset, which can destroy the last response
             # before the client reads it (the TCP reset problem, same section).
             return
-        view: bytes | memoryview = data
+        view = data
         while True:
             try:
                 self._parser.feed_data(view)
+                self._read_rest_directly()
                 return
             except httptools.HttpParserUpgrade as upgrade:
                 # llhttp stops after a request that asks to switch protocols (Upgrade, CONNECT):
@@ -282,7 +322,7 @@ class KmsHttpProtocol(asyncio.Protocol):
                 # parser reads it (llhttp's own state after an upgrade is not relied on).
                 if self._last_read:
                     return
-                view = memoryview(view)[int(upgrade.args[0]):]
+                view = view[int(upgrade.args[0]):]
                 self._parser = httptools.HttpRequestParser(self)
                 if not view:
                     return
@@ -292,6 +332,20 @@ class KmsHttpProtocol(asyncio.Protocol):
                     self._fail(errors.SerializationError("Malformed HTTP request."),
                                url_read=not isinstance(exc, httptools.HttpParserInvalidURLError))
                 return
+
+    def _read_rest_directly(self) -> None:
+        """A streamed upload whose head was just parsed, its Content-Length not all read yet:
+        the rest goes straight to its pipe (``BodyFiller``). A chunked body stays with llhttp,
+        which decodes its framing."""
+        pipe = self._pipe
+        if pipe is None or self._filler is not None or self._framing.chunked:
+            return
+        length = self._framing.content_length
+        if length is None:
+            return
+        remaining = int(length) - self._piped  # llhttp checked it is a number
+        if remaining > 0:
+            self._filler = BodyFiller(pipe, remaining, self._server.read_buffer)
 
     # --- httptools callbacks -----------------------------------------------------------
 
@@ -337,6 +391,7 @@ class KmsHttpProtocol(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         if self._pipe is not None:
+            self._piped += len(body)
             self._pipe.feed(body)
             return
         if self._too_large:
@@ -638,6 +693,7 @@ class HttpServer:
         # Sealed root (issue 7): /_trent/seal-status, /_trent/unseal, /_trent/seal.
         self.root_controls: RootControls | None = None
         self.console: Console | None = None  # issue 21: the web console under /console
+        self.read_buffer = memoryview(bytearray(_READ_BUFFER))  # every connection's socket reads
 
     def protocol_factory(self) -> KmsHttpProtocol:
         return KmsHttpProtocol(self)
