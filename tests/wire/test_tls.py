@@ -89,6 +89,25 @@ def test_boto3_and_the_aws_cli_over_tls(tls_server, pki):
         assert details["tlsVersion"] in ("TLSv1.2", "TLSv1.3") and details["cipherSuite"]
 
 
+def test_a_large_s3_upload_over_tls(tls_server, pki):
+    """An SSE-C upload of several MiB and an odd tail over TLS (boto3's aws-chunked body with a
+    trailing checksum): the TLS layer reads into the server's buffers too (http11 is a
+    BufferedProtocol; past its first read the body goes straight into the upload's pieces),
+    and the object reads back whole, a range of it too."""
+    server, _ = tls_server
+    s3 = boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1", aws_access_key_id="test",
+                      aws_secret_access_key="test", verify=str(pki[0].cert_pem),
+                      config=Config(retries={"max_attempts": 1}))
+    bucket = f"tls-{server.endpoint_url.rsplit(':', 1)[1]}"
+    s3.create_bucket(Bucket=bucket)
+    data = os.urandom((5 << 20) + 4321)
+    sse_c = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": os.urandom(32)}
+    s3.put_object(Bucket=bucket, Key="big", Body=data, **sse_c)
+    assert s3.get_object(Bucket=bucket, Key="big", **sse_c)["Body"].read() == data
+    ranged = s3.get_object(Bucket=bucket, Key="big", Range="bytes=1048570-3145739", **sse_c)["Body"].read()
+    assert ranged == data[1048570:3145740]
+
+
 def test_tls_1_2_is_the_minimum(tls_server, pki):
     """(Debian's OpenSSL policy also refuses TLS < 1.2; tests/unit/server/test_tls.py checks
     that Trent's context says so itself, whatever the host's policy.)"""
