@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from trent.objectstore.base import ObjectStoreError
+import trent.objectstore.blob_file as blob_file
 from trent.objectstore.blob_file import FileBlobStore
 
 from .fsyncs import record_fsyncs
@@ -142,19 +143,24 @@ def test_a_large_durable_put_hands_each_step_to_writeback_and_drops_the_pages_be
     assert advice == []
 
 
-@needs_preadv
-def test_a_large_read_is_uncached_into_one_buffer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A read of more than STREAM_STEP bytes reads LARGE_READ_PIECE at a time with
-    RWF_DONTCACHE into one buffer and hands on views of it; a shorter read is cached
-    (pread). Everything reads back; a read past the end stops short."""
-    import trent.objectstore.blob_file as blob_file
-
+def _large_blob(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[FileBlobStore, str, bytes]:
+    """A 10,000-byte blob in a store where a read of more than 3,000 bytes is large (read
+    4,000 bytes at a time)."""
     monkeypatch.setattr(blob_file, "STREAM_STEP", 3000)
     monkeypatch.setattr(blob_file, "LARGE_READ_PIECE", 4000)
     data = os.urandom(10_000)
     store = FileBlobStore(tmp_path)
     blob = name()
     store.put(blob, [data])
+    return store, blob, data
+
+
+@needs_preadv
+def test_a_large_read_is_uncached_into_one_buffer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read of more than STREAM_STEP bytes reads LARGE_READ_PIECE at a time with
+    RWF_DONTCACHE into one buffer and hands on views of it; a shorter read is cached
+    (pread). Everything reads back; a read past the end stops short."""
+    store, blob, data = _large_blob(tmp_path, monkeypatch)
     calls = _preadv_calls(monkeypatch, refuse=False)
     pieces = [bytes(piece) for piece in store.get(blob, 0, len(data))]  # each used before the next
     assert pieces == [data[:4000], data[4000:8000], data[8000:]]
@@ -176,14 +182,7 @@ def test_where_the_kernel_refuses_uncached_reads_the_store_reads_cached(
 ) -> None:
     """A kernel before 6.14 (or a filesystem without it) answers RWF_DONTCACHE with
     EOPNOTSUPP: the refused read is redone cached, and the store stops asking."""
-    import trent.objectstore.blob_file as blob_file
-
-    monkeypatch.setattr(blob_file, "STREAM_STEP", 3000)
-    monkeypatch.setattr(blob_file, "LARGE_READ_PIECE", 4000)
-    data = os.urandom(10_000)
-    store = FileBlobStore(tmp_path)
-    blob = name()
-    store.put(blob, [data])
+    store, blob, data = _large_blob(tmp_path, monkeypatch)
     calls = _preadv_calls(monkeypatch, refuse=True)
     assert b"".join(bytes(p) for p in store.get(blob, 0, len(data))) == data
     assert calls == [(0, 4000, 0), (4000, 4000, 0), (8000, 2000, 0)]  # the refused first call left no trace
