@@ -337,8 +337,8 @@ class KmsHttpProtocol(asyncio.BufferedProtocol):
         """A streamed upload whose head was just parsed, its Content-Length not all read yet:
         the rest goes straight to its pipe (``BodyFiller``). A chunked body stays with llhttp,
         which decodes its framing."""
-        pipe = self._pipe
-        if pipe is None or self._filler is not None or self._framing.chunked:
+        pipe = self._pipe  # (no filler is reading: the bytes just parsed came from the read buffer)
+        if pipe is None or self._framing.chunked:
             return
         length = self._framing.content_length
         if length is None:
