@@ -53,8 +53,6 @@ def test_a_failed_put_leaves_no_file(tmp_path: Path) -> None:
 
 
 def test_reads_return_any_range_in_pieces_and_stop_short_at_the_end(tmp_path: Path) -> None:
-    import trent.objectstore.blob_file as blob_file
-
     store = FileBlobStore(tmp_path)
     data = bytes(range(256)) * 40  # 10,240 bytes
     name = "ab/cd/" + "1" * 32
@@ -79,8 +77,6 @@ def _preadv_calls(monkeypatch: pytest.MonkeyPatch, *, refuse: bool) -> list[tupl
     RWF_DONTCACHE as a kernel before 6.14 does (EOPNOTSUPP, having read nothing)."""
     import errno
 
-    import trent.objectstore.blob_file as blob_file
-
     calls: list[tuple[int, int, int]] = []
     real = os.preadv
 
@@ -95,8 +91,6 @@ def _preadv_calls(monkeypatch: pytest.MonkeyPatch, *, refuse: bool) -> list[tupl
 
 
 def _advice_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, int]]:
-    import trent.objectstore.blob_file as blob_file
-
     calls: list[tuple[int, int, int]] = []
     real = blob_file._ADVISE  # noqa: SLF001
     assert real is not None
@@ -121,8 +115,6 @@ def test_a_large_durable_put_hands_each_step_to_writeback_and_drops_the_pages_be
     the step handed over before it are dropped (both POSIX_FADV_DONTNEED); after the
     fsync the whole blob is dropped. A blob shorter than STREAM_STEP, and any blob of
     a store that is not durable (tests), asks for nothing."""
-    import trent.objectstore.blob_file as blob_file
-
     monkeypatch.setattr(blob_file, "STREAM_STEP", 3000)
     advice = _advice_calls(monkeypatch)
     data = os.urandom(10_000)
@@ -200,8 +192,6 @@ def _resident_bytes(path: Path) -> int:
 
 def _kernel_reads_uncached(directory: Path) -> bool:
     import errno
-
-    import trent.objectstore.blob_file as blob_file
 
     probe = directory / "probe"
     probe.write_bytes(b"x")

@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Iterator
 
 import pytest
 
 from trent.server.body_pipe import MAX_PIECE, BodyFiller, BodyPipe
 
 
-def _pipe(loop: asyncio.AbstractEventLoop) -> BodyPipe:
-    return BodyPipe(loop, pause=lambda: None, resume=lambda: None, high_water=1 << 40)
+@pytest.fixture
+def pipe() -> Iterator[BodyPipe]:
+    loop = asyncio.new_event_loop()
+    try:
+        yield BodyPipe(loop, pause=lambda: None, resume=lambda: None, high_water=1 << 40)
+    finally:
+        loop.close()
 
 
 def _read(filler: BodyFiller, data: bytes, read_size: int) -> int:
@@ -36,50 +42,35 @@ def _read(filler: BodyFiller, data: bytes, read_size: int) -> int:
 
 @pytest.mark.parametrize("size", [1, 65_536, MAX_PIECE - 1, MAX_PIECE, MAX_PIECE + 1, 3 * MAX_PIECE + 12_345])
 @pytest.mark.parametrize("read_size", [1_000, 256_000, 4 << 20])
-def test_pieces_are_whole_bounded_and_in_order(size: int, read_size: int) -> None:
-    loop = asyncio.new_event_loop()
-    try:
-        pipe = _pipe(loop)
-        data = os.urandom(size)
-        filler = BodyFiller(pipe, size, memoryview(bytearray(256 << 10)))
-        _read(filler, data, read_size)
-        pipe.close()
-        pieces = list(pipe.chunks())
-    finally:
-        loop.close()
+def test_pieces_are_whole_bounded_and_in_order(pipe: BodyPipe, size: int, read_size: int) -> None:
+    data = os.urandom(size)
+    filler = BodyFiller(pipe, size, memoryview(bytearray(256 << 10)))
+    _read(filler, data, read_size)
+    pipe.close()
+    pieces = list(pipe.chunks())
     assert b"".join(pieces) == data
     assert [len(p) for p in pieces] == [MAX_PIECE] * (size // MAX_PIECE) + ([size % MAX_PIECE] if size % MAX_PIECE else [])
     assert all(isinstance(p, bytearray) for p in pieces)  # the socket's own pieces: never copied
 
 
-def test_a_piece_goes_to_the_pipe_only_once_full() -> None:
-    loop = asyncio.new_event_loop()
-    try:
-        pipe = _pipe(loop)
-        filler = BodyFiller(pipe, MAX_PIECE + 10, memoryview(bytearray(1024)))
-        _read(filler, b"a" * (MAX_PIECE - 1), 1 << 20)
-        assert pipe._size == 0
-        _read(filler, b"a", 1 << 20)
-        assert pipe._size == MAX_PIECE
-        assert len(filler.buffer()) == 10  # the last piece is sized to what is left
-    finally:
-        loop.close()
+def test_a_piece_goes_to_the_pipe_only_once_full(pipe: BodyPipe) -> None:
+    filler = BodyFiller(pipe, MAX_PIECE + 10, memoryview(bytearray(1024)))
+    _read(filler, b"a" * (MAX_PIECE - 1), 1 << 20)
+    assert pipe._size == 0
+    _read(filler, b"a", 1 << 20)
+    assert pipe._size == MAX_PIECE
+    assert len(filler.buffer()) == 10  # the last piece is sized to what is left
 
 
-def test_a_discarded_body_is_read_into_scratch_and_dropped() -> None:
-    loop = asyncio.new_event_loop()
-    try:
-        pipe = _pipe(loop)
-        scratch = memoryview(bytearray(4096))
-        filler = BodyFiller(pipe, 10_000 + MAX_PIECE, scratch)
-        _read(filler, b"b" * 5000, 1 << 20)  # half a piece, then the handler answers
-        pipe.discard_rest()
-        buffer = filler.buffer()
-        assert buffer.obj is scratch.obj and len(buffer) == 4096
-        reads = _read(filler, b"c" * (5000 + MAX_PIECE), 1 << 20)
-        assert reads == -(-(5000 + MAX_PIECE) // 4096)
-        assert filler.remaining == 0
-        pipe.close()
-        assert list(pipe.chunks()) == []
-    finally:
-        loop.close()
+def test_a_discarded_body_is_read_into_scratch_and_dropped(pipe: BodyPipe) -> None:
+    scratch = memoryview(bytearray(4096))
+    filler = BodyFiller(pipe, 10_000 + MAX_PIECE, scratch)
+    _read(filler, b"b" * 5000, 1 << 20)  # half a piece, then the handler answers
+    pipe.discard_rest()
+    buffer = filler.buffer()
+    assert buffer.obj is scratch.obj and len(buffer) == 4096
+    reads = _read(filler, b"c" * (5000 + MAX_PIECE), 1 << 20)
+    assert reads == -(-(5000 + MAX_PIECE) // 4096)
+    assert filler.remaining == 0
+    pipe.close()
+    assert list(pipe.chunks()) == []
