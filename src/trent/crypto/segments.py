@@ -265,12 +265,16 @@ def decrypt_range(
             carry = b""
             if len(out):
                 yield out
+            del out
             data = data[need:]
         whole = min(len(data) // step, plan.last_segment - index + 1)
         if whole > 0:
             out = emit(open_all(data, whole, None))
             if len(out):
                 yield out
+            # freed before the next piece is read and opened (a suspended generator keeps
+            # its locals: each GET held two MiB of plaintext, not one)
+            del out
         carry = bytes(data[whole * step :])
         if len(carry) > step:
             raise SegmentError()

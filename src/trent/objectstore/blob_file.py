@@ -127,6 +127,7 @@ class FileBlobStore:
                     advise(fd, dropped, flushed - STREAM_STEP - dropped, _DONTNEED)
                     dropped = flushed - STREAM_STEP
                 flushed = written
+            del piece  # before the next is waited for: the caller may wait on a socket
         return written
 
     def get(self, name: str, start: int, end: int) -> Iterator[bytes | memoryview]:

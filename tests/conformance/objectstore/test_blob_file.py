@@ -14,6 +14,7 @@ import pytest
 
 from trent.objectstore.base import ObjectStoreError
 import trent.objectstore.blob_file as blob_file
+from tests.release_probe import ReleaseProbe
 from trent.objectstore.blob_file import FileBlobStore
 
 from .fsyncs import record_fsyncs
@@ -278,3 +279,14 @@ def test_a_store_that_is_not_durable_fsyncs_nothing(tmp_path: Path, monkeypatch:
     store.put(blob[:6] + os.urandom(16).hex(), [b"more"])
     assert fsyncs.take() == []
     assert b"".join(store.get(blob, 0, 4)) == b"data"
+
+
+def test_a_put_lets_go_of_each_piece_before_asking_for_the_next(tmp_path: Path) -> None:
+    """The next piece of an upload may take a while to arrive: the last one is not kept
+    meanwhile (a MiB per upload in flight)."""
+    store = FileBlobStore(tmp_path / "objects", durable=False)
+    blob = name()
+    probe = ReleaseProbe([b"x" * 1000, b"y" * 1000, b"z" * 10])
+    assert store.put(blob, probe) == 2010
+    assert probe.held_when_next_asked == [False, False]
+    assert b"".join(store.get(blob, 0, 2010)) == b"x" * 1000 + b"y" * 1000 + b"z" * 10

@@ -6,22 +6,11 @@ dropped."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import Iterator
 
 import pytest
 
 from trent.server.body_pipe import MAX_PIECE, BodyFiller, BodyPipe
-
-
-@pytest.fixture
-def pipe() -> Iterator[BodyPipe]:
-    loop = asyncio.new_event_loop()
-    try:
-        yield BodyPipe(loop, pause=lambda: None, resume=lambda: None, high_water=1 << 40)
-    finally:
-        loop.close()
 
 
 def _read(filler: BodyFiller, data: bytes, read_size: int) -> int:

@@ -122,6 +122,7 @@ def decoded(raw: Iterable[bytes], payload: Payload, headers: Mapping[str, str]) 
         for piece in raw:
             hasher.update(piece)
             yield piece
+            del piece  # before the next is waited for (BodyPipe.chunks)
         hasher.finish()
         return
     if mode.signed_chunks and payload.signer is None:
@@ -136,5 +137,6 @@ def decoded(raw: Iterable[bytes], payload: Payload, headers: Mapping[str, str]) 
     )
     for piece in raw:
         yield from decoder.feed(piece)
+        del piece  # before the next is waited for (BodyPipe.chunks)
     decoder.finish()
 

@@ -96,6 +96,7 @@ def write_blob(
             if checksum is not None:
                 checksum.update(piece)
             yield from encryptor.update(piece)
+            del piece  # before the next is waited for (server.body_pipe.BodyPipe.chunks)
         if declared_length is not None and size != declared_length:
             raise errors.IncompleteBody()
         if content_md5 is not None and md5 is not None and not hmac.compare_digest(md5.digest(), content_md5):

@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 
 from tests.racing import race
+from tests.release_probe import ReleaseProbe
 from trent import errors
 from trent.service.s3 import buckets, multipart, objects
 from trent.service.s3.multipart import CompletedPart, CompleteMultipartUploadRequest, CreateMultipartUploadRequest, UploadPartRequest
@@ -98,6 +99,17 @@ def test_put_streams_in_bounded_memory(world: World) -> None:
     assert store.bytes > 64 * 1024 * 1024
     assert peak < 8 * 1024 * 1024, peak  # 64 MiB went through; a few MiB were ever held
 
+
+
+def test_a_put_lets_go_of_each_piece_before_asking_for_the_next(world: World) -> None:
+    """The body's next piece may take a while to arrive (a socket): while it does, the
+    hashing and encryption keep none of the last one (a MiB per upload in flight)."""
+    buckets.create_bucket(world.s3, world.ctx(), "bkt", None)
+    sizes = (200_000, 150_000, 1_000)
+    probe = ReleaseProbe(bytes([i]) * n for i, n in enumerate(sizes))
+    objects.put_object(world.s3, world.ctx(), PutObjectRequest("bkt", "k"), probe)
+    assert probe.held_when_next_asked == [False, False]
+    assert get(world, "k") == b"".join(bytes([i]) * n for i, n in enumerate(sizes))
 
 @pytest.mark.postgres
 def test_postgres_races_through_the_use_cases(pg_world: World) -> None:
