@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from trent import errors
+from tests.release_probe import ReleaseProbe, drain
 from trent.protocol.s3.sse_operations import IN_MEMORY_ANSWER_MAX, _primed
 
 
@@ -64,3 +65,32 @@ def test_a_failure_at_the_end_still_cuts_the_answer_after_its_first_piece() -> N
 def test_a_failure_on_the_first_piece_is_an_error_before_the_headers() -> None:
     with pytest.raises(errors.KMSInternal):
         _primed(iter(Tracked([], fail_after=OSError("gone"))), 10)
+
+
+def test_a_streamed_answer_lets_go_of_each_piece_before_the_next_is_made() -> None:
+    """The first piece, read before the headers left, is not kept for the whole transfer
+    (itertools.chain kept it: a MiB per large GET in flight)."""
+    size = IN_MEMORY_ANSWER_MAX + 1
+    probe = ReleaseProbe([b"a" * size, b"b" * size, b"c" * size])
+    body, stream = _primed(iter(probe), 3 * size)
+    assert body == b"" and stream is not None
+    drain(stream)
+    assert probe.held_when_next_asked == [False, False]
+
+
+def test_closing_a_streamed_answer_closes_its_source() -> None:
+    """The server closes an answer it stops writing (a client gone): the blob file with it."""
+    closed: list[bool] = []
+
+    def source() -> Iterator[bytes]:
+        try:
+            yield b"a" * (IN_MEMORY_ANSWER_MAX + 1)
+            yield b"b"
+        finally:
+            closed.append(True)
+
+    _, stream = _primed(source(), IN_MEMORY_ANSWER_MAX + 2)
+    assert stream is not None
+    next(stream)
+    stream.close()  # type: ignore[attr-defined]
+    assert closed == [True]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import itertools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -377,14 +376,23 @@ def _primed(
     except Exception as exc:  # noqa: BLE001 - the object store's own errors
         raise errors.KMSInternal(audit_reason=f"object content unreadable: {type(exc).__name__}") from None
     if length > IN_MEMORY_ANSWER_MAX or len(first) < length:
-        return b"", itertools.chain((first,), stream)
+        return b"", _then(first, stream)
     try:
         more = next(stream)
     except StopIteration:
         return bytes(first), None
     except Exception as exc:  # noqa: BLE001 - re-raised where a streamed answer would have met it
-        return b"", itertools.chain((first,), _failing(exc))
-    return b"", itertools.chain((first, more), stream)
+        return b"", _then(first, _failing(exc))
+    return b"", _then(first, _then(more, stream))
+
+
+def _then(first: bytes | memoryview, rest: Iterator[bytes | memoryview]) -> Iterator[bytes | memoryview]:
+    """``first``, then ``rest``; closing it closes ``rest`` (the blob file). Not
+    ``itertools.chain``: a chain keeps its arguments until its end, so a large GET's first
+    MiB of plaintext stayed alive for the whole transfer, and it has no ``close``."""
+    yield first
+    del first
+    yield from rest
 
 
 def _failing(exc: Exception) -> Iterator[bytes | memoryview]:
