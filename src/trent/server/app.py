@@ -314,6 +314,7 @@ class TrentApp:
                 if piece is None:
                     break
                 await send({"type": "http.response.body", "body": bytes(piece), "more_body": True})
+                del piece  # freed before the next one is made
         finally:
             close = getattr(stream, "close", None)
             if close is not None:

@@ -21,6 +21,8 @@ class Answer:
     content_type: bytes = XML_CONTENT_TYPE
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     content_length: int | None = None
+    # The body after ``body``, piece by piece. A piece must not change once yielded: the
+    # server hands it to the socket as it is, and writes it out later (http11._pump).
     stream: Iterator[bytes | memoryview] | None = None
 
     def header(self, name: str, value: str) -> None:
