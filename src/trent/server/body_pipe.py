@@ -128,7 +128,7 @@ class BodyPipe:
             # locals, so each stage of an upload (this pipe, the payload check, the
             # encryption, the blob write) held the last MiB while the socket filled the
             # next: the 10 parallel parts of `aws s3 cp` had ~23 MiB of heap in use at their
-            # peak, ~12 once every stage lets go (ARCHITECTURE.md, "An S3 transfer's memory").
+            # peak, 12-17 once every stage lets go (ARCHITECTURE.md, "An S3 transfer's memory").
             del data
 
     def _take(self) -> bytes | bytearray | None:
