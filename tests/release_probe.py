@@ -34,6 +34,7 @@ class ReleaseProbe:
 
 
 def drain(stream: Iterator[object]) -> None:
-    """Run ``stream`` to its end, keeping nothing it yields."""
-    for _ in iter(lambda: next(stream, None) is not None, False):
+    """Run ``stream`` to its end, keeping nothing it yields (a ``for`` loop's variable would
+    hold each piece while the next is asked for)."""
+    while next(stream, None) is not None:
         pass
