@@ -27,6 +27,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from trent import errors
 from trent.audit.records import AuditEntry
 from trent.audit.sink import AuditWriteError
+from trent.domain.frozen import fast_init
 from trent.service.audit_outbox import AuditOutbox
 from trent.storage.repositories import Storage, StorageError
 
@@ -36,6 +37,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Concluded(Generic[R]):
     entry: AuditEntry

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from trent.domain.frozen import fast_init
 from trent.domain.principals import Principal
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RequestContext:
     principal: Principal

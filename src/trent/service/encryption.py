@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from trent.domain import ciphertext, encryption_context
+from trent.domain.frozen import fast_init
 from trent.domain.ids import parse_key_ref
 from trent.domain.key_specs import DATA_KEY_SPEC_BYTES, KEY_SPECS, KeyFamily
 from trent.domain.key_states import check_state
@@ -56,6 +57,7 @@ class Sealed(NamedTuple):
         return f"Sealed(key={self.key.arn!r}, material_id={self.material_id!r}, algorithm={self.algorithm!r})"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Opened:
     key: Key
@@ -64,6 +66,7 @@ class Opened:
     algorithm: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DataKey:
     sealed: Sealed

@@ -15,6 +15,7 @@ import hmac
 import threading
 from dataclasses import dataclass, field
 
+from trent.domain.frozen import fast_init
 from trent.domain.principals import (
     ACCOUNT_ID_RE,
     IAM_NAME_RE,
@@ -43,6 +44,7 @@ class Credentials:
     session_token: str | None = field(default=None, repr=False)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Authenticated:
     principal: Principal

@@ -13,6 +13,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from trent.domain.frozen import fast_init
+
 
 class SseMode(enum.StrEnum):
     """``x-amz-server-side-encryption`` values, plus SSE-C (s3-sse spec §1)."""
@@ -22,6 +24,7 @@ class SseMode(enum.StrEnum):
     SSE_C = "SSE-C"  # not a header value: customer-provided key headers select it
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EncryptionConfig:
     """A bucket's default encryption (PutBucketEncryption, s3-sse spec §7). A bucket
@@ -46,6 +49,7 @@ class Bucket:
         return self.encryption or EncryptionConfig()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SseRecord:
     """How one object's (or upload's) data key is kept. Never the key itself.
@@ -71,6 +75,7 @@ class SseRecord:
     customer_key_hmac: bytes | None = field(default=None, repr=False)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Blob:
     """One content blob: a whole single-part object, or a part.
@@ -92,6 +97,7 @@ class Blob:
         return self.inline is None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ObjectMetadata:
     """What a GET returns besides the bytes (S3 "Working with object metadata")."""
@@ -103,6 +109,7 @@ class ObjectMetadata:
     system: Mapping[str, str] = field(default_factory=dict)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ObjectRecord:
     bucket: str

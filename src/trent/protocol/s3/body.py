@@ -25,6 +25,7 @@ from typing import Protocol
 
 from trent import errors
 from trent.crypto.checksums import HEADER_PREFIX, algorithm_of_header
+from trent.domain.frozen import fast_init
 from trent.protocol.sigv4 import AwsChunkedDecoder, BodyHasher, ChunkSigner, PayloadMode
 
 
@@ -71,6 +72,7 @@ class BytesBody:
         return True
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Payload:
     """What authentication established about the body (``KmsPipeline.authenticate_s3``)."""
@@ -81,6 +83,7 @@ class Payload:
     verified: bool = True  # False: --permissive dev caller, nothing is signature-checked
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BodyFacts:
     """What the headers say about the decoded body."""

@@ -57,6 +57,7 @@ from typing import Any, cast
 from trent import errors
 from trent.audit.events import api_call_event
 from trent.audit.records import AuditEntry
+from trent.domain.frozen import fast_init
 from trent.domain.ids import new_uuid4
 from trent.domain.principals import Principal
 from trent.protocol import sigv4
@@ -123,6 +124,7 @@ _LOOP_READS = frozenset({"GetObject", "HeadObject"})
 Authentication = tuple[Principal, str, str, Payload]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OnLoop:
     """A request ``on_loop`` accepted: parsed and routed once, handed to ``handle``."""

@@ -51,6 +51,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from trent import errors
 from trent.audit.records import AuditEntry
+from trent.domain.frozen import fast_init
 from trent.domain.s3.records import ObjectRecord
 from trent.protocol.recording import Concluded
 from trent.service.audit_outbox import AuditOutbox
@@ -153,6 +154,7 @@ class GroupCommit(Generic[I, O]):
             return [outcome] * len(items)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class HeldRow:
     """A PutObject's object row, held for the group commit instead of written."""
@@ -256,6 +258,7 @@ class GroupedPuts:
         return None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LoopPut:
     """A PutObject's held row, applied by the server's group commit (module doc)."""

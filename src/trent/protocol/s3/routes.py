@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from trent import errors
+from trent.domain.frozen import fast_init
 
 
 class Target(enum.Enum):
@@ -36,6 +37,7 @@ SUBRESOURCES = frozenset({
 })
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class S3Request:
     method: str

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from trent import errors
 from trent.crypto.checksums import Checksum
+from trent.domain.frozen import fast_init
 from trent.domain.s3.records import ObjectRecord, SseRecord, Upload
 from trent.protocol.s3 import xml, xml_in
 from trent.protocol.s3.answer import Answer
@@ -53,6 +54,7 @@ _OVERRIDES = {
 }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Call:
     """One routed SSE request as the handlers see it."""

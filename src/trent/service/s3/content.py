@@ -31,6 +31,7 @@ from trent import errors
 from trent.crypto import segments
 from trent.crypto.checksums import Checksum
 from trent.crypto.md5 import StreamingMd5
+from trent.domain.frozen import fast_init
 from trent.domain.s3.records import Blob, ObjectRecord
 from trent.service.s3.deps import S3Deps
 from trent.service.s3.store import new_blob_name
@@ -38,6 +39,7 @@ from trent.service.s3.store import new_blob_name
 log = logging.getLogger("trent.s3")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Written:
     blob: Blob

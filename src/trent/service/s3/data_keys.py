@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from trent.crypto import aead
+from trent.domain.frozen import fast_init
 from trent.domain.s3.names import bucket_arn as make_bucket_arn
 from trent.domain.s3.records import Bucket, SseMode, SseRecord
 from trent.errors import KMSInternal
@@ -27,6 +28,7 @@ DATA_KEY_LEN = 32
 _SALT_LEN = 16
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NewDataKey:
     sse: SseRecord

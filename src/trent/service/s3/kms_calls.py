@@ -15,12 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from trent.domain.frozen import fast_init
 from trent.errors import TrentError
 from trent.service.context import RequestContext
 
 INVOKED_BY = "s3.amazonaws.com"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class KmsCall:
     ctx: RequestContext  # the caller, acting via S3 (``ctx.via_service`` is set)

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from trent import errors
+from trent.domain.frozen import fast_init
 from trent.domain.s3.names import check_object_key, object_arn
 from trent.domain.s3.records import Bucket, ObjectMetadata, ObjectRecord, SseMode, SseRecord
 from trent.service.context import RequestContext
@@ -38,6 +39,7 @@ from trent.storage.s3_repository import BucketGone
 MAX_DELETE_KEYS = 1000
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PutObjectRequest:
     bucket: str
@@ -52,6 +54,7 @@ class PutObjectRequest:
     storage_class: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PutObjectResult:
     record: ObjectRecord
@@ -160,6 +163,7 @@ def put_object(
 # --- reading -------------------------------------------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class GetObjectRequest:
     bucket: str
@@ -170,6 +174,7 @@ class GetObjectRequest:
     part_number: int | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class GetObjectResult:
     record: ObjectRecord

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from trent import errors
+from trent.domain.frozen import fast_init
 from trent.domain.s3.records import SseMode, SseRecord
 
 SSE = "x-amz-server-side-encryption"
@@ -60,6 +61,7 @@ class CustomerKey:
         raise TypeError("customer keys cannot be pickled")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SseRequest:
     """What a write asked for. ``mode`` None: no header, the bucket default applies."""

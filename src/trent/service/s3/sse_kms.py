@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from trent import errors
 from trent.authz import Allow
+from trent.domain.frozen import fast_init
 from trent.service import authorization, aws_managed_keys, encryption
 from trent.service.context import RequestContext
 from trent.service.s3.bucket_keys import BucketKey, BucketKeyCache
@@ -50,6 +51,7 @@ def kms_context(arn: str, caller_context: Mapping[str, str] | None) -> dict[str,
     return context
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class KmsDataKey:
     key_arn: str
