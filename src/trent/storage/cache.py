@@ -723,7 +723,7 @@ class CachedStorage:
 
     # -- one transaction for a change and its audit event (issue 16) ----------------------
 
-    def atomic(self) -> contextlib.AbstractContextManager[None]:
+    def atomic(self) -> contextlib.AbstractContextManager[object]:
         return self._inner.atomic()
 
     def in_write_transaction(self) -> bool:

@@ -216,14 +216,9 @@ class UnitOfWork:
         finally:
             gate.release()
 
-    @contextlib.contextmanager
-    def atomic(self) -> Iterator[transaction.Scope]:
+    def atomic(self) -> transaction.Atomic:
         """One transaction for every call of this thread inside the block (see the module)."""
-        try:
-            with transaction.atomic(self) as scope:
-                yield scope
-        except sa.exc.SQLAlchemyError as exc:
-            raise translate(exc) from exc
+        return transaction.Atomic(self, translate)
 
     def scope(self) -> transaction.Scope | None:
         """This thread's open ``atomic`` block, if any."""

@@ -325,7 +325,7 @@ class Transactions(Protocol):
         """Announce on the invalidation feed, in the current transaction (change_feed.py)."""
 
     # Issue 16: a mutation and its audit event in one transaction (storage/transaction.py).
-    def atomic(self) -> AbstractContextManager[None]:
+    def atomic(self) -> AbstractContextManager[object]:
         """Every call of this thread inside the block commits together, or none does;
         the block's writes are visible to its own reads. Nested blocks join the outer."""
         ...

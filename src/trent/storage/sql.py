@@ -121,11 +121,9 @@ class SqlStorage(
 
     # -- several calls, one transaction (issue 16, storage/transaction.py) ------------------
 
-    @contextlib.contextmanager
-    def atomic(self) -> Iterator[None]:
+    def atomic(self) -> contextlib.AbstractContextManager[object]:
         """Every call of this thread inside the block commits together, or none does."""
-        with self._unit.atomic():
-            yield
+        return self._unit.atomic()
 
     def in_write_transaction(self) -> bool:
         """Inside ``atomic()`` and past its first write: reads see uncommitted rows."""
