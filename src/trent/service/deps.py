@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from trent.domain.clock import Clock
+from trent.domain.randomness import pooled_random
 from trent.keystores.base import KeyStore
 from trent.keystores.pkcs11 import TokenConfig
 from trent.keystores.router import KeyStoreRouter
@@ -39,3 +40,11 @@ class ServiceDeps:
     regions: frozenset[str] | None = None
     # AwsServiceEvents (SynchronizeMultiRegionKey, DeleteKey, ...) into the audit log.
     service_events: ServiceEvents = field(default_factory=ServiceEvents)
+
+    @property
+    def public_rng(self) -> Callable[[int], bytes]:
+        """For values that become public (identifiers, salts, nonces): the operating
+        system's CSPRNG through a per-thread pool (``domain.randomness``: one ``getrandom``
+        costs ~3 µs inside a request on the bench VM, measured), or the injected ``rng``
+        (tests). Key material and secrets take ``rng`` itself."""
+        return pooled_random if self.rng is os.urandom else self.rng

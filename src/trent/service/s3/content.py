@@ -81,7 +81,7 @@ def write_blob(
     max_size = deps.settings.max_put_size
     if declared_length is not None and declared_length > max_size:
         raise errors.EntityTooLarge(details={"ProposedSize": str(declared_length), "MaxSizeAllowed": str(max_size)})
-    content_id = deps.kms.rng(segments.CONTENT_ID_LEN)
+    content_id = deps.kms.public_rng(segments.CONTENT_ID_LEN)
     inline = part_number == 0 and declared_length is not None and declared_length <= deps.settings.inline_max_bytes
     md5 = StreamingMd5() if need_md5 or content_md5 is not None else None  # S3's ETag / Content-MD5
     checksum = Checksum(checksum_algorithm) if checksum_algorithm else None
@@ -112,7 +112,7 @@ def write_blob(
         sealed = b"".join(ciphertext())
         blob = Blob("", part_number, content_id, encryptor.length, sealed)
     else:
-        name = new_blob_name(deps.kms.rng)
+        name = new_blob_name(deps.kms.public_rng)
         deps.store.put(name, ciphertext())
         blob = Blob(name, part_number, content_id, encryptor.length)
     value = checksum.b64digest() if checksum is not None else None

@@ -47,7 +47,7 @@ def new_data_key(
         assert request.customer_key is not None
         sse_c.require_secure(ctx, deps.settings.sse_c_requires_tls)
         data_key = deps.kms.keystore.random_bytes(DATA_KEY_LEN)
-        record = sse_c.seal(request.customer_key, data_key, object_arn, deps.kms.rng(aead.NONCE_LEN + 16))
+        record = sse_c.seal(request.customer_key, data_key, object_arn, deps.kms.public_rng(aead.NONCE_LEN + 16))
         return NewDataKey(record, data_key)
     if mode is SseMode.SSE_S3:
         data_key = deps.kms.keystore.random_bytes(DATA_KEY_LEN)
@@ -65,7 +65,7 @@ def new_data_key(
         the_bucket_arn = make_bucket_arn(ctx.partition, bucket.name)
         context = sse_kms.kms_context(the_bucket_arn, request.context)
         bucket_key = sse_kms.bucket_key_for_write(deps, ctx, bucket.name, the_bucket_arn, key_id, context)
-        salt = deps.kms.rng(_SALT_LEN)
+        salt = deps.kms.public_rng(_SALT_LEN)
         record = SseRecord(SseMode.SSE_KMS, bucket_key.blob, kms_key_arn=bucket_key.key_arn,
                            kms_context=request.context, bucket_key=True, derivation_salt=salt)
         return NewDataKey(record, derive_object_key(bucket_key.plaintext, salt, object_arn))

@@ -107,7 +107,7 @@ class OwnedKeys:
 def seal_sse_s3(deps: S3Deps, data_key: bytes, object_arn: str) -> tuple[str, bytes]:
     """(owned key id, sealed data key)."""
     key_id, key = deps.owned_keys.current(deps)
-    return key_id, seal_data_key(key, data_key, _SEALED_LABEL, object_arn, deps.kms.rng(aead.NONCE_LEN))
+    return key_id, seal_data_key(key, data_key, _SEALED_LABEL, object_arn, deps.kms.public_rng(aead.NONCE_LEN))
 
 
 def open_sse_s3(deps: S3Deps, key_id: str, sealed: bytes, object_arn: str) -> bytes:
