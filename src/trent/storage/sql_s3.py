@@ -42,7 +42,7 @@ from trent.domain.s3.records import (
 from trent.storage.engine import UnitOfWork
 from trent.storage.sql import SqlStorage
 from trent.storage.repositories import Duplicate, StorageError
-from trent.storage.sqlite_driver import DriverStatement, storage_error
+from trent.storage.sqlite_driver import DriverStatement, cursor_of, storage_error
 from trent.storage.sqlite_row_read import ReadConnections, RowRead
 from trent.storage.s3_repository import (
     BucketGone,
@@ -284,20 +284,21 @@ class _SqlitePut:
         self._discard = DriverStatement(dialect, DISCARD["sqlite"])
 
     def __call__(self, conn: Connection, record: ObjectRecord, only_if_absent: bool) -> tuple[str, ...] | None:
-        values = _object_values(record)
-        where = {"where_bucket": record.bucket, "where_key": record.key}
+        values = _object_values(record)  # the row, and the WHERE of the read and the overwrite:
+        values["where_bucket"], values["where_key"] = record.bucket, record.key
         try:
-            row = self._old.one(conn, where)
+            cursor = cursor_of(conn)
+            row = self._old.one(cursor, values)
             if row is None:
-                self._insert.execute(conn, values)
+                self._insert.execute(cursor, values)
                 return None
             if only_if_absent:
                 raise Duplicate(f"{record.bucket}/{record.key} exists")
-            self._overwrite.execute(conn, {**values, **where})
+            self._overwrite.execute(cursor, values)
             replaced = _stored_names(row["blobs"])
             gone = _unreferenced(replaced, record)
             if gone:
-                self._discard.execute_many(conn, [{"name": n, "since": None} for n in gone])
+                self._discard.execute_many(cursor, [{"name": n, "since": None} for n in gone])
             return replaced
         except sqlite3.IntegrityError:  # the bucket row is gone (foreign key)
             raise BucketGone(record.bucket) from None

@@ -56,15 +56,16 @@ class DriverStatement:
             out[index] = process(out[index])
         return out
 
-    def execute(self, conn: Connection, values: Mapping[str, Any]) -> sqlite3.Cursor:
-        return _cursor(conn).execute(self.sql, self.parameters(values))
+    def execute(self, cursor: sqlite3.Cursor, values: Mapping[str, Any]) -> sqlite3.Cursor:
+        """On ``cursor`` (:func:`cursor_of` the caller's connection: one per unit of work)."""
+        return cursor.execute(self.sql, self.parameters(values))
 
-    def execute_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        _cursor(conn).executemany(self.sql, [self.parameters(r) for r in rows])
+    def execute_many(self, cursor: sqlite3.Cursor, rows: Sequence[Mapping[str, Any]]) -> None:
+        cursor.executemany(self.sql, [self.parameters(r) for r in rows])
 
-    def one(self, conn: Connection, values: Mapping[str, Any]) -> dict[str, Any] | None:
+    def one(self, cursor: sqlite3.Cursor, values: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row as a column-name mapping (what ``.mappings().first()`` gives), or None."""
-        return self.mapping(self.execute(conn, values).fetchone())
+        return self.mapping(self.execute(cursor, values).fetchone())
 
     def mapping(self, row: Sequence[Any] | None) -> dict[str, Any] | None:
         """A fetched row as a column-name mapping, through the columns' result processors."""
@@ -76,7 +77,8 @@ class DriverStatement:
         return dict(zip(self._keys, out, strict=True))
 
 
-def _cursor(conn: Connection) -> sqlite3.Cursor:
+def cursor_of(conn: Connection) -> sqlite3.Cursor:
+    """A DB-API cursor on the sqlite3 connection under ``conn`` (its open transaction)."""
     driver = conn.connection.driver_connection
     assert isinstance(driver, sqlite3.Connection)
     return driver.cursor()
