@@ -94,10 +94,13 @@ _DATA_EVENTS = frozenset({
     "AbortMultipartUpload", "ListParts", "ListMultipartUploads",
 })
 # Request headers an S3 event's requestParameters carry (never the SSE-C key itself).
-_EVENT_HEADERS = ("x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id",
-                  "x-amz-server-side-encryption-bucket-key-enabled", "x-amz-server-side-encryption-customer-algorithm",
-                  "x-amz-copy-source")
-_EVENT_QUERY = ("prefix", "marker", "list-type", "delimiter", "max-keys", "start-after", "uploadId", "partNumber")
+# The request headers an S3 event's requestParameters carry: (parameter name, wire name).
+_EVENT_HEADERS = tuple((name, name.encode()) for name in (
+    "x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-server-side-encryption-bucket-key-enabled", "x-amz-server-side-encryption-customer-algorithm",
+    "x-amz-copy-source"))
+_EVENT_QUERY = frozenset(("prefix", "marker", "list-type", "delimiter", "max-keys", "start-after", "uploadId",
+                          "partNumber"))
 
 
 @dataclass(slots=True)
@@ -568,8 +571,8 @@ class S3FrontDoor:
             if request.key is not None:
                 params["key"] = request.key
             params.update({k: v for k, v in request.query.items() if k in _EVENT_QUERY})
-            params.update({name: request.headers[name.encode()].decode("latin-1") for name in _EVENT_HEADERS
-                           if name.encode() in request.headers})
+            headers = request.headers
+            params.update({name: headers[wire].decode("latin-1") for name, wire in _EVENT_HEADERS if wire in headers})
             if ctx is not None:
                 owner = call.owner or self._owner(request.bucket) or ""
                 if request.key is not None:
