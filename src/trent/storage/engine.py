@@ -238,20 +238,26 @@ class UnitOfWork:
         scope = transaction.current(self)
         return scope.conn if scope is not None else None
 
-    @contextlib.contextmanager
-    def __call__(self, *, write: bool, savepoint: bool = False) -> Iterator[Connection]:
+    def __call__(self, *, write: bool, savepoint: bool = False) -> contextlib.AbstractContextManager[Connection]:
         """``savepoint``: inside an ``atomic()`` scope on PostgreSQL, run this write in a
         SAVEPOINT, for the writes whose failure the service catches and carries on from
         (a unique violation that means "someone else created it"): PostgreSQL would
         otherwise abort the whole transaction. A round trip each way, so only those."""
         scope = transaction.current(self)
+        if scope is not None and (write or scope.wrote) and not (
+            write and ((savepoint and self._savepoints) or scope.savepoint_writes)
+        ):
+            return transaction.Joined(scope, translate)  # the common case, without a generator
+        return self._unit_of_work(scope, write)
+
+    @contextlib.contextmanager
+    def _unit_of_work(self, scope: transaction.Scope | None, write: bool) -> Iterator[Connection]:
+        """:meth:`__call__`'s other cases: a write in a SAVEPOINT of the scope, or a
+        transaction of its own outside any begun scope."""
         if scope is not None and (write or scope.wrote):
             try:
                 conn = scope.begin()
-                if write and ((savepoint and self._savepoints) or scope.savepoint_writes):
-                    with conn.begin_nested():
-                        yield conn
-                else:
+                with conn.begin_nested():
                     yield conn
             except sa.exc.SQLAlchemyError as exc:
                 raise translate(exc) from exc

@@ -126,6 +126,29 @@ def current(unit: UnitOfWork) -> Scope | None:
     return scope if scope is not None and scope.unit is unit else None
 
 
+class Joined:
+    """A unit of work inside an open scope: the scope's connection, its transaction begun
+    by the first write, with the SQLAlchemy errors of the begin and of the block turned
+    into storage errors by ``translate``. A class for the reason :class:`Atomic` is one:
+    every repository call inside a scope enters one."""
+
+    __slots__ = ("_scope", "_translate")
+
+    def __init__(self, scope: Scope, translate: Callable[[sa.exc.SQLAlchemyError], Exception]) -> None:
+        self._scope = scope
+        self._translate = translate
+
+    def __enter__(self) -> Connection:
+        try:
+            return self._scope.begin()
+        except sa.exc.SQLAlchemyError as exc:
+            raise self._translate(exc) from exc
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if isinstance(exc, sa.exc.SQLAlchemyError):
+            raise self._translate(exc) from exc
+
+
 class Atomic:
     """``with unit.atomic():`` — the scope for ``unit`` (nested blocks join the outer one),
     with the SQLAlchemy errors of the block and of its end turned into storage errors by
