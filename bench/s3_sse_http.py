@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """S3 server-side encryption over HTTP, end to end (issue 17, phase 2 benchmark).
 
-Starts ``trent serve --dev`` (file object store in a fresh temp data dir) and then, in the
-same run and never at the same time, moto's S3 server (``moto_server``) and, with
-``--servers trent,moto,localstack``, LocalStack community in host mode (no Docker; its Python
-given by ``--localstack-python`` or $LOCALSTACK_PYTHON, see /work/shared/bench/README.md:
-``pip install -r localstack-requirements.txt`` in a venv of its own), each pinned to CPU 0
-(``taskset``); this process, wrk and the streaming client run on the last CPU. Neither peer
-encrypts S3 objects or checks SigV4 signatures: their figures are an upper bound for work
-Trent does and they skip.
+Starts ``trent serve --dev`` (file object store in a fresh temp data dir), moto's S3 server
+(``moto_server``) and, with ``--servers trent,moto,localstack``, LocalStack community in host
+mode (no Docker; its Python given by ``--localstack-python`` or $LOCALSTACK_PYTHON, see
+/work/shared/bench/README.md: ``pip install -r localstack-requirements.txt`` in a venv of its
+own), each pinned to CPU 0 (``taskset``); this process, wrk and the streaming client run on
+the last CPU. The servers are started together but never run at the same time: while one is
+measured the others are stopped (SIGSTOP). The small-object runs are interleaved: rep 1 of
+every server, then rep 2 of every server, ...; this VM's speed drifts by ±15 % within
+minutes, and a server measured in a fast stretch would otherwise look faster than its peer
+measured in a slow one. Neither peer encrypts S3 objects or checks SigV4 signatures: their
+figures are an upper bound for work Trent does and they skip.
 
 Per server and mode (Trent: SSE-S3, SSE-KMS, SSE-KMS + Bucket Key, SSE-C; moto: plain, and
 with the SSE-S3 or SSE-KMS headers, which moto echoes without encrypting or checking the key
@@ -51,6 +54,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -214,6 +218,8 @@ def started(name: str, cfg: Config, workdir: Path) -> Iterator[Server]:
         load._wait_ready(proc, f"http://127.0.0.1:{port}{ready}", need_200=(name != "moto"), timeout=120)
         yield Server(name, f"http://127.0.0.1:{port}", proc.pid, data_dir if name == "trent" else None)
     finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGCONT)  # stopped while another server was measured
         load._stop_process_group(proc)
         if not cfg.keep:
             shutil.rmtree(data_dir, ignore_errors=True)
@@ -410,52 +416,71 @@ def probe_peer_small(server: Server, mode: Mode, op: str, req: tuple[str, str, d
     probe_small(server, mode, op, small_requests(server, mode, body)[op], body)
 
 
-def measure_small(cfg: Config, server: Server, modes: list[Mode], workdir: Path) -> list[SmallCell]:
-    """wrk cells: per connection level, warm-up of every mode/op, then rep 1 of each, rep 2 of each, ..."""
-    body = small_body()
-    running = load.RunningServer(server.name, server.url, server.pid, "")
-    cells: list[SmallCell] = []
-    broken: list[str] = []  # peers' objects found unreadable after an overwrite burst
-    for conns in cfg.connections:
-        by_key = {(m.label, op): SmallCell(server.name, m.label, op, conns) for m in modes for op in ("PUT", "GET")}
-        schedule: list[int | None] = ([None] if cfg.warmup else []) + list(range(cfg.reps))
-        for rep in schedule:
-            for mode in modes:
+class SmallPhase:
+    """One server's wrk cells, measured a round at a time: :func:`run` interleaves the
+    servers' rounds (module doc). A round is, per connection level, mode and op: the request
+    signed afresh and checked, a warm-up run, the request checked again, the timed run."""
+
+    def __init__(self, cfg: Config, server: Server, modes: list[Mode], workdir: Path) -> None:
+        self.cfg, self.server, self.modes, self.workdir = cfg, server, modes, workdir
+        self.body = small_body()
+        self.running = load.RunningServer(server.name, server.url, server.pid, "")
+        self.cells = {(m.label, op, conns): SmallCell(server.name, m.label, op, conns)
+                      for conns in cfg.connections for m in modes for op in ("PUT", "GET")}
+        self.broken: list[str] = []  # peers' objects found unreadable after an overwrite burst
+
+    def round(self, rep: int) -> None:
+        cfg, server = self.cfg, self.server
+        for conns in cfg.connections:
+            for mode in self.modes:
                 for op in ("PUT", "GET"):
-                    reqs = small_requests(server, mode, body)  # fresh X-Amz-Date every run
-                    if server.name in PEERS:
-                        probe_peer_small(server, mode, op, reqs[op], body, broken)
-                    else:
-                        probe_small(server, mode, op, reqs[op], body)
-                    script = workdir / f"{server.name}-{mode.bucket}-{op}.lua"
-                    script.write_text(lua_request(*reqs[op]))
-                    seconds = cfg.warmup if rep is None else cfg.duration
-                    result = load.run_wrk(cfg, running, script, conns, seconds)  # type: ignore[arg-type]
-                    # wrk stops with requests still queued in the server; let them finish so the
-                    # next probe reads the last body PUT, and the next cell starts on an idle server
-                    # (a GET racing overwrites once got a 500 from Trent, fixed since:
-                    # tests/wire/test_s3_overwrite_race.py)
-                    time.sleep(DRAIN_SECONDS)
-                    if rep is None:
-                        continue
-                    cell = by_key[(mode.label, op)]
-                    cell.runs.append(result)
+                    script = self.workdir / f"{server.name}-{mode.bucket}-{op}.lua"
+                    for seconds in ([cfg.warmup] if cfg.warmup else []) + [cfg.duration]:
+                        reqs = small_requests(server, mode, self.body)  # fresh X-Amz-Date every run
+                        if server.name in PEERS:
+                            probe_peer_small(server, mode, op, reqs[op], self.body, self.broken)
+                        else:
+                            probe_small(server, mode, op, reqs[op], self.body)
+                        script.write_text(lua_request(*reqs[op]))
+                        result = load.run_wrk(cfg, self.running, script, conns, seconds)  # type: ignore[arg-type]
+                        # wrk stops with requests still queued in the server; let them finish so the
+                        # next probe reads the last body PUT, and the next cell starts on an idle server
+                        # (a GET racing overwrites once got a 500 from Trent, fixed since:
+                        # tests/wire/test_s3_overwrite_race.py)
+                        time.sleep(DRAIN_SECONDS)
+                    self.cells[(mode.label, op, conns)].runs.append(result)
                     print(f"  {server.name:<10} c={conns:<3} {mode.label:<20} {op:<3} rep {rep + 1}/{cfg.reps}: "
                           f"{result.rps:8.1f} req/s  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:7.2f} ms  "
-                          f"err={result.socket_errors} non2xx={result.non2xx} srv_cpu={result.server_cpu_pct or 0:.0f}% "
-                          f"other={result.other_cpu_pct:.0f}%", flush=True)
-        cells += by_key.values()
-    # after timing: the last PUT left exactly the body behind, in every mode
-    for mode in modes:
-        get = small_requests(server, mode, body)["GET"]
-        if server.name in PEERS:
-            probe_peer_small(server, mode, "GET", get, body, broken)
-        else:
-            probe_small(server, mode, "GET", get, body)
-    if broken:
-        print(f"  # {server.name}: {len(broken)} probe(s) found the object unreadable after an overwrite burst",
-              flush=True)
-    return cells
+                          f"err={result.socket_errors} non2xx={result.non2xx} "
+                          f"srv_cpu={result.server_cpu_pct or 0:.0f}% other={result.other_cpu_pct:.0f}%", flush=True)
+
+    def finish(self) -> list[SmallCell]:
+        """After timing: the last PUT left exactly the body behind, in every mode."""
+        for mode in self.modes:
+            get = small_requests(self.server, mode, self.body)["GET"]
+            if self.server.name in PEERS:
+                probe_peer_small(self.server, mode, "GET", get, self.body, self.broken)
+            else:
+                probe_small(self.server, mode, "GET", get, self.body)
+        if self.broken:
+            print(f"  # {self.server.name}: {len(self.broken)} probe(s) found the object unreadable after an "
+                  "overwrite burst", flush=True)
+        return list(self.cells.values())
+
+
+@contextlib.contextmanager
+def measuring(server: Server, others: list[Server]) -> Iterator[None]:
+    """``server`` runs alone on the server CPU: the others are stopped (SIGSTOP) meanwhile
+    and continued afterwards, so an idle peer's timers cannot take CPU from the one measured."""
+    for other in others:
+        if other is not server:
+            os.killpg(other.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for other in others:
+            if other is not server:
+                os.killpg(other.pid, signal.SIGCONT)
 
 
 # --------------------------------------------------------------------------- large objects (streaming client)
@@ -734,26 +759,42 @@ def run(cfg: Config) -> int:
     load_before = os.getloadavg()
     started_at = time.monotonic()
     try:
-        for name in cfg.servers:
-            with started(name, cfg, workdir) as server:
+        with contextlib.ExitStack() as stack:
+            servers: list[Server] = []
+            for name in cfg.servers:
+                server = stack.enter_context(started(name, cfg, workdir))
+                servers.append(server)
                 if name == "trent":
                     scans["trent_rss_at_start_mib"] = round(peak_rss_mib(server.pid, "VmRSS"), 1)
                     print(f"  trent RSS when ready, before any S3 request: {scans['trent_rss_at_start_mib']} MiB",
                           flush=True)
-                modes = setup_modes(server)
-                small += measure_small(cfg, server, modes, workdir)
-                large += measure_large(cfg, server, modes)
-                if name == "trent":
-                    assert server.data_dir is not None
-                    by_label = {m.label: m for m in modes}
-                    counts.append({"label": "SSE-KMS+BucketKey", **kms_calls(
-                        server, "count-kms-bk", by_label["SSE-KMS+BucketKey"].put_headers, cfg.count_puts)})
-                    counts.append({"label": "SSE-KMS (no Bucket Key)", **kms_calls(
-                        server, "count-kms", by_label["SSE-KMS"].put_headers, cfg.count_puts_no_bk)})
-                    files, nbytes = scan_for_marker(server.data_dir)
-                    scans[name] = {"files": files, "bytes": nbytes}
-                    print(f"  trent data dir scanned: {files} files, {nbytes / MIB:.0f} MiB, no plaintext marker",
-                          flush=True)
+            phases: list[SmallPhase] = []
+            for server in servers:
+                with measuring(server, servers):
+                    phases.append(SmallPhase(cfg, server, setup_modes(server), workdir))
+            # Small objects: round r of every server, then round r + 1: the VM's speed drifts by
+            # ±15 % within minutes (bench/S3_SSE.md, 2026-12-07 16:49), and the ratios the goals
+            # ask for must not depend on which server ran in a fast minute.
+            for rep in range(cfg.reps):
+                for phase in phases:
+                    with measuring(phase.server, servers):
+                        phase.round(rep)
+            for phase in phases:
+                server = phase.server
+                with measuring(server, servers):
+                    small += phase.finish()
+                    large += measure_large(cfg, server, phase.modes)
+                    if server.name == "trent":
+                        assert server.data_dir is not None
+                        by_label = {m.label: m for m in phase.modes}
+                        counts.append({"label": "SSE-KMS+BucketKey", **kms_calls(
+                            server, "count-kms-bk", by_label["SSE-KMS+BucketKey"].put_headers, cfg.count_puts)})
+                        counts.append({"label": "SSE-KMS (no Bucket Key)", **kms_calls(
+                            server, "count-kms", by_label["SSE-KMS"].put_headers, cfg.count_puts_no_bk)})
+                        files, nbytes = scan_for_marker(server.data_dir)
+                        scans["trent"] = {"files": files, "bytes": nbytes}
+                        print(f"  trent data dir scanned: {files} files, {nbytes / MIB:.0f} MiB, "
+                              "no plaintext marker", flush=True)
         ok = True
     finally:
         if ok and not cfg.keep:
@@ -785,8 +826,6 @@ def run(cfg: Config) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_args(argv)
-    import signal
-
     signal.signal(signal.SIGTERM, load._raise_on_sigterm)
     try:
         return run(cfg)
