@@ -45,10 +45,11 @@ from trent.server.console import Console, TrailAccess
 from trent.server.access_log import AccessLog
 from trent.server.http11 import HttpServer
 from trent.server.metrics import Gauges, RequestMetrics
+from trent.server.malloc_tuning import release_freed_memory
 from trent.server.periodic import Periodic
 from trent.server.root_controls import RootControls
 from trent.service import custom_key_stores, identity, seed
-from trent.service.audit_delivery import TrailDelivery
+from trent.service.audit_delivery import DeliveryReport, TrailDelivery
 from trent.service.audit_outbox import AuditOutbox
 from trent.service.s3.blob_reaper import BlobReaper
 from trent.service.console_sign_in import SignInPolicy
@@ -364,7 +365,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Runtime:
     membership = Membership(leases, pipeline.quotas)
     feed = CacheFeed(deps.storage, settings)
     delivery = build_delivery(deps, settings)
-    delivery_loop = Periodic("audit delivery", settings.audit_delivery_interval_seconds, delivery.run)
+    delivery_loop = Periodic("audit delivery", settings.audit_delivery_interval_seconds,
+                             lambda: _delivered_and_trimmed(delivery))
     dev = _dev_controls(deps, settings, authenticator, sweeper, delivery) if settings.dev else None
     executor = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="trent-op")
     # Issue 20: who may speak plain HTTP, and whose X-Forwarded-* headers count.
@@ -569,6 +571,15 @@ def _dev_controls(
 
     def audit_flush() -> dict[str, Any]:
         """Deliver every pending event and sign a digest now (`trent dev audit flush`)."""
-        return delivery.run(force_digest=True).to_json()
+        return _delivered_and_trimmed(delivery, force_digest=True).to_json()
 
     return DevControls(reset=reset, clock_status=clock_status, advance_clock=advance, audit_flush=audit_flush)
+
+
+def _delivered_and_trimmed(delivery: TrailDelivery, *, force_digest: bool = False) -> DeliveryReport:
+    """A delivery run, then the memory its log files took handed back to the kernel
+    (server/malloc_tuning.release_freed_memory: RSS stays where serving keeps it)."""
+    try:
+        return delivery.run(force_digest=force_digest)
+    finally:
+        release_freed_memory()
