@@ -3,7 +3,7 @@
 A frozen dataclass refuses ``setattr``, so the ``__init__`` that ``dataclasses`` generates
 stores every field with ``object.__setattr__(self, name, value)``: ~100 ns a field on the
 bench VM, against ~10 ns for a plain attribute. A 1 KiB S3 PutObject builds ~30 such
-values (~175 fields), ~18 µs of its ~330 µs of CPU (bench/S3_SSE.md, 2026-12-07 17:00).
+values (~175 fields), ~18 µs of its ~330 µs of CPU (bench/S3_SSE.md, session of 2026-12-07 16:49).
 
 In a ``slots=True`` class every field is a slot, and the slot's own descriptor can store
 the value without going through ``__setattr__`` (``member_descriptor.__set__``, ~55 ns).

@@ -154,7 +154,7 @@ class Atomic:
     with the SQLAlchemy errors of the block and of its end turned into storage errors by
     ``translate``. A class and not a ``@contextmanager``: every request enters one (a small
     S3 PUT two: its call and its batch), and the three stacked generator layers it replaces
-    cost ~3.8 µs of CPU per block against ~1 µs (timeit, bench/S3_SSE.md 2026-12-07 17:00)."""
+    cost ~3.8 µs of CPU per block against ~1 µs (timeit, bench/S3_SSE.md, session of 2026-12-07 16:49)."""
 
     __slots__ = ("_unit", "_translate", "_scope", "_token")
 
