@@ -8,6 +8,7 @@ events commit with their change, and not at all when the trail refuses them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -19,6 +20,7 @@ import pytest
 
 from tests.fixtures.trent_server import TrentServer, start_trent, stop_trent
 from trent.cli.main import main as trent_main
+from trent.service.audit_delivery import DeliverySettings
 
 AWS = str(Path(sys.executable).with_name("aws"))
 
@@ -75,6 +77,21 @@ def test_rotated_signing_keys_keep_old_digests_valid(tmp_path: Path) -> None:
         assert rc == 0 and "2/2 digest files valid" in out, out
         rc, out = trent("audit", "verify", "--data-dir", str(data))
         assert rc == 0 and "OK: no problems found" in out, out
+    finally:
+        stop_trent(server)
+
+
+def test_one_delivery_past_a_log_files_size_makes_chained_files_aws_validates(tmp_path: Path) -> None:
+    """More events in one delivery than a log file holds (``DeliverySettings.max_events_per_file``):
+    several files, each chained to the one before, and AWS CLI's validate-logs accepts every one."""
+    per_file = next(f.default for f in dataclasses.fields(DeliverySettings) if f.name == "max_events_per_file")
+    server = start_trent(tmp_path / "data")
+    try:
+        some_calls(server, n=per_file + 100)  # CreateKey + Encrypts: past one file's worth
+        files = flush(server)["logFiles"]
+        assert len(files) >= 2, files
+        rc, out = validate_logs(server)
+        assert rc == 0 and f"{len(files)}/{len(files)} log files valid" in out, out
     finally:
         stop_trent(server)
 
