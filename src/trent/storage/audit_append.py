@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from trent.domain.audit_chain import GENESIS_HASH, TOKEN_PREFIX, TOKEN_SEPARATOR, AuditRecord, TrailKey
 from trent.storage.engine import SQLITE_BUSY_TIMEOUT_MS, SQLITE_WAL_BOUND_BYTES, writer_gate
 from trent.storage.repositories import StorageError
-from trent.storage.sqlite_driver import storage_error
+from trent.storage.sqlite_driver import cursor_of, storage_error
 
 log = logging.getLogger("trent.storage")
 
@@ -120,7 +120,7 @@ def _append_on_sqlite_cursor(conn: Connection, records: Sequence[AuditRecord],
     driver's errors stop here as the SQLAlchemy path's did (``engine.translate``): a
     unique clash is :class:`Duplicate`, anything else :class:`StorageError` naming only
     the error type, never a bound value."""
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = cursor_of(conn)
     try:
         return _append_statements(lambda statement, params: cursor.execute(statement, params).fetchone(),
                                   cursor.execute, _HOT_SQL["qmark"], records, trail_name)
