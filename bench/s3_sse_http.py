@@ -124,7 +124,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
     ap.add_argument("--quick", action="store_true", help="small counts and short runs, for development")
     ap.add_argument("--reps", type=int, default=3, help="measured repetitions; medians reported (default: 3)")
     ap.add_argument("--duration", type=int, default=None, help="seconds per wrk run (default 8, --quick 2)")
-    ap.add_argument("--warmup", type=int, default=None, help="seconds of wrk warm-up per cell (default 2, --quick 1)")
+    ap.add_argument("--warmup", type=int, default=None, help="seconds of wrk warm-up per cell, before each rep (default 2, --quick 1)")
     ap.add_argument("--connections", default="1,32", help="wrk connection levels (default: %(default)s)")
     ap.add_argument("--large-mib", type=int, default=None, help="large object size (default 256, --quick 32)")
     ap.add_argument("--medium-count", type=int, default=None, help="1 MiB PUTs/GETs per rep (default 64, --quick 16)")
